@@ -1,0 +1,462 @@
+package builder
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/leases"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+)
+
+// Builder runs hermetic builds on one containerd daemon.
+type Builder struct {
+	c   *containerd.Client
+	cfg config
+}
+
+type config struct {
+	namespace   string
+	snapshotter string
+	workDir     string
+	uid, gid    uint32
+	progress    io.Writer
+	stepOutput  io.Writer
+}
+
+// Option configures a Builder.
+type Option func(*config) error
+
+// WithNamespace sets the containerd namespace (default "slsabox").
+func WithNamespace(ns string) Option {
+	return func(c *config) error {
+		if ns == "" || strings.ContainsAny(ns, "/ \t") {
+			return fmt.Errorf("containerd namespace %q is not valid: %w", ns, ErrEnvironment)
+		}
+		c.namespace = ns
+		return nil
+	}
+}
+
+// WithSnapshotter sets the snapshotter (default overlayfs).
+func WithSnapshotter(name string) Option {
+	return func(c *config) error {
+		if name == "native" {
+			return fmt.Errorf("the native snapshotter copies the whole image for every step; use overlayfs: %w", ErrEnvironment)
+		}
+		c.snapshotter = name
+		return nil
+	}
+}
+
+// WithWorkDir sets where source copies and step outputs live during a build (default os.TempDir()).
+func WithWorkDir(dir string) Option {
+	return func(c *config) error { c.workDir = dir; return nil }
+}
+
+// WithSandboxUser sets the uid and gid steps run as (default DefaultSandboxUID for both).
+func WithSandboxUser(uid, gid uint32) Option {
+	return func(c *config) error {
+		if uid == 0 || gid == 0 {
+			return fmt.Errorf("steps never run as root (uid/gid 0): %w", ErrInvalidDefinition)
+		}
+		c.uid, c.gid = uid, gid
+		return nil
+	}
+}
+
+// WithProgress receives one line per build phase ("exporting source", "step build: ok in 1.2s").
+func WithProgress(w io.Writer) Option {
+	return func(c *config) error { c.progress = w; return nil }
+}
+
+// WithStepOutput receives the steps' stdout and stderr, each line prefixed with "[step] ".
+func WithStepOutput(w io.Writer) Option {
+	return func(c *config) error { c.stepOutput = w; return nil }
+}
+
+// New connects to the containerd daemon listening on address (an absolute socket path).
+func New(ctx context.Context, address string, opts ...Option) (*Builder, error) {
+	cfg := config{
+		namespace:   DefaultNamespace,
+		snapshotter: DefaultSnapshotter,
+		workDir:     os.TempDir(),
+		uid:         DefaultSandboxUID,
+		gid:         DefaultSandboxUID,
+		progress:    io.Discard,
+		stepOutput:  io.Discard,
+	}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	c, err := dial(ctx, address, cfg.namespace)
+	if err != nil {
+		return nil, err
+	}
+	return &Builder{c: c, cfg: cfg}, nil
+}
+
+// Close releases the connection to containerd.
+func (b *Builder) Close() error { return b.c.Close() }
+
+func (b *Builder) ctx(ctx context.Context) context.Context {
+	return namespaces.WithNamespace(ctx, b.cfg.namespace)
+}
+
+// Sweep removes what crashed builds left in containerd. With all set it also removes
+// the objects of builds that still run, which kills them.
+func (b *Builder) Sweep(ctx context.Context, all bool) (SweepReport, error) {
+	return sweep(b.ctx(ctx), b.c, b.cfg.snapshotter, all)
+}
+
+// Runtime names the daemon and runtime that ran the build.
+type Runtime struct {
+	Containerd  string `json:"containerd"`
+	Runc        string `json:"runc"`
+	Snapshotter string `json:"snapshotter"`
+	Namespace   string `json:"namespace"`
+}
+
+// Runtime reports the versions of containerd and runc.
+func (b *Builder) Runtime(ctx context.Context) Runtime {
+	rt := Runtime{Snapshotter: b.cfg.snapshotter, Namespace: b.cfg.namespace}
+	if v, err := b.c.Version(b.ctx(ctx)); err == nil {
+		rt.Containerd = v.Version
+	}
+	if out, err := exec.CommandContext(ctx, "runc", "--version").Output(); err == nil {
+		if f := strings.Fields(strings.SplitN(string(out), "\n", 2)[0]); len(f) >= 3 {
+			rt.Runc = f[2]
+		}
+	}
+	return rt
+}
+
+// Request is one build.
+type Request struct {
+	SourceDir      string // git work tree (or a directory inside one) to build
+	DefinitionFile string // default SourceDir/slsabox.yaml
+	OutDir         string // where artifacts go; replaced as a whole, only when the build succeeds
+	// AllowDirtyTree builds uncommitted changes; the result says so and so will the provenance.
+	AllowDirtyTree bool
+	// Finish, when set, runs after the outputs are collected into the staging directory
+	// and before it replaces OutDir: the place to add signed provenance. If it returns an
+	// error the outputs are not published, unless the error is wrapped in Publish.
+	Finish func(ctx context.Context, stageDir string, res *Result) error
+}
+
+// Result is the machine-readable record of a build (slsabox build --output json).
+type Result struct {
+	BuildID    string         `json:"buildId"`
+	Definition DefinitionInfo `json:"definition"`
+	Source     *Source        `json:"source"`
+	Image      *ResolvedImage `json:"image"`
+	Subjects   []Subject      `json:"subjects"`
+	Steps      []StepResult   `json:"steps"`
+	Limits     LimitsInfo     `json:"limits"`
+	Sandbox    Sandbox        `json:"sandbox"`
+	Runtime    Runtime        `json:"runtime"`
+	StartedOn  time.Time      `json:"startedOn"`
+	FinishedOn time.Time      `json:"finishedOn"`
+	LogSHA256  string         `json:"logSha256"`
+	OutDir     string         `json:"outDir"`
+	// Def is the parsed definition (not serialized: Definition.Content has its bytes).
+	Def *Definition `json:"-"`
+}
+
+// DefinitionInfo identifies the build definition used.
+type DefinitionInfo struct {
+	Path    string `json:"path"` // relative to the source directory when inside it
+	SHA256  string `json:"sha256"`
+	Content string `json:"content"`
+}
+
+// LimitsInfo is Limits in units a person reads.
+type LimitsInfo struct {
+	MemoryBytes     int64  `json:"memoryBytes"`
+	Pids            int64  `json:"pids"`
+	Timeout         string `json:"timeout"`
+	OutputSizeBytes int64  `json:"outputSizeBytes"`
+}
+
+// Publish marks an error from Request.Finish that should not stop the outputs from
+// being published (for example: signed, but the transparency log was down).
+type Publish struct{ Err error }
+
+func (p *Publish) Error() string { return p.Err.Error() }
+func (p *Publish) Unwrap() error { return p.Err }
+
+func randomID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (b *Builder) progressf(format string, args ...any) {
+	fmt.Fprintf(b.cfg.progress, format+"\n", args...)
+}
+
+// Build runs the build described by req. On success OutDir holds exactly the subjects
+// and build.log (plus whatever Finish added); on failure OutDir is left as it was.
+func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err error) {
+	ctx = b.ctx(ctx)
+	cleanCtx := context.WithoutCancel(ctx)
+	res = &Result{BuildID: randomID(), StartedOn: time.Now().UTC()}
+
+	if req.SourceDir == "" {
+		req.SourceDir = "."
+	}
+	if req.DefinitionFile == "" {
+		req.DefinitionFile = filepath.Join(req.SourceDir, "slsabox.yaml")
+	}
+	if req.OutDir == "" {
+		return nil, fmt.Errorf("no output directory given: %w", ErrInvalidDefinition)
+	}
+	def, err := LoadDefinition(req.DefinitionFile)
+	if err != nil {
+		return nil, err
+	}
+	if len(def.Inputs) > 0 {
+		return nil, withHint(fmt.Errorf("%s: declared inputs are not supported by this version of slsabox yet: %w", def.File, ErrInvalidDefinition),
+			"remove inputs: and vendor the dependencies into the source for now")
+	}
+	res.Def = def
+	res.Definition = DefinitionInfo{Path: relTo(req.SourceDir, req.DefinitionFile), SHA256: def.Digest, Content: string(def.Raw)}
+	res.Limits = LimitsInfo{MemoryBytes: def.Limits.Memory, Pids: def.Limits.Pids, Timeout: def.Limits.Timeout.String(), OutputSizeBytes: def.Limits.OutputSize}
+	outAbs, err := filepath.Abs(req.OutDir)
+	if err != nil {
+		return nil, fmt.Errorf("output directory: %v: %w", err, ErrInvalidDefinition)
+	}
+	res.OutDir = outAbs
+	if err := checkOutDir(outAbs); err != nil {
+		return nil, err
+	}
+
+	if rep, err := sweep(ctx, b.c, b.cfg.snapshotter, false); err != nil {
+		b.progressf("warning: could not remove leftovers of crashed builds: %v", err)
+	} else if rep.Containers+rep.Snapshots+rep.Leases > 0 {
+		b.progressf("removed leftovers of crashed builds: %d containers, %d snapshots, %d leases", rep.Containers, rep.Snapshots, rep.Leases)
+	}
+
+	work, err := os.MkdirTemp(b.cfg.workDir, "slsabox-"+res.BuildID+"-")
+	if err != nil {
+		return nil, withHint(fmt.Errorf("creating work directory: %v: %w", err, ErrEnvironment), "free disk space or set --work-dir")
+	}
+	defer os.RemoveAll(work)
+	srcDir, outDir, fifoDir := filepath.Join(work, "src"), filepath.Join(work, "out"), filepath.Join(work, "fifo")
+	for _, d := range []string{srcDir, outDir, fifoDir} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			return nil, fmt.Errorf("creating work directory: %v: %w", err, ErrEnvironment)
+		}
+	}
+
+	b.progressf("exporting source from %s", req.SourceDir)
+	src, err := ExportSource(ctx, req.SourceDir, srcDir, req.AllowDirtyTree)
+	if err != nil {
+		return nil, err
+	}
+	res.Source = src
+	if src.Dirty {
+		b.progressf("warning: building uncommitted changes (--allow-dirty); the provenance records the tree as dirty")
+	}
+	for _, d := range []string{srcDir, outDir} {
+		if err := chownTree(d, int(b.cfg.uid), int(b.cfg.gid)); err != nil {
+			return nil, fmt.Errorf("handing the work directory to the sandbox user: %v: %w", err, ErrEnvironment)
+		}
+		if err := os.Chmod(d, 0o755); err != nil {
+			return nil, fmt.Errorf("%v: %w", err, ErrEnvironment)
+		}
+	}
+
+	labels := map[string]string{LabelBuild: res.BuildID, LabelOwner: ownerID()}
+	lease, err := b.c.LeasesService().Create(ctx, leases.WithID("slsabox-"+res.BuildID), leases.WithLabels(labels), leases.WithExpiration(leaseExpiry))
+	if err != nil {
+		return nil, withHint(fmt.Errorf("creating a lease: %v: %w", err, ErrEnvironment), "check containerd is healthy")
+	}
+	defer func() {
+		if derr := b.c.LeasesService().Delete(cleanCtx, lease, leases.SynchronousDelete); derr != nil && err == nil {
+			err = fmt.Errorf("releasing the lease: %v: %w", derr, ErrEnvironment)
+		}
+	}()
+	ctx = leases.WithLease(ctx, lease.ID)
+
+	b.progressf("resolving image %s", def.Image.Raw)
+	img, err := resolveImage(ctx, b.c, def.Image, b.cfg.snapshotter)
+	if err != nil {
+		return nil, err
+	}
+	res.Image = img
+	res.Runtime = b.Runtime(ctx)
+	res.Sandbox = Sandbox{UID: b.cfg.uid, GID: b.cfg.gid, Network: "none", RootFS: "read-only", Capabilities: "none",
+		NoNewPrivs: true, Seccomp: "containerd-default", SeccompDigest: seccompDigest(), TmpSize: def.Limits.Memory,
+		Hostname: "slsabox", SourceWritable: true}
+
+	logFile, err := os.Create(filepath.Join(work, "build.log"))
+	if err != nil {
+		return nil, fmt.Errorf("creating build log: %v: %w", err, ErrEnvironment)
+	}
+	defer logFile.Close()
+	logHash := sha256.New()
+	sink := &lockedWriter{w: io.MultiWriter(logFile, logHash, b.cfg.stepOutput)}
+
+	for i, st := range def.Steps {
+		sr := StepResult{Name: st.Name, Run: st.Run}
+		b.progressf("step %s: %s", st.Name, strings.Join(st.Run, " "))
+		stdout, stderr := newPrefixWriter(sink, "["+st.Name+"] "), newPrefixWriter(sink, "["+st.Name+"] ")
+		run := &stepRun{
+			c: b.c, id: fmt.Sprintf("slsabox-%s-%d", res.BuildID, i), labels: labels,
+			snapshotter: b.cfg.snapshotter, parent: img.snapshotParent, sandbox: res.Sandbox,
+			args: st.Run, env: stepEnv(img.Env, st.Env, src.CommitTime), limits: def.Limits,
+			srcDir: srcDir, outDir: outDir, fifoDir: fifoDir, stdout: stdout, stderr: stderr,
+		}
+		serr := run.run(ctx, &sr)
+		stdout.Flush()
+		stderr.Flush()
+		res.Steps = append(res.Steps, sr)
+		if serr != nil {
+			b.saveFailedLog(logFile, outAbs)
+			return res, serr
+		}
+		b.progressf("step %s: ok in %s (peak memory %s, cpu %s)", st.Name,
+			time.Duration(sr.DurationMS)*time.Millisecond, FormatSize(int64(sr.PeakMemory)), time.Duration(sr.CPUTime).Round(time.Millisecond))
+	}
+	if err := logFile.Sync(); err != nil {
+		return res, fmt.Errorf("writing build log: %v: %w", err, ErrEnvironment)
+	}
+	res.LogSHA256 = hex.EncodeToString(logHash.Sum(nil))
+
+	stage := outAbs + ".tmp-" + res.BuildID
+	if err := os.MkdirAll(filepath.Dir(stage), 0o755); err != nil {
+		return res, fmt.Errorf("creating output directory: %v: %w", err, ErrEnvironment)
+	}
+	if err := os.Mkdir(stage, 0o755); err != nil {
+		return res, fmt.Errorf("creating output directory: %v: %w", err, ErrEnvironment)
+	}
+	defer os.RemoveAll(stage)
+	subjects, err := collectOutputs(outDir, stage, def.Outputs, def.Limits.OutputSize)
+	if err != nil {
+		b.saveFailedLog(logFile, outAbs)
+		return res, err
+	}
+	res.Subjects = subjects
+	if err := copyFile(logFile.Name(), filepath.Join(stage, "build.log"), 0o644); err != nil {
+		return res, fmt.Errorf("writing build log: %v: %w", err, ErrEnvironment)
+	}
+	res.FinishedOn = time.Now().UTC()
+	var finishErr error
+	if req.Finish != nil {
+		finishErr = req.Finish(ctx, stage, res)
+		var pub *Publish
+		if finishErr != nil && !errors.As(finishErr, &pub) {
+			return res, finishErr
+		}
+	}
+	if err := publish(stage, outAbs, res.BuildID); err != nil {
+		return res, err
+	}
+	return res, finishErr
+}
+
+// checkOutDir refuses to replace a directory that is not a previous slsabox output.
+func checkOutDir(out string) error {
+	entries, err := os.ReadDir(out)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return withHint(fmt.Errorf("output directory %s: %v: %w", out, err, ErrInvalidDefinition), "name a new or empty directory with -o")
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(out, "build.log")); err != nil {
+		return withHint(fmt.Errorf("output directory %s is not empty and holds no earlier slsabox output: %w", out, ErrInvalidDefinition),
+			"slsabox replaces its output directory as a whole: name a new or empty directory with -o")
+	}
+	return nil
+}
+
+// publish moves the staged outputs into place: OUT holds either the old or the new
+// build's files, never a mix or a half-written file.
+func publish(stage, out, id string) error {
+	old := out + ".old-" + id
+	hadOld := false
+	if _, err := os.Stat(out); err == nil {
+		if err := os.Rename(out, old); err != nil {
+			return fmt.Errorf("replacing %s: %v: %w", out, err, ErrEnvironment)
+		}
+		hadOld = true
+	}
+	if err := os.Rename(stage, out); err != nil {
+		if hadOld {
+			_ = os.Rename(old, out)
+		}
+		return fmt.Errorf("publishing outputs to %s: %v: %w", out, err, ErrEnvironment)
+	}
+	if hadOld {
+		_ = os.RemoveAll(old)
+	}
+	if d, err := os.Open(filepath.Dir(out)); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// saveFailedLog keeps the log of a failed build beside the (untouched) output directory.
+func (b *Builder) saveFailedLog(log *os.File, out string) {
+	dst := out + ".failed.log"
+	_ = os.Remove(dst)
+	if err := copyFile(log.Name(), dst, 0o644); err == nil {
+		b.progressf("the failed build's log is in %s", dst)
+	}
+}
+
+// stepEnv is the exact environment of a step: the image's, then the step's, then the
+// variables slsabox owns. The host's environment never enters.
+func stepEnv(imageEnv []string, stepEnv []EnvVar, commitTime time.Time) []string {
+	var env []string
+	set := func(name, value string) {
+		for i, e := range env {
+			if strings.HasPrefix(e, name+"=") {
+				env[i] = name + "=" + value
+				return
+			}
+		}
+		env = append(env, name+"="+value)
+	}
+	for _, e := range imageEnv {
+		if name, value, ok := strings.Cut(e, "="); ok {
+			set(name, value)
+		}
+	}
+	for _, e := range stepEnv {
+		set(e.Name, e.Value)
+	}
+	set("HOME", "/tmp")
+	set("SOURCE_DATE_EPOCH", strconv.FormatInt(commitTime.Unix(), 10))
+	return env
+}
+
+func relTo(base, p string) string {
+	ab, err1 := filepath.Abs(base)
+	ap, err2 := filepath.Abs(p)
+	if err1 == nil && err2 == nil {
+		if r, err := filepath.Rel(ab, ap); err == nil && !strings.HasPrefix(r, "..") {
+			return filepath.ToSlash(r)
+		}
+	}
+	return p
+}

@@ -1,0 +1,196 @@
+package builder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/leases"
+	"github.com/containerd/containerd/v2/core/snapshots"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/containerd/errdefs"
+)
+
+// Labels put on everything a build creates in containerd, so that a crashed build's
+// leftovers can be found and removed (by Sweep, and at the start of every build).
+const (
+	LabelBuild = "dev.slsabox.build" // the build's ID
+	LabelOwner = "dev.slsabox.owner" // "host/pid/start-ticks" of the process that runs the build
+	LabelCache = "dev.slsabox.cache" // long-lived objects kept across builds (prepared image layers)
+)
+
+// DefaultNamespace is the containerd namespace slsabox works in; it keeps builds apart
+// from whatever else the daemon runs (Kubernetes' k8s.io, Docker's moby).
+const DefaultNamespace = "slsabox"
+
+// DefaultSnapshotter is overlayfs: a read-only view costs nothing, unlike "native", which copies the image.
+const DefaultSnapshotter = "overlayfs"
+
+// leaseExpiry bounds how long a crashed build's lease protects its snapshots even
+// if nothing sweeps it.
+const leaseExpiry = 24 * time.Hour
+
+func dial(ctx context.Context, address, namespace string) (*containerd.Client, error) {
+	if address == "" || !strings.HasPrefix(address, "/") {
+		return nil, withHint(fmt.Errorf("containerd address %q is not an absolute socket path: %w", address, ErrEnvironment),
+			"pass --containerd-address /run/slsabox/containerd/containerd.sock or set SLSABOX_CONTAINERD")
+	}
+	if _, err := os.Stat(address); err != nil {
+		return nil, withHint(fmt.Errorf("containerd socket %s: %v: %w", address, errors.Unwrap(err), ErrEnvironment),
+			"start a private containerd with scripts/containerd.sh start, or point --containerd-address at a running one")
+	}
+	c, err := containerd.New(address, containerd.WithDefaultNamespace(namespace), containerd.WithTimeout(10*time.Second))
+	if err != nil {
+		return nil, withHint(fmt.Errorf("connecting to containerd at %s: %v: %w", address, err, ErrEnvironment),
+			"check that containerd is running (scripts/containerd.sh status) and that you may open its socket (root)")
+	}
+	if ok, err := c.IsServing(namespaces.WithNamespace(ctx, namespace)); err != nil || !ok {
+		c.Close()
+		return nil, withHint(fmt.Errorf("containerd at %s is not serving: %v: %w", address, err, ErrEnvironment),
+			"restart it with scripts/containerd.sh restart")
+	}
+	return c, nil
+}
+
+// ownerID identifies this process across PID reuse: host name, PID and the process's start time.
+func ownerID() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), procStart(os.Getpid()))
+}
+
+// procStart returns field 22 of /proc/PID/stat (start time in clock ticks), or "".
+func procStart(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	s := string(b)
+	// The command name (field 2) may hold spaces; fields resume after the last ')'.
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return ""
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 {
+		return ""
+	}
+	return f[19]
+}
+
+// ownerAlive reports whether the process named by an owner label still runs. An owner
+// on another host is taken to be alive: we cannot tell, so we leave its objects alone.
+func ownerAlive(owner string) bool {
+	parts := strings.Split(owner, "/")
+	if len(parts) != 3 {
+		return false
+	}
+	host, _ := os.Hostname()
+	if parts[0] != host {
+		return true
+	}
+	pid, err := strconv.Atoi(parts[1])
+	if err != nil || pid <= 0 {
+		return false
+	}
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return false
+	}
+	return procStart(pid) == parts[2]
+}
+
+// SweepReport counts what Sweep removed.
+type SweepReport struct {
+	Containers int `json:"containers"`
+	Snapshots  int `json:"snapshots"`
+	Leases     int `json:"leases"`
+}
+
+// sweep removes containers, tasks, snapshots and leases left by builds whose owner
+// process is gone (or every build's, with all set).
+func sweep(ctx context.Context, c *containerd.Client, snapshotter string, all bool) (SweepReport, error) {
+	var rep SweepReport
+	stale := func(labels map[string]string) bool {
+		if labels[LabelBuild] == "" {
+			return false
+		}
+		return all || !ownerAlive(labels[LabelOwner])
+	}
+	ctrs, err := c.Containers(ctx, "labels."+strconvQuote(LabelBuild))
+	if err != nil {
+		return rep, fmt.Errorf("listing containers: %v: %w", err, ErrEnvironment)
+	}
+	var errs []error
+	for _, ctr := range ctrs {
+		labels, err := ctr.Labels(ctx)
+		if err != nil || !stale(labels) {
+			continue
+		}
+		if err := removeContainer(ctx, ctr); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		rep.Containers++
+	}
+	sn := c.SnapshotService(snapshotter)
+	var keys []string
+	_ = sn.Walk(ctx, func(_ context.Context, info snapshots.Info) error {
+		if stale(info.Labels) {
+			keys = append(keys, info.Name)
+		}
+		return nil
+	}, "labels."+strconvQuote(LabelBuild))
+	for _, k := range keys {
+		if err := sn.Remove(ctx, k); err != nil && !errdefs.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("removing snapshot %s: %w", k, err))
+			continue
+		}
+		rep.Snapshots++
+	}
+	ls, err := c.LeasesService().List(ctx, "labels."+strconvQuote(LabelBuild))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("listing leases: %w", err))
+	}
+	for _, l := range ls {
+		if !stale(l.Labels) {
+			continue
+		}
+		if err := c.LeasesService().Delete(ctx, l, leases.SynchronousDelete); err != nil && !errdefs.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("removing lease %s: %w", l.ID, err))
+			continue
+		}
+		rep.Leases++
+	}
+	if err := errors.Join(errs...); err != nil {
+		return rep, fmt.Errorf("sweeping: %v: %w", err, ErrEnvironment)
+	}
+	return rep, nil
+}
+
+// strconvQuote quotes a label key for a containerd filter (its dots need quoting).
+func strconvQuote(s string) string { return strconv.Quote(s) }
+
+// removeContainer kills and deletes the container's task, then the container and its snapshot.
+func removeContainer(ctx context.Context, ctr containerd.Container) error {
+	if t, err := ctr.Task(ctx, nil); err == nil {
+		_ = t.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll)
+		if ch, err := t.Wait(ctx); err == nil {
+			select {
+			case <-ch:
+			case <-time.After(10 * time.Second):
+			}
+		}
+		if _, err := t.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("deleting task %s: %w", ctr.ID(), err)
+		}
+	}
+	if err := ctr.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("deleting container %s: %w", ctr.ID(), err)
+	}
+	return nil
+}

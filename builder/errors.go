@@ -1,0 +1,74 @@
+package builder
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Failure classes. Every error the builder returns wraps exactly one of these,
+// so that callers (the CLI's exit codes, the GitHub Action) can tell "the build
+// is bad" from "the input is bad" from "the machine is bad" with errors.Is.
+var (
+	// ErrInvalidDefinition: slsabox.yaml is malformed or asks for something unsupported.
+	ErrInvalidDefinition = errors.New("invalid build definition")
+	// ErrInvalidSource: the source directory is not a usable git work tree.
+	ErrInvalidSource = errors.New("invalid source")
+	// ErrDirtyTree: the work tree has uncommitted changes and AllowDirtyTree is off.
+	ErrDirtyTree = errors.New("work tree has uncommitted changes")
+	// ErrImage: the builder image cannot be found, does not match its digest, or is unusable.
+	ErrImage = errors.New("builder image")
+	// ErrStepFailed: a build step exited non-zero, was killed, or timed out.
+	ErrStepFailed = errors.New("build step failed")
+	// ErrOutputRejected: /out holds something that is not a plain regular file, or too much.
+	ErrOutputRejected = errors.New("build output rejected")
+	// ErrEnvironment: containerd, the disk or the host failed; trying again may help.
+	ErrEnvironment = errors.New("build environment")
+	// ErrInterrupted: the build was cancelled (Ctrl-C, SIGTERM) and cleaned up.
+	ErrInterrupted = errors.New("build interrupted")
+)
+
+// Hinted is implemented by errors that know what the user should do next.
+type Hinted interface {
+	Hint() string
+}
+
+// hintError decorates an error with a hint and keeps it matchable with errors.Is.
+type hintError struct {
+	err  error
+	hint string
+}
+
+func (e *hintError) Error() string { return e.err.Error() }
+func (e *hintError) Unwrap() error { return e.err }
+func (e *hintError) Hint() string  { return e.hint }
+
+// withHint wraps err (which should already wrap a sentinel) with a hint.
+func withHint(err error, hint string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	return &hintError{err: err, hint: fmt.Sprintf(hint, args...)}
+}
+
+// HintOf returns the first hint found in err's chain, or "".
+func HintOf(err error) string {
+	var h Hinted
+	if errors.As(err, &h) {
+		return h.Hint()
+	}
+	return ""
+}
+
+// StepError reports which step failed and why.
+type StepError struct {
+	Step     string
+	ExitCode int    // -1 when the step never ran or its exit was lost
+	Reason   string // "exit status 2", "timed out after 5s", "killed: out of memory (limit 64MiB)"
+	Err      error  // ErrStepFailed or ErrEnvironment
+}
+
+func (e *StepError) Error() string {
+	return fmt.Sprintf("step %q: %s", e.Step, e.Reason)
+}
+
+func (e *StepError) Unwrap() error { return e.Err }

@@ -1,0 +1,325 @@
+package builder
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/content"
+	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/containerd/v2/core/mount"
+	"github.com/containerd/containerd/v2/core/snapshots"
+	"github.com/containerd/errdefs"
+	"github.com/containerd/platforms"
+	"github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/identity"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// ResolvedImage is the builder image as the build used it.
+type ResolvedImage struct {
+	Ref            string   `json:"ref"`            // as written in slsabox.yaml (archive paths made absolute)
+	Digest         string   `json:"digest"`         // the digest slsabox.yaml pins (manifest or index)
+	ManifestDigest string   `json:"manifestDigest"` // the platform manifest that ran
+	ConfigDigest   string   `json:"configDigest"`   // its config blob
+	Env            []string `json:"-"`              // the image config's environment
+	Platform       string   `json:"platform"`       // e.g. linux/amd64
+	snapshotParent string   // committed snapshot that step views are made from
+}
+
+// mountpoints are the directories the sandbox binds onto. A read-only view cannot
+// grow them, so a thin committed layer adds the ones an image lacks.
+var mountpoints = []struct {
+	path string
+	mode os.FileMode
+}{{"src", 0o755}, {"out", 0o755}, {"inputs", 0o755}, {"tmp", 0o1777}}
+
+// imageName is the containerd image record slsabox keeps for a pinned digest.
+func imageName(ref ImageRef) string {
+	if ref.Archive != "" {
+		return "slsabox.local/oci-archive@" + ref.Digest
+	}
+	return ref.Name + "@" + ref.Digest
+}
+
+// resolveImage makes the image named by ref available, unpacked, in containerd and
+// returns what the provenance records about it. Registry images are pulled by digest
+// (containerd verifies every blob); archives are imported, and their manifest or index
+// digest must equal the pinned one.
+func resolveImage(ctx context.Context, c *containerd.Client, ref ImageRef, snapshotter string) (*ResolvedImage, error) {
+	is := c.ImageService()
+	name := imageName(ref)
+	img, err := is.Get(ctx, name)
+	switch {
+	case err == nil && img.Target.Digest.String() == ref.Digest:
+		// Already here: content is addressed by digest, so it is the same image.
+	case err != nil && !errdefs.IsNotFound(err):
+		return nil, fmt.Errorf("looking up image %s: %v: %w", name, err, ErrEnvironment)
+	case ref.Archive != "":
+		if img, err = importPinned(ctx, c, ref); err != nil {
+			return nil, err
+		}
+	default:
+		pulled, err := c.Pull(ctx, name, containerd.WithPullSnapshotter(snapshotter))
+		if err != nil {
+			return nil, withHint(fmt.Errorf("pulling %s: %v: %w", name, err, ErrImage),
+				"check the registry is reachable and the digest exists; offline, build an OCI archive and use image: oci-archive:PATH@sha256:...")
+		}
+		img = pulled.Metadata()
+	}
+	if img.Target.Digest.String() != ref.Digest {
+		return nil, fmt.Errorf("image %s resolved to %s, not the pinned %s: %w", ref.Raw, img.Target.Digest, ref.Digest, ErrImage)
+	}
+
+	platform := platforms.Default()
+	cimg := containerd.NewImageWithPlatform(c, img, platform)
+	cs := c.ContentStore()
+	manifest, err := images.Manifest(ctx, cs, img.Target, platform)
+	if err != nil {
+		return nil, withHint(fmt.Errorf("image %s has no manifest for %s: %v: %w", ref.Raw, platforms.Format(platforms.DefaultSpec()), err, ErrImage),
+			"use an image built for this machine's platform")
+	}
+	cfg, err := readConfig(ctx, cs, manifest.Config)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.OS != "" && cfg.OS != "linux" {
+		return nil, fmt.Errorf("image %s is for %s, not linux: %w", ref.Raw, cfg.OS, ErrImage)
+	}
+	if ok, err := cimg.IsUnpacked(ctx, snapshotter); err != nil || !ok {
+		if err := cimg.Unpack(ctx, snapshotter); err != nil {
+			return nil, fmt.Errorf("unpacking image %s: %v: %w", ref.Raw, err, ErrEnvironment)
+		}
+	}
+	diffIDs, err := cimg.RootFS(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading image %s layers: %v: %w", ref.Raw, err, ErrImage)
+	}
+	mdesc, err := manifestDescriptor(ctx, cs, img.Target, platform)
+	if err != nil {
+		return nil, err
+	}
+	res := &ResolvedImage{
+		Ref:            ref.String(),
+		Digest:         ref.Digest,
+		ManifestDigest: mdesc.String(),
+		ConfigDigest:   manifest.Config.Digest.String(),
+		Env:            cfg.Config.Env,
+		Platform:       platforms.Format(platforms.DefaultSpec()),
+	}
+	res.snapshotParent, err = mountpointLayer(ctx, c, snapshotter, identity.ChainID(diffIDs).String())
+	return res, err
+}
+
+// importPinned imports the archive, then checks it held the pinned manifest or index.
+func importPinned(ctx context.Context, c *containerd.Client, ref ImageRef) (images.Image, error) {
+	f, err := os.Open(ref.Archive)
+	if err != nil {
+		return images.Image{}, withHint(fmt.Errorf("opening image archive: %v: %w", err, ErrImage),
+			"build the archive first (scripts/images/*.sh) or fix the oci-archive: path in slsabox.yaml")
+	}
+	defer f.Close()
+	imgs, err := c.Import(ctx, f, containerd.WithDigestRef(func(d digestT) string { return "slsabox.local/oci-archive@" + d.String() }),
+		containerd.WithSkipDigestRef(func(string) bool { return false }))
+	if err != nil {
+		return images.Image{}, withHint(fmt.Errorf("importing %s: %v: %w", ref.Archive, err, ErrImage),
+			"the file must be an OCI image archive (a tar with oci-layout and index.json)")
+	}
+	want := ref.Digest
+	var found []string
+	for _, img := range imgs {
+		if img.Target.Digest.String() == want {
+			return pinRecord(ctx, c, ref, img.Target)
+		}
+		found = append(found, img.Target.Digest.String())
+	}
+	// The pinned digest may also be the archive's index, or a manifest the index lists.
+	if info, err := c.ContentStore().Info(ctx, digestOf(want)); err == nil {
+		desc := ocispec.Descriptor{Digest: info.Digest, Size: info.Size}
+		if mt, ok := sniffMediaType(ctx, c.ContentStore(), desc); ok {
+			desc.MediaType = mt
+			return pinRecord(ctx, c, ref, desc)
+		}
+	}
+	return images.Image{}, withHint(fmt.Errorf("%s does not hold the pinned image %s (it holds %s): %w", ref.Archive, want, strings.Join(found, ", "), ErrImage),
+		"rebuild the archive or update the digest in slsabox.yaml to the one slsabox image import prints")
+}
+
+// pinRecord keeps an image record named for the pinned digest, so later builds skip the import.
+func pinRecord(ctx context.Context, c *containerd.Client, ref ImageRef, target ocispec.Descriptor) (images.Image, error) {
+	rec := images.Image{Name: imageName(ref), Target: target}
+	if _, err := c.ImageService().Create(ctx, rec); err != nil {
+		if !errdefs.IsAlreadyExists(err) {
+			return images.Image{}, fmt.Errorf("recording image: %v: %w", err, ErrEnvironment)
+		}
+		if _, err := c.ImageService().Update(ctx, rec, "target"); err != nil {
+			return images.Image{}, fmt.Errorf("recording image: %v: %w", err, ErrEnvironment)
+		}
+	}
+	return rec, nil
+}
+
+func sniffMediaType(ctx context.Context, cs content.Store, desc ocispec.Descriptor) (string, bool) {
+	b, err := content.ReadBlob(ctx, cs, desc)
+	if err != nil {
+		return "", false
+	}
+	var probe struct {
+		MediaType string            `json:"mediaType"`
+		Manifests []json.RawMessage `json:"manifests"`
+		Config    json.RawMessage   `json:"config"`
+	}
+	if json.Unmarshal(b, &probe) != nil {
+		return "", false
+	}
+	switch {
+	case probe.MediaType != "":
+		return probe.MediaType, true
+	case probe.Manifests != nil:
+		return ocispec.MediaTypeImageIndex, true
+	case probe.Config != nil:
+		return ocispec.MediaTypeImageManifest, true
+	}
+	return "", false
+}
+
+// manifestDescriptor returns the digest of the platform manifest under target.
+func manifestDescriptor(ctx context.Context, cs content.Store, target ocispec.Descriptor, platform platforms.MatchComparer) (digestT, error) {
+	if images.IsManifestType(target.MediaType) {
+		return target.Digest, nil
+	}
+	var found digestT
+	err := images.Walk(ctx, images.HandlerFunc(func(ctx context.Context, d ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+		if images.IsManifestType(d.MediaType) {
+			if found == "" {
+				found = d.Digest
+			}
+			return nil, nil
+		}
+		return images.FilterPlatforms(images.ChildrenHandler(cs), platform)(ctx, d)
+	}), target)
+	if err != nil || found == "" {
+		return "", fmt.Errorf("no platform manifest in %s: %v: %w", target.Digest, err, ErrImage)
+	}
+	return found, nil
+}
+
+func readConfig(ctx context.Context, cs content.Store, desc ocispec.Descriptor) (*ocispec.Image, error) {
+	b, err := content.ReadBlob(ctx, cs, desc)
+	if err != nil {
+		return nil, fmt.Errorf("reading image config: %v: %w", err, ErrImage)
+	}
+	var cfg ocispec.Image
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return nil, fmt.Errorf("image config is not valid JSON: %v: %w", err, ErrImage)
+	}
+	return &cfg, nil
+}
+
+// mountpointLayer returns a committed snapshot on top of the image's chain that has
+// every sandbox mountpoint, creating it once per image and daemon.
+func mountpointLayer(ctx context.Context, c *containerd.Client, snapshotter, chainID string) (string, error) {
+	sn := c.SnapshotService(snapshotter)
+	name := "slsabox/mountpoints/" + chainID
+	if _, err := sn.Stat(ctx, name); err == nil {
+		return name, nil
+	}
+	key := name + "/prepare-" + randomID()
+	mounts, err := sn.Prepare(ctx, key, chainID, snapshots.WithLabels(map[string]string{LabelCache: "mountpoints"}))
+	if err != nil {
+		return "", fmt.Errorf("preparing mountpoint layer: %v: %w", err, ErrEnvironment)
+	}
+	defer sn.Remove(context.WithoutCancel(ctx), key) //nolint:errcheck // gone after a successful commit
+	dir, err := os.MkdirTemp("", "slsabox-mnt-")
+	if err != nil {
+		return "", fmt.Errorf("%v: %w", err, ErrEnvironment)
+	}
+	defer os.Remove(dir)
+	if err := mount.All(mounts, dir); err != nil {
+		return "", fmt.Errorf("mounting mountpoint layer: %v: %w", err, ErrEnvironment)
+	}
+	var mkErr error
+	for _, mp := range mountpoints {
+		p := filepath.Join(dir, mp.path)
+		fi, err := os.Lstat(p)
+		switch {
+		case err == nil && fi.IsDir():
+			continue
+		case err == nil:
+			mkErr = fmt.Errorf("image has /%s, but not as a directory: %w", mp.path, ErrImage)
+		case errors.Is(err, os.ErrNotExist):
+			err := os.Mkdir(p, mp.mode)
+			if err == nil {
+				err = os.Chmod(p, mp.mode) // Mkdir obeys the umask
+			}
+			mkErr = errors.Join(mkErr, err)
+		default:
+			mkErr = errors.Join(mkErr, err)
+		}
+	}
+	if err := mount.UnmountAll(dir, 0); err != nil {
+		return "", fmt.Errorf("unmounting mountpoint layer: %v: %w", err, ErrEnvironment)
+	}
+	if mkErr != nil {
+		return "", fmt.Errorf("making sandbox mountpoints: %w", mkErr)
+	}
+	if err := sn.Commit(ctx, name, key, snapshots.WithLabels(map[string]string{LabelCache: "mountpoints"})); err != nil && !errdefs.IsAlreadyExists(err) {
+		return "", fmt.Errorf("committing mountpoint layer: %v: %w", err, ErrEnvironment)
+	}
+	return name, nil
+}
+
+type digestT = digest.Digest
+
+func digestOf(s string) digest.Digest { return digest.Digest(s) }
+
+// ImportedImage is an image found in an OCI archive.
+type ImportedImage struct {
+	Name   string // the archive's ref name annotation, if any
+	Digest string // manifest or index digest: what slsabox.yaml pins
+}
+
+// ImportImage imports every image of the OCI archive at file into containerd, unpacks
+// the ones for this platform, and returns their digests for slsabox.yaml.
+func (b *Builder) ImportImage(ctx context.Context, file string) ([]ImportedImage, error) {
+	ctx = b.ctx(ctx)
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return nil, fmt.Errorf("%v: %w", err, ErrInvalidDefinition)
+	}
+	f, err := os.Open(abs)
+	if err != nil {
+		return nil, withHint(fmt.Errorf("opening image archive: %v: %w", err, ErrImage), "name an OCI image archive (a tar with oci-layout and index.json)")
+	}
+	defer f.Close()
+	ctx, done, err := b.c.WithLease(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("creating a lease: %v: %w", err, ErrEnvironment)
+	}
+	defer done(context.WithoutCancel(ctx)) //nolint:errcheck // the lease expires on its own
+	imgs, err := b.c.Import(ctx, f, containerd.WithSkipDigestRef(func(string) bool { return true }))
+	if err != nil {
+		return nil, withHint(fmt.Errorf("importing %s: %v: %w", file, err, ErrImage), "the file must be an OCI image archive (a tar with oci-layout and index.json)")
+	}
+	if len(imgs) == 0 {
+		return nil, withHint(fmt.Errorf("%s names no image: %w", file, ErrImage), "give the archive's manifests an org.opencontainers.image.ref.name annotation")
+	}
+	var out []ImportedImage
+	for _, img := range imgs {
+		ref := ImageRef{Raw: "oci-archive:" + abs + "@" + img.Target.Digest.String(), Archive: abs, Digest: img.Target.Digest.String()}
+		if _, err := pinRecord(ctx, b.c, ref, img.Target); err != nil {
+			return nil, err
+		}
+		cimg := containerd.NewImage(b.c, img)
+		if err := cimg.Unpack(ctx, b.cfg.snapshotter); err != nil {
+			return nil, fmt.Errorf("unpacking %s: %v: %w", img.Name, err, ErrEnvironment)
+		}
+		out = append(out, ImportedImage{Name: img.Name, Digest: img.Target.Digest.String()})
+	}
+	return out, nil
+}

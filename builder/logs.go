@@ -1,0 +1,66 @@
+package builder
+
+import (
+	"bytes"
+	"io"
+	"sync"
+)
+
+// lockedWriter serializes writes from the stdout and stderr copiers of a step.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// prefixWriter writes whole lines, each with a prefix. A line longer than maxLine is
+// cut, so that a step printing without newlines cannot make the builder buffer forever.
+type prefixWriter struct {
+	w      io.Writer
+	prefix []byte
+	buf    []byte
+}
+
+const maxLine = 64 << 10
+
+func newPrefixWriter(w io.Writer, prefix string) *prefixWriter {
+	return &prefixWriter{w: w, prefix: []byte(prefix)}
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	n := len(b)
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			p.buf = append(p.buf, b...)
+			if len(p.buf) >= maxLine {
+				p.emit(append(p.buf, '\n'))
+				p.buf = p.buf[:0]
+			}
+			break
+		}
+		p.emit(append(p.buf, b[:i+1]...))
+		p.buf = p.buf[:0]
+		b = b[i+1:]
+	}
+	return n, nil
+}
+
+func (p *prefixWriter) emit(line []byte) {
+	out := make([]byte, 0, len(p.prefix)+len(line))
+	out = append(append(out, p.prefix...), line...)
+	_, _ = p.w.Write(out)
+}
+
+// Flush writes a final line that has no newline.
+func (p *prefixWriter) Flush() {
+	if len(p.buf) > 0 {
+		p.emit(append(p.buf, '\n'))
+		p.buf = p.buf[:0]
+	}
+}

@@ -1,0 +1,286 @@
+package builder
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Source describes the exported source tree that the steps see at /src.
+type Source struct {
+	RepoRoot   string    // absolute path of the git work tree
+	Subdir     string    // directory of the build inside the repository ("" for the root, else "examples/hello-go")
+	Commit     string    // HEAD commit
+	Tree       string    // git tree hash of Subdir at HEAD
+	Ref        string    // symbolic ref of HEAD ("refs/heads/main"), empty when detached
+	RemoteURL  string    // remote.origin.url, empty when there is none
+	CommitTime time.Time // committer time of HEAD, the SOURCE_DATE_EPOCH
+	Dirty      bool      // exported from the work tree with AllowDirtyTree
+}
+
+func git(ctx context.Context, dir string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return "", fmt.Errorf("git %s: %s", strings.Join(args, " "), msg)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// inspectSource reads what the provenance needs about the work tree at dir and
+// says whether it has changes that are not committed.
+func inspectSource(ctx context.Context, dir string) (*Source, []string, error) {
+	if _, err := exec.LookPath("git"); err != nil {
+		return nil, nil, withHint(fmt.Errorf("git is not installed: %w", ErrEnvironment), "install git (apt-get install git)")
+	}
+	fi, err := os.Stat(dir)
+	if err != nil || !fi.IsDir() {
+		return nil, nil, withHint(fmt.Errorf("source directory %q does not exist: %w", dir, ErrInvalidSource), "name the directory that holds slsabox.yaml")
+	}
+	root, err := git(ctx, dir, "rev-parse", "--show-toplevel")
+	if err != nil {
+		return nil, nil, withHint(fmt.Errorf("%s is not in a git work tree: %w", dir, ErrInvalidSource),
+			"slsabox builds committed source: run git init && git add -A && git commit in the project first")
+	}
+	prefix, err := git(ctx, dir, "rev-parse", "--show-prefix")
+	if err != nil {
+		return nil, nil, fmt.Errorf("%v: %w", err, ErrInvalidSource)
+	}
+	s := &Source{RepoRoot: root, Subdir: strings.TrimSuffix(prefix, "/")}
+	if s.Commit, err = git(ctx, dir, "rev-parse", "--verify", "HEAD^{commit}"); err != nil {
+		return nil, nil, withHint(fmt.Errorf("the repository at %s has no commit: %w", root, ErrInvalidSource), "commit the source first")
+	}
+	if s.Tree, err = git(ctx, dir, "rev-parse", "HEAD:"+prefix); err != nil {
+		return nil, nil, withHint(fmt.Errorf("%s is not committed at HEAD: %w", dir, ErrInvalidSource), "git add and commit the directory first")
+	}
+	ct, err := git(ctx, dir, "show", "-s", "--format=%ct", "HEAD")
+	if err != nil {
+		return nil, nil, fmt.Errorf("%v: %w", err, ErrInvalidSource)
+	}
+	secs, _ := strconv.ParseInt(ct, 10, 64)
+	s.CommitTime = time.Unix(secs, 0).UTC()
+	s.Ref, _ = git(ctx, dir, "symbolic-ref", "-q", "HEAD")
+	s.RemoteURL, _ = git(ctx, dir, "config", "--get", "remote.origin.url")
+
+	status, err := git(ctx, dir, "status", "--porcelain=v1", "--untracked-files=normal", "--ignore-submodules=none", "--", ".")
+	if err != nil {
+		return nil, nil, fmt.Errorf("%v: %w", err, ErrInvalidSource)
+	}
+	var changed []string
+	for _, l := range strings.Split(status, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			changed = append(changed, l)
+		}
+	}
+	return s, changed, nil
+}
+
+// ExportSource copies the committed tree of dir (or, when allowDirty is set and the tree
+// has changes, the work tree's tracked and untracked-but-not-ignored files) into dest,
+// which must be an empty directory. The user's repository is never mounted into a step.
+func ExportSource(ctx context.Context, dir, dest string, allowDirty bool) (*Source, error) {
+	s, changed, err := inspectSource(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(changed) > 0 && !allowDirty {
+		shown := changed
+		if len(shown) > 5 {
+			shown = append(shown[:5:5], fmt.Sprintf("... and %d more", len(changed)-5))
+		}
+		return nil, withHint(fmt.Errorf("%w in %s: %s", ErrDirtyTree, dir, strings.Join(shown, "; ")),
+			"commit or stash the changes (the provenance names a commit), or pass --allow-dirty, which is recorded in the provenance")
+	}
+	if len(changed) > 0 {
+		s.Dirty = true
+		return s, copyWorkTree(ctx, dir, dest)
+	}
+	// HEAD:<subdir> archives just the build's directory, with paths relative to it.
+	cmd := exec.CommandContext(ctx, "git", "-C", s.RepoRoot, "archive", "--format=tar", "HEAD:"+s.Subdir)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("git archive: %v: %w", err, ErrEnvironment)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("git archive: %v: %w", err, ErrEnvironment)
+	}
+	xerr := extractTar(out, dest)
+	_, _ = io.Copy(io.Discard, out)
+	werr := cmd.Wait()
+	if xerr != nil {
+		return nil, xerr
+	}
+	if werr != nil {
+		return nil, fmt.Errorf("git archive: %s: %w", strings.TrimSpace(stderr.String()), ErrInvalidSource)
+	}
+	return s, nil
+}
+
+// extractTar writes a git archive into dest without ever following a link it wrote.
+func extractTar(r io.Reader, dest string) error {
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading exported source: %v: %w", err, ErrInvalidSource)
+		}
+		if h.Typeflag == tar.TypeXGlobalHeader {
+			continue
+		}
+		target, err := safeJoin(dest, h.Name)
+		if err != nil {
+			return err
+		}
+		mode := os.FileMode(h.Mode).Perm() & 0o755
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(target, 0o755); err != nil {
+				return fmt.Errorf("exporting source: %v: %w", err, ErrEnvironment)
+			}
+		case tar.TypeReg:
+			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+				return fmt.Errorf("exporting source: %v: %w", err, ErrEnvironment)
+			}
+			f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode|0o644)
+			if err != nil {
+				return fmt.Errorf("exporting source: %v: %w", err, ErrEnvironment)
+			}
+			_, err = io.Copy(f, tr)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return fmt.Errorf("exporting source: %v: %w", err, ErrEnvironment)
+			}
+		case tar.TypeSymlink:
+			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+				return fmt.Errorf("exporting source: %v: %w", err, ErrEnvironment)
+			}
+			if err := os.Symlink(h.Linkname, target); err != nil {
+				return fmt.Errorf("exporting source: %v: %w", err, ErrEnvironment)
+			}
+		default:
+			// git archive writes only directories, files and symlinks; submodules are skipped.
+		}
+	}
+}
+
+// safeJoin joins name under dest and refuses any path that would leave dest or pass
+// through a symlink already written there.
+func safeJoin(dest, name string) (string, error) {
+	clean := filepath.Clean("/" + name)
+	if clean == "/" {
+		return dest, nil
+	}
+	target := filepath.Join(dest, clean)
+	rel, err := filepath.Rel(dest, target)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", fmt.Errorf("source path %q escapes the export directory: %w", name, ErrInvalidSource)
+	}
+	// Every existing ancestor must be a real directory.
+	for p := filepath.Dir(target); p != dest && len(p) > len(dest); p = filepath.Dir(p) {
+		fi, err := os.Lstat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("exporting source: %v: %w", err, ErrEnvironment)
+		}
+		if !fi.IsDir() {
+			return "", fmt.Errorf("source path %q passes through a symlink or file: %w", name, ErrInvalidSource)
+		}
+	}
+	return target, nil
+}
+
+// copyWorkTree exports tracked and untracked (not ignored) files as they are on disk.
+func copyWorkTree(ctx context.Context, dir, dest string) error {
+	list, err := git(ctx, dir, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", ".")
+	if err != nil {
+		return fmt.Errorf("%v: %w", err, ErrInvalidSource)
+	}
+	for _, name := range strings.Split(list, "\x00") {
+		if name == "" {
+			continue
+		}
+		src := filepath.Join(dir, name)
+		fi, err := os.Lstat(src)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // deleted in the work tree
+		}
+		if err != nil {
+			return fmt.Errorf("exporting %s: %v: %w", name, err, ErrEnvironment)
+		}
+		target, err := safeJoin(dest, name)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return fmt.Errorf("exporting source: %v: %w", err, ErrEnvironment)
+		}
+		switch {
+		case fi.Mode()&os.ModeSymlink != 0:
+			link, err := os.Readlink(src)
+			if err == nil {
+				err = os.Symlink(link, target)
+			}
+			if err != nil {
+				return fmt.Errorf("exporting %s: %v: %w", name, err, ErrEnvironment)
+			}
+		case fi.Mode().IsRegular():
+			if err := copyFile(src, target, fi.Mode().Perm()&0o755|0o644); err != nil {
+				return fmt.Errorf("exporting %s: %v: %w", name, err, ErrEnvironment)
+			}
+		}
+	}
+	return nil
+}
+
+func copyFile(src, dst string, mode os.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// chownTree gives the sandbox user the exported tree, so that builds that write next to
+// their sources (make, autotools) work; the copy is thrown away after the build.
+func chownTree(root string, uid, gid int) error {
+	return filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+}

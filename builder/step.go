@@ -1,0 +1,226 @@
+package builder
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"syscall"
+	"time"
+
+	v1 "github.com/containerd/cgroups/v3/cgroup1/stats"
+	v2 "github.com/containerd/cgroups/v3/cgroup2/stats"
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/snapshots"
+	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/typeurl/v2"
+)
+
+// StepResult is what one step did and used.
+type StepResult struct {
+	Name       string    `json:"name"`
+	Run        []string  `json:"run"`
+	ExitCode   int       `json:"exitCode"`
+	StartedOn  time.Time `json:"startedOn"`
+	FinishedOn time.Time `json:"finishedOn"`
+	// DurationMS is wall time from container creation to removal.
+	DurationMS int64 `json:"durationMs"`
+	// PeakMemory is the cgroup's high-water mark of memory (bytes); 0 when the kernel did not say.
+	PeakMemory uint64 `json:"peakMemoryBytes"`
+	// CPUTime is user+system CPU time of every process of the step (ns).
+	CPUTime   uint64 `json:"cpuTimeNs"`
+	OOMKilled bool   `json:"oomKilled"`
+	TimedOut  bool   `json:"timedOut"`
+}
+
+type stepRun struct {
+	c           *containerd.Client
+	id          string
+	labels      map[string]string
+	snapshotter string
+	parent      string // committed snapshot to view
+	sandbox     Sandbox
+	args, env   []string
+	limits      Limits
+	srcDir      string
+	outDir      string
+	inputsDir   string
+	fifoDir     string
+	stdout      io.Writer
+	stderr      io.Writer
+}
+
+// cleanupTimeout bounds the removal of a step's container after it ran or failed.
+const cleanupTimeout = 30 * time.Second
+
+// run runs the step to completion and always removes its container, task and snapshot,
+// even when ctx is cancelled (Ctrl-C): cleanup uses a context of its own.
+func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
+	start := time.Now()
+	res.StartedOn = start.UTC()
+	defer func() {
+		res.FinishedOn = time.Now().UTC()
+		res.DurationMS = time.Since(start).Milliseconds()
+	}()
+	cleanCtx := context.WithoutCancel(ctx)
+
+	sn := s.c.SnapshotService(s.snapshotter)
+	if _, err := sn.View(ctx, s.id, s.parent, snapshots.WithLabels(s.labels)); err != nil {
+		return s.envErr(ctx, "creating the root file system view", err)
+	}
+	ctr, err := s.c.NewContainer(ctx, s.id,
+		containerd.WithSnapshotter(s.snapshotter),
+		containerd.WithSnapshot(s.id),
+		containerd.WithContainerLabels(s.labels),
+		containerd.WithNewSpec(stepSpec(s.sandbox, s.args, s.env, s.limits,
+			stepMounts(s.srcDir, s.outDir, s.inputsDir, s.sandbox.TmpSize))...),
+	)
+	if err != nil {
+		_ = sn.Remove(cleanCtx, s.id)
+		return s.envErr(ctx, "creating the container", err)
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(cleanCtx, cleanupTimeout)
+		defer cancel()
+		if rerr := removeContainer(cctx, ctr); rerr != nil && err == nil {
+			err = fmt.Errorf("step %q: cleaning up: %v: %w", res.Name, rerr, ErrEnvironment)
+		}
+	}()
+
+	task, err := ctr.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, s.stdout, s.stderr), cio.WithFIFODir(s.fifoDir)))
+	if err != nil {
+		if ctx.Err() != nil {
+			return s.envErr(ctx, "starting", err)
+		}
+		// runc refuses to start what cannot be executed: the build definition is wrong.
+		res.ExitCode = -1
+		return &StepError{Step: res.Name, ExitCode: -1, Reason: "could not start: " + err.Error(), Err: ErrStepFailed}
+	}
+	exitCh, err := task.Wait(cleanCtx)
+	if err != nil {
+		return s.envErr(ctx, "waiting", err)
+	}
+	if err := task.Start(ctx); err != nil {
+		res.ExitCode = -1
+		if ctx.Err() != nil {
+			return s.envErr(ctx, "starting", err)
+		}
+		return &StepError{Step: res.Name, ExitCode: -1, Reason: "could not start: " + err.Error(), Err: ErrStepFailed}
+	}
+
+	timeout := time.NewTimer(s.limits.Timeout)
+	defer timeout.Stop()
+	poll := time.NewTicker(250 * time.Millisecond)
+	defer poll.Stop()
+	var killedFor error
+	for {
+		select {
+		case st := <-exitCh:
+			code, _, werr := st.Result()
+			if werr != nil {
+				// The daemon went away mid-step (restart): the task may live on in its shim.
+				st, werr = s.rewait(ctx, ctr)
+				if werr != nil {
+					res.ExitCode = -1
+					return werr
+				}
+				code = st.ExitCode()
+			}
+			s.sample(cleanCtx, task, res)
+			res.ExitCode = int(code)
+			if res.OOMKilled || (code == 137 && killedFor == nil && res.PeakMemory >= uint64(s.limits.Memory)*95/100) {
+				res.OOMKilled = true
+				return &StepError{Step: res.Name, ExitCode: res.ExitCode, Err: ErrStepFailed,
+					Reason: fmt.Sprintf("killed: out of memory (limits.memory is %s)", FormatSize(s.limits.Memory))}
+			}
+			if killedFor != nil {
+				return killedFor
+			}
+			if code != 0 {
+				return &StepError{Step: res.Name, ExitCode: res.ExitCode, Err: ErrStepFailed, Reason: fmt.Sprintf("exit status %d", code)}
+			}
+			return nil
+		case <-poll.C:
+			s.sample(cleanCtx, task, res)
+		case <-timeout.C:
+			res.TimedOut = true
+			killedFor = withHint(&StepError{Step: res.Name, ExitCode: -1, Err: ErrStepFailed,
+				Reason: fmt.Sprintf("timed out after %s", s.limits.Timeout)}, "raise limits.timeout in slsabox.yaml if the build needs longer")
+			_ = task.Kill(cleanCtx, syscall.SIGKILL, containerd.WithKillAll)
+		case <-ctx.Done():
+			if killedFor == nil {
+				killedFor = fmt.Errorf("step %q: %w", res.Name, ErrInterrupted)
+				_ = task.Kill(cleanCtx, syscall.SIGKILL, containerd.WithKillAll)
+			}
+			ctx = cleanCtx // keep waiting for the exit, then clean up
+		}
+	}
+}
+
+// rewait reconnects after the daemon dropped the connection and waits again; a task
+// that is gone, or whose exit was lost, is an environment failure.
+func (s *stepRun) rewait(ctx context.Context, ctr containerd.Container) (containerd.ExitStatus, error) {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if ctx.Err() != nil {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+		if ok, _ := s.c.IsServing(ctx); !ok {
+			_ = s.c.Reconnect()
+			continue
+		}
+		task, err := ctr.Task(ctx, nil)
+		if err != nil {
+			return containerd.ExitStatus{}, withHint(&StepError{Step: ctr.ID(), ExitCode: -1, Err: ErrEnvironment,
+				Reason: "containerd restarted and lost the step's task"}, "run the build again")
+		}
+		ch, err := task.Wait(ctx)
+		if err != nil {
+			continue
+		}
+		st := <-ch
+		if st.Error() != nil {
+			continue
+		}
+		return st, nil
+	}
+	return containerd.ExitStatus{}, withHint(&StepError{Step: ctr.ID(), ExitCode: -1, Err: ErrEnvironment,
+		Reason: "lost contact with containerd while the step ran"}, "check containerd (scripts/containerd.sh status) and run the build again")
+}
+
+// sample reads the step's cgroup counters; they only grow, so the last good sample wins.
+func (s *stepRun) sample(ctx context.Context, task containerd.Task, res *StepResult) {
+	m, err := task.Metrics(ctx)
+	if err != nil || m == nil || m.Data == nil {
+		return
+	}
+	v, err := typeurl.UnmarshalAny(m.Data)
+	if err != nil {
+		return
+	}
+	switch st := v.(type) {
+	case *v1.Metrics:
+		if mem := st.GetMemory(); mem != nil {
+			res.PeakMemory = max(res.PeakMemory, mem.GetUsage().GetMax(), mem.GetSwap().GetMax())
+		}
+		res.CPUTime = max(res.CPUTime, st.GetCPU().GetUsage().GetTotal())
+		if st.GetMemoryOomControl().GetOomKill() > 0 {
+			res.OOMKilled = true
+		}
+	case *v2.Metrics:
+		if mem := st.GetMemory(); mem != nil {
+			res.PeakMemory = max(res.PeakMemory, mem.GetMaxUsage(), mem.GetUsage())
+		}
+		res.CPUTime = max(res.CPUTime, st.GetCPU().GetUsageUsec()*1000)
+		if st.GetMemoryEvents().GetOomKill() > 0 {
+			res.OOMKilled = true
+		}
+	}
+}
+
+func (s *stepRun) envErr(ctx context.Context, what string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s: %w", what, ErrInterrupted)
+	}
+	return withHint(fmt.Errorf("%s: %v: %w", what, err, ErrEnvironment), "check containerd's log; slsabox sweep removes what a failed build left")
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slsabox/slsabox/builder"
+)
+
+// Exit codes (DESIGN.md section 3): scripts tell "the artifact is bad" from "try again".
+const (
+	exitOK          = 0
+	exitFailed      = 1 // the build failed or verification failed
+	exitUsage       = 2 // bad flags or invalid input
+	exitEnvironment = 3 // containerd, the log, the network or the disk
+)
+
+// defaultContainerd is the socket of the private daemon scripts/containerd.sh starts.
+const defaultContainerd = "/run/slsabox/containerd/containerd.sock"
+
+type globalOptions struct {
+	containerd string
+	namespace  string
+	output     string
+	quiet      bool
+}
+
+// usageError marks errors in how slsabox was called.
+type usageError struct{ error }
+
+func (u usageError) Unwrap() error { return u.error }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	g := &globalOptions{}
+	root := &cobra.Command{
+		Use:   "slsabox",
+		Short: "Hermetic builds with signed SLSA provenance",
+		Long: `slsabox runs a project's build inside an isolated containerd sandbox (no network,
+read-only image, non-root, no capabilities, resource limits) from the committed git
+tree, and records exactly what went in and what came out.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.containerd, "containerd-address", envOr("SLSABOX_CONTAINERD", defaultContainerd), "containerd socket (absolute path; env SLSABOX_CONTAINERD)")
+	pf.StringVar(&g.namespace, "namespace", envOr("SLSABOX_NAMESPACE", builder.DefaultNamespace), "containerd namespace (env SLSABOX_NAMESPACE)")
+	pf.StringVar(&g.output, "output", "text", "result format on stdout: text or json")
+	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print only errors on stderr")
+
+	root.AddCommand(newBuildCmd(g), newImageCmd(g), newSweepCmd(g), newVersionCmd(g))
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if g.output != "text" && g.output != "json" {
+			return usageError{fmt.Errorf("--output must be text or json, not %q", g.output)}
+		}
+		return nil
+	}
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	code := exitCode(err)
+	fmt.Fprintf(stderr, "slsabox: error: %s\n", err)
+	if hint := hintFor(err); hint != "" {
+		fmt.Fprintf(stderr, "slsabox: hint: %s\n", hint)
+	}
+	return code
+}
+
+func exitCode(err error) int {
+	var u usageError
+	switch {
+	case errors.As(err, &u), errors.Is(err, builder.ErrInvalidDefinition), errors.Is(err, builder.ErrInvalidSource),
+		errors.Is(err, builder.ErrDirtyTree):
+		return exitUsage
+	case errors.Is(err, builder.ErrEnvironment), errors.Is(err, builder.ErrInterrupted):
+		return exitEnvironment
+	case errors.Is(err, builder.ErrStepFailed), errors.Is(err, builder.ErrOutputRejected), errors.Is(err, builder.ErrImage):
+		return exitFailed
+	case strings.Contains(err.Error(), "unknown command"), strings.Contains(err.Error(), "accepts "), strings.Contains(err.Error(), "requires "):
+		return exitUsage
+	}
+	return exitFailed
+}
+
+func hintFor(err error) string {
+	if h := builder.HintOf(err); h != "" {
+		return h
+	}
+	var u usageError
+	if errors.As(err, &u) || strings.Contains(err.Error(), "unknown command") {
+		return "run slsabox --help (or slsabox COMMAND --help) for usage"
+	}
+	if errors.Is(err, builder.ErrInterrupted) {
+		return "the build was cancelled and its containers removed; run it again"
+	}
+	return ""
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// logf writes a progress line to stderr unless --quiet.
+func (g *globalOptions) logf(w io.Writer, format string, args ...any) {
+	if !g.quiet {
+		fmt.Fprintf(w, "slsabox: "+format+"\n", args...)
+	}
+}
+
+// progressWriter prefixes each line with "slsabox: ".
+type progressWriter struct {
+	w     io.Writer
+	quiet bool
+}
+
+func (p progressWriter) Write(b []byte) (int, error) {
+	if p.quiet {
+		return len(b), nil
+	}
+	for _, l := range strings.SplitAfter(string(b), "\n") {
+		if l != "" {
+			fmt.Fprint(p.w, "slsabox: "+l)
+		}
+	}
+	return len(b), nil
+}
+
+func (g *globalOptions) newBuilder(ctx context.Context, stderr io.Writer, opts ...builder.Option) (*builder.Builder, error) {
+	base := []builder.Option{builder.WithNamespace(g.namespace), builder.WithProgress(progressWriter{stderr, g.quiet})}
+	if !g.quiet {
+		base = append(base, builder.WithStepOutput(stderr))
+	}
+	return builder.New(ctx, g.containerd, append(base, opts...)...)
+}

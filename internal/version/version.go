@@ -1,0 +1,43 @@
+// Package version reports which slsabox binary is running, for --version and for the
+// provenance's builderDependencies.
+package version
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"os"
+	"runtime/debug"
+)
+
+// Version is set at release time with -ldflags "-X github.com/slsabox/slsabox/internal/version.Version=v1.2.3".
+var Version = ""
+
+// String returns the release version, else the module version, else "devel".
+func String() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// BinaryDigest returns the sha256 (hex) of the running executable, or "" if it cannot be read.
+func BinaryDigest() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	f, err := os.Open(exe)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return ""
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}

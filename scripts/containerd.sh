@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Private containerd for slsabox's demo and tests: its own root, state, socket and
+# config (CRI off), so that it never touches a containerd the machine already runs.
+#
+#   scripts/containerd.sh start|stop|restart|status|address
+#
+# Environment: SLSABOX_RUN (default /run/slsabox) holds the socket, state and log;
+# SLSABOX_ROOT (default /var/lib/slsabox) holds images and snapshots across runs.
+set -euo pipefail
+
+run_dir=${SLSABOX_RUN:-/run/slsabox}/containerd
+root_dir=${SLSABOX_ROOT:-/var/lib/slsabox}/containerd
+sock=$run_dir/containerd.sock
+pidfile=$run_dir/containerd.pid
+log=$run_dir/containerd.log
+
+say() { echo "containerd.sh: $*" >&2; }
+
+ensure_installed() {
+  local missing=()
+  command -v containerd >/dev/null || missing+=(containerd)
+  command -v runc >/dev/null || missing+=(runc)
+  command -v containerd-shim-runc-v2 >/dev/null || missing+=(containerd)
+  if ((${#missing[@]})); then
+    if [[ $(id -u) != 0 ]]; then
+      say "missing ${missing[*]}; run as root or install: apt-get install containerd runc"; exit 3
+    fi
+    say "installing containerd and runc from Debian"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    # Debian's package would start the system daemon; policy-rc.d keeps it from doing so.
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    apt-get install -y -qq --no-install-recommends containerd runc >/dev/null
+    rm -f /usr/sbin/policy-rc.d
+  fi
+}
+
+running() {
+  [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null && [[ -S $sock ]]
+}
+
+start() {
+  ensure_installed
+  if running; then say "already running at $sock"; return 0; fi
+  mkdir -p "$run_dir" "$root_dir"
+  chmod 0711 "$run_dir"
+  cat >"$run_dir/config.toml" <<TOML
+version = 2
+root = "$root_dir"
+state = "$run_dir/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$sock"
+[ttrpc]
+  address = "$sock.ttrpc"
+[debug]
+  address = ""
+[metrics]
+  address = ""
+TOML
+  say "starting private containerd ($(containerd --version | awk '{print $3}'), runc $(runc --version | awk 'NR==1{print $3}')) at $sock"
+  # setsid: the daemon outlives the shell that started it and is not hit by its Ctrl-C.
+  setsid containerd --config "$run_dir/config.toml" >>"$log" 2>&1 </dev/null &
+  echo $! >"$pidfile"
+  for _ in $(seq 1 100); do
+    if [[ -S $sock ]] && ctr -a "$sock" version >/dev/null 2>&1; then
+      say "ready (log: $log)"
+      return 0
+    fi
+    if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  say "containerd did not come up; its log says:"; tail -20 "$log" >&2
+  exit 3
+}
+
+stop() {
+  if [[ -f $pidfile ]]; then
+    local pid; pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid"
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pidfile"
+    say "stopped"
+  fi
+}
+
+case ${1:-} in
+  start) start ;;
+  stop) stop ;;
+  restart) stop; start ;;
+  status) if running; then echo "running at $sock (pid $(cat "$pidfile"))"; else echo "not running"; exit 3; fi ;;
+  address) echo "$sock" ;;
+  *) echo "usage: $0 start|stop|restart|status|address" >&2; exit 2 ;;
+esac
