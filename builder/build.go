@@ -222,7 +222,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		req.DefinitionFile = filepath.Join(req.SourceDir, "slsabox.yaml")
 	}
 	if req.OutDir == "" {
-		return nil, fmt.Errorf("no output directory given: %w", ErrInvalidDefinition)
+		return nil, fmt.Errorf("no output directory given: %w", ErrInvalidInput)
 	}
 	def, err := LoadDefinition(req.DefinitionFile)
 	if err != nil {
@@ -237,7 +237,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	res.Limits = LimitsInfo{MemoryBytes: def.Limits.Memory, Pids: def.Limits.Pids, Timeout: def.Limits.Timeout.String(), OutputSizeBytes: def.Limits.OutputSize}
 	outAbs, err := filepath.Abs(req.OutDir)
 	if err != nil {
-		return nil, fmt.Errorf("output directory: %v: %w", err, ErrInvalidDefinition)
+		return nil, fmt.Errorf("output directory: %v: %w", err, ErrInvalidInput)
 	}
 	res.OutDir = outAbs
 	if err := checkOutDir(outAbs); err != nil {
@@ -376,13 +376,13 @@ func checkOutDir(out string) error {
 		return nil
 	}
 	if err != nil {
-		return withHint(fmt.Errorf("output directory %s: %v: %w", out, err, ErrInvalidDefinition), "name a new or empty directory with -o")
+		return withHint(fmt.Errorf("output directory %s: %v: %w", out, err, ErrInvalidInput), "name a new or empty directory with -o")
 	}
 	if len(entries) == 0 {
 		return nil
 	}
 	if _, err := os.Stat(filepath.Join(out, "build.log")); err != nil {
-		return withHint(fmt.Errorf("output directory %s is not empty and holds no earlier slsabox output: %w", out, ErrInvalidDefinition),
+		return withHint(fmt.Errorf("output directory %s is not empty and holds no earlier slsabox output: %w", out, ErrInvalidInput),
 			"slsabox replaces its output directory as a whole: name a new or empty directory with -o")
 	}
 	return nil

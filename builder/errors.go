@@ -11,6 +11,8 @@ import (
 var (
 	// ErrInvalidDefinition: slsabox.yaml is malformed or asks for something unsupported.
 	ErrInvalidDefinition = errors.New("invalid build definition")
+	// ErrInvalidInput: a file or directory named on the command line is not what it must be.
+	ErrInvalidInput = errors.New("invalid input")
 	// ErrInvalidSource: the source directory is not a usable git work tree.
 	ErrInvalidSource = errors.New("invalid source")
 	// ErrDirtyTree: the work tree has uncommitted changes and AllowDirtyTree is off.

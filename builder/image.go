@@ -32,12 +32,13 @@ type ResolvedImage struct {
 	snapshotParent string   // committed snapshot that step views are made from
 }
 
-// mountpoints are the directories the sandbox binds onto. A read-only view cannot
-// grow them, so a thin committed layer adds the ones an image lacks.
+// mountpoints are the directories the sandbox mounts onto (ours and the OCI default
+// spec's /proc, /dev, /sys, /run). A read-only view cannot grow them, so a thin
+// committed layer adds the ones an image lacks.
 var mountpoints = []struct {
 	path string
 	mode os.FileMode
-}{{"src", 0o755}, {"out", 0o755}, {"inputs", 0o755}, {"tmp", 0o1777}}
+}{{"src", 0o755}, {"out", 0o755}, {"inputs", 0o755}, {"tmp", 0o1777 | os.ModeSticky}, {"proc", 0o555}, {"dev", 0o755}, {"sys", 0o555}, {"run", 0o755}}
 
 // imageName is the containerd image record slsabox keeps for a pinned digest.
 func imageName(ref ImageRef) string {
@@ -290,11 +291,11 @@ func (b *Builder) ImportImage(ctx context.Context, file string) ([]ImportedImage
 	ctx = b.ctx(ctx)
 	abs, err := filepath.Abs(file)
 	if err != nil {
-		return nil, fmt.Errorf("%v: %w", err, ErrInvalidDefinition)
+		return nil, fmt.Errorf("%v: %w", err, ErrInvalidInput)
 	}
 	f, err := os.Open(abs)
 	if err != nil {
-		return nil, withHint(fmt.Errorf("opening image archive: %v: %w", err, ErrImage), "name an OCI image archive (a tar with oci-layout and index.json)")
+		return nil, withHint(fmt.Errorf("opening image archive: %v: %w", err, ErrInvalidInput), "name an OCI image archive (a tar with oci-layout and index.json)")
 	}
 	defer f.Close()
 	ctx, done, err := b.c.WithLease(ctx)
@@ -304,7 +305,7 @@ func (b *Builder) ImportImage(ctx context.Context, file string) ([]ImportedImage
 	defer done(context.WithoutCancel(ctx)) //nolint:errcheck // the lease expires on its own
 	imgs, err := b.c.Import(ctx, f, containerd.WithSkipDigestRef(func(string) bool { return true }))
 	if err != nil {
-		return nil, withHint(fmt.Errorf("importing %s: %v: %w", file, err, ErrImage), "the file must be an OCI image archive (a tar with oci-layout and index.json)")
+		return nil, withHint(fmt.Errorf("importing %s: %v: %w", file, err, ErrInvalidInput), "the file must be an OCI image archive (a tar with oci-layout and index.json)")
 	}
 	if len(imgs) == 0 {
 		return nil, withHint(fmt.Errorf("%s names no image: %w", file, ErrImage), "give the archive's manifests an org.opencontainers.image.ref.name annotation")

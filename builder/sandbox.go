@@ -39,7 +39,7 @@ const DefaultSandboxUID = 48213
 func stepMounts(srcDir, outDir, inputsDir string, tmpSize int64) []specs.Mount {
 	m := []specs.Mount{
 		{Destination: "/src", Type: "bind", Source: srcDir, Options: []string{"rbind", "rw", "nosuid", "nodev"}},
-		{Destination: "/out", Type: "bind", Source: outDir, Options: []string{"rbind", "rw", "nosuid", "nodev", "noexec"}},
+		{Destination: "/out", Type: "bind", Source: outDir, Options: []string{"rbind", "rw", "nosuid", "nodev"}},
 		{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "mode=1777", "size=" + strconv.FormatInt(tmpSize, 10)}},
 	}
 	if inputsDir != "" {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/slsabox/slsabox/attest"
 	"github.com/slsabox/slsabox/builder"
 )
 
@@ -31,10 +32,15 @@ type globalOptions struct {
 	quiet      bool
 }
 
-// usageError marks errors in how slsabox was called.
+// usageError marks errors in how slsabox was called (exit 2).
 type usageError struct{ error }
 
 func (u usageError) Unwrap() error { return u.error }
+
+// envError marks failures of the machine: disk, network, services (exit 3).
+type envError struct{ error }
+
+func (e envError) Unwrap() error { return e.error }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	g := &globalOptions{}
@@ -57,7 +63,7 @@ tree, and records exactly what went in and what came out.`,
 	pf.StringVar(&g.output, "output", "text", "result format on stdout: text or json")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print only errors on stderr")
 
-	root.AddCommand(newBuildCmd(g), newImageCmd(g), newSweepCmd(g), newVersionCmd(g))
+	root.AddCommand(newBuildCmd(g), newKeygenCmd(g), newImageCmd(g), newSweepCmd(g), newVersionCmd(g))
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
 		if g.output != "text" && g.output != "json" {
 			return usageError{fmt.Errorf("--output must be text or json, not %q", g.output)}
@@ -77,10 +83,16 @@ tree, and records exactly what went in and what came out.`,
 }
 
 func exitCode(err error) int {
-	var u usageError
+	var (
+		u usageError
+		e envError
+	)
 	switch {
-	case errors.As(err, &u), errors.Is(err, builder.ErrInvalidDefinition), errors.Is(err, builder.ErrInvalidSource),
-		errors.Is(err, builder.ErrDirtyTree):
+	case errors.As(err, &e), errors.Is(err, attest.ErrSign):
+		return exitEnvironment
+	case errors.As(err, &u), errors.Is(err, attest.ErrKey), errors.Is(err, attest.ErrPassphrase), errors.Is(err, attest.ErrInvalidProvenance),
+		errors.Is(err, builder.ErrInvalidDefinition), errors.Is(err, builder.ErrInvalidSource),
+		errors.Is(err, builder.ErrDirtyTree), errors.Is(err, builder.ErrInvalidInput):
 		return exitUsage
 	case errors.Is(err, builder.ErrEnvironment), errors.Is(err, builder.ErrInterrupted):
 		return exitEnvironment
@@ -102,6 +114,12 @@ func hintFor(err error) string {
 	}
 	if errors.Is(err, builder.ErrInterrupted) {
 		return "the build was cancelled and its containers removed; run it again"
+	}
+	if errors.Is(err, attest.ErrPassphrase) {
+		return "export " + attest.PassphraseEnv + " with the passphrase the key was made with"
+	}
+	if errors.Is(err, attest.ErrKey) {
+		return "pass --key with a PKCS#8 PEM private key (slsabox keygen makes one) or a KMS URI"
 	}
 	return ""
 }
@@ -145,3 +163,14 @@ func (g *globalOptions) newBuilder(ctx context.Context, stderr io.Writer, opts .
 	}
 	return builder.New(ctx, g.containerd, append(base, opts...)...)
 }
+
+// hinted adds a hint to an error the CLI itself makes.
+type hinted struct {
+	error
+	hint string
+}
+
+func (h hinted) Unwrap() error { return h.error }
+func (h hinted) Hint() string  { return h.hint }
+
+func withHint(err error, hint string) error { return hinted{err, hint} }

@@ -1,0 +1,27 @@
+# slsabox: the two commands of the README, and the ones developers use.
+#   make demo   build examples/hello-go end to end on a private containerd
+#   make test   the whole test suite (what CI runs)
+#   make bench  benchmarks against peers, side by side
+
+GO ?= go
+
+.PHONY: demo test bench build images clean
+
+build:
+	$(GO) build -trimpath -o bin/slsabox ./cmd/slsabox
+
+demo:
+	scripts/demo.sh
+
+test:
+	scripts/test.sh
+
+bench:
+	scripts/bench.sh
+
+images:
+	scripts/images/go-toolchain.sh .cache/images
+	scripts/images/testbox.sh .cache/images
+
+clean:
+	rm -rf bin slsabox-out slsabox-out.*

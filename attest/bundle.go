@@ -1,0 +1,130 @@
+package attest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	intoto "github.com/in-toto/attestation/go/v1"
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/sign"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+// InTotoPayloadType is the DSSE payload type of an in-toto statement.
+const InTotoPayloadType = "application/vnd.in-toto+json"
+
+// BundleFile is the name of the bundle slsabox writes next to the artifacts.
+const BundleFile = "provenance.sigstore.json"
+
+// ErrSign: the statement could not be signed or the bundle not made.
+var ErrSign = errors.New("signing")
+
+// SignOptions add what a bundle carries beyond the signature.
+type SignOptions struct {
+	// TransparencyLogs receive the signed envelope; each adds an entry with its proof.
+	TransparencyLogs []sign.Transparency
+	// TimestampAuthorities add RFC 3161 timestamps over the signature.
+	TimestampAuthorities []*sign.TimestampAuthority
+}
+
+// Sign signs the statement as a DSSE envelope (payload type application/vnd.in-toto+json,
+// one signature with an empty keyid, as cosign requires) and returns a Sigstore bundle
+// v0.3 holding it.
+func Sign(ctx context.Context, st *intoto.Statement, signer Signer, opts SignOptions) (*bundle.Bundle, error) {
+	payload, err := MarshalStatement(st)
+	if err != nil {
+		return nil, err
+	}
+	return SignPayload(ctx, payload, signer, opts)
+}
+
+// SignPayload is Sign for a statement already encoded.
+func SignPayload(ctx context.Context, payload []byte, signer Signer, opts SignOptions) (*bundle.Bundle, error) {
+	bo := sign.BundleOptions{
+		Context:              ctx,
+		TransparencyLogs:     opts.TransparencyLogs,
+		TimestampAuthorities: opts.TimestampAuthorities,
+	}
+	if cs, ok := signer.(CertifyingSigner); ok {
+		bo.CertificateProvider, bo.CertificateProviderOptions = cs.CertificateProvider()
+	}
+	pb, err := sign.Bundle(&sign.DSSEData{Data: payload, PayloadType: InTotoPayloadType}, signer, bo)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrSign, err)
+	}
+	b, err := bundle.NewBundle(pb)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the bundle made is not valid: %v", ErrSign, err)
+	}
+	return b, nil
+}
+
+// MarshalBundle returns the bundle's JSON (protojson, compacted for stable output).
+func MarshalBundle(b *bundle.Bundle) ([]byte, error) {
+	out, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(b.Bundle)
+	if err != nil {
+		return nil, fmt.Errorf("encoding bundle: %w", err)
+	}
+	return append(out, '\n'), nil
+}
+
+// ParseBundle decodes and validates a bundle's JSON.
+func ParseBundle(data []byte) (*bundle.Bundle, error) {
+	var pb protobundle.Bundle
+	if err := protojson.Unmarshal(data, &pb); err != nil {
+		return nil, fmt.Errorf("not a Sigstore bundle: %w", err)
+	}
+	b, err := bundle.NewBundle(&pb)
+	if err != nil {
+		return nil, fmt.Errorf("invalid Sigstore bundle: %w", err)
+	}
+	return b, nil
+}
+
+// WriteBundle writes the bundle to path atomically: a reader sees the old file or the
+// complete new one, never a part, even if the process dies mid-write.
+func WriteBundle(path string, b *bundle.Bundle) error {
+	data, err := MarshalBundle(b)
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, data, 0o644)
+}
+
+// WriteFileAtomic writes data to a temporary file beside path, syncs it and renames it over path.
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // a no-op after the rename
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}

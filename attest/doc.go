@@ -1,0 +1,6 @@
+// Package attest turns a builder.Result into signed SLSA v1 provenance: an in-toto
+// Statement signed as a DSSE envelope and packed in a Sigstore bundle.
+//
+// Entry points: Provenance builds the Statement; LoadSigner reads a key (PEM file or
+// KMS URI); Sign makes the bundle; WriteBundle writes it atomically.
+package attest

@@ -1,0 +1,255 @@
+package attest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+
+	slsa "github.com/in-toto/attestation/go/predicates/provenance/v1"
+	intoto "github.com/in-toto/attestation/go/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/slsabox/slsabox/builder"
+)
+
+const (
+	// BuildType is the URI of slsabox's build type; docs/buildtype.md describes its
+	// parameters and how to rebuild from them.
+	BuildType = "https://slsabox.dev/buildtypes/hermetic/v1"
+	// PredicateSLSAProvenance is SLSA provenance v1's predicate type.
+	PredicateSLSAProvenance = "https://slsa.dev/provenance/v1"
+)
+
+// ErrInvalidProvenance: the build result cannot be turned into complete provenance.
+var ErrInvalidProvenance = errors.New("invalid provenance")
+
+// ProvenanceOptions are what the provenance records beyond the build result.
+type ProvenanceOptions struct {
+	// BuilderID identifies the trust boundary that ran the build (required), e.g.
+	// "https://github.com/OWNER/REPO/.github/workflows/release.yml@refs/heads/main".
+	BuilderID string
+	// InvocationID names this run (a CI run URL when known).
+	InvocationID string
+	// SourceURI and SourceRef override what git says (CI knows the canonical URL).
+	SourceURI, SourceRef string
+	// SlsaboxVersion and SlsaboxDigest (sha256 hex of the binary) identify the builder.
+	SlsaboxVersion, SlsaboxDigest string
+}
+
+// SourceURI returns the canonical "git+https://host/path" form of a git remote, with
+// any credentials removed; a repository without a remote is "git+file://<root>".
+func SourceURI(remote, repoRoot string) string {
+	r := strings.TrimSpace(remote)
+	if r == "" {
+		return "git+file://" + repoRoot
+	}
+	if m := scpLike.FindStringSubmatch(r); m != nil {
+		r = "https://" + m[1] + "/" + m[2]
+	}
+	r = strings.TrimPrefix(r, "git+")
+	if u, err := url.Parse(r); err == nil && u.Scheme != "" {
+		u.User = nil // a remote may carry a token: never record it
+		if u.Scheme == "ssh" || u.Scheme == "git" {
+			u.Scheme = "https"
+			u.Host = u.Hostname()
+		}
+		u.Path = strings.TrimSuffix(u.Path, ".git")
+		u.RawQuery, u.Fragment = "", ""
+		r = u.String()
+	}
+	return "git+" + r
+}
+
+var scpLike = regexp.MustCompile(`^(?:[^@/]+@)?([^:/]+):(.+?)(?:\.git)?/?$`)
+
+// Provenance builds the in-toto Statement with a SLSA v1 provenance predicate for res:
+// one subject per output, the build definition and source as external parameters, the
+// sandbox and limits as internal parameters, and the source, builder image and every
+// input as resolved dependencies.
+func Provenance(res *builder.Result, opts ProvenanceOptions) (*intoto.Statement, error) {
+	if opts.BuilderID == "" {
+		return nil, fmt.Errorf("no builder id: %w", ErrInvalidProvenance)
+	}
+	if res == nil || res.Source == nil || res.Image == nil || len(res.Subjects) == 0 {
+		return nil, fmt.Errorf("the build result is incomplete: %w", ErrInvalidProvenance)
+	}
+	src := res.Source
+	uri := opts.SourceURI
+	if uri == "" {
+		uri = SourceURI(src.RemoteURL, src.RepoRoot)
+	}
+	ref := opts.SourceRef
+	if ref == "" {
+		ref = src.Ref
+	}
+
+	external, err := toStruct(map[string]any{
+		"source": map[string]any{
+			"uri":  uri,
+			"ref":  ref,
+			"path": src.Subdir,
+		},
+		"definition": map[string]any{
+			"path":    path.Join(src.Subdir, res.Definition.Path),
+			"sha256":  res.Definition.SHA256,
+			"content": res.Definition.Content,
+		},
+		"allowDirty": src.Dirty,
+	})
+	if err != nil {
+		return nil, err
+	}
+	internal, err := toStruct(map[string]any{
+		"sandbox": res.Sandbox,
+		"limits":  res.Limits,
+		"runtime": map[string]any{"snapshotter": res.Runtime.Snapshotter, "namespace": res.Runtime.Namespace},
+		"image":   map[string]any{"platform": res.Image.Platform, "manifestDigest": res.Image.ManifestDigest, "configDigest": res.Image.ConfigDigest},
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	sourceDep := &intoto.ResourceDescriptor{
+		Uri:    uri + "@" + ref,
+		Digest: map[string]string{"gitCommit": src.Commit},
+	}
+	if ref == "" {
+		sourceDep.Uri = uri
+	}
+	if src.Dirty {
+		// The tree that ran is not the commit: say so where every verifier looks.
+		sourceDep.Annotations, _ = structpb.NewStruct(map[string]any{"dirty": true})
+	}
+	imgHex, ok := strings.CutPrefix(res.Image.Digest, "sha256:")
+	if !ok {
+		return nil, fmt.Errorf("image digest %q is not sha256: %w", res.Image.Digest, ErrInvalidProvenance)
+	}
+	deps := []*intoto.ResourceDescriptor{
+		sourceDep,
+		{Name: "builder-image", Uri: res.Image.Ref, Digest: map[string]string{"sha256": imgHex}},
+	}
+
+	builderDeps := []*intoto.ResourceDescriptor{}
+	if opts.SlsaboxVersion != "" {
+		d := &intoto.ResourceDescriptor{Name: "slsabox", Uri: "pkg:golang/github.com/slsabox/slsabox@" + opts.SlsaboxVersion}
+		if opts.SlsaboxDigest != "" {
+			d.Digest = map[string]string{"sha256": opts.SlsaboxDigest}
+		}
+		builderDeps = append(builderDeps, d)
+	}
+	for name, v := range map[string]string{"containerd": res.Runtime.Containerd, "runc": res.Runtime.Runc} {
+		if v != "" {
+			builderDeps = append(builderDeps, &intoto.ResourceDescriptor{Name: name, Uri: "pkg:generic/" + name + "@" + v})
+		}
+	}
+	sortByName(builderDeps)
+
+	pred := &slsa.Provenance{
+		BuildDefinition: &slsa.BuildDefinition{
+			BuildType:            BuildType,
+			ExternalParameters:   external,
+			InternalParameters:   internal,
+			ResolvedDependencies: deps,
+		},
+		RunDetails: &slsa.RunDetails{
+			Builder: &slsa.Builder{
+				Id:                  opts.BuilderID,
+				Version:             map[string]string{"slsabox": opts.SlsaboxVersion},
+				BuilderDependencies: builderDeps,
+			},
+			Metadata: &slsa.BuildMetadata{
+				InvocationId: opts.InvocationID,
+				StartedOn:    timestamppb.New(res.StartedOn),
+				FinishedOn:   timestamppb.New(res.FinishedOn),
+			},
+			Byproducts: []*intoto.ResourceDescriptor{
+				{Name: "build.log", MediaType: "text/plain", Digest: map[string]string{"sha256": res.LogSHA256}},
+			},
+		},
+	}
+	if opts.SlsaboxVersion == "" {
+		pred.RunDetails.Builder.Version = nil
+	}
+	if err := pred.Validate(); err != nil {
+		return nil, fmt.Errorf("provenance: %v: %w", err, ErrInvalidProvenance)
+	}
+	predStruct, err := protoToStruct(pred)
+	if err != nil {
+		return nil, err
+	}
+	st := &intoto.Statement{
+		Type:          intoto.StatementTypeUri,
+		PredicateType: PredicateSLSAProvenance,
+		Predicate:     predStruct,
+	}
+	for _, s := range res.Subjects {
+		st.Subject = append(st.Subject, &intoto.ResourceDescriptor{Name: s.Name, Digest: map[string]string{"sha256": s.SHA256}})
+	}
+	if err := st.Validate(); err != nil {
+		return nil, fmt.Errorf("statement: %v: %w", err, ErrInvalidProvenance)
+	}
+	return st, nil
+}
+
+// MarshalStatement returns the statement's JSON in a stable form: protojson
+// deliberately varies its whitespace, so the output is compacted.
+func MarshalStatement(st *intoto.Statement) ([]byte, error) {
+	b, err := protojson.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("encoding statement: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		return nil, fmt.Errorf("encoding statement: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// ParseStatement decodes a statement and checks it against the bindings' rules.
+func ParseStatement(b []byte) (*intoto.Statement, error) {
+	var st intoto.Statement
+	if err := protojson.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("statement is not valid in-toto JSON: %w", err)
+	}
+	if err := st.Validate(); err != nil {
+		return nil, fmt.Errorf("statement: %w", err)
+	}
+	return &st, nil
+}
+
+// toStruct converts Go values (structs included, through their JSON tags) to a Struct.
+func toStruct(v any) (*structpb.Struct, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encoding parameters: %w", err)
+	}
+	s := &structpb.Struct{}
+	if err := protojson.Unmarshal(b, s); err != nil {
+		return nil, fmt.Errorf("encoding parameters: %w", err)
+	}
+	return s, nil
+}
+
+func protoToStruct(p *slsa.Provenance) (*structpb.Struct, error) {
+	b, err := protojson.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("encoding predicate: %w", err)
+	}
+	s := &structpb.Struct{}
+	if err := protojson.Unmarshal(b, s); err != nil {
+		return nil, fmt.Errorf("encoding predicate: %w", err)
+	}
+	return s, nil
+}
+
+func sortByName(d []*intoto.ResourceDescriptor) {
+	slices.SortFunc(d, func(a, b *intoto.ResourceDescriptor) int { return strings.Compare(a.Name, b.Name) })
+}

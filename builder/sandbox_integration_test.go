@@ -1,0 +1,374 @@
+//go:build integration
+
+package builder
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/containerd/containerd/v2/core/snapshots"
+
+	"github.com/slsabox/slsabox/internal/testenv"
+)
+
+type harness struct {
+	t   *testing.T
+	b   *Builder
+	log *bytes.Buffer
+	img string
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	addr := testenv.Containerd(t)
+	img := testenv.Image(t, "testbox.tar")
+	log := &bytes.Buffer{}
+	b, err := New(context.Background(), addr, WithStepOutput(&lockedWriter{w: log}), WithNamespace("slsabox-test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return &harness{t: t, b: b, log: log, img: img}
+}
+
+// project commits a slsabox.yaml with the given steps (YAML list items) and limits.
+func (h *harness) project(steps, limits string) string {
+	h.t.Helper()
+	def := fmt.Sprintf("version: 1\nimage: %s\nsteps:\n%s\noutputs: [\"/out/**\"]\n", h.img, steps)
+	if limits != "" {
+		def += "limits: " + limits + "\n"
+	}
+	return gitRepo(h.t, map[string]string{"slsabox.yaml": def, "README": "test project\n"})
+}
+
+func (h *harness) build(ctx context.Context, dir string) (*Result, string, error) {
+	h.t.Helper()
+	out := filepath.Join(h.t.TempDir(), "out")
+	h.log.Reset()
+	res, err := h.b.Build(ctx, Request{SourceDir: dir, OutDir: out})
+	h.assertClean()
+	return res, out, err
+}
+
+// assertClean fails the test if anything of a build is left: containers, snapshots or
+// leases labelled by slsabox, mounts of its work directories, or sandbox processes.
+func (h *harness) assertClean() {
+	h.t.Helper()
+	ctx := h.b.ctx(context.Background())
+	ctrs, err := h.b.c.Containers(ctx)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if len(ctrs) != 0 {
+		h.t.Errorf("%d containers left behind", len(ctrs))
+	}
+	var snaps []string
+	_ = h.b.c.SnapshotService(DefaultSnapshotter).Walk(ctx, func(_ context.Context, i snapshots.Info) error {
+		if i.Labels[LabelBuild] != "" || i.Kind == snapshots.KindView || i.Kind == snapshots.KindActive {
+			snaps = append(snaps, i.Name)
+		}
+		return nil
+	})
+	if len(snaps) != 0 {
+		h.t.Errorf("snapshots left behind: %v", snaps)
+	}
+	ls, err := h.b.c.LeasesService().List(ctx, "labels."+strconvQuote(LabelBuild))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if len(ls) != 0 {
+		h.t.Errorf("%d leases left behind", len(ls))
+	}
+	mi, _ := os.ReadFile("/proc/self/mountinfo")
+	for _, l := range strings.Split(string(mi), "\n") {
+		if strings.Contains(l, "slsabox-mnt-") || strings.Contains(l, "/slsabox-test/slsabox-") {
+			h.t.Errorf("mount left behind: %s", l)
+		}
+	}
+	if pids := sandboxProcesses(); len(pids) > 0 {
+		h.t.Errorf("sandbox processes left running: %v", pids)
+	}
+}
+
+// sandboxProcesses lists host PIDs running as the sandbox user.
+func sandboxProcesses() []string {
+	var pids []string
+	matches, _ := filepath.Glob("/proc/[0-9]*/status")
+	for _, m := range matches {
+		b, err := os.ReadFile(m)
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(l); len(f) > 1 && f[0] == "Uid:" && f[1] == fmt.Sprint(DefaultSandboxUID) {
+				pids = append(pids, filepath.Base(filepath.Dir(m)))
+			}
+		}
+	}
+	return pids
+}
+
+func TestSandboxBuildSucceeds(t *testing.T) {
+	h := newHarness(t)
+	dir := h.project(`  - name: inspect
+    run: [sh, -c, "id -u; id -g; cat /proc/self/status | grep -E '^(Cap|NoNewPrivs|Seccomp)'; cat /proc/net/dev; env; touch /src/written-in-src"]
+  - name: make
+    run: [sh, -c, "mkdir -p /out/bin && echo hello > /out/bin/hello && echo $SOURCE_DATE_EPOCH > /out/epoch"]
+    env: {GREETING: hi}`, "")
+	res, out, err := h.build(context.Background(), dir)
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, h.log)
+	}
+	log := h.log.String()
+	for _, want := range []string{
+		fmt.Sprintf("[inspect] %d\n[inspect] %d\n", DefaultSandboxUID, DefaultSandboxUID),
+		"CapEff:\t0000000000000000", "CapBnd:\t0000000000000000", "CapAmb:\t0000000000000000",
+		"NoNewPrivs:\t1", "Seccomp:\t2", "[inspect] HOME=/tmp", "[inspect] PATH=/bin",
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	// Only lo in the network namespace, and the host's environment stays out.
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, ":") && strings.Contains(l, "[inspect]") && strings.Contains(l, "|") {
+			continue
+		}
+		if strings.HasPrefix(l, "[inspect] ") && strings.Contains(l, ": ") && !strings.Contains(l, "lo:") && strings.Count(l, " ") > 10 {
+			t.Errorf("network interface other than lo: %s", l)
+		}
+	}
+	if strings.Contains(log, "GREETING") {
+		t.Errorf("step env leaked into another step")
+	}
+	for _, v := range []string{"USER=", "SSH_", "GOPATH=", "CI="} {
+		if strings.Contains(log, "[inspect] "+v) {
+			t.Errorf("host variable %s reached the sandbox", v)
+		}
+	}
+	if len(res.Subjects) != 2 || res.Subjects[0].Name != "bin/hello" || res.Subjects[1].Name != "epoch" {
+		t.Fatalf("subjects = %+v", res.Subjects)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "epoch")); strings.TrimSpace(string(b)) != fmt.Sprint(res.Source.CommitTime.Unix()) {
+		t.Errorf("SOURCE_DATE_EPOCH = %q, commit time %d", b, res.Source.CommitTime.Unix())
+	}
+	if _, err := os.Stat(filepath.Join(out, "build.log")); err != nil {
+		t.Error(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "written-in-src")); !os.IsNotExist(err) {
+		t.Error("a step wrote into the user's repository")
+	}
+	if res.Steps[0].PeakMemory == 0 || res.Steps[0].CPUTime == 0 {
+		t.Errorf("no resource usage: %+v", res.Steps[0])
+	}
+	if res.Image.ManifestDigest == "" || res.Runtime.Containerd == "" || res.Runtime.Runc == "" || res.LogSHA256 == "" {
+		t.Errorf("result incomplete: image %+v runtime %+v log %q", res.Image, res.Runtime, res.LogSHA256)
+	}
+}
+
+// TestSandboxHostile runs each hostile step of DESIGN.md section 8 and checks that it is
+// contained, fails the build with a clear reason, and leaves nothing behind.
+func TestSandboxHostile(t *testing.T) {
+	h := newHarness(t)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var connections atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			connections.Add(1)
+			c.Close()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+
+	secret := filepath.Join(t.TempDir(), "host-secret")
+	if err := os.WriteFile(secret, []byte("TOPSECRET-"+randomID()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Dir(secret), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Not under /tmp: the sandbox has a /tmp of its own, and writing there is allowed.
+	outside := filepath.Join("/var/tmp", "slsabox-escape-"+randomID())
+
+	tests := []struct {
+		name    string
+		steps   string
+		limits  string
+		wantErr error
+		reason  string // in the error
+		logHas  string // in the build log
+		maxTime time.Duration
+	}{
+		{"network to host listener", fmt.Sprintf(`  - name: net
+    run: [sh, -c, "nc -w 3 127.0.0.1 %d </dev/null && echo CONNECTED; cat /proc/net/dev; exit 1"]`, port),
+			"", ErrStepFailed, "exit status 1", "lo:", 0},
+		{"read host file", fmt.Sprintf(`  - name: read
+    run: [sh, -c, "cat %s /proc/1/root%s"]`, secret, secret), "", ErrStepFailed, "exit status 1", "No such file", 0},
+		{"write outside /out", fmt.Sprintf(`  - name: write
+    run: [sh, -c, "echo pwned > %s; echo pwned > /src/../pwned; echo pwned > /etc/pwned"]`, outside), "", ErrStepFailed, "exit status 1", "Read-only file system", 0},
+		{"setuid escalation", `  - name: suid
+    run: [sh, -c, "u=$(/bin/suidbox id -u); echo euid=$u; test \"$u\" = 0"]`, "", ErrStepFailed, "exit status 1", "euid=48213", 0},
+		{"mount", `  - name: mount
+    run: [sh, -c, "mount -t tmpfs none /tmp || mount -o remount,rw / "]`, "", ErrStepFailed, "exit status", "permission denied", 0},
+		{"fork bomb", `  - name: bomb
+    run: [sh, -c, "b() { b | b & }; b; sleep 600"]`, "{pids: 64, timeout: 4s}", ErrStepFailed, "timed out after 4s", "", 30 * time.Second},
+		{"memory hog", `  - name: hog
+    run: [dd, if=/dev/zero, of=/dev/null, bs=512M, count=1]`, "{memory: 64MiB}", ErrStepFailed, "out of memory", "", 0},
+		{"endless sleep", `  - name: sleep
+    run: [sleep, "1000"]`, "{timeout: 2s}", ErrStepFailed, "timed out after 2s", "", 20 * time.Second},
+		{"symlink output", `  - name: link
+    run: [ln, -s, /etc/passwd, /out/passwd]`, "", ErrOutputRejected, "/out/passwd is a symlink", "", 0},
+		{"hardlink output", `  - name: hard
+    run: [sh, -c, "echo a > /out/a && ln /out/a /out/b"]`, "", ErrOutputRejected, "hard link", "", 0},
+		{"device output", `  - name: dev
+    run: [mknod, /out/null, c, "1", "3"]`, "", ErrStepFailed, "exit status 1", "Operation not permitted", 0},
+		{"fifo output", `  - name: fifo
+    run: [mkfifo, /out/pipe]`, "", ErrOutputRejected, "named pipe", "", 0},
+		{"setuid output", `  - name: suidout
+    run: [sh, -c, "cp /bin/busybox /out/sh && chmod 4755 /out/sh"]`, "", ErrOutputRejected, "/out/sh is setuid", "", 0},
+		{"missing program", `  - name: missing
+    run: [/no/such/program]`, "", ErrStepFailed, "could not start", "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h.t = t
+			dir := h.project(tt.steps, tt.limits)
+			start := time.Now()
+			_, out, err := h.build(context.Background(), dir)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v\nlog:\n%s", err, tt.wantErr, h.log)
+			}
+			if !strings.Contains(err.Error(), tt.reason) {
+				t.Errorf("err = %q, want it to say %q\nlog:\n%s", err, tt.reason, h.log)
+			}
+			if tt.logHas != "" && !strings.Contains(h.log.String(), tt.logHas) {
+				t.Errorf("log lacks %q:\n%s", tt.logHas, h.log)
+			}
+			if tt.maxTime > 0 && time.Since(start) > tt.maxTime {
+				t.Errorf("took %s, limit %s", time.Since(start), tt.maxTime)
+			}
+			if strings.Contains(h.log.String(), "TOPSECRET") || strings.Contains(h.log.String(), "CONNECTED") {
+				t.Errorf("the step reached the host:\n%s", h.log)
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("a failed build published %s", out)
+			}
+			if _, err := os.Stat(out + ".failed.log"); err != nil {
+				t.Errorf("failed build kept no log: %v", err)
+			}
+		})
+	}
+	if n := connections.Load(); n != 0 {
+		t.Errorf("the host listener got %d connections from the sandbox", n)
+	}
+	if _, err := os.Stat(outside); !os.IsNotExist(err) {
+		t.Errorf("a step wrote %s on the host", outside)
+	}
+}
+
+func TestSandboxInterrupted(t *testing.T) {
+	h := newHarness(t)
+	dir := h.project(`  - name: long
+    run: [sleep, "600"]`, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(1500*time.Millisecond, cancel)
+	start := time.Now()
+	_, _, err := h.build(ctx, dir)
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("err = %v, want ErrInterrupted", err)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("cancellation took %s", d)
+	}
+}
+
+// TestSandboxSweepAfterCrash kills a real slsabox process mid-step with SIGKILL (nothing
+// runs its cleanup), then checks that Sweep removes what it left.
+func TestSandboxSweepAfterCrash(t *testing.T) {
+	h := newHarness(t)
+	bin := filepath.Join(t.TempDir(), "slsabox")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/slsabox/slsabox/cmd/slsabox").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	dir := h.project(`  - name: long
+    run: [sleep, "600"]`, "")
+	cmd := exec.Command(bin, "build", dir, "-o", filepath.Join(t.TempDir(), "out"), "--namespace", "slsabox-test",
+		"--containerd-address", testenv.Containerd(t))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := h.b.ctx(context.Background())
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ctrs, _ := h.b.c.Containers(ctx)
+		if len(ctrs) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("the build never started a container:\n%s", stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	rep, err := h.b.Sweep(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Containers != 1 || rep.Leases != 1 {
+		t.Errorf("sweep removed %+v, want 1 container and 1 lease", rep)
+	}
+	h.assertClean()
+}
+
+// TestSandboxContainerdRestart restarts the daemon while a step runs: the build must
+// either finish (the task lives on in its shim) or fail as an environment error.
+func TestSandboxContainerdRestart(t *testing.T) {
+	script := filepath.Join(testenv.RepoRoot(t), "scripts", "containerd.sh")
+	if os.Getenv("SLSABOX_TEST_RESTART") == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("SLSABOX_TEST_RESTART is not set: scripts/test.sh sets it for the private containerd")
+		}
+		t.Skip("set SLSABOX_TEST_RESTART=1 to let this test restart the private containerd")
+	}
+	h := newHarness(t)
+	dir := h.project(`  - name: slow
+    run: [sh, -c, "sleep 4; echo done > /out/done"]`, "")
+	go func() {
+		time.Sleep(1500 * time.Millisecond)
+		if out, err := exec.Command(script, "restart").CombinedOutput(); err != nil {
+			t.Errorf("restart: %v\n%s", err, out)
+		}
+	}()
+	res, _, err := h.build(context.Background(), dir)
+	if err != nil && !errors.Is(err, ErrEnvironment) {
+		t.Fatalf("err = %v, want success or ErrEnvironment", err)
+	}
+	if err == nil && (len(res.Subjects) != 1 || res.Steps[0].ExitCode != 0) {
+		t.Fatalf("result after restart: %+v", res)
+	}
+	t.Logf("after a containerd restart mid-step: err=%v", err)
+}

@@ -1,0 +1,198 @@
+//go:build integration
+
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/slsabox/slsabox/builder"
+	"github.com/slsabox/slsabox/internal/testenv"
+)
+
+var slsaboxBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "slsabox-cli-")
+	if err != nil {
+		panic(err)
+	}
+	slsaboxBin = filepath.Join(dir, "slsabox")
+	if out, err := exec.Command("go", "build", "-o", slsaboxBin, ".").CombinedOutput(); err != nil {
+		panic(string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// slsabox runs the real binary and returns stdout, stderr and the exit code.
+func slsabox(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(slsaboxBin, args...)
+	cmd.Env = append(os.Environ(), "SLSABOX_NAMESPACE=slsabox-test")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+// copyExample copies examples/NAME into a fresh git repository, pointing its image at
+// the locally built archive, and commits it.
+func copyExample(t *testing.T, name, image string) string {
+	t.Helper()
+	src := filepath.Join(testenv.RepoRoot(t), "examples", name)
+	dst := t.TempDir()
+	if out, err := exec.Command("cp", "-a", src+"/.", dst).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
+	}
+	def, err := os.ReadFile(filepath.Join(dst, "slsabox.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def = regexp.MustCompile(`(?m)^image: .*$`).ReplaceAll(def, []byte("image: "+image))
+	if err := os.WriteFile(filepath.Join(dst, "slsabox.yaml"), def, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"},
+		{"-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "example"}} {
+		if out, err := exec.Command("git", append([]string{"-C", dst}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v %s", args, err, out)
+		}
+	}
+	return dst
+}
+
+func buildJSON(t *testing.T, dir, out string, extra ...string) *builder.Result {
+	t.Helper()
+	stdout, stderr, code := slsabox(t, append([]string{"build", dir, "-o", out, "--output", "json"}, extra...)...)
+	if code != 0 {
+		t.Fatalf("slsabox build exited %d:\n%s", code, stderr)
+	}
+	var res builder.Result
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+		t.Fatalf("--output json: %v\n%s", err, stdout)
+	}
+	return &res
+}
+
+// TestHelloGoReproducible builds examples/hello-go twice from the same commit with the
+// Go toolchain image and checks the subjects are identical, and that the binary runs.
+func TestHelloGoReproducible(t *testing.T) {
+	testenv.Containerd(t)
+	dir := copyExample(t, "hello-go", testenv.Image(t, "go-toolchain.tar"))
+	out1, out2 := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
+	r1 := buildJSON(t, dir, out1)
+	r2 := buildJSON(t, dir, out2)
+	if len(r1.Subjects) == 0 {
+		t.Fatal("no subjects")
+	}
+	for i := range r1.Subjects {
+		if r1.Subjects[i] != r2.Subjects[i] {
+			t.Errorf("subject %d differs: %+v vs %+v", i, r1.Subjects[i], r2.Subjects[i])
+		}
+	}
+	out, err := exec.Command(filepath.Join(out1, "hello"), "-name", "slsabox").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "Hello, slsabox!" {
+		t.Errorf("built binary: %q, %v", out, err)
+	}
+	if r1.Source.Commit != r2.Source.Commit || r1.Image.ManifestDigest != r2.Image.ManifestDigest {
+		t.Errorf("inputs differ between builds")
+	}
+	for _, s := range r1.Steps {
+		if s.ExitCode != 0 || s.DurationMS <= 0 || s.PeakMemory == 0 || s.CPUTime == 0 {
+			t.Errorf("step result incomplete: %+v", s)
+		}
+	}
+}
+
+// TestExamplesPinBuiltImages checks that the digests the examples pin are the ones the
+// image scripts produce here: the images are deterministic, so they must match.
+func TestExamplesPinBuiltImages(t *testing.T) {
+	for example, archive := range map[string]string{"hello-go": "go-toolchain.tar"} {
+		want := testenv.Image(t, archive)
+		def, err := builder.LoadDefinition(filepath.Join(testenv.RepoRoot(t), "examples", example, "slsabox.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := want[strings.LastIndex(want, "@")+1:]; def.Image.Digest != got {
+			t.Errorf("examples/%s pins %s, but scripts/images built %s", example, def.Image.Digest, got)
+		}
+	}
+}
+
+func TestCLIExitCodes(t *testing.T) {
+	testenv.Containerd(t)
+	img := testenv.Image(t, "testbox.tar")
+	project := func(def string) string {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "slsabox.yaml"), []byte(def), 0o644)
+		for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "x"}} {
+			exec.Command("git", append([]string{"-C", dir}, args...)...).Run()
+		}
+		return dir
+	}
+	ok := project("version: 1\nimage: " + img + "\nsteps: [{name: a, run: [sh, -c, 'echo hi > /out/x']}]\noutputs: [/out/*]\n")
+	failing := project("version: 1\nimage: " + img + "\nsteps: [{name: a, run: [sh, -c, 'exit 3']}]\noutputs: [/out/*]\n")
+	invalid := project("version: 1\nimage: " + img + "\nstpes: []\n")
+	dirty := project("version: 1\nimage: " + img + "\nsteps: [{name: a, run: [sh, -c, 'echo hi > /out/x']}]\noutputs: [/out/*]\n")
+	os.WriteFile(filepath.Join(dirty, "new"), []byte("x"), 0o644)
+
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"ok", []string{"build", ok, "-o", filepath.Join(t.TempDir(), "o")}, 0, "step a: ok"},
+		{"step fails", []string{"build", failing, "-o", filepath.Join(t.TempDir(), "o")}, 1, `step "a": exit status 3`},
+		{"invalid definition", []string{"build", invalid, "-o", filepath.Join(t.TempDir(), "o")}, 2, `slsabox.yaml:3: unknown key "stpes"`},
+		{"dirty tree", []string{"build", dirty, "-o", filepath.Join(t.TempDir(), "o")}, 2, "--allow-dirty"},
+		{"dirty allowed", []string{"build", dirty, "--allow-dirty", "-o", filepath.Join(t.TempDir(), "o")}, 0, "uncommitted changes"},
+		{"no containerd", []string{"build", ok, "--containerd-address", "/nonexistent/c.sock", "-o", filepath.Join(t.TempDir(), "o")}, 3, "scripts/containerd.sh start"},
+		{"relative socket", []string{"sweep", "--containerd-address", "c.sock"}, 3, "absolute"},
+		{"bad flag", []string{"build", "--frobnicate"}, 2, "unknown flag"},
+		{"bad output format", []string{"version", "--output", "yaml"}, 2, "--output must be text or json"},
+		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
+		{"not an archive", []string{"image", "import", "/etc/hostname"}, 2, "OCI image archive"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, stderr, code := slsabox(t, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\n%s", code, tt.code, stderr)
+			}
+			if !strings.Contains(stderr, tt.stderr) {
+				t.Errorf("stderr lacks %q:\n%s", tt.stderr, stderr)
+			}
+			if tt.code != 0 && !strings.Contains(stderr, "slsabox: hint: ") {
+				t.Errorf("error without a hint:\n%s", stderr)
+			}
+		})
+	}
+}
+
+func TestCLIImageImport(t *testing.T) {
+	testenv.Containerd(t)
+	want := testenv.Image(t, "testbox.tar")
+	archive := strings.TrimPrefix(want[:strings.LastIndex(want, "@")], "oci-archive:")
+	stdout, stderr, code := slsabox(t, "image", "import", archive)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.TrimSpace(stdout) != want {
+		t.Errorf("printed %q, want %q", stdout, want)
+	}
+}

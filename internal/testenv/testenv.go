@@ -1,0 +1,104 @@
+// Package testenv finds the real services the integration tests run against: the
+// private containerd and the locally built images that scripts/test.sh provides.
+//
+// Outside CI a missing service skips the test with the command that provides it; in
+// CI (CI=true) it fails the test, so a broken set-up never passes as "no tests ran".
+package testenv
+
+import (
+	"archive/tar"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// RepoRoot returns the repository's top directory.
+func RepoRoot(t testing.TB) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+func missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...) + " (run the suite with scripts/test.sh, which starts it)"
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+}
+
+// Containerd returns the socket of the containerd to test against (SLSABOX_CONTAINERD).
+func Containerd(t testing.TB) string {
+	t.Helper()
+	addr := os.Getenv("SLSABOX_CONTAINERD")
+	if addr == "" {
+		missing(t, "SLSABOX_CONTAINERD is not set")
+	}
+	if _, err := os.Stat(addr); err != nil {
+		missing(t, "containerd socket %s: %v", addr, err)
+	}
+	return addr
+}
+
+// ImagesDir returns the directory holding the test images (SLSABOX_TEST_IMAGES,
+// default .cache/images in the repository).
+func ImagesDir(t testing.TB) string {
+	if d := os.Getenv("SLSABOX_TEST_IMAGES"); d != "" {
+		return d
+	}
+	return filepath.Join(RepoRoot(t), ".cache", "images")
+}
+
+// Image returns "oci-archive:PATH@sha256:..." for the archive name (e.g. "testbox.tar")
+// in ImagesDir, reading the digest from the archive's index.json.
+func Image(t testing.TB, name string) string {
+	t.Helper()
+	p := filepath.Join(ImagesDir(t), name)
+	if _, err := os.Stat(p); err != nil {
+		missing(t, "test image %s: %v", p, err)
+	}
+	d, err := ManifestDigest(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "oci-archive:" + p + "@" + d
+}
+
+// ManifestDigest returns the digest of the first manifest in an OCI archive's index.json.
+func ManifestDigest(archive string) (string, error) {
+	f, err := os.Open(archive)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("%s has no index.json", archive)
+		}
+		if err != nil {
+			return "", fmt.Errorf("reading %s: %w", archive, err)
+		}
+		if filepath.Clean(h.Name) != "index.json" {
+			continue
+		}
+		var idx struct {
+			Manifests []struct {
+				Digest string `json:"digest"`
+			} `json:"manifests"`
+		}
+		if err := json.NewDecoder(tr).Decode(&idx); err != nil {
+			return "", fmt.Errorf("%s: index.json: %w", archive, err)
+		}
+		if len(idx.Manifests) == 0 {
+			return "", fmt.Errorf("%s: index.json lists no manifest", archive)
+		}
+		return idx.Manifests[0].Digest, nil
+	}
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls this):
+#   1. gofmt, go vet and the unit tests with -race (no services needed);
+#   2. a private containerd (own root, state and socket; CRI off), installed from
+#      Debian when missing, and the test images built locally;
+#   3. the integration tests (-tags integration) against that containerd.
+# In CI (CI=true) a missing service fails the tests instead of skipping them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+
+export SLSABOX_RUN=${SLSABOX_RUN:-/run/slsabox-test}
+export SLSABOX_ROOT=${SLSABOX_ROOT:-/var/lib/slsabox-test}
+export SLSABOX_TEST_IMAGES=${SLSABOX_TEST_IMAGES:-$repo/.cache/images}
+export SLSABOX_CONTAINERD=$SLSABOX_RUN/containerd/containerd.sock
+export SLSABOX_TEST_RESTART=1
+export GOFLAGS=${GOFLAGS:--mod=readonly}
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "gofmt and go vet"
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [[ -n $unformatted ]]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi
+go vet ./...
+go vet -tags integration ./...
+
+step "unit tests"
+go test -race -count=1 ./...
+
+step "private containerd and test images"
+scripts/containerd.sh start
+trap 'scripts/containerd.sh stop' EXIT
+mkdir -p "$SLSABOX_TEST_IMAGES"
+scripts/images/testbox.sh "$SLSABOX_TEST_IMAGES"
+scripts/images/go-toolchain.sh "$SLSABOX_TEST_IMAGES"
+
+step "integration tests (containerd $(containerd --version | awk '{print $3}'))"
+go test -race -count=1 -timeout 30m -tags integration ./...
