@@ -51,7 +51,7 @@ func SourceURI(remote, repoRoot string) string {
 	if r == "" {
 		return "git+file://" + repoRoot
 	}
-	if m := scpLike.FindStringSubmatch(r); m != nil {
+	if m := scpLike.FindStringSubmatch(r); m != nil && !strings.Contains(r, "://") {
 		r = "https://" + m[1] + "/" + m[2]
 	}
 	r = strings.TrimPrefix(r, "git+")

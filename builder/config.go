@@ -523,18 +523,18 @@ func ParseSize(s string) (int64, error) {
 	return n * mult, nil
 }
 
-// FormatSize prints bytes with a binary unit.
+// FormatSize prints bytes with the largest binary unit that fits: "2GiB", "308.9MiB".
 func FormatSize(b int64) string {
 	for _, u := range []struct {
 		s string
 		m int64
 	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
-		if b >= u.m && b%u.m == 0 {
-			return fmt.Sprintf("%d%s", b/u.m, u.s)
+		if b >= u.m {
+			if b%u.m == 0 {
+				return fmt.Sprintf("%d%s", b/u.m, u.s)
+			}
+			return fmt.Sprintf("%.1f%s", float64(b)/float64(u.m), u.s)
 		}
-	}
-	if b >= 1<<20 {
-		return fmt.Sprintf("%.1fMiB", float64(b)/(1<<20))
 	}
 	return fmt.Sprintf("%dB", b)
 }

@@ -1,0 +1,267 @@
+package attest
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/verify"
+	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/slsabox/slsabox/builder"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func testResult() *builder.Result {
+	t0 := time.Date(2026, 11, 22, 1, 2, 3, 0, time.UTC)
+	return &builder.Result{
+		BuildID: "0123456789ab",
+		Definition: builder.DefinitionInfo{Path: "slsabox.yaml", SHA256: strings.Repeat("d", 64),
+			Content: "version: 1\n"},
+		Source: &builder.Source{RepoRoot: "/work/repo", Subdir: "examples/hello-go", Commit: strings.Repeat("c", 40),
+			Ref: "refs/heads/main", RemoteURL: "https://user:token@github.com/slsabox/slsabox.git", CommitTime: t0},
+		Image: &builder.ResolvedImage{Ref: "docker.io/library/golang:1.26@sha256:" + strings.Repeat("a", 64),
+			Digest: "sha256:" + strings.Repeat("a", 64), ManifestDigest: "sha256:" + strings.Repeat("a", 64),
+			ConfigDigest: "sha256:" + strings.Repeat("b", 64), Platform: "linux/amd64"},
+		Subjects: []builder.Subject{{Name: "hello", SHA256: strings.Repeat("1", 64), Size: 10},
+			{Name: "sub/hello.tar.gz", SHA256: strings.Repeat("2", 64), Size: 20}},
+		Limits:     builder.LimitsInfo{MemoryBytes: 2 << 30, Pids: 1024, Timeout: "20m0s", OutputSizeBytes: 4 << 30},
+		Sandbox:    builder.Sandbox{UID: 48213, GID: 48213, Network: "none", RootFS: "read-only", Capabilities: "none", NoNewPrivs: true, Seccomp: "containerd-default", SeccompDigest: "sha256:" + strings.Repeat("e", 64), TmpSize: 2 << 30, Hostname: "slsabox", SourceWritable: true},
+		Runtime:    builder.Runtime{Containerd: "1.6.20", Runc: "1.1.5", Snapshotter: "overlayfs", Namespace: "slsabox"},
+		StartedOn:  t0,
+		FinishedOn: t0.Add(90 * time.Second),
+		LogSHA256:  strings.Repeat("f", 64),
+	}
+}
+
+var testOpts = ProvenanceOptions{BuilderID: "https://example.org/builder", InvocationID: "https://example.org/run/1",
+	SlsaboxVersion: "v0.1.0", SlsaboxDigest: strings.Repeat("9", 64)}
+
+// TestProvenanceGolden pins the JSON shape of the statement.
+func TestProvenanceGolden(t *testing.T) {
+	st, err := Provenance(testResult(), testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Validate(); err != nil {
+		t.Fatalf("the bindings reject the statement: %v", err)
+	}
+	b, err := MarshalStatement(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, b, "", "  "); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "provenance.golden.json")
+	if *update {
+		if err := os.WriteFile(golden, append(pretty.Bytes(), '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := append(pretty.Bytes(), '\n'); !bytes.Equal(got, want) {
+		t.Errorf("statement differs from %s (go test ./attest -update to accept):\n%s", golden, got)
+	}
+	if strings.Contains(string(b), "token") {
+		t.Error("credentials from the remote URL reached the provenance")
+	}
+	// Stable: the same result gives the same bytes.
+	st2, _ := Provenance(testResult(), testOpts)
+	b2, _ := MarshalStatement(st2)
+	if !bytes.Equal(b, b2) {
+		t.Error("MarshalStatement is not stable")
+	}
+	if _, err := ParseStatement(b); err != nil {
+		t.Errorf("ParseStatement of our own output: %v", err)
+	}
+}
+
+func TestProvenanceErrors(t *testing.T) {
+	if _, err := Provenance(testResult(), ProvenanceOptions{}); !errors.Is(err, ErrInvalidProvenance) {
+		t.Errorf("no builder id: %v", err)
+	}
+	r := testResult()
+	r.Subjects = nil
+	if _, err := Provenance(r, testOpts); !errors.Is(err, ErrInvalidProvenance) {
+		t.Errorf("no subjects: %v", err)
+	}
+	r = testResult()
+	r.Source.Dirty = true
+	st, err := Provenance(r, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := MarshalStatement(st)
+	if !strings.Contains(string(b), `"dirty":true`) || !strings.Contains(string(b), `"allowDirty":true`) {
+		t.Errorf("a dirty build is not marked: %s", b)
+	}
+}
+
+func TestSourceURI(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://github.com/o/r.git":                 "git+https://github.com/o/r",
+		"https://x-access-token:abc@github.com/o/r":  "git+https://github.com/o/r",
+		"git@github.com:o/r.git":                     "git+https://github.com/o/r",
+		"ssh://git@gitlab.example.org:2222/g/p.git":  "git+https://gitlab.example.org/g/p",
+		"git+https://github.com/o/r":                 "git+https://github.com/o/r",
+		"":                                           "git+file:///repo",
+		"https://example.org/r?token=secret#section": "git+https://example.org/r",
+	} {
+		if got := SourceURI(in, "/repo"); got != want {
+			t.Errorf("SourceURI(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// verifyBundle checks a key-signed, unlogged bundle with sigstore-go against pub.
+func verifyBundle(t *testing.T, b *bundle.Bundle, pub crypto.PublicKey, artifact []byte) error {
+	t.Helper()
+	v, err := signature.LoadVerifier(pub, crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm := root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
+		return root.NewExpiringKey(v, time.Time{}, time.Time{}), nil
+	})
+	sev, err := verify.NewVerifier(tm, verify.WithCurrentTime())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = sev.Verify(b, verify.NewPolicy(verify.WithArtifact(bytes.NewReader(artifact)), verify.WithKey()))
+	return err
+}
+
+func TestSignRoundTrip(t *testing.T) {
+	for _, alg := range []KeyAlgorithm{ECDSAP256, Ed25519} {
+		t.Run(string(alg), func(t *testing.T) {
+			privPEM, _, err := GenerateKey(alg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			priv, err := ParsePrivateKey(privPEM, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			signer, err := NewKeySigner(priv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			artifact := []byte("hello artifact")
+			sum := sha256.Sum256(artifact)
+			res := testResult()
+			res.Subjects = []builder.Subject{{Name: "hello", SHA256: hexOf(sum[:])}}
+			st, err := Provenance(res, testOpts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := Sign(context.Background(), st, signer, SignOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			env := b.GetDsseEnvelope()
+			if env.PayloadType != InTotoPayloadType || len(env.Signatures) != 1 || env.Signatures[0].Keyid != "" {
+				t.Errorf("envelope: type %q, %d signatures, keyid %q", env.PayloadType, len(env.Signatures), env.Signatures[0].Keyid)
+			}
+			if b.GetMediaType() != "application/vnd.dev.sigstore.bundle.v0.3+json" {
+				t.Errorf("media type %q", b.GetMediaType())
+			}
+			if err := verifyBundle(t, b, signer.GetPublicKey(), artifact); err != nil {
+				t.Fatalf("sigstore-go rejects our bundle: %v", err)
+			}
+			if err := verifyBundle(t, b, signer.GetPublicKey(), []byte("another artifact")); err == nil {
+				t.Error("a bundle verified for another artifact")
+			}
+			other, _, _ := GenerateKey(alg, nil)
+			op, _ := ParsePrivateKey(other, nil)
+			os, _ := NewKeySigner(op)
+			if err := verifyBundle(t, b, os.GetPublicKey(), artifact); err == nil {
+				t.Error("a bundle verified with another key")
+			}
+
+			// Through the file: written atomically, read back equal.
+			path := filepath.Join(t.TempDir(), BundleFile)
+			if err := WriteBundle(path, b); err != nil {
+				t.Fatal(err)
+			}
+			data, _ := readFile(path)
+			b2, err := ParseBundle(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := verifyBundle(t, b2, signer.GetPublicKey(), artifact); err != nil {
+				t.Errorf("bundle read back does not verify: %v", err)
+			}
+		})
+	}
+}
+
+func TestEncryptedKeys(t *testing.T) {
+	privPEM, _, err := GenerateKey(ECDSAP256, []byte("correct horse"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(privPEM, []byte("ENCRYPTED PRIVATE KEY")) {
+		t.Fatalf("not encrypted: %s", privPEM)
+	}
+	pass := func(p string) func() ([]byte, error) { return func() ([]byte, error) { return []byte(p), nil } }
+	if _, err := ParsePrivateKey(privPEM, pass("correct horse")); err != nil {
+		t.Errorf("right passphrase: %v", err)
+	}
+	if _, err := ParsePrivateKey(privPEM, pass("wrong")); !errors.Is(err, ErrPassphrase) {
+		t.Errorf("wrong passphrase: %v", err)
+	}
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "k.key")
+	os.WriteFile(keyFile, privPEM, 0o600)
+	t.Setenv(PassphraseEnv, "correct horse")
+	if _, err := LoadSigner(context.Background(), keyFile); err != nil {
+		t.Errorf("LoadSigner with the passphrase in the environment: %v", err)
+	}
+	os.Unsetenv(PassphraseEnv)
+	if _, err := LoadSigner(context.Background(), keyFile); !errors.Is(err, ErrPassphrase) || !strings.Contains(err.Error(), PassphraseEnv) {
+		t.Errorf("LoadSigner without a passphrase: %v", err)
+	}
+}
+
+func TestParsePrivateKeyErrors(t *testing.T) {
+	_, pub, _ := GenerateKey(ECDSAP256, nil)
+	for name, in := range map[string][]byte{
+		"empty":      nil,
+		"not pem":    []byte("hello"),
+		"public key": pub,
+		"garbage":    []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"),
+		"rsa type":   []byte("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"),
+	} {
+		if _, err := ParsePrivateKey(in, nil); !errors.Is(err, ErrKey) {
+			t.Errorf("%s: err = %v, want ErrKey", name, err)
+		}
+	}
+}
+
+func readFile(p string) ([]byte, error) { return os.ReadFile(p) }
+
+func hexOf(b []byte) string {
+	const digits = "0123456789abcdef"
+	out := make([]byte, 0, 2*len(b))
+	for _, c := range b {
+		out = append(out, digits[c>>4], digits[c&15])
+	}
+	return string(out)
+}
