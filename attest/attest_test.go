@@ -103,7 +103,7 @@ func TestProvenanceErrors(t *testing.T) {
 		t.Errorf("no subjects: %v", err)
 	}
 	r = testResult()
-	r.Source.Dirty = true
+	r.Source.Dirty, r.AllowDirtyTree = true, true
 	st, err := Provenance(r, testOpts)
 	if err != nil {
 		t.Fatal(err)

@@ -102,7 +102,7 @@ func Provenance(res *builder.Result, opts ProvenanceOptions) (*intoto.Statement,
 			"sha256":  res.Definition.SHA256,
 			"content": res.Definition.Content,
 		},
-		"allowDirty": src.Dirty,
+		"allowDirty": res.AllowDirtyTree,
 	})
 	if err != nil {
 		return nil, err

@@ -171,6 +171,8 @@ type Result struct {
 	StartedOn  time.Time      `json:"startedOn"`
 	FinishedOn time.Time      `json:"finishedOn"`
 	LogSHA256  string         `json:"logSha256"`
+	// AllowDirtyTree is the flag as given; Source.Dirty says whether the tree was dirty.
+	AllowDirtyTree bool `json:"allowDirtyTree"`
 	OutDir     string         `json:"outDir"`
 	// Def is the parsed definition (not serialized: Definition.Content has its bytes).
 	Def *Definition `json:"-"`
@@ -263,7 +265,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	}
 
 	b.progressf("exporting source from %s", req.SourceDir)
-	src, err := ExportSource(ctx, req.SourceDir, srcDir, req.AllowDirtyTree)
+	src, err := exportSource(ctx, req.SourceDir, srcDir, req.AllowDirtyTree, outAbs)
 	if err != nil {
 		return nil, err
 	}
@@ -271,8 +273,9 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	if src.Dirty {
 		b.progressf("warning: building uncommitted changes (--allow-dirty); the provenance records the tree as dirty")
 	}
+	res.AllowDirtyTree = req.AllowDirtyTree
 	for _, d := range []string{srcDir, outDir} {
-		if err := chownTree(d, int(b.cfg.uid), int(b.cfg.gid)); err != nil {
+		if err := prepareTree(d, int(b.cfg.uid), int(b.cfg.gid), src.CommitTime); err != nil {
 			return nil, fmt.Errorf("handing the work directory to the sandbox user: %v: %w", err, ErrEnvironment)
 		}
 		if err := os.Chmod(d, 0o755); err != nil {
@@ -354,6 +357,9 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	if err := copyFile(logFile.Name(), filepath.Join(stage, "build.log"), 0o644); err != nil {
 		return res, fmt.Errorf("writing build log: %v: %w", err, ErrEnvironment)
 	}
+	if err := os.WriteFile(filepath.Join(stage, outputMarker), []byte(res.BuildID+"\n"), 0o644); err != nil {
+		return res, fmt.Errorf("writing outputs: %v: %w", err, ErrEnvironment)
+	}
 	res.FinishedOn = time.Now().UTC()
 	var finishErr error
 	if req.Finish != nil {
@@ -366,8 +372,12 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	if err := publish(stage, outAbs, res.BuildID); err != nil {
 		return res, err
 	}
+	_ = os.Remove(outAbs + ".failed.log") // from an earlier failure: no longer true
 	return res, finishErr
 }
+
+// outputMarker marks a directory as slsabox's output, which a later build may replace.
+const outputMarker = ".slsabox-output"
 
 // checkOutDir refuses to replace a directory that is not a previous slsabox output.
 func checkOutDir(out string) error {
@@ -381,7 +391,7 @@ func checkOutDir(out string) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	if _, err := os.Stat(filepath.Join(out, "build.log")); err != nil {
+	if _, err := os.Stat(filepath.Join(out, outputMarker)); err != nil {
 		return withHint(fmt.Errorf("output directory %s is not empty and holds no earlier slsabox output: %w", out, ErrInvalidInput),
 			"slsabox replaces its output directory as a whole: name a new or empty directory with -o")
 	}

@@ -1,6 +1,8 @@
 package builder
 
 import (
+	"bytes"
+	"io"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -14,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/distribution/reference"
 	"gopkg.in/yaml.v3"
 )
 
@@ -121,7 +124,14 @@ func ParseDefinition(file string, data []byte) (*Definition, error) {
 	def := &Definition{File: file, Digest: hex.EncodeToString(sum[:]), Raw: data, Limits: DefaultLimits}
 
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, p.yamlErr(err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, p.fail(&extra, "the file holds more than one YAML document", "remove the '---' line and everything after it, or merge the documents")
+	} else if !errors.Is(err, io.EOF) {
 		return nil, p.yamlErr(err)
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
@@ -231,7 +241,7 @@ func (p *defParser) image(n *yaml.Node, def *Definition) error {
 	}
 	ref, err := ParseImageRef(v, filepath.Dir(p.file))
 	if err != nil {
-		return p.fail(n, err.Error(), HintOf(err))
+		return p.fail(n, strings.TrimSuffix(err.Error(), ": "+ErrInvalidDefinition.Error()), HintOf(err))
 	}
 	def.Image = ref
 	return nil
@@ -271,7 +281,12 @@ func ParseImageRef(s, baseDir string) (ImageRef, error) {
 		return ref, withHint(fmt.Errorf("image name %q is not a registry reference: %w", name, ErrInvalidDefinition),
 			"write REGISTRY/REPOSITORY[:TAG]@sha256:<digest>, e.g. docker.io/library/golang:1.26@sha256:...")
 	}
-	ref.Name = name
+	named, err := reference.ParseNormalizedNamed(name)
+	if err != nil {
+		return ref, withHint(fmt.Errorf("image name %q is not a registry reference: %v: %w", name, err, ErrInvalidDefinition),
+			"write REGISTRY/REPOSITORY[:TAG]@sha256:<digest>, e.g. docker.io/library/golang:1.26@sha256:...")
+	}
+	ref.Name = named.String() // golang:1.26 -> docker.io/library/golang:1.26
 	return ref, nil
 }
 

@@ -68,7 +68,11 @@ func resolveImage(ctx context.Context, c *containerd.Client, ref ImageRef, snaps
 	default:
 		pulled, err := c.Pull(ctx, name, containerd.WithPullSnapshotter(snapshotter))
 		if err != nil {
-			return nil, withHint(fmt.Errorf("pulling %s: %v: %w", name, err, ErrImage),
+			class := ErrEnvironment // unreachable registry: try again
+			if errdefs.IsNotFound(err) {
+				class = ErrImage
+			}
+			return nil, withHint(fmt.Errorf("pulling %s: %v: %w", name, err, class),
 				"check the registry is reachable and the digest exists; offline, build an OCI archive and use image: oci-archive:PATH@sha256:...")
 		}
 		img = pulled.Metadata()

@@ -23,7 +23,7 @@ type Subject struct {
 }
 
 // reservedOutputNames are files slsabox itself writes into OUT.
-var reservedOutputNames = []string{"build.log", "provenance.sigstore.json", "result.json"}
+var reservedOutputNames = []string{"build.log", "provenance.sigstore.json", "result.json", ".slsabox-output"}
 
 // collectOutputs checks everything a build left in outDir and copies the files that
 // match patterns into stage, hashing them on the way. Anything that is not a regular
@@ -128,13 +128,17 @@ func copyAndHash(src, dst string) (string, int64, error) {
 		return "", 0, fmt.Errorf("%w: opening %s: %v", ErrOutputRejected, src, err)
 	}
 	defer in.Close()
-	if fi, err := in.Stat(); err != nil || !fi.Mode().IsRegular() {
+	if fi, err := in.Stat(); err != nil || !fi.Mode().IsRegular() || badMode(fi) != "" {
 		return "", 0, fmt.Errorf("%w: %s changed while it was collected", ErrOutputRejected, src)
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return "", 0, fmt.Errorf("writing outputs: %v: %w", err, ErrEnvironment)
 	}
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	mode := os.FileMode(0o644)
+	if fi, err := in.Stat(); err == nil && fi.Mode().Perm()&0o111 != 0 {
+		mode = 0o755 // an executable stays executable; no other bit survives
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
 		return "", 0, fmt.Errorf("writing outputs: %v: %w", err, ErrEnvironment)
 	}

@@ -21,6 +21,9 @@ import (
 	"github.com/slsabox/slsabox/internal/testenv"
 )
 
+// testNamespace keeps these tests' containerd objects apart from other packages' tests.
+const testNamespace = "slsabox-test-builder"
+
 type harness struct {
 	t   *testing.T
 	b   *Builder
@@ -33,7 +36,7 @@ func newHarness(t *testing.T) *harness {
 	addr := testenv.Containerd(t)
 	img := testenv.Image(t, "testbox.tar")
 	log := &bytes.Buffer{}
-	b, err := New(context.Background(), addr, WithStepOutput(&lockedWriter{w: log}), WithNamespace("slsabox-test"))
+	b, err := New(context.Background(), addr, WithStepOutput(&lockedWriter{w: log}), WithNamespace(testNamespace))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +94,7 @@ func (h *harness) assertClean() {
 	}
 	mi, _ := os.ReadFile("/proc/self/mountinfo")
 	for _, l := range strings.Split(string(mi), "\n") {
-		if strings.Contains(l, "slsabox-mnt-") || strings.Contains(l, "/slsabox-test/slsabox-") {
+		if strings.Contains(l, "slsabox-mnt-") || strings.Contains(l, "/"+testNamespace+"/slsabox-") {
 			h.t.Errorf("mount left behind: %s", l)
 		}
 	}
@@ -100,19 +103,15 @@ func (h *harness) assertClean() {
 	}
 }
 
-// sandboxProcesses lists host PIDs running as the sandbox user.
+// sandboxProcesses lists host PIDs in the cgroups of this test namespace's containers
+// (containerd puts a container in /NAMESPACE/ID).
 func sandboxProcesses() []string {
 	var pids []string
-	matches, _ := filepath.Glob("/proc/[0-9]*/status")
+	matches, _ := filepath.Glob("/proc/[0-9]*/cgroup")
 	for _, m := range matches {
 		b, err := os.ReadFile(m)
-		if err != nil {
-			continue
-		}
-		for _, l := range strings.Split(string(b), "\n") {
-			if f := strings.Fields(l); len(f) > 1 && f[0] == "Uid:" && f[1] == fmt.Sprint(DefaultSandboxUID) {
-				pids = append(pids, filepath.Base(filepath.Dir(m)))
-			}
+		if err == nil && strings.Contains(string(b), "/"+testNamespace+"/") {
+			pids = append(pids, filepath.Base(filepath.Dir(m)))
 		}
 	}
 	return pids
@@ -311,7 +310,7 @@ func TestSandboxSweepAfterCrash(t *testing.T) {
 	}
 	dir := h.project(`  - name: long
     run: [sleep, "600"]`, "")
-	cmd := exec.Command(bin, "build", dir, "-o", filepath.Join(t.TempDir(), "out"), "--namespace", "slsabox-test",
+	cmd := exec.Command(bin, "build", dir, "--unsigned", "-o", filepath.Join(t.TempDir(), "out"), "--namespace", testNamespace,
 		"--containerd-address", testenv.Containerd(t))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -17,14 +17,14 @@ import (
 
 // Source describes the exported source tree that the steps see at /src.
 type Source struct {
-	RepoRoot   string    // absolute path of the git work tree
-	Subdir     string    // directory of the build inside the repository ("" for the root, else "examples/hello-go")
-	Commit     string    // HEAD commit
-	Tree       string    // git tree hash of Subdir at HEAD
-	Ref        string    // symbolic ref of HEAD ("refs/heads/main"), empty when detached
-	RemoteURL  string    // remote.origin.url, empty when there is none
-	CommitTime time.Time // committer time of HEAD, the SOURCE_DATE_EPOCH
-	Dirty      bool      // exported from the work tree with AllowDirtyTree
+	RepoRoot   string    `json:"repoRoot"`   // absolute path of the git work tree
+	Subdir     string    `json:"subdir"`     // directory of the build inside the repository ("" for the root, else "examples/hello-go")
+	Commit     string    `json:"commit"`     // HEAD commit
+	Tree       string    `json:"tree"`       // git tree hash of Subdir at HEAD
+	Ref        string    `json:"ref"`        // symbolic ref of HEAD ("refs/heads/main"), empty when detached
+	RemoteURL  string    `json:"remoteUrl"`  // remote.origin.url, empty when there is none
+	CommitTime time.Time `json:"commitTime"` // committer time of HEAD, the SOURCE_DATE_EPOCH
+	Dirty      bool      `json:"dirty"`      // exported from the work tree with AllowDirtyTree
 }
 
 func git(ctx context.Context, dir string, args ...string) (string, error) {
@@ -44,8 +44,9 @@ func git(ctx context.Context, dir string, args ...string) (string, error) {
 }
 
 // inspectSource reads what the provenance needs about the work tree at dir and
-// says whether it has changes that are not committed.
-func inspectSource(ctx context.Context, dir string) (*Source, []string, error) {
+// says whether it has changes that are not committed. Untracked paths at or under
+// ignore (slsabox's own output directory, when it lies inside the tree) do not count.
+func inspectSource(ctx context.Context, dir, ignore string) (*Source, []string, error) {
 	if _, err := exec.LookPath("git"); err != nil {
 		return nil, nil, withHint(fmt.Errorf("git is not installed: %w", ErrEnvironment), "install git (apt-get install git)")
 	}
@@ -82,20 +83,41 @@ func inspectSource(ctx context.Context, dir string) (*Source, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%v: %w", err, ErrInvalidSource)
 	}
-	var changed []string
-	for _, l := range strings.Split(status, "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			changed = append(changed, l)
+	skip := ""
+	if ignore != "" {
+		if rel, err := filepath.Rel(root, ignore); err == nil && !strings.HasPrefix(rel, "..") && rel != "." {
+			skip = filepath.ToSlash(rel)
 		}
 	}
+	var changed []string
+	for _, l := range strings.Split(status, "\n") {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		if p := strings.Trim(l[min(3, len(l)):], `"`); skip != "" && strings.HasPrefix(l, "??") && isOutputPath(p, skip) {
+			continue
+		}
+		changed = append(changed, strings.TrimSpace(l))
+	}
 	return s, changed, nil
+}
+
+// isOutputPath reports whether p (repository-relative) is the output directory out or
+// one of the files slsabox keeps beside it (OUT.failed.log, OUT.tmp-*).
+func isOutputPath(p, out string) bool {
+	p = strings.TrimSuffix(p, "/")
+	return p == out || strings.HasPrefix(p, out+"/") || strings.HasPrefix(p, out+".")
 }
 
 // ExportSource copies the committed tree of dir (or, when allowDirty is set and the tree
 // has changes, the work tree's tracked and untracked-but-not-ignored files) into dest,
 // which must be an empty directory. The user's repository is never mounted into a step.
 func ExportSource(ctx context.Context, dir, dest string, allowDirty bool) (*Source, error) {
-	s, changed, err := inspectSource(ctx, dir)
+	return exportSource(ctx, dir, dest, allowDirty, "")
+}
+
+func exportSource(ctx context.Context, dir, dest string, allowDirty bool, outDir string) (*Source, error) {
+	s, changed, err := inspectSource(ctx, dir, outDir)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +131,7 @@ func ExportSource(ctx context.Context, dir, dest string, allowDirty bool) (*Sour
 	}
 	if len(changed) > 0 {
 		s.Dirty = true
-		return s, copyWorkTree(ctx, dir, dest)
+		return s, copyWorkTree(ctx, dir, dest, outDir)
 	}
 	// HEAD:<subdir> archives just the build's directory, with paths relative to it.
 	cmd := exec.CommandContext(ctx, "git", "-C", s.RepoRoot, "archive", "--format=tar", "HEAD:"+s.Subdir)
@@ -215,7 +237,7 @@ func safeJoin(dest, name string) (string, error) {
 }
 
 // copyWorkTree exports tracked and untracked (not ignored) files as they are on disk.
-func copyWorkTree(ctx context.Context, dir, dest string) error {
+func copyWorkTree(ctx context.Context, dir, dest, outDir string) error {
 	list, err := git(ctx, dir, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", ".")
 	if err != nil {
 		return fmt.Errorf("%v: %w", err, ErrInvalidSource)
@@ -225,6 +247,9 @@ func copyWorkTree(ctx context.Context, dir, dest string) error {
 			continue
 		}
 		src := filepath.Join(dir, name)
+		if abs, err := filepath.Abs(src); err == nil && outDir != "" && isOutputPath(abs, outDir) {
+			continue
+		}
 		fi, err := os.Lstat(src)
 		if errors.Is(err, os.ErrNotExist) {
 			continue // deleted in the work tree
@@ -274,13 +299,21 @@ func copyFile(src, dst string, mode os.FileMode) error {
 	return out.Close()
 }
 
-// chownTree gives the sandbox user the exported tree, so that builds that write next to
-// their sources (make, autotools) work; the copy is thrown away after the build.
-func chownTree(root string, uid, gid int) error {
+// prepareTree gives the sandbox user the exported tree, so that builds that write next
+// to their sources (make, autotools) work, and sets every time to the commit time, so
+// that what a build stamps from file times does not depend on when it ran. The copy is
+// thrown away after the build.
+func prepareTree(root string, uid, gid int, mtime time.Time) error {
 	return filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
 		if err != nil {
 			return err
 		}
-		return os.Lchown(p, uid, gid)
+		if err := os.Lchown(p, uid, gid); err != nil {
+			return err
+		}
+		if fi.Mode()&os.ModeSymlink != 0 {
+			return nil
+		}
+		return os.Chtimes(p, mtime, mtime)
 	})
 }

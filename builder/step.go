@@ -93,7 +93,8 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 		}
 		// runc refuses to start what cannot be executed: the build definition is wrong.
 		res.ExitCode = -1
-		return &StepError{Step: res.Name, ExitCode: -1, Reason: "could not start: " + err.Error(), Err: ErrStepFailed}
+		return withHint(&StepError{Step: res.Name, ExitCode: -1, Reason: "could not start: " + err.Error(), Err: ErrStepFailed},
+			"check the step's run: the program must exist in the image (steps run with PATH from the image's config)")
 	}
 	exitCh, err := task.Wait(cleanCtx)
 	if err != nil {
@@ -104,7 +105,8 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 		if ctx.Err() != nil {
 			return s.envErr(ctx, "starting", err)
 		}
-		return &StepError{Step: res.Name, ExitCode: -1, Reason: "could not start: " + err.Error(), Err: ErrStepFailed}
+		return withHint(&StepError{Step: res.Name, ExitCode: -1, Reason: "could not start: " + err.Error(), Err: ErrStepFailed},
+			"check the step's run: the program must exist in the image (steps run with PATH from the image's config)")
 	}
 
 	timeout := time.NewTimer(s.limits.Timeout)
@@ -129,14 +131,16 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 			res.ExitCode = int(code)
 			if res.OOMKilled || (code == 137 && killedFor == nil && res.PeakMemory >= uint64(s.limits.Memory)*95/100) {
 				res.OOMKilled = true
-				return &StepError{Step: res.Name, ExitCode: res.ExitCode, Err: ErrStepFailed,
-					Reason: fmt.Sprintf("killed: out of memory (limits.memory is %s)", FormatSize(s.limits.Memory))}
+				return withHint(&StepError{Step: res.Name, ExitCode: res.ExitCode, Err: ErrStepFailed,
+					Reason: fmt.Sprintf("killed: out of memory (limits.memory is %s)", FormatSize(s.limits.Memory))},
+					"raise limits.memory in slsabox.yaml if the build needs more (/tmp counts too)")
 			}
 			if killedFor != nil {
 				return killedFor
 			}
 			if code != 0 {
-				return &StepError{Step: res.Name, ExitCode: res.ExitCode, Err: ErrStepFailed, Reason: fmt.Sprintf("exit status %d", code)}
+				return withHint(&StepError{Step: res.Name, ExitCode: res.ExitCode, Err: ErrStepFailed, Reason: fmt.Sprintf("exit status %d", code)},
+					"the step's output is above, prefixed [%s], and in OUT.failed.log", res.Name)
 			}
 			return nil
 		case <-poll.C:
@@ -148,7 +152,7 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 			_ = task.Kill(cleanCtx, syscall.SIGKILL, containerd.WithKillAll)
 		case <-ctx.Done():
 			if killedFor == nil {
-				killedFor = fmt.Errorf("step %q: %w", res.Name, ErrInterrupted)
+				killedFor = withHint(fmt.Errorf("step %q: %w", res.Name, ErrInterrupted), "the build was cancelled and its containers removed; run it again")
 				_ = task.Kill(cleanCtx, syscall.SIGKILL, containerd.WithKillAll)
 			}
 			ctx = cleanCtx // keep waiting for the exit, then clean up

@@ -27,6 +27,9 @@ go vet -tags integration ./...
 step "unit tests"
 go test -race -count=1 ./...
 
+step "peer tools (cosign)"
+scripts/tools.sh
+
 step "private containerd and test images"
 scripts/containerd.sh start
 trap 'scripts/containerd.sh stop' EXIT
@@ -35,4 +38,5 @@ scripts/images/testbox.sh "$SLSABOX_TEST_IMAGES"
 scripts/images/go-toolchain.sh "$SLSABOX_TEST_IMAGES"
 
 step "integration tests (containerd $(containerd --version | awk '{print $3}'))"
-go test -race -count=1 -timeout 30m -tags integration ./...
+# -p 1: one package at a time, since one test restarts the daemon under the others.
+go test -race -count=1 -p 1 -timeout 40m -tags integration ./...

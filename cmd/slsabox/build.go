@@ -102,6 +102,14 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildOptions, dir string)
 		g.logf(stderr, "warning: --no-tlog: the provenance is signed but not logged to a transparency log")
 	}
 
+	file := o.file
+	if file == "" {
+		file = filepath.Join(dir, "slsabox.yaml")
+	}
+	// A bad definition is the user's to fix, whether or not containerd is up.
+	if _, err := builder.LoadDefinition(file); err != nil {
+		return err
+	}
 	opts := []builder.Option{}
 	if o.workDir != "" {
 		opts = append(opts, builder.WithWorkDir(o.workDir))
@@ -111,10 +119,6 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildOptions, dir string)
 		return err
 	}
 	defer b.Close()
-	file := o.file
-	if file == "" {
-		file = filepath.Join(dir, "slsabox.yaml")
-	}
 	req := builder.Request{SourceDir: dir, DefinitionFile: file, OutDir: o.out, AllowDirtyTree: o.allowDirty}
 	if signer != nil {
 		req.Finish = func(ctx context.Context, stage string, res *builder.Result) error {

@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 func slsabox(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	cmd := exec.Command(slsaboxBin, args...)
-	cmd.Env = append(os.Environ(), "SLSABOX_NAMESPACE=slsabox-test")
+	cmd.Env = append(os.Environ(), "SLSABOX_NAMESPACE=slsabox-test-cli")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -93,9 +93,10 @@ func buildJSON(t *testing.T, dir, out string, extra ...string) *builder.Result {
 func TestHelloGoReproducible(t *testing.T) {
 	testenv.Containerd(t)
 	dir := copyExample(t, "hello-go", testenv.Image(t, "go-toolchain.tar"))
+	key := keygen(t)
 	out1, out2 := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
-	r1 := buildJSON(t, dir, out1)
-	r2 := buildJSON(t, dir, out2)
+	r1 := buildJSON(t, dir, out1, "--key", key+".key", "--no-tlog")
+	r2 := buildJSON(t, dir, out2, "--unsigned")
 	if len(r1.Subjects) == 0 {
 		t.Fatal("no subjects")
 	}
@@ -115,6 +116,46 @@ func TestHelloGoReproducible(t *testing.T) {
 		if s.ExitCode != 0 || s.DurationMS <= 0 || s.PeakMemory == 0 || s.CPUTime == 0 {
 			t.Errorf("step result incomplete: %+v", s)
 		}
+	}
+	if _, err := os.Stat(filepath.Join(out1, "provenance.sigstore.json")); err != nil {
+		t.Errorf("signed build wrote no bundle: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(out2, "provenance.sigstore.json")); !os.IsNotExist(err) {
+		t.Errorf("--unsigned build wrote a bundle")
+	}
+	cosignAccepts(t, key+".pub", filepath.Join(out1, "provenance.sigstore.json"), filepath.Join(out1, "hello"))
+}
+
+func keygen(t *testing.T) string {
+	t.Helper()
+	prefix := filepath.Join(t.TempDir(), "signing")
+	if _, stderr, code := slsabox(t, "keygen", "--out", prefix); code != 0 {
+		t.Fatalf("keygen exited %d: %s", code, stderr)
+	}
+	return prefix
+}
+
+// cosignAccepts runs the peer: cosign must accept the bundle for the artifact with the
+// key, and refuse it for another artifact and with another key.
+func cosignAccepts(t *testing.T, pub, bundle, artifact string) {
+	t.Helper()
+	cosign := testenv.Tool(t, "cosign")
+	run := func(pub, artifact string) (string, error) {
+		out, err := exec.Command(cosign, "verify-blob-attestation", "--key", pub, "--bundle", bundle,
+			"--type", "slsaprovenance1", "--insecure-ignore-tlog", artifact).CombinedOutput()
+		return string(out), err
+	}
+	if out, err := run(pub, artifact); err != nil || !strings.Contains(out, "Verified OK") {
+		t.Fatalf("cosign rejects the bundle: %v\n%s", err, out)
+	}
+	other := filepath.Join(t.TempDir(), "other")
+	os.WriteFile(other, []byte("not the artifact"), 0o644)
+	if out, err := run(pub, other); err == nil {
+		t.Errorf("cosign accepted the bundle for another artifact:\n%s", out)
+	}
+	otherKey := keygen(t)
+	if out, err := run(otherKey+".pub", artifact); err == nil {
+		t.Errorf("cosign accepted the bundle with another key:\n%s", out)
 	}
 }
 
@@ -150,18 +191,25 @@ func TestCLIExitCodes(t *testing.T) {
 	dirty := project("version: 1\nimage: " + img + "\nsteps: [{name: a, run: [sh, -c, 'echo hi > /out/x']}]\noutputs: [/out/*]\n")
 	os.WriteFile(filepath.Join(dirty, "new"), []byte("x"), 0o644)
 
+	key := keygen(t)
 	tests := []struct {
 		name   string
 		args   []string
 		code   int
 		stderr string
 	}{
-		{"ok", []string{"build", ok, "-o", filepath.Join(t.TempDir(), "o")}, 0, "step a: ok"},
-		{"step fails", []string{"build", failing, "-o", filepath.Join(t.TempDir(), "o")}, 1, `step "a": exit status 3`},
-		{"invalid definition", []string{"build", invalid, "-o", filepath.Join(t.TempDir(), "o")}, 2, `slsabox.yaml:3: unknown key "stpes"`},
-		{"dirty tree", []string{"build", dirty, "-o", filepath.Join(t.TempDir(), "o")}, 2, "--allow-dirty"},
-		{"dirty allowed", []string{"build", dirty, "--allow-dirty", "-o", filepath.Join(t.TempDir(), "o")}, 0, "uncommitted changes"},
-		{"no containerd", []string{"build", ok, "--containerd-address", "/nonexistent/c.sock", "-o", filepath.Join(t.TempDir(), "o")}, 3, "scripts/containerd.sh start"},
+		{"ok", []string{"build", ok, "--unsigned", "-o", filepath.Join(t.TempDir(), "o")}, 0, "step a: ok"},
+		{"signed", []string{"build", ok, "--key", key + ".key", "--no-tlog", "-o", filepath.Join(t.TempDir(), "o")}, 0, "signed provenance for 1 subjects"},
+		{"no key", []string{"build", ok, "-o", filepath.Join(t.TempDir(), "o")}, 2, "no signing key"},
+		{"public key as key", []string{"build", ok, "--key", key + ".pub", "--no-tlog", "-o", filepath.Join(t.TempDir(), "o")}, 2, "signing needs the private key"},
+		{"missing key file", []string{"build", ok, "--key", "/nonexistent.key", "--no-tlog", "-o", filepath.Join(t.TempDir(), "o")}, 2, "no such file"},
+		{"unsigned with key", []string{"build", ok, "--unsigned", "--key", key + ".key"}, 2, "--unsigned conflicts"},
+		{"step fails", []string{"build", failing, "--unsigned", "-o", filepath.Join(t.TempDir(), "o")}, 1, `step "a": exit status 3`},
+		{"invalid definition", []string{"build", invalid, "--unsigned", "-o", filepath.Join(t.TempDir(), "o")}, 2, `slsabox.yaml:3: unknown key "stpes"`},
+		{"dirty tree", []string{"build", dirty, "--unsigned", "-o", filepath.Join(t.TempDir(), "o")}, 2, "--allow-dirty"},
+		{"dirty allowed", []string{"build", dirty, "--unsigned", "--allow-dirty", "-o", filepath.Join(t.TempDir(), "o")}, 0, "uncommitted changes"},
+		{"no containerd", []string{"build", ok, "--unsigned", "--containerd-address", "/nonexistent/c.sock", "-o", filepath.Join(t.TempDir(), "o")}, 3, "scripts/containerd.sh start"},
+		{"keygen refuses overwrite", []string{"keygen", "--out", key}, 2, "--force"},
 		{"relative socket", []string{"sweep", "--containerd-address", "c.sock"}, 3, "absolute"},
 		{"bad flag", []string{"build", "--frobnicate"}, 2, "unknown flag"},
 		{"bad output format", []string{"version", "--output", "yaml"}, 2, "--output must be text or json"},
@@ -194,5 +242,29 @@ func TestCLIImageImport(t *testing.T) {
 	}
 	if strings.TrimSpace(stdout) != want {
 		t.Errorf("printed %q, want %q", stdout, want)
+	}
+}
+
+func TestKeygen(t *testing.T) {
+	prefix := keygen(t)
+	fi, err := os.Stat(prefix + ".key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("private key mode %v, want 0600", fi.Mode().Perm())
+	}
+	before, _ := os.ReadFile(prefix + ".key")
+	if _, _, code := slsabox(t, "keygen", "--out", prefix); code != 2 {
+		t.Errorf("overwrite without --force exited %d", code)
+	}
+	if after, _ := os.ReadFile(prefix + ".key"); string(after) != string(before) {
+		t.Error("keygen overwrote a key without --force")
+	}
+	if _, stderr, code := slsabox(t, "keygen", "--out", prefix, "--force", "--algorithm", "ed25519"); code != 0 {
+		t.Errorf("--force: exit %d: %s", code, stderr)
+	}
+	if _, stderr, code := slsabox(t, "keygen", "--out", prefix+"x", "--algorithm", "rsa"); code != 2 || !strings.Contains(stderr, "unknown algorithm") {
+		t.Errorf("bad algorithm: exit %d: %s", code, stderr)
 	}
 }

@@ -6,9 +6,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/containerd/log"
 )
 
 func main() {
+	// containerd's client logs through logrus at info level; slsabox reports for itself.
+	log.L.Logger.SetLevel(log.ErrorLevel)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -101,4 +103,24 @@ func ManifestDigest(archive string) (string, error) {
 		}
 		return idx.Manifests[0].Digest, nil
 	}
+}
+
+// Tool returns the path of a peer tool that scripts/tools.sh installs (cosign), from
+// $PATH or $(go env GOPATH)/bin.
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	gopath := os.Getenv("GOPATH")
+	if gopath == "" {
+		if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+			gopath = strings.TrimSpace(string(out))
+		}
+	}
+	p := filepath.Join(gopath, "bin", name)
+	if _, err := os.Stat(p); err != nil {
+		missing(t, "peer tool %s is not installed (scripts/tools.sh installs it)", name)
+	}
+	return p
 }

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The README's demo, end to end on embedded defaults:
+#   a private containerd (installed from Debian when missing), the Go toolchain image
+#   built locally and deterministically, a generated demo key, then
+#   slsabox build examples/hello-go  ->  slsabox-out/hello-go/{hello,build.log,provenance.sigstore.json}
+# and the signed provenance checked with cosign when it is installed (scripts/tools.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
+
+say "private containerd"
+scripts/containerd.sh start
+export SLSABOX_CONTAINERD=$(scripts/containerd.sh address)
+
+say "builder image (Go 1.26.8 toolchain, built locally; same bytes on every machine)"
+scripts/images/go-toolchain.sh .cache/images
+
+say "slsabox"
+go build -trimpath -o bin/slsabox ./cmd/slsabox
+bin/slsabox version
+
+if [[ ! -f .cache/demo.key ]]; then
+  say "demo signing key"
+  bin/slsabox keygen --out .cache/demo
+fi
+
+say "slsabox build examples/hello-go"
+bin/slsabox build examples/hello-go -o slsabox-out/hello-go --key .cache/demo.key --no-tlog \
+  --builder-id https://slsabox.dev/builders/demo/v1
+
+say "the artifact runs"
+slsabox-out/hello-go/hello -name slsabox
+
+say "what the provenance says"
+python3 - slsabox-out/hello-go/provenance.sigstore.json <<'PY' || true
+import base64, json, sys
+b = json.load(open(sys.argv[1]))
+st = json.loads(base64.b64decode(b["dsseEnvelope"]["payload"]))
+p = st["predicate"]
+print("subject:      ", ", ".join(f'{s["name"]} sha256:{s["digest"]["sha256"][:16]}...' for s in st["subject"]))
+print("builder.id:   ", p["runDetails"]["builder"]["id"])
+for d in p["buildDefinition"]["resolvedDependencies"]:
+    print("dependency:   ", d["uri"], json.dumps(d["digest"]))
+print("sandbox:      ", json.dumps(p["buildDefinition"]["internalParameters"]["sandbox"]))
+PY
+
+cosign=$(command -v cosign || echo "$(go env GOPATH)/bin/cosign")
+if [[ -x $cosign ]]; then
+  say "cosign, an independent verifier, checks the bundle"
+  "$cosign" verify-blob-attestation --key .cache/demo.pub --bundle slsabox-out/hello-go/provenance.sigstore.json \
+    --type slsaprovenance1 --insecure-ignore-tlog slsabox-out/hello-go/hello
+else
+  say "to check the bundle with cosign: scripts/tools.sh, then"
+  echo "cosign verify-blob-attestation --key .cache/demo.pub --bundle slsabox-out/hello-go/provenance.sigstore.json --type slsaprovenance1 --insecure-ignore-tlog slsabox-out/hello-go/hello"
+fi
