@@ -172,8 +172,8 @@ type Result struct {
 	FinishedOn time.Time      `json:"finishedOn"`
 	LogSHA256  string         `json:"logSha256"`
 	// AllowDirtyTree is the flag as given; Source.Dirty says whether the tree was dirty.
-	AllowDirtyTree bool `json:"allowDirtyTree"`
-	OutDir     string         `json:"outDir"`
+	AllowDirtyTree bool   `json:"allowDirtyTree"`
+	OutDir         string `json:"outDir"`
 	// Def is the parsed definition (not serialized: Definition.Content has its bytes).
 	Def *Definition `json:"-"`
 }
