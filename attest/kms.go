@@ -1,11 +1,106 @@
 package attest
 
 import (
+	"bytes"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
 	"fmt"
+
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/sigstore/sigstore/pkg/signature/kms"
+	"github.com/sigstore/sigstore/pkg/signature/options"
+
+	// The KMS providers a release engineer may keep a signing key in. Each reads its
+	// credentials the way its cloud's SDK does (environment, metadata server, files).
+	_ "github.com/sigstore/sigstore/pkg/signature/kms/aws"
+	_ "github.com/sigstore/sigstore/pkg/signature/kms/azure"
+	_ "github.com/sigstore/sigstore/pkg/signature/kms/gcp"
+	_ "github.com/sigstore/sigstore/pkg/signature/kms/hashivault"
 )
 
-// loadKMSSigner is filled in by the KMS providers compiled into this binary.
-func loadKMSSigner(_ context.Context, scheme, ref string) (Signer, error) {
-	return nil, fmt.Errorf("%w: KMS keys (%s://) are not supported by this build of slsabox; use a PEM key file", ErrKey, scheme)
+// kmsSigner signs with a key that never leaves a KMS.
+type kmsSigner struct {
+	sv      kms.SignerVerifier
+	pub     crypto.PublicKey
+	details signature.AlgorithmDetails
+	hint    []byte
+}
+
+var _ Signer = (*kmsSigner)(nil)
+
+// loadKMSSigner opens the KMS key named by ref (awskms://, gcpkms://, azurekms://,
+// hashivault://). Only ECDSA keys are supported: KMSs sign digests, and DSSE with
+// ECDSA P-256/P-384 is what every verifier accepts.
+func loadKMSSigner(ctx context.Context, scheme, ref string) (Signer, error) {
+	sv, err := kms.Get(ctx, ref, crypto.SHA256)
+	if err != nil {
+		var nf *kms.ProviderNotFoundError
+		if errors.As(err, &nf) {
+			return nil, fmt.Errorf("%w: no KMS provider for %s:// (supported: awskms, gcpkms, azurekms, hashivault)", ErrKey, scheme)
+		}
+		return nil, fmt.Errorf("%w: opening %s: %v", ErrSign, ref, err)
+	}
+	return newKMSSigner(ctx, sv)
+}
+
+func newKMSSigner(ctx context.Context, sv kms.SignerVerifier) (Signer, error) {
+	pub, err := sv.PublicKey(options.WithContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading the KMS public key: %v", ErrSign, err)
+	}
+	ec, ok := pub.(*ecdsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("%w: the KMS key is %T; use an ECDSA P-256 key", ErrKey, pub)
+	}
+	var alg protocommon.PublicKeyDetails
+	switch ec.Curve {
+	case elliptic.P256():
+		alg = protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256
+	case elliptic.P384():
+		alg = protocommon.PublicKeyDetails_PKIX_ECDSA_P384_SHA_384
+	default:
+		return nil, fmt.Errorf("%w: KMS key curve %s is not supported; use P-256", ErrKey, ec.Curve.Params().Name)
+	}
+	details, err := signature.GetAlgorithmDetails(alg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrKey, err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrKey, err)
+	}
+	sum := sha256.Sum256(der)
+	return &kmsSigner{sv: sv, pub: pub, details: details, hint: []byte(base64.StdEncoding.EncodeToString(sum[:]))}, nil
+}
+
+func (k *kmsSigner) GetHashAlgorithm() protocommon.HashAlgorithm { return k.details.GetProtoHashType() }
+func (k *kmsSigner) GetSigningAlgorithm() protocommon.PublicKeyDetails {
+	return k.details.GetSignatureAlgorithm()
+}
+func (k *kmsSigner) GetHint() []byte                { return k.hint }
+func (k *kmsSigner) GetKeyAlgorithm() string        { return "ECDSA" }
+func (k *kmsSigner) GetPublicKey() crypto.PublicKey { return k.pub }
+func (k *kmsSigner) GetPublicKeyPem() (string, error) {
+	b, err := cryptoutils.MarshalPublicKeyToPEM(k.pub)
+	return string(b), err
+}
+
+// SignData sends the digest of data to the KMS and returns the signature and the digest.
+func (k *kmsSigner) SignData(ctx context.Context, data []byte) ([]byte, []byte, error) {
+	h := k.details.GetHashType().New()
+	h.Write(data)
+	digest := h.Sum(nil)
+	sig, err := k.sv.SignMessage(bytes.NewReader(data), options.WithContext(ctx), options.WithDigest(digest), options.WithCryptoSignerOpts(k.details.GetHashType()))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: the KMS did not sign: %v", ErrSign, err)
+	}
+	return sig, digest, nil
 }
