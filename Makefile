@@ -22,6 +22,7 @@ bench:
 images:
 	scripts/images/go-toolchain.sh .cache/images
 	scripts/images/testbox.sh .cache/images
+	scripts/images/debian-c.sh .cache/images
 
 clean:
 	rm -rf bin slsabox-out slsabox-out.*

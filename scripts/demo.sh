@@ -11,7 +11,8 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 
 say "private containerd"
 scripts/containerd.sh start
-export SLSABOX_CONTAINERD=$(scripts/containerd.sh address)
+SLSABOX_CONTAINERD=$(scripts/containerd.sh address)
+export SLSABOX_CONTAINERD
 
 say "builder image (Go 1.26.8 toolchain, built locally; same bytes on every machine)"
 scripts/images/go-toolchain.sh .cache/images

@@ -19,7 +19,7 @@ export GOFLAGS=${GOFLAGS:--mod=readonly}
 step() { printf '\n== %s\n' "$*" >&2; }
 
 step "gofmt and go vet"
-unformatted=$(gofmt -l $(git ls-files '*.go'))
+unformatted=$(git ls-files -z '*.go' | xargs -0 gofmt -l)
 if [[ -n $unformatted ]]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi
 go vet ./...
 go vet -tags integration ./...
@@ -36,6 +36,7 @@ trap 'scripts/containerd.sh stop' EXIT
 mkdir -p "$SLSABOX_TEST_IMAGES"
 scripts/images/testbox.sh "$SLSABOX_TEST_IMAGES"
 scripts/images/go-toolchain.sh "$SLSABOX_TEST_IMAGES"
+scripts/images/debian-c.sh "$SLSABOX_TEST_IMAGES"   # minutes the first time, cached after
 
 step "integration tests (containerd $(containerd --version | awk '{print $3}'))"
 # -p 1: one package at a time, since one test restarts the daemon under the others.

@@ -21,5 +21,5 @@ for tool in "${want[@]}"; do
     continue
   fi
   echo "tools.sh: installing $pin (cached afterwards in $bin)" >&2
-  GOFLAGS= go install "$pin"
+  GOFLAGS='' go install "$pin"
 done

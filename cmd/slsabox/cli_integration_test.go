@@ -91,8 +91,17 @@ func buildJSON(t *testing.T, dir, out string, extra ...string) *builder.Result {
 // TestHelloGoReproducible builds examples/hello-go twice from the same commit with the
 // Go toolchain image and checks the subjects are identical, and that the binary runs.
 func TestHelloGoReproducible(t *testing.T) {
+	testExampleReproducible(t, "hello-go", "go-toolchain.tar")
+}
+
+// TestCMakeReproducible does the same for examples/c-make with the Debian C image.
+func TestCMakeReproducible(t *testing.T) {
+	testExampleReproducible(t, "c-make", "debian-c.tar")
+}
+
+func testExampleReproducible(t *testing.T, example, image string) {
 	testenv.Containerd(t)
-	dir := copyExample(t, "hello-go", testenv.Image(t, "go-toolchain.tar"))
+	dir := copyExample(t, example, testenv.Image(t, image))
 	key := keygen(t)
 	out1, out2 := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
 	r1 := buildJSON(t, dir, out1, "--key", key+".key", "--no-tlog")
@@ -105,7 +114,8 @@ func TestHelloGoReproducible(t *testing.T) {
 			t.Errorf("subject %d differs: %+v vs %+v", i, r1.Subjects[i], r2.Subjects[i])
 		}
 	}
-	out, err := exec.Command(filepath.Join(out1, "hello"), "-name", "slsabox").CombinedOutput()
+	args := map[string][]string{"hello-go": {"-name", "slsabox"}, "c-make": {"slsabox"}}[example]
+	out, err := exec.Command(filepath.Join(out1, "hello"), args...).CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "Hello, slsabox!" {
 		t.Errorf("built binary: %q, %v", out, err)
 	}
@@ -162,7 +172,7 @@ func cosignAccepts(t *testing.T, pub, bundle, artifact string) {
 // TestExamplesPinBuiltImages checks that the digests the examples pin are the ones the
 // image scripts produce here: the images are deterministic, so they must match.
 func TestExamplesPinBuiltImages(t *testing.T) {
-	for example, archive := range map[string]string{"hello-go": "go-toolchain.tar"} {
+	for example, archive := range map[string]string{"hello-go": "go-toolchain.tar", "c-make": "debian-c.tar"} {
 		want := testenv.Image(t, archive)
 		def, err := builder.LoadDefinition(filepath.Join(testenv.RepoRoot(t), "examples", example, "slsabox.yaml"))
 		if err != nil {

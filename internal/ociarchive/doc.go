@@ -1,0 +1,29 @@
+// Package ociarchive writes deterministic OCI image archives: a tar holding
+// oci-layout, index.json and blobs/sha256/..., as containerd's Import and
+// `ctr images import` accept.
+//
+// [WriteFile] (atomic, to a path) and [Build] (to an io.Writer) turn a list of
+// layer sources — directories or tar files, optionally gzip-compressed — into
+// one single-platform image. The same inputs and [Options] always give the
+// same bytes:
+//
+//   - entries are sorted by path, parents before children, missing parents
+//     are added as 0755 root-owned directories;
+//   - every timestamp is Options.Epoch; user and group names are dropped;
+//     numeric ids come from a tar input and are 0:0 for a directory input;
+//     permission bits (setuid, setgid, sticky included), symlinks, hardlinks,
+//     devices and fifos are kept; PAX records and xattrs are dropped;
+//   - headers are written in GNU tar format, layers are gzip level 6 with an
+//     empty gzip header, JSON is compact with a fixed field order.
+//
+// Options.Mountpoints appends a layer of the empty directories a read-only
+// sandbox rootfs needs (/src, /out, /inputs, /tmp, /dev, /proc, /sys, /run).
+//
+// Input tars are untrusted: absolute names, `..` components, entries below a
+// symlink or a non-directory, hardlinks to missing entries or directories,
+// duplicate entries and sparse files are refused with [ErrUnsafeEntry] or
+// [ErrInvalidLayer].
+//
+// Layer digests depend on Go's compress/flate; diff_ids (uncompressed
+// digests) depend only on the inputs.
+package ociarchive

@@ -1,0 +1,154 @@
+package ociarchive
+
+import (
+	"archive/tar"
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+)
+
+// entry is one normalized layer member. path is relative, clean, without a
+// trailing slash; for a hardlink, linkname is the path of the entry holding
+// the data.
+type entry struct {
+	path     string
+	typ      byte // tar.TypeReg, TypeDir, TypeSymlink, TypeLink, TypeChar, TypeBlock, TypeFifo
+	mode     int64
+	uid, gid int
+	size     int64
+	linkname string
+	devmajor int64
+	devminor int64
+	open     func() (io.ReadCloser, error) // regular files only
+}
+
+// header returns the tar header written for e.
+func (e *entry) header(epoch int64) *tar.Header {
+	t := unixTime(epoch)
+	h := &tar.Header{
+		Typeflag:   e.typ,
+		Name:       e.path,
+		Linkname:   e.linkname,
+		Mode:       e.mode,
+		Uid:        e.uid,
+		Gid:        e.gid,
+		ModTime:    t,
+		AccessTime: t,
+		ChangeTime: t,
+		Format:     tar.FormatGNU,
+	}
+	switch e.typ {
+	case tar.TypeDir:
+		h.Name += "/"
+	case tar.TypeReg:
+		h.Size = e.size
+	case tar.TypeChar, tar.TypeBlock:
+		h.Devmajor, h.Devminor = e.devmajor, e.devminor
+	}
+	return h
+}
+
+// cleanName turns a tar member name into a clean relative path. It returns
+// "." for the root directory.
+func cleanName(name string) (string, error) {
+	switch {
+	case name == "":
+		return "", fmt.Errorf("%w: empty name", ErrUnsafeEntry)
+	case strings.ContainsRune(name, 0):
+		return "", fmt.Errorf("%w: name %q contains a NUL byte", ErrUnsafeEntry, name)
+	case strings.HasPrefix(name, "/"):
+		return "", fmt.Errorf("%w: absolute name %q; rebuild the tar with relative names (tar -C DIR .)", ErrUnsafeEntry, name)
+	}
+	for _, c := range strings.Split(name, "/") {
+		if c == ".." {
+			return "", fmt.Errorf("%w: name %q has a \"..\" component that could escape the layer root", ErrUnsafeEntry, name)
+		}
+	}
+	return path.Clean(name), nil
+}
+
+// normalize turns entries in input order into the canonical layer: unique
+// paths, explicit parents, hardlink groups led by their smallest path, sorted.
+// Hardlink entries must name a clean path of an earlier entry.
+func normalize(in []*entry) ([]*entry, error) {
+	byPath := make(map[string]*entry, len(in))
+	// leader maps a hardlink (or its target) to the entry holding the data.
+	root := make(map[string]string)
+	for _, e := range in {
+		if old, ok := byPath[e.path]; ok {
+			if old.typ == tar.TypeDir && e.typ == tar.TypeDir {
+				*old = *e // a later directory entry only updates metadata
+				continue
+			}
+			return nil, fmt.Errorf("%w: %q appears twice; repack the tar so every path occurs once", ErrUnsafeEntry, e.path)
+		}
+		if e.typ == tar.TypeLink {
+			if e.linkname == e.path {
+				return nil, fmt.Errorf("%w: hardlink %q points to itself", ErrUnsafeEntry, e.path)
+			}
+			t, ok := byPath[e.linkname]
+			if !ok {
+				return nil, fmt.Errorf("%w: hardlink %q points to %q, which is not an earlier entry of the layer", ErrUnsafeEntry, e.path, e.linkname)
+			}
+			if t.typ == tar.TypeDir {
+				return nil, fmt.Errorf("%w: hardlink %q points to directory %q", ErrUnsafeEntry, e.path, e.linkname)
+			}
+			r := e.linkname
+			if rr, ok := root[r]; ok {
+				r = rr
+			}
+			root[e.path] = r
+		}
+		byPath[e.path] = e
+	}
+
+	// Every ancestor must be a directory; missing ones are added.
+	paths := make([]string, 0, len(byPath))
+	for p := range byPath {
+		paths = append(paths, p)
+	}
+	for _, p := range paths {
+		for d := path.Dir(p); d != "."; d = path.Dir(d) {
+			pe, ok := byPath[d]
+			if !ok {
+				byPath[d] = &entry{path: d, typ: tar.TypeDir, mode: 0o755}
+				continue
+			}
+			if pe.typ != tar.TypeDir {
+				what := "a non-directory"
+				if pe.typ == tar.TypeSymlink {
+					what = "a symlink"
+				}
+				return nil, fmt.Errorf("%w: %q lies below %q, which is %s", ErrUnsafeEntry, p, d, what)
+			}
+		}
+	}
+
+	// Hardlink groups: the smallest path carries the data, the others link to it,
+	// so that the target always precedes its links in the sorted layer.
+	groups := make(map[string][]string)
+	for l, r := range root {
+		groups[r] = append(groups[r], l)
+	}
+	for r, members := range groups {
+		members = append(members, r)
+		sort.Strings(members)
+		lead := members[0]
+		data := *byPath[r]
+		data.path = lead
+		byPath[lead] = &data
+		for _, m := range members[1:] {
+			byPath[m] = &entry{path: m, typ: tar.TypeLink, linkname: lead, mode: data.mode, uid: data.uid, gid: data.gid}
+		}
+	}
+
+	out := make([]*entry, 0, len(byPath))
+	for _, e := range byPath {
+		out = append(out, e)
+	}
+	// A parent is a prefix of its children, so plain string order puts it first.
+	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
+	return out, nil
+}

@@ -1,0 +1,64 @@
+package ociarchive
+
+// The OCI image-spec v1.1 documents this package writes. They mirror
+// github.com/opencontainers/image-spec/specs-go/v1, kept local so the package
+// needs nothing beyond the standard library; field order fixes the JSON bytes.
+
+const (
+	mediaTypeIndex    = "application/vnd.oci.image.index.v1+json"
+	mediaTypeManifest = "application/vnd.oci.image.manifest.v1+json"
+	mediaTypeConfig   = "application/vnd.oci.image.config.v1+json"
+	mediaTypeLayerGz  = "application/vnd.oci.image.layer.v1.tar+gzip"
+
+	// AnnotationRefName is the OCI image-layout name of a manifest in index.json.
+	AnnotationRefName = "org.opencontainers.image.ref.name"
+	// AnnotationImageName is the full image name containerd's Import uses.
+	AnnotationImageName = "io.containerd.image.name"
+)
+
+// Descriptor points to a blob.
+type Descriptor struct {
+	MediaType   string            `json:"mediaType"`
+	Digest      string            `json:"digest"`
+	Size        int64             `json:"size"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Platform    *Platform         `json:"platform,omitempty"`
+}
+
+// Platform names the architecture and OS an image runs on.
+type Platform struct {
+	Architecture string `json:"architecture"`
+	OS           string `json:"os"`
+}
+
+type index struct {
+	SchemaVersion int          `json:"schemaVersion"`
+	MediaType     string       `json:"mediaType"`
+	Manifests     []Descriptor `json:"manifests"`
+}
+
+type manifest struct {
+	SchemaVersion int          `json:"schemaVersion"`
+	MediaType     string       `json:"mediaType"`
+	Config        Descriptor   `json:"config"`
+	Layers        []Descriptor `json:"layers"`
+}
+
+type imageConfig struct {
+	Created      string        `json:"created"`
+	Architecture string        `json:"architecture"`
+	OS           string        `json:"os"`
+	Config       runtimeConfig `json:"config"`
+	RootFS       rootFS        `json:"rootfs"`
+}
+
+type runtimeConfig struct {
+	Env        []string `json:"Env,omitempty"`
+	Cmd        []string `json:"Cmd,omitempty"`
+	WorkingDir string   `json:"WorkingDir,omitempty"`
+}
+
+type rootFS struct {
+	Type    string   `json:"type"`
+	DiffIDs []string `json:"diff_ids"`
+}

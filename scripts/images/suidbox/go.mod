@@ -1,0 +1,3 @@
+module slsabox.local/suidbox
+
+go 1.26
