@@ -40,6 +40,8 @@ type CertifyingSigner interface {
 var (
 	ErrKey        = errors.New("signing key")
 	ErrPassphrase = errors.New("signing key passphrase")
+	// ErrWrongKey: the bundle was not signed by the key given.
+	ErrWrongKey = fmt.Errorf("%w: not the key that signed the bundle", ErrKey)
 )
 
 // PassphraseEnv names the environment variable that holds the passphrase of an encrypted key.

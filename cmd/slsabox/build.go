@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -22,7 +23,7 @@ type buildOptions struct {
 	key          string
 	unsigned     bool
 	noTlog       bool
-	rekorURL     string
+	rekor        rekorFlags
 	builderID    string
 	invocationID string
 	sourceURI    string
@@ -69,7 +70,7 @@ tree, key, flags); 3 environment (containerd, disk, log) or interrupted.`,
 	f.StringVar(&o.key, "key", os.Getenv("SLSABOX_KEY"), "signing key: PEM file or KMS URI (env SLSABOX_KEY; passphrase in $"+attest.PassphraseEnv+")")
 	f.BoolVar(&o.unsigned, "unsigned", false, "write no provenance at all (unsafe: consumers can verify nothing)")
 	f.BoolVar(&o.noTlog, "no-tlog", false, "do not log the signed provenance to a transparency log (the bundle says so)")
-	f.StringVar(&o.rekorURL, "rekor-url", os.Getenv("SLSABOX_REKOR_URL"), "transparency log (Rekor) URL (env SLSABOX_REKOR_URL)")
+	o.rekor.register(f)
 	f.StringVar(&o.builderID, "builder-id", envOr("SLSABOX_BUILDER_ID", ""), "builder.id recorded in the provenance (default: the CI's workflow identity, else "+defaultBuilderID+")")
 	f.StringVar(&o.invocationID, "invocation-id", "", "invocation id recorded in the provenance (default: the CI run URL, else a build id)")
 	f.StringVar(&o.sourceURI, "source-uri", "", "canonical source URI for the provenance (default: from git's remote.origin.url)")
@@ -80,26 +81,38 @@ tree, key, flags); 3 environment (containerd, disk, log) or interrupted.`,
 func runBuild(cmd *cobra.Command, g *globalOptions, o *buildOptions, dir string) error {
 	ctx := cmd.Context()
 	stderr := cmd.ErrOrStderr()
-	var signer attest.Signer
+	var (
+		signer attest.Signer
+		tlog   attest.TransparencyLog
+	)
 	switch {
-	case o.unsigned && (o.key != "" || o.noTlog || o.rekorURL != ""):
+	case o.unsigned && (o.key != "" || o.noTlog || o.rekor.url != ""):
 		return usageError{fmt.Errorf("--unsigned conflicts with --key, --no-tlog and --rekor-url")}
 	case o.unsigned:
 		g.logf(stderr, "warning: --unsigned: this build writes no provenance, so nobody can verify it")
 	case o.key == "":
 		return withHint(usageError{fmt.Errorf("no signing key")},
 			"pass --key FILE (slsabox keygen makes one) or a KMS URI; --unsigned builds without provenance")
-	case !o.noTlog && o.rekorURL == "":
+	case o.noTlog && o.rekor.url != "":
+		return usageError{fmt.Errorf("--no-tlog conflicts with --rekor-url")}
+	case !o.noTlog && o.rekor.url == "":
 		return withHint(usageError{fmt.Errorf("no transparency log: pass --rekor-url URL, or --no-tlog to sign without logging")},
-			"scripts/rekor.sh start runs a local Rekor; --no-tlog is recorded in the bundle (it has no log entry)")
-	case !o.noTlog:
-		return withHint(usageError{fmt.Errorf("logging to Rekor is not available in this version of slsabox")}, "pass --no-tlog")
+			"scripts/rekor.sh start runs a local Rekor v2 (scripts/rekor.sh url prints its URL); without a log entry, verifiers must opt out of log checks")
 	default:
 		var err error
 		if signer, err = attest.LoadSigner(ctx, o.key); err != nil {
 			return err
 		}
-		g.logf(stderr, "warning: --no-tlog: the provenance is signed but not logged to a transparency log")
+		if o.noTlog {
+			g.logf(stderr, "warning: --no-tlog: the provenance is signed but not logged to a transparency log")
+		} else {
+			if tlog, err = o.rekor.client(); err != nil {
+				return err
+			}
+			if err := attest.CheckLoggable(signer, tlog); err != nil {
+				return err
+			}
+		}
 	}
 
 	file := o.file
@@ -120,22 +133,38 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildOptions, dir string)
 	}
 	defer b.Close()
 	req := builder.Request{SourceDir: dir, DefinitionFile: file, OutDir: o.out, AllowDirtyTree: o.allowDirty}
+	var prov *provenanceInfo
 	if signer != nil {
 		req.Finish = func(ctx context.Context, stage string, res *builder.Result) error {
-			return writeProvenance(ctx, g, o, stage, res, signer, stderr)
+			var err error
+			prov, err = writeProvenance(ctx, g, o, stage, res, signer, tlog, stderr)
+			if prov != nil {
+				prov.Bundle = filepath.Join(res.OutDir, attest.BundleFile)
+			}
+			return err
 		}
 	}
 	res, err := b.Build(ctx, req)
-	if err != nil {
-		if g.output == "json" && res != nil {
-			_ = json.NewEncoder(cmd.OutOrStdout()).Encode(res)
+	if res != nil && (err == nil || prov != nil) {
+		if perr := printResult(cmd, g, res, prov); perr != nil && err == nil {
+			err = perr
 		}
-		return err
+	} else if g.output == "json" && res != nil {
+		_ = json.NewEncoder(cmd.OutOrStdout()).Encode(res)
 	}
-	return printResult(cmd, g, res, signer != nil)
+	return err
 }
 
-func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, stage string, res *builder.Result, signer attest.Signer, stderr interface{ Write([]byte) (int, error) }) error {
+// provenanceInfo says where the signed provenance is and whether it is logged.
+type provenanceInfo struct {
+	Bundle   string `json:"bundle"`
+	Logged   bool   `json:"logged"`
+	LogURL   string `json:"logUrl,omitempty"`
+	LogIndex int64  `json:"logIndex"`
+}
+
+func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, stage string, res *builder.Result,
+	signer attest.Signer, tlog attest.TransparencyLog, stderr io.Writer) (*provenanceInfo, error) {
 	id := ciIdentity()
 	popts := attest.ProvenanceOptions{
 		BuilderID:      firstOf(o.builderID, id.builderID, defaultBuilderID),
@@ -147,17 +176,39 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 	}
 	st, err := attest.Provenance(res, popts)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	bundle, err := attest.Sign(ctx, st, signer, attest.SignOptions{})
 	if err != nil {
-		return err
-	}
-	if err := attest.WriteBundle(filepath.Join(stage, attest.BundleFile), bundle); err != nil {
-		return envError{err}
+		return nil, err
 	}
 	g.logf(stderr, "signed provenance for %d subjects as builder %s", len(res.Subjects), popts.BuilderID)
-	return nil
+	info := &provenanceInfo{}
+	var logErr error
+	if tlog != nil {
+		pub, err := signer.GetPublicKeyPem()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", attest.ErrKey, err)
+		}
+		g.logf(stderr, "logging to %s", tlog.URL())
+		if logErr = attest.LogBundle(ctx, bundle, []byte(pub), tlog); logErr == nil {
+			info.Logged, info.LogURL = true, tlog.URL()
+			_, info.LogIndex = attest.Logged(bundle)
+			g.logf(stderr, "logged to %s at index %d", tlog.URL(), info.LogIndex)
+		}
+	}
+	// Signed provenance is never dropped: when the log failed, the unlogged bundle is
+	// still written and published, and the build exits non-zero so that
+	// slsabox upload finishes the job.
+	if err := attest.WriteBundle(filepath.Join(stage, attest.BundleFile), bundle); err != nil {
+		return nil, envError{err}
+	}
+	if logErr != nil {
+		return info, &builder.Publish{Err: withHint(logErr, fmt.Sprintf(
+			"the signed bundle was written without a log entry; when the log is back, run: slsabox upload --bundle %s --key %s --rekor-url %s",
+			filepath.Join(res.OutDir, attest.BundleFile), o.key, tlog.URL()))}
+	}
+	return info, nil
 }
 
 // ciIdentity reads what a CI says about the run from its standard variables.
@@ -191,12 +242,15 @@ func firstOf(vals ...string) string {
 	return ""
 }
 
-func printResult(cmd *cobra.Command, g *globalOptions, res *builder.Result, signed bool) error {
+func printResult(cmd *cobra.Command, g *globalOptions, res *builder.Result, prov *provenanceInfo) error {
 	w := cmd.OutOrStdout()
 	if g.output == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return enc.Encode(struct {
+			*builder.Result
+			Provenance *provenanceInfo `json:"provenance,omitempty"`
+		}{res, prov})
 	}
 	fmt.Fprintf(w, "built %s at %s", res.Source.RepoRoot, short(res.Source.Commit))
 	if res.Source.Dirty {
@@ -206,8 +260,14 @@ func printResult(cmd *cobra.Command, g *globalOptions, res *builder.Result, sign
 	for _, s := range res.Subjects {
 		fmt.Fprintf(w, "sha256:%s  %s\n", s.SHA256, filepath.Join(res.OutDir, s.Name))
 	}
-	if signed {
-		fmt.Fprintf(w, "provenance: %s\n", filepath.Join(res.OutDir, attest.BundleFile))
+	if prov != nil {
+		fmt.Fprintf(w, "provenance: %s\n", prov.Bundle)
+		switch {
+		case prov.Logged:
+			fmt.Fprintf(w, "log entry: %s index %d\n", prov.LogURL, prov.LogIndex)
+		case g.output == "text":
+			fmt.Fprintln(w, "log entry: none (UNLOGGED)")
+		}
 	}
 	return nil
 }

@@ -63,7 +63,7 @@ tree, and records exactly what went in and what came out.`,
 	pf.StringVar(&g.output, "output", "text", "result format on stdout: text or json")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print only errors on stderr")
 
-	root.AddCommand(newBuildCmd(g), newKeygenCmd(g), newImageCmd(g), newSweepCmd(g), newVersionCmd(g))
+	root.AddCommand(newBuildCmd(g), newUploadCmd(g), newKeygenCmd(g), newImageCmd(g), newSweepCmd(g), newVersionCmd(g))
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
 		if g.output != "text" && g.output != "json" {
 			return usageError{fmt.Errorf("--output must be text or json, not %q", g.output)}
@@ -88,8 +88,10 @@ func exitCode(err error) int {
 		e envError
 	)
 	switch {
-	case errors.As(err, &e), errors.Is(err, attest.ErrSign):
+	case errors.As(err, &e), errors.Is(err, attest.ErrSign), errors.Is(err, attest.ErrLogUnavailable):
 		return exitEnvironment
+	case errors.Is(err, attest.ErrLogRejected):
+		return exitFailed
 	case errors.As(err, &u), errors.Is(err, attest.ErrKey), errors.Is(err, attest.ErrPassphrase), errors.Is(err, attest.ErrInvalidProvenance),
 		errors.Is(err, builder.ErrInvalidDefinition), errors.Is(err, builder.ErrInvalidSource),
 		errors.Is(err, builder.ErrDirtyTree), errors.Is(err, builder.ErrInvalidInput):
@@ -114,6 +116,9 @@ func hintFor(err error) string {
 	}
 	if errors.Is(err, builder.ErrInterrupted) {
 		return "the build was cancelled and its containers removed; run it again"
+	}
+	if errors.Is(err, attest.ErrWrongKey) {
+		return "pass the key the build signed with (its private key file, KMS URI or public key file)"
 	}
 	if errors.Is(err, attest.ErrPassphrase) {
 		return "export " + attest.PassphraseEnv + " with the passphrase the key was made with"

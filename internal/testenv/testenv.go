@@ -124,3 +124,27 @@ func Tool(t testing.TB, name string) string {
 	}
 	return p
 }
+
+// Rekor returns the URL of the local Rekor v2 log and the path of its trusted_root.json
+// (SLSABOX_REKOR_URL, SLSABOX_TRUSTED_ROOT; scripts/test.sh starts it with scripts/rekor.sh).
+func Rekor(t testing.TB) (url, trustedRoot string) {
+	t.Helper()
+	url, trustedRoot = os.Getenv("SLSABOX_REKOR_URL"), os.Getenv("SLSABOX_TRUSTED_ROOT")
+	if url == "" || trustedRoot == "" {
+		missing(t, "SLSABOX_REKOR_URL and SLSABOX_TRUSTED_ROOT are not set")
+	}
+	if _, err := os.Stat(trustedRoot); err != nil {
+		missing(t, "trusted root: %v", err)
+	}
+	return url, trustedRoot
+}
+
+// RekorScript returns scripts/rekor.sh when the tests may stop and start the log
+// (SLSABOX_TEST_RESTART, set by scripts/test.sh), for the outage tests.
+func RekorScript(t testing.TB) string {
+	t.Helper()
+	if os.Getenv("SLSABOX_TEST_RESTART") == "" {
+		missing(t, "SLSABOX_TEST_RESTART is not set: the outage tests stop and start the local log")
+	}
+	return filepath.Join(RepoRoot(t), "scripts", "rekor.sh")
+}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slsabox/slsabox/attest"
+)
+
+func newUploadCmd(g *globalOptions) *cobra.Command {
+	var (
+		bundlePath string
+		key        string
+		rekor      rekorFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "upload --bundle B --key K --rekor-url URL",
+		Short: "Log a signed bundle that could not be logged at build time, completing it in place",
+		Long: `upload logs the signature of a bundle that slsabox build wrote without a log entry
+(because the log was down) and rewrites the bundle in place, atomically, with the
+entry's inclusion proof and checkpoint. --key is the key the build signed with (the
+private key file or KMS URI, or its public key file): a key-signed bundle carries only
+a hint of its key, and the log needs the key itself. A bundle that is logged already
+is left as it is.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if bundlePath == "" || key == "" || rekor.url == "" {
+				return usageError{fmt.Errorf("upload needs --bundle, --key and --rekor-url")}
+			}
+			data, err := os.ReadFile(bundlePath)
+			if err != nil {
+				return usageError{err}
+			}
+			b, err := attest.ParseBundle(data)
+			if err != nil {
+				return usageError{fmt.Errorf("%s: %w", bundlePath, err)}
+			}
+			pub, err := attest.LoadPublicKeyPEM(ctx, key)
+			if err != nil {
+				return err
+			}
+			log, err := rekor.client()
+			if err != nil {
+				return err
+			}
+			out := provenanceInfo{Bundle: bundlePath}
+			err = attest.LogBundle(ctx, b, pub, log)
+			switch {
+			case attest.IsAlreadyLogged(err):
+				out.Logged = true
+				_, out.LogIndex = attest.Logged(b)
+				g.logf(cmd.ErrOrStderr(), "%s is already logged (index %d): nothing to do", bundlePath, out.LogIndex)
+			case err != nil:
+				return err
+			default:
+				if err := attest.WriteBundle(bundlePath, b); err != nil {
+					return envError{err}
+				}
+				out.Logged, out.LogURL = true, log.URL()
+				_, out.LogIndex = attest.Logged(b)
+				g.logf(cmd.ErrOrStderr(), "logged to %s at index %d; %s now carries the entry", log.URL(), out.LogIndex, bundlePath)
+			}
+			if g.output == "json" {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(out)
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "log entry: index %d\n", out.LogIndex)
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&bundlePath, "bundle", "", "the bundle to log (rewritten in place)")
+	f.StringVar(&key, "key", os.Getenv("SLSABOX_KEY"), "the key the bundle was signed with: private key file, KMS URI or public key file")
+	rekor.register(f)
+	return cmd
+}
