@@ -25,6 +25,9 @@ var (
 	ErrLogUnavailable = errors.New("transparency log unavailable")
 	// ErrLogRejected: the log refused the entry (a 4xx answer); retrying will not help.
 	ErrLogRejected = errors.New("transparency log rejected the entry")
+	// ErrLogConflict: the log holds this very signature already (an earlier attempt got
+	// through after the client gave up). A new signature over the same statement logs.
+	ErrLogConflict = fmt.Errorf("%w: the signature is logged already", ErrLogRejected)
 )
 
 // TransparencyLog adds an entry for a signed bundle and completes the bundle with the
@@ -99,7 +102,7 @@ func NewRekor(url string, opts ...RekorOption) (*Rekor, error) {
 func (r *Rekor) URL() string { return r.url }
 
 // Log uploads the bundle's signature, retrying with exponential backoff and jitter on
-// connection errors, timeouts, 5xx and 429 answers, never on other 4xx answers.
+// connection errors, timeouts, 5xx, 408, 429 and 499 answers, never on other 4xx answers.
 func (r *Rekor) Log(ctx context.Context, b *protobundle.Bundle, keyOrCertPEM []byte) error {
 	var last error
 	wait := r.backoff
@@ -109,7 +112,11 @@ func (r *Rekor) Log(ctx context.Context, b *protobundle.Bundle, keyOrCertPEM []b
 			return nil
 		}
 		last = err
-		if code := httpStatus(err); code >= 400 && code < 500 && code != 408 && code != 429 {
+		switch code := httpStatus(err); {
+		case code == 409:
+			return fmt.Errorf("%w: %s: %v", ErrLogConflict, r.url, err)
+		case code >= 400 && code < 500 && code != 408 && code != 429 && code != 499:
+			// 408, 429 and 499 (the server dropped the request) are worth another try.
 			return fmt.Errorf("%w: %s: %v", ErrLogRejected, r.url, err)
 		}
 		if attempt == r.attempts || ctx.Err() != nil {

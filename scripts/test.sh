@@ -33,6 +33,16 @@ scripts/tools.sh
 step "private containerd and test images"
 scripts/containerd.sh start
 trap 'scripts/containerd.sh stop' EXIT
+
+step "local Rekor v2 log (rekor-tiles, built from the pinned module)"
+# Ports of their own, so that the demo's log can keep running beside the tests.
+export SLSABOX_REKOR_PORT=${SLSABOX_REKOR_PORT:-3420} SLSABOX_REKOR_GRPC_PORT=${SLSABOX_REKOR_GRPC_PORT:-3421} \
+  SLSABOX_REKOR_METRICS_PORT=${SLSABOX_REKOR_METRICS_PORT:-3422}
+scripts/rekor.sh start
+trap 'scripts/rekor.sh stop; scripts/containerd.sh stop' EXIT
+SLSABOX_REKOR_URL=$(scripts/rekor.sh url)
+SLSABOX_TRUSTED_ROOT=$(scripts/rekor.sh trusted-root)
+export SLSABOX_REKOR_URL SLSABOX_TRUSTED_ROOT
 mkdir -p "$SLSABOX_TEST_IMAGES"
 scripts/images/testbox.sh "$SLSABOX_TEST_IMAGES"
 scripts/images/go-toolchain.sh "$SLSABOX_TEST_IMAGES"

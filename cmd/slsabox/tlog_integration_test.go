@@ -75,8 +75,14 @@ func TestTlogLoggedBundleVerifiesOffline(t *testing.T) {
 	testenv.Containerd(t)
 	url, trustedRoot := testenv.Rekor(t)
 	key := keygen(t)
+	project := tlogProject(t)
+	// A first entry, so that the one checked below has a proof with sibling hashes.
+	first := filepath.Join(t.TempDir(), "first")
+	if _, stderr, code := slsabox(t, "build", project, "-o", first, "--key", key+".key", "--rekor-url", url); code != 0 {
+		t.Fatalf("build exited %d:\n%s", code, stderr)
+	}
 	out := filepath.Join(t.TempDir(), "out")
-	stdout, stderr, code := slsabox(t, "build", tlogProject(t), "-o", out, "--key", key+".key", "--rekor-url", url, "--output", "json")
+	stdout, stderr, code := slsabox(t, "build", project, "-o", out, "--key", key+".key", "--rekor-url", url, "--output", "json")
 	if code != 0 {
 		t.Fatalf("build exited %d:\n%s", code, stderr)
 	}
@@ -100,14 +106,10 @@ func TestTlogLoggedBundleVerifiesOffline(t *testing.T) {
 	tamper := map[string]func(*bundle.Bundle){
 		"inclusion proof hash": func(b *bundle.Bundle) {
 			p := b.VerificationMaterial.TlogEntries[0].InclusionProof
-			if len(p.Hashes) > 0 {
-				p.Hashes[0][0] ^= 1
-			} else {
-				p.RootHash[0] ^= 1
+			if len(p.Hashes) == 0 {
+				t.Fatal("the proof has no hashes to tamper with")
 			}
-		},
-		"inclusion proof index": func(b *bundle.Bundle) {
-			b.VerificationMaterial.TlogEntries[0].InclusionProof.LogIndex += 1
+			p.Hashes[0][0] ^= 1
 		},
 		"checkpoint signature": func(b *bundle.Bundle) {
 			cp := b.VerificationMaterial.TlogEntries[0].InclusionProof.Checkpoint
@@ -123,10 +125,15 @@ func TestTlogLoggedBundleVerifiesOffline(t *testing.T) {
 			cp.Envelope = strings.Join(lines, "\n")
 		},
 		"log index": func(b *bundle.Bundle) { b.VerificationMaterial.TlogEntries[0].LogIndex += 7 },
-		"entry body": func(b *bundle.Bundle) {
-			e := b.VerificationMaterial.TlogEntries[0]
-			e.CanonicalizedBody = append([]byte(nil), e.CanonicalizedBody...)
-			e.CanonicalizedBody[len(e.CanonicalizedBody)/2] ^= 1
+		// Rekor v2 verifiers rebuild the entry from the bundle's signature and key, so
+		// the meaningful swap is a genuine proof of another entry.
+		"another entry's proof": func(b *bundle.Bundle) {
+			d, _ := os.ReadFile(filepath.Join(first, attest.BundleFile))
+			o, err := attest.ParseBundle(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.VerificationMaterial.TlogEntries = o.VerificationMaterial.TlogEntries
 		},
 	}
 	for name, mutate := range tamper {
@@ -232,7 +239,7 @@ func TestTlogOutages(t *testing.T) {
 			t.Fatal("bundle claims a log entry")
 		}
 		rekor(t, script, "start")
-		if _, stderr, code := slsabox(t, "upload", "--bundle", bundlePath, "--key", key+".pub", "--rekor-url", url); code != 0 {
+		if _, stderr, code := slsabox(t, "upload", "--bundle", bundlePath, "--key", key+".key", "--rekor-url", url); code != 0 {
 			t.Fatalf("upload exited %d:\n%s", code, stderr)
 		}
 		data, _ = os.ReadFile(bundlePath)

@@ -2,9 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 
+	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/spf13/cobra"
 
 	"github.com/slsabox/slsabox/attest"
@@ -43,12 +45,24 @@ is left as it is.`,
 			if err != nil {
 				return err
 			}
+			// With the private key at hand, a signature the log already holds (an upload
+			// that got through after the client gave up) is replaced by a fresh one.
+			signer, _ := attest.LoadSigner(ctx, key)
 			log, err := rekor.client()
 			if err != nil {
 				return err
 			}
 			out := provenanceInfo{Bundle: bundlePath}
 			err = attest.LogBundle(ctx, b, pub, log)
+			if errors.Is(err, attest.ErrLogConflict) && signer != nil {
+				g.logf(cmd.ErrOrStderr(), "the log holds this signature already; signing the statement again")
+				var fresh *bundle.Bundle
+				if fresh, err = attest.SignPayload(ctx, b.GetDsseEnvelope().GetPayload(), signer, attest.SignOptions{}); err == nil {
+					if err = attest.LogBundle(ctx, fresh, pub, log); err == nil {
+						b = fresh
+					}
+				}
+			}
 			switch {
 			case attest.IsAlreadyLogged(err):
 				out.Logged = true

@@ -1,0 +1,242 @@
+// Command trustedroot writes a Sigstore trusted root (trusted_root.json) that holds
+// one transparency log, so that bundles logged there verify offline with
+// sigstore-go or cosign --trusted-root.
+//
+//	go run ./internal/cmd/trustedroot -log-url http://127.0.0.1:3410 \
+//	    -log-key KEY.pem -out trusted_root.json [-origin 127.0.0.1] [-start RFC3339]
+//
+// The key is the log's ECDSA key, as a public key or a private key PEM (the
+// public half is taken). The log id is sha256 of its DER public key, which is
+// what Rekor v2 puts in its entries for an ECDSA key. A Rekor v2 verifier takes
+// the checkpoint origin from the host of -log-url, so -origin, when given, must
+// equal that host. The key's validity starts at -start (default: the key file's
+// modification time); pass the same time on every run so that the file does not
+// change and old entries stay inside it.
+package main
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// mediaType is the only trusted root version sigstore-go v1.3.0 reads.
+const mediaType = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+type options struct {
+	logURL string
+	keyPEM []byte
+	origin string
+	start  time.Time
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("trustedroot", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var logURL, keyPath, out, origin, start string
+	fs.StringVar(&logURL, "log-url", "", "base `URL` of the log, e.g. http://127.0.0.1:3410 (required)")
+	fs.StringVar(&keyPath, "log-key", "", "`PEM` file with the log's ECDSA public or private key (required)")
+	fs.StringVar(&out, "out", "", "output `path`, - for stdout (required)")
+	fs.StringVar(&origin, "origin", "", "the log's checkpoint origin (its --hostname); checked against the host of -log-url")
+	fs.StringVar(&start, "start", "", "`RFC3339` time from which the key is valid (default: the key file's modification time)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: trustedroot -log-url URL -log-key KEY.pem -out PATH [-origin HOST] [-start RFC3339]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	switch {
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "trustedroot: error: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	case logURL == "" || keyPath == "" || out == "":
+		fmt.Fprintln(stderr, "trustedroot: error: missing -log-url, -log-key or -out")
+		fs.Usage()
+		return 2
+	}
+
+	opts := options{logURL: logURL, origin: origin}
+	var err error
+	if opts.keyPEM, err = os.ReadFile(keyPath); err != nil {
+		return fail(stderr, fmt.Errorf("reading log key: %w", err))
+	}
+	if start == "" {
+		fi, err := os.Stat(keyPath)
+		if err != nil {
+			return fail(stderr, fmt.Errorf("reading log key: %w", err))
+		}
+		opts.start = fi.ModTime()
+	} else if opts.start, err = time.Parse(time.RFC3339, start); err != nil {
+		return fail(stderr, fmt.Errorf("-start %q is not an RFC3339 time such as 2026-01-02T15:04:05Z", start))
+	}
+
+	data, err := trustedRoot(opts)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if out == "-" {
+		_, err = stdout.Write(data)
+	} else {
+		err = writeFile(out, data)
+	}
+	if err != nil {
+		return fail(stderr, fmt.Errorf("writing trusted root: %w", err))
+	}
+	return 0
+}
+
+func fail(stderr io.Writer, err error) int {
+	fmt.Fprintf(stderr, "trustedroot: error: %v\n", err)
+	return 1
+}
+
+// trustedRoot returns the JSON of a trusted root with the one log of opts,
+// indented and stable: the same options give the same bytes.
+func trustedRoot(opts options) ([]byte, error) {
+	u, err := url.Parse(opts.logURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		return nil, fmt.Errorf("-log-url %q is not an http(s) URL with a host", opts.logURL)
+	}
+	if opts.origin != "" && opts.origin != u.Hostname() {
+		return nil, fmt.Errorf("-log-url host %q differs from the log's origin %q: verifiers check checkpoints against the URL's host, so use %s://%s:PORT",
+			u.Hostname(), opts.origin, u.Scheme, opts.origin)
+	}
+	pub, err := parseKey(opts.keyPEM)
+	if err != nil {
+		return nil, err
+	}
+	details, err := keyDetails(pub)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, fmt.Errorf("encoding log key: %w", err)
+	}
+	logID := sha256.Sum256(der)
+
+	tr := &prototrustroot.TrustedRoot{
+		MediaType: mediaType,
+		Tlogs: []*prototrustroot.TransparencyLogInstance{{
+			BaseUrl:       strings.TrimSuffix(opts.logURL, "/"),
+			HashAlgorithm: protocommon.HashAlgorithm_SHA2_256,
+			PublicKey: &protocommon.PublicKey{
+				RawBytes:   der,
+				KeyDetails: details,
+				ValidFor:   &protocommon.TimeRange{Start: timestamppb.New(opts.start.UTC().Truncate(time.Second))},
+			},
+			LogId: &protocommon.LogId{KeyId: logID[:]},
+		}},
+	}
+	raw, err := protojson.Marshal(tr)
+	if err != nil {
+		return nil, fmt.Errorf("encoding trusted root: %w", err)
+	}
+	// protojson varies its whitespace on purpose; re-indenting makes the file stable.
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		return nil, fmt.Errorf("encoding trusted root: %w", err)
+	}
+	buf.WriteByte('\n')
+	return buf.Bytes(), nil
+}
+
+func parseKey(data []byte) (crypto.PublicKey, error) {
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, errors.New("log key is not PEM; pass the log's key file (PUBLIC KEY, PRIVATE KEY or EC PRIVATE KEY)")
+	}
+	switch block.Type {
+	case "PUBLIC KEY":
+		k, err := x509.ParsePKIXPublicKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("parsing log public key: %w", err)
+		}
+		return k, nil
+	case "PRIVATE KEY":
+		k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("parsing log private key: %w", err)
+		}
+		s, ok := k.(crypto.Signer)
+		if !ok {
+			return nil, fmt.Errorf("log private key of type %T has no public key", k)
+		}
+		return s.Public(), nil
+	case "EC PRIVATE KEY":
+		k, err := x509.ParseECPrivateKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("parsing log private key: %w", err)
+		}
+		return k.Public(), nil
+	default:
+		return nil, fmt.Errorf("log key has PEM type %q; pass a PUBLIC KEY, PRIVATE KEY or EC PRIVATE KEY", block.Type)
+	}
+}
+
+// keyDetails accepts ECDSA keys only: for them the log id is sha256 of the DER
+// key, while Ed25519 and RSA logs derive it from the origin too.
+func keyDetails(pub crypto.PublicKey) (protocommon.PublicKeyDetails, error) {
+	k, ok := pub.(*ecdsa.PublicKey)
+	if !ok {
+		return 0, fmt.Errorf("log key is %T; only ECDSA log keys (P-256, P-384, P-521) are supported", pub)
+	}
+	switch k.Curve {
+	case elliptic.P256():
+		return protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256, nil
+	case elliptic.P384():
+		return protocommon.PublicKeyDetails_PKIX_ECDSA_P384_SHA_384, nil
+	case elliptic.P521():
+		return protocommon.PublicKeyDetails_PKIX_ECDSA_P521_SHA_512, nil
+	default:
+		return 0, fmt.Errorf("log key uses curve %s; use P-256, P-384 or P-521", k.Curve.Params().Name)
+	}
+}
+
+// writeFile replaces path atomically, so a verifier never reads half a root.
+func writeFile(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".trusted_root-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
