@@ -78,11 +78,11 @@ func TestTlogLoggedBundleVerifiesOffline(t *testing.T) {
 	project := tlogProject(t)
 	// A first entry, so that the one checked below has a proof with sibling hashes.
 	first := filepath.Join(t.TempDir(), "first")
-	if _, stderr, code := slsabox(t, "build", project, "-o", first, "--key", key+".key", "--rekor-url", url); code != 0 {
+	if _, stderr, code := slsabox(t, "build", project, "-o", first, "--key", key+".key", "--rekor-url", url, "--rekor-version", rekorVersion()); code != 0 {
 		t.Fatalf("build exited %d:\n%s", code, stderr)
 	}
 	out := filepath.Join(t.TempDir(), "out")
-	stdout, stderr, code := slsabox(t, "build", project, "-o", out, "--key", key+".key", "--rekor-url", url, "--output", "json")
+	stdout, stderr, code := slsabox(t, "build", project, "-o", out, "--key", key+".key", "--rekor-url", url, "--rekor-version", rekorVersion(), "--output", "json")
 	if code != 0 {
 		t.Fatalf("build exited %d:\n%s", code, stderr)
 	}
@@ -186,6 +186,15 @@ func otherTrustedRoot(t *testing.T, trustedRoot string) string {
 	return p
 }
 
+// rekorVersion is the API of the log under test: 2 (scripts/rekor.sh) unless the
+// optional Rekor v1 job (scripts/test-rekor-v1.sh) says 1.
+func rekorVersion() string {
+	if v := os.Getenv("SLSABOX_REKOR_VERSION"); v != "" {
+		return v
+	}
+	return "2"
+}
+
 // rekorPID returns the PID of the local log (scripts/rekor.sh pid).
 func rekorPID(t *testing.T, script string) int {
 	t.Helper()
@@ -239,7 +248,7 @@ func TestTlogOutages(t *testing.T) {
 			t.Fatal("bundle claims a log entry")
 		}
 		rekor(t, script, "start")
-		if _, stderr, code := slsabox(t, "upload", "--bundle", bundlePath, "--key", key+".key", "--rekor-url", url); code != 0 {
+		if _, stderr, code := slsabox(t, "upload", "--bundle", bundlePath, "--key", key+".key", "--rekor-url", url, "--rekor-version", rekorVersion()); code != 0 {
 			t.Fatalf("upload exited %d:\n%s", code, stderr)
 		}
 		data, _ = os.ReadFile(bundlePath)
@@ -249,7 +258,7 @@ func TestTlogOutages(t *testing.T) {
 		if err := verifyOffline(t, b, pub, trustedRoot, artifact); err != nil {
 			t.Fatalf("uploaded bundle does not verify: %v", err)
 		}
-		_, stderr, code = slsabox(t, "upload", "--bundle", bundlePath, "--key", key+".pub", "--rekor-url", url)
+		_, stderr, code = slsabox(t, "upload", "--bundle", bundlePath, "--key", key+".pub", "--rekor-url", url, "--rekor-version", rekorVersion())
 		if code != 0 || !strings.Contains(stderr, "already logged") {
 			t.Errorf("second upload: exit %d\n%s", code, stderr)
 		}
@@ -258,7 +267,7 @@ func TestTlogOutages(t *testing.T) {
 	t.Run("stopped before upload", func(t *testing.T) {
 		rekor(t, script, "stop")
 		out := filepath.Join(t.TempDir(), "out")
-		_, stderr, code := slsabox(t, "build", dir, "-o", out, "--key", key+".key", "--rekor-url", url, "--rekor-attempts", "2")
+		_, stderr, code := slsabox(t, "build", dir, "-o", out, "--key", key+".key", "--rekor-url", url, "--rekor-version", rekorVersion(), "--rekor-attempts", "2")
 		check(t, out, code, stderr)
 	})
 	t.Run("slow beyond the timeout", func(t *testing.T) {
@@ -267,7 +276,7 @@ func TestTlogOutages(t *testing.T) {
 		defer syscall.Kill(pid, syscall.SIGCONT)
 		out := filepath.Join(t.TempDir(), "out")
 		start := time.Now()
-		_, stderr, code := slsabox(t, "build", dir, "-o", out, "--key", key+".key", "--rekor-url", url, "--rekor-attempts", "2", "--rekor-timeout", "2s")
+		_, stderr, code := slsabox(t, "build", dir, "-o", out, "--key", key+".key", "--rekor-url", url, "--rekor-version", rekorVersion(), "--rekor-attempts", "2", "--rekor-timeout", "2s")
 		if d := time.Since(start); d > 30*time.Second {
 			t.Errorf("the timeout did not bound the upload: %s", d)
 		}
@@ -278,7 +287,7 @@ func TestTlogOutages(t *testing.T) {
 		pid := rekorPID(t, script)
 		syscall.Kill(pid, syscall.SIGSTOP) // requests hang in the server...
 		out := filepath.Join(t.TempDir(), "out")
-		cmd := exec.Command(slsaboxBin, "build", dir, "-o", out, "--key", key+".key", "--rekor-url", url, "--rekor-attempts", "2", "--rekor-timeout", "5s")
+		cmd := exec.Command(slsaboxBin, "build", dir, "-o", out, "--key", key+".key", "--rekor-url", url, "--rekor-version", rekorVersion(), "--rekor-attempts", "2", "--rekor-timeout", "5s")
 		cmd.Env = append(os.Environ(), "SLSABOX_NAMESPACE=slsabox-test-cli")
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
