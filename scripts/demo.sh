@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The README's demo, end to end on embedded defaults:
-#   a private containerd (installed from Debian when missing), the Go toolchain image
-#   built locally and deterministically, a generated demo key, then
+#   a private containerd (installed from Debian when missing), a local Rekor v2 log, the
+#   Go toolchain image built locally and deterministically, a generated demo key, then
 #   slsabox build examples/hello-go  ->  slsabox-out/hello-go/{hello,build.log,provenance.sigstore.json}
-# and the signed provenance checked with cosign when it is installed (scripts/tools.sh).
+# logged to the local log, and the bundle checked offline by cosign (scripts/tools.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +13,11 @@ say "private containerd"
 scripts/containerd.sh start
 SLSABOX_CONTAINERD=$(scripts/containerd.sh address)
 export SLSABOX_CONTAINERD
+
+say "local transparency log (Rekor v2)"
+scripts/rekor.sh start
+rekor_url=$(scripts/rekor.sh url)
+trusted_root=$(scripts/rekor.sh trusted-root)
 
 say "builder image (Go 1.26.8 toolchain, built locally; same bytes on every machine)"
 scripts/images/go-toolchain.sh .cache/images
@@ -27,7 +32,7 @@ if [[ ! -f .cache/demo.key ]]; then
 fi
 
 say "slsabox build examples/hello-go"
-bin/slsabox build examples/hello-go -o slsabox-out/hello-go --key .cache/demo.key --no-tlog \
+bin/slsabox build examples/hello-go -o slsabox-out/hello-go --key .cache/demo.key --rekor-url "$rekor_url" \
   --builder-id https://slsabox.dev/builders/demo/v1
 
 say "the artifact runs"
@@ -44,14 +49,16 @@ print("builder.id:   ", p["runDetails"]["builder"]["id"])
 for d in p["buildDefinition"]["resolvedDependencies"]:
     print("dependency:   ", d["uri"], json.dumps(d["digest"]))
 print("sandbox:      ", json.dumps(p["buildDefinition"]["internalParameters"]["sandbox"]))
+for e in b["verificationMaterial"].get("tlogEntries", []):
+    print("log entry:    ", "index", e.get("logIndex", "0"), e["kindVersion"]["kind"], e["kindVersion"]["version"])
 PY
 
 cosign=$(command -v cosign || echo "$(go env GOPATH)/bin/cosign")
 if [[ -x $cosign ]]; then
-  say "cosign, an independent verifier, checks the bundle"
+  say "cosign, an independent verifier, checks signature, log proof and subject offline"
   "$cosign" verify-blob-attestation --key .cache/demo.pub --bundle slsabox-out/hello-go/provenance.sigstore.json \
-    --type slsaprovenance1 --insecure-ignore-tlog slsabox-out/hello-go/hello
+    --trusted-root "$trusted_root" --type slsaprovenance1 slsabox-out/hello-go/hello
 else
   say "to check the bundle with cosign: scripts/tools.sh, then"
-  echo "cosign verify-blob-attestation --key .cache/demo.pub --bundle slsabox-out/hello-go/provenance.sigstore.json --type slsaprovenance1 --insecure-ignore-tlog slsabox-out/hello-go/hello"
+  echo "cosign verify-blob-attestation --key .cache/demo.pub --bundle slsabox-out/hello-go/provenance.sigstore.json --trusted-root $trusted_root --type slsaprovenance1 slsabox-out/hello-go/hello"
 fi

@@ -2,11 +2,12 @@
 //
 //   - latency: slsabox build of a one-step project with --rekor-url versus the same
 //     build with --no-tlog, alternating, medians (what logging adds to a build);
+//
 //   - throughput: 50 signed attestations logged concurrently versus one after another.
 //     A Rekor v2 log answers an upload at its next checkpoint (about a second), so
 //     concurrent uploads share checkpoints and serial ones wait for each.
 //
-//	go run ./bench/tlog -rekor-url $(scripts/rekor.sh url) -slsabox bin/slsabox -image oci-archive:...
+//     go run ./bench/tlog -rekor-url $(scripts/rekor.sh url) -slsabox bin/slsabox -image oci-archive:...
 package main
 
 import (
