@@ -5,10 +5,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
 
@@ -56,29 +52,14 @@ func newKMSSigner(ctx context.Context, sv kms.SignerVerifier) (Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: reading the KMS public key: %v", ErrSign, err)
 	}
-	ec, ok := pub.(*ecdsa.PublicKey)
-	if !ok {
+	if _, ok := pub.(*ecdsa.PublicKey); !ok {
 		return nil, fmt.Errorf("%w: the KMS key is %T; use an ECDSA P-256 key", ErrKey, pub)
 	}
-	var alg protocommon.PublicKeyDetails
-	switch ec.Curve {
-	case elliptic.P256():
-		alg = protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256
-	case elliptic.P384():
-		alg = protocommon.PublicKeyDetails_PKIX_ECDSA_P384_SHA_384
-	default:
-		return nil, fmt.Errorf("%w: KMS key curve %s is not supported; use P-256", ErrKey, ec.Curve.Params().Name)
-	}
-	details, err := signature.GetAlgorithmDetails(alg)
+	details, hint, err := keyDetails(pub)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKey, err)
+		return nil, err
 	}
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKey, err)
-	}
-	sum := sha256.Sum256(der)
-	return &kmsSigner{sv: sv, pub: pub, details: details, hint: []byte(base64.StdEncoding.EncodeToString(sum[:]))}, nil
+	return &kmsSigner{sv: sv, pub: pub, details: details, hint: hint}, nil
 }
 
 func (k *kmsSigner) GetHashAlgorithm() protocommon.HashAlgorithm { return k.details.GetProtoHashType() }

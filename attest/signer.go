@@ -58,38 +58,53 @@ var _ Signer = (*keySigner)(nil)
 
 // NewKeySigner wraps an ECDSA P-256/P-384 or Ed25519 private key.
 func NewKeySigner(priv crypto.PrivateKey) (Signer, error) {
-	var alg protocommon.PublicKeyDetails
 	var signer crypto.Signer
 	switch k := priv.(type) {
 	case *ecdsa.PrivateKey:
+		signer = k
+	case ed25519.PrivateKey:
+		signer = k
+	case *ed25519.PrivateKey:
+		signer = *k
+	default:
+		return nil, fmt.Errorf("%w: %T keys are not supported; use ECDSA P-256 or Ed25519 (slsabox keygen)", ErrKey, priv)
+	}
+	details, hint, err := keyDetails(signer.Public())
+	if err != nil {
+		return nil, err
+	}
+	return &keySigner{priv: signer, details: details, hint: hint}, nil
+}
+
+// keyDetails returns the signing algorithm for a public key and its hint, the base64
+// sha256 of its DER form (what a bundle names a key by).
+func keyDetails(pub crypto.PublicKey) (signature.AlgorithmDetails, []byte, error) {
+	var alg protocommon.PublicKeyDetails
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
 		switch k.Curve {
 		case elliptic.P256():
 			alg = protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256
 		case elliptic.P384():
 			alg = protocommon.PublicKeyDetails_PKIX_ECDSA_P384_SHA_384
 		default:
-			return nil, fmt.Errorf("%w: ECDSA curve %s is not supported; use P-256", ErrKey, k.Curve.Params().Name)
+			return signature.AlgorithmDetails{}, nil, fmt.Errorf("%w: ECDSA curve %s is not supported; use P-256", ErrKey, k.Curve.Params().Name)
 		}
-		signer = k
-	case ed25519.PrivateKey:
+	case ed25519.PublicKey:
 		alg = protocommon.PublicKeyDetails_PKIX_ED25519
-		signer = k
-	case *ed25519.PrivateKey:
-		alg = protocommon.PublicKeyDetails_PKIX_ED25519
-		signer = *k
 	default:
-		return nil, fmt.Errorf("%w: %T keys are not supported; use ECDSA P-256 or Ed25519 (slsabox keygen)", ErrKey, priv)
+		return signature.AlgorithmDetails{}, nil, fmt.Errorf("%w: %T keys are not supported; use ECDSA P-256 or Ed25519", ErrKey, pub)
 	}
 	details, err := signature.GetAlgorithmDetails(alg)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKey, err)
+		return signature.AlgorithmDetails{}, nil, fmt.Errorf("%w: %v", ErrKey, err)
 	}
-	der, err := x509.MarshalPKIXPublicKey(signer.Public())
+	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKey, err)
+		return signature.AlgorithmDetails{}, nil, fmt.Errorf("%w: %v", ErrKey, err)
 	}
 	sum := sha256.Sum256(der)
-	return &keySigner{priv: signer, details: details, hint: []byte(base64.StdEncoding.EncodeToString(sum[:]))}, nil
+	return details, []byte(base64.StdEncoding.EncodeToString(sum[:])), nil
 }
 
 func (k *keySigner) GetHashAlgorithm() protocommon.HashAlgorithm { return k.details.GetProtoHashType() }

@@ -25,7 +25,7 @@ import (
 	"time"
 
 	"github.com/slsabox/slsabox/attest"
-	"github.com/slsabox/slsabox/builder"
+	"github.com/slsabox/slsabox/bench/internal/stats"
 )
 
 func main() {
@@ -80,7 +80,7 @@ func run(n int, slsabox, cosign string) error {
 		return err
 	}
 	sum := sha256.Sum256(artifact)
-	st, err := attest.Provenance(syntheticResult(hex.EncodeToString(sum[:])), attest.ProvenanceOptions{BuilderID: "https://slsabox.dev/builders/bench"})
+	st, err := attest.Provenance(stats.Result(hex.EncodeToString(sum[:])), attest.ProvenanceOptions{BuilderID: "https://slsabox.dev/builders/bench"})
 	if err != nil {
 		return err
 	}
@@ -156,33 +156,10 @@ func run(n int, slsabox, cosign string) error {
 		}
 		tb = append(tb, time.Since(t0))
 	}
-	ma, mb := median(ta), median(tb)
+	ma, mb := stats.Median(ta), stats.Median(tb)
 	fmt.Printf("signing one provenance statement, %d runs per side, alternating\n", n)
-	fmt.Printf("%-48s median %8s  min %8s  max %8s\n", "A slsabox keygen + sign + write bundle", ms(ma), ms(slices.Min(ta)), ms(slices.Max(ta)))
-	fmt.Printf("%-48s median %8s  min %8s  max %8s\n", "B cosign attest-blob (key made beforehand)", ms(mb), ms(slices.Min(tb)), ms(slices.Max(tb)))
+	fmt.Printf("%-48s median %8s  min %8s  max %8s\n", "A slsabox keygen + sign + write bundle", stats.MS(ma), stats.MS(slices.Min(ta)), stats.MS(slices.Max(ta)))
+	fmt.Printf("%-48s median %8s  min %8s  max %8s\n", "B cosign attest-blob (key made beforehand)", stats.MS(mb), stats.MS(slices.Min(tb)), stats.MS(slices.Max(tb)))
 	fmt.Printf("ratio A/B (median): %.2fx\n", float64(ma)/float64(mb))
 	return nil
 }
-
-func syntheticResult(sum string) *builder.Result {
-	t0 := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
-	return &builder.Result{
-		BuildID:    "bench",
-		Definition: builder.DefinitionInfo{Path: "slsabox.yaml", SHA256: sum, Content: "version: 1\n"},
-		Source:     &builder.Source{RepoRoot: "/src", Commit: "0123456789abcdef0123456789abcdef01234567", Ref: "refs/heads/main", RemoteURL: "https://example.org/r.git", CommitTime: t0},
-		Image:      &builder.ResolvedImage{Ref: "example.org/img@sha256:" + sum, Digest: "sha256:" + sum, ManifestDigest: "sha256:" + sum, Platform: "linux/amd64"},
-		Subjects:   []builder.Subject{{Name: "artifact", SHA256: sum}},
-		StartedOn:  t0, FinishedOn: t0.Add(time.Minute), LogSHA256: sum,
-	}
-}
-
-func median(d []time.Duration) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) }

@@ -26,7 +26,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 
 	"github.com/slsabox/slsabox/attest"
-	"github.com/slsabox/slsabox/builder"
+	"github.com/slsabox/slsabox/bench/internal/stats"
 )
 
 func main() {
@@ -96,11 +96,11 @@ func latency(slsabox, image, url string, runs int) error {
 		}
 		unlogged = append(unlogged, d)
 	}
-	ml, mu := median(logged), median(unlogged)
+	ml, mu := stats.Median(logged), stats.Median(unlogged)
 	fmt.Printf("build + sign (+ log) of a one-step project, %d runs per side, alternating\n", runs)
-	fmt.Printf("  %-34s median %8s  min %8s  max %8s\n", "with --rekor-url (logged)", ms(ml), ms(slices.Min(logged)), ms(slices.Max(logged)))
-	fmt.Printf("  %-34s median %8s  min %8s  max %8s\n", "with --no-tlog", ms(mu), ms(slices.Min(unlogged)), ms(slices.Max(unlogged)))
-	fmt.Printf("  logging adds %s (median)\n", ms(ml-mu))
+	fmt.Printf("  %-34s median %8s  min %8s  max %8s\n", "with --rekor-url (logged)", stats.MS(ml), stats.MS(slices.Min(logged)), stats.MS(slices.Max(logged)))
+	fmt.Printf("  %-34s median %8s  min %8s  max %8s\n", "with --no-tlog", stats.MS(mu), stats.MS(slices.Min(unlogged)), stats.MS(slices.Max(unlogged)))
+	fmt.Printf("  logging adds %s (median)\n", stats.MS(ml-mu))
 	return nil
 }
 
@@ -119,7 +119,7 @@ func throughput(url string, n int) error {
 		var out []*bundle.Bundle
 		for i := range n {
 			sum := sha256.Sum256(fmt.Appendf(nil, "artifact %d %d", i, time.Now().UnixNano()))
-			st, err := attest.Provenance(syntheticResult(hex.EncodeToString(sum[:])), attest.ProvenanceOptions{BuilderID: "https://slsabox.dev/builders/bench"})
+			st, err := attest.Provenance(stats.Result(hex.EncodeToString(sum[:])), attest.ProvenanceOptions{BuilderID: "https://slsabox.dev/builders/bench"})
 			if err != nil {
 				return nil, err
 			}
@@ -163,31 +163,8 @@ func throughput(url string, n int) error {
 		return err
 	}
 	fmt.Printf("logging %d signed attestations to %s\n", n, url)
-	fmt.Printf("  %-34s %8s  (%.1f entries/s)\n", "in series", ms(serial), float64(n)/serial.Seconds())
-	fmt.Printf("  %-34s %8s  (%.1f entries/s)\n", "concurrently", ms(conc), float64(n)/conc.Seconds())
+	fmt.Printf("  %-34s %8s  (%.1f entries/s)\n", "in series", stats.MS(serial), float64(n)/serial.Seconds())
+	fmt.Printf("  %-34s %8s  (%.1f entries/s)\n", "concurrently", stats.MS(conc), float64(n)/conc.Seconds())
 	fmt.Printf("  concurrency speed-up: %.1fx\n", serial.Seconds()/conc.Seconds())
 	return nil
 }
-
-func syntheticResult(sum string) *builder.Result {
-	t0 := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
-	return &builder.Result{
-		BuildID:    "bench",
-		Definition: builder.DefinitionInfo{Path: "slsabox.yaml", SHA256: sum, Content: "version: 1\n"},
-		Source:     &builder.Source{RepoRoot: "/src", Commit: "0123456789abcdef0123456789abcdef01234567", Ref: "refs/heads/main", CommitTime: t0},
-		Image:      &builder.ResolvedImage{Ref: "example.org/img@sha256:" + sum, Digest: "sha256:" + sum, Platform: "linux/amd64"},
-		Subjects:   []builder.Subject{{Name: "artifact", SHA256: sum}},
-		StartedOn:  t0, FinishedOn: t0.Add(time.Minute), LogSHA256: sum,
-	}
-}
-
-func median(d []time.Duration) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.0fms", float64(d.Microseconds())/1000) }

@@ -1,0 +1,703 @@
+// Command sandbox measures slsabox's sandbox against its peers, side by side in one
+// run (docs/performance.md explains the method and records the results):
+//
+//	(a) a trivial step through `slsabox build` versus `ctr run --rm` with the same image;
+//	(b) a cold `go build cmd/gofmt` inside the sandbox versus the same command on the host.
+//
+// The sides of a benchmark run alternately (A, B, A, B, ...) after one unmeasured
+// warm-up run each, so that load from elsewhere on the machine hits both alike;
+// the report gives medians, extremes and the ratio to each target.
+//
+// Run it through scripts/bench.sh (make bench), which starts the private containerd,
+// builds the images and bin/slsabox, and passes its arguments on:
+//
+//	make bench
+//	scripts/bench.sh -which a -n 20 -json bench.json
+package main
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const usage = `usage: go run ./bench/sandbox [flags]
+
+Measures, alternating the sides and taking the median of -n runs each:
+  (a) a trivial step: slsabox build vs ctr run --rm, same image (testbox)
+      target: slsabox at most 1.3x ctr
+  (b) a cold go build of cmd/gofmt: in the sandbox (go-toolchain image) vs on
+      the host with an empty GOCACHE; target: at most 1.05x host
+Needs root, a running containerd (scripts/containerd.sh start), bin/slsabox and
+the image archives; scripts/bench.sh (make bench) prepares all of them.
+
+Flags:
+`
+
+type options struct {
+	n, warmup  int
+	which      []string
+	containerd string
+	namespace  string
+	slsabox    string
+	ctr        string
+	hostGo     string
+	testbox    string
+	goImage    string
+	jsonOut    string
+	key        string
+	keep       bool
+}
+
+func main() {
+	var o options
+	var which string
+	flag.Usage = func() {
+		fmt.Fprint(flag.CommandLine.Output(), usage)
+		flag.PrintDefaults()
+	}
+	flag.IntVar(&o.n, "n", 10, "measured runs per side (at least 10 for a report)")
+	flag.IntVar(&o.warmup, "warmup", 1, "unmeasured runs per side before measuring")
+	flag.StringVar(&which, "which", "a,b", "benchmarks to run: a, b or a,b")
+	flag.StringVar(&o.containerd, "containerd", envOr("SLSABOX_CONTAINERD", "/run/slsabox/containerd/containerd.sock"), "containerd socket (env SLSABOX_CONTAINERD)")
+	flag.StringVar(&o.namespace, "namespace", "slsabox-bench", "containerd namespace for both slsabox and ctr")
+	flag.StringVar(&o.slsabox, "slsabox", "bin/slsabox", "slsabox binary")
+	flag.StringVar(&o.ctr, "ctr", "ctr", "ctr binary")
+	flag.StringVar(&o.hostGo, "go", "/usr/local/go/bin/go", "host go command for (b); should be the image's Go version")
+	flag.StringVar(&o.testbox, "testbox", ".cache/images/testbox.tar", "image for (a): an OCI archive, or oci-archive:PATH@sha256:DIGEST")
+	flag.StringVar(&o.goImage, "go-image", ".cache/images/go-toolchain.tar", "image for (b): an OCI archive, or oci-archive:PATH@sha256:DIGEST")
+	flag.StringVar(&o.jsonOut, "json", "", "also write every sample and the summary as JSON to this file")
+	flag.StringVar(&o.key, "key", "", "sign the provenance with this key (slsabox keygen) and --no-tlog; default --unsigned, the sandbox alone")
+	flag.BoolVar(&o.keep, "keep", false, "keep the temporary projects and outputs")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		fail(fmt.Errorf("unexpected arguments %q", flag.Args()), "flags only; see -h")
+	}
+	for _, w := range strings.Split(which, ",") {
+		if w = strings.TrimSpace(w); w != "a" && w != "b" {
+			fail(fmt.Errorf("-which %q: want a, b or a,b", which), "")
+		}
+		o.which = append(o.which, strings.TrimSpace(w))
+	}
+	if o.n < 1 || o.warmup < 0 {
+		fail(errors.New("-n must be at least 1 and -warmup at least 0"), "")
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := run(ctx, o)
+	if rep != nil {
+		rep.print(os.Stdout)
+		if o.jsonOut != "" {
+			if werr := rep.writeJSON(o.jsonOut); werr != nil && err == nil {
+				err = werr
+			}
+		}
+	}
+	if err != nil {
+		fail(err, "")
+	}
+}
+
+func fail(err error, hint string) {
+	fmt.Fprintf(os.Stderr, "bench: error: %v\n", err)
+	if hint != "" {
+		fmt.Fprintf(os.Stderr, "bench: hint: %s\n", hint)
+	}
+	os.Exit(1)
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func logf(format string, args ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...) }
+
+// Report is what one run of the benchmark found; -json writes it as is.
+type Report struct {
+	Machine    Machine     `json:"machine"`
+	N          int         `json:"n"`
+	Warmup     int         `json:"warmup"`
+	Benchmarks []Benchmark `json:"benchmarks"`
+}
+
+// Machine describes where the numbers come from.
+type Machine struct {
+	CPUs         int    `json:"cpus"`
+	MemTotal     string `json:"memTotal"`
+	OS           string `json:"os"`
+	Kernel       string `json:"kernel"`
+	Containerd   string `json:"containerd"`
+	Runc         string `json:"runc"`
+	HostGo       string `json:"hostGo,omitempty"`
+	LoadAvgStart string `json:"loadAvgStart"`
+	LoadAvgEnd   string `json:"loadAvgEnd"`
+}
+
+// Benchmark is one comparison; Sides[0] is slsabox and Sides[1] the baseline the target is for.
+type Benchmark struct {
+	ID     string  `json:"id"`
+	Title  string  `json:"title"`
+	Sides  []*Side `json:"sides"`
+	Ratio  float64 `json:"ratio"`  // median of Sides[0] / median of Sides[1]
+	Target float64 `json:"target"` // the ratio must not exceed it
+	Pass   bool    `json:"pass"`
+	// SameBinary reports for (b) whether every run, inside and outside the sandbox,
+	// produced the same bytes.
+	SameBinary *bool    `json:"sameBinary,omitempty"`
+	Notes      []string `json:"notes,omitempty"`
+}
+
+// Side is one way of doing the same work.
+type Side struct {
+	Name    string   `json:"name"`
+	Command string   `json:"command"`
+	Samples []Sample `json:"samples"`
+	Median  float64  `json:"medianSeconds"`
+	Min     float64  `json:"minSeconds"`
+	Max     float64  `json:"maxSeconds"`
+	// For slsabox: medians of the time inside builder.Build (startedOn to finishedOn)
+	// and of the step alone (container creation to removal), from --output json.
+	BuildMedian float64 `json:"buildMedianSeconds,omitempty"`
+	StepMedian  float64 `json:"stepMedianSeconds,omitempty"`
+	CPUMedian   float64 `json:"cpuMedianSeconds,omitempty"`
+
+	run func(ctx context.Context, i int) (Sample, error)
+}
+
+// Sample is one measured run.
+type Sample struct {
+	Wall  float64 `json:"wallSeconds"`
+	Build float64 `json:"buildSeconds,omitempty"`
+	Step  float64 `json:"stepSeconds,omitempty"`
+	// CPU is user+system time of the build's processes: the step's cgroup for
+	// slsabox, go build and its children on the host; not measured for ctr.
+	CPU    float64 `json:"cpuSeconds,omitempty"`
+	SHA256 string  `json:"sha256,omitempty"`
+}
+
+type bench struct {
+	o       options
+	tmp     string
+	slsabox string
+	seq     int
+}
+
+func run(ctx context.Context, o options) (*Report, error) {
+	var err error
+	b := &bench{o: o}
+	if b.slsabox, err = filepath.Abs(o.slsabox); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(b.slsabox); err != nil {
+		return nil, fmt.Errorf("slsabox binary: %w (build it: go build -o bin/slsabox ./cmd/slsabox)", err)
+	}
+	if _, err := exec.LookPath(o.ctr); err != nil {
+		return nil, fmt.Errorf("ctr: %w (apt-get install containerd)", err)
+	}
+	if b.tmp, err = os.MkdirTemp("", "slsabox-bench-"); err != nil {
+		return nil, err
+	}
+	if o.keep {
+		logf("keeping %s", b.tmp)
+	} else {
+		defer os.RemoveAll(b.tmp)
+	}
+
+	rep := &Report{N: o.n, Warmup: o.warmup, Machine: machine(ctx, o)}
+	defer func() { rep.Machine.LoadAvgEnd = loadAvg() }()
+	for _, w := range o.which {
+		var bm *Benchmark
+		switch w {
+		case "a":
+			bm, err = b.trivial(ctx)
+		case "b":
+			bm, err = b.goBuild(ctx)
+		}
+		if bm != nil {
+			rep.Benchmarks = append(rep.Benchmarks, *bm)
+		}
+		if err != nil {
+			return rep, fmt.Errorf("benchmark %s: %w", w, err)
+		}
+	}
+	return rep, nil
+}
+
+// trivial is (a): the fixed cost of one build with one trivial step. Every side runs
+// the same command, sh -c ': > /out/x', in the same image: slsabox needs one output
+// file to succeed, and the ctr sides do the same small write.
+func (b *bench) trivial(ctx context.Context) (*Benchmark, error) {
+	img, err := b.image(ctx, b.o.testbox)
+	if err != nil {
+		return nil, err
+	}
+	script := ": > /out/x"
+	proj, err := b.project("trivial", img, `steps:
+  - name: noop
+    run: [sh, -c, ": > /out/x"]
+outputs: ["/out/x"]
+`)
+	if err != nil {
+		return nil, err
+	}
+	ctrBase := []string{"-a", b.o.containerd, "-n", b.o.namespace, "run", "--rm", "--snapshotter", "overlayfs"}
+	plain := slices.Concat(ctrBase, []string{img.name, "ID", "sh", "-c", script})
+	bind := filepath.Join(b.tmp, "ctr-out")
+	if err := os.Mkdir(bind, 0o755); err != nil {
+		return nil, err
+	}
+	// The knobs of slsabox's sandbox that ctr 1.6 has flags for: read-only root
+	// (ctr still prepares a writable snapshot and has runc remount it), the default
+	// seccomp profile, the memory limit, a bind for /out and a tmpfs /tmp.
+	matched := slices.Concat(ctrBase, []string{"--read-only", "--seccomp", "--memory-limit", "2147483648",
+		"--mount", "type=bind,src=" + bind + ",dst=/out,options=rbind:rw:nosuid:nodev",
+		"--mount", "type=tmpfs,src=tmpfs,dst=/tmp,options=nosuid:nodev:mode=1777",
+		img.name, "ID", "sh", "-c", script})
+	bm := &Benchmark{ID: "a", Title: "trivial step, " + img.name, Target: 1.3, Sides: []*Side{
+		b.slsaboxSide(proj),
+		b.ctrSide("ctr run --rm", plain),
+		b.ctrSide("ctr run --rm, sandbox flags", matched),
+	}}
+	bm.Notes = append(bm.Notes, b.signingNote(),
+		"all sides run sh -c ': > /out/x'; the target is judged against plain ctr run --rm",
+		"ctr run always prepares a writable overlayfs snapshot; slsabox takes a read-only view",
+		"ctr runs as root with the default capabilities; slsabox as uid 48213 with none, pids and swap limits, and a fresh network namespace for both")
+	return bm, b.measure(ctx, bm)
+}
+
+// goBuild is (b): a cold build of a real multi-package program, cmd/gofmt from the
+// Go distribution, with the same Go release and settings inside and outside.
+func (b *bench) goBuild(ctx context.Context) (*Benchmark, error) {
+	img, err := b.image(ctx, b.o.goImage)
+	if err != nil {
+		return nil, err
+	}
+	ver, err := exec.CommandContext(ctx, b.o.hostGo, "version").Output()
+	if err != nil {
+		return nil, fmt.Errorf("host go %s: %w", b.o.hostGo, err)
+	}
+	proj, err := b.project("gofmt", img, `steps:
+  - name: gofmt
+    run: [go, build, -o, /out/gofmt, cmd/gofmt]
+    env: {GOCACHE: /tmp/gocache, CGO_ENABLED: "0", GOFLAGS: -trimpath}
+outputs: ["/out/gofmt"]
+limits: {memory: 4GiB, timeout: 10m}
+`)
+	if err != nil {
+		return nil, err
+	}
+	empty := filepath.Join(b.tmp, "host-cwd")
+	if err := os.Mkdir(empty, 0o755); err != nil {
+		return nil, err
+	}
+	host := &Side{Name: "host go build",
+		Command: "GOCACHE=$(mktemp -d) CGO_ENABLED=0 GOFLAGS=-trimpath GOTOOLCHAIN=local GOENV=off " + b.o.hostGo + " build -o OUT cmd/gofmt"}
+	host.run = func(ctx context.Context, i int) (Sample, error) {
+		cache, err := os.MkdirTemp(b.tmp, "gocache-")
+		if err != nil {
+			return Sample{}, err
+		}
+		defer os.RemoveAll(cache)
+		out := filepath.Join(b.tmp, fmt.Sprintf("host-gofmt-%d", i))
+		defer os.Remove(out)
+		cmd := exec.CommandContext(ctx, b.o.hostGo, "build", "-o", out, "cmd/gofmt")
+		cmd.Dir = empty
+		cmd.Env = hostGoEnv(cache)
+		wall, err := timed(cmd)
+		if err != nil {
+			return Sample{}, err
+		}
+		sum, err := fileSHA256(out)
+		cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		return Sample{Wall: wall, CPU: cpu.Seconds(), SHA256: sum}, err
+	}
+	bm := &Benchmark{ID: "b", Title: "cold go build cmd/gofmt, " + strings.TrimSpace(string(ver)), Target: 1.05,
+		Sides: []*Side{b.slsaboxSide(proj), host}}
+	bm.Notes = append(bm.Notes, b.signingNote(),
+		"the sandbox's GOCACHE is on its tmpfs /tmp; the host's is a fresh directory under $TMPDIR",
+		"both builds read GOROOT at /usr/local/go, which is in the page cache after the warm-up")
+	err = b.measure(ctx, bm)
+	if err == nil {
+		same := true
+		want := bm.Sides[0].Samples[0].SHA256
+		for _, s := range bm.Sides {
+			for _, x := range s.Samples {
+				same = same && x.SHA256 == want
+			}
+		}
+		bm.SameBinary = &same
+	}
+	return bm, err
+}
+
+// measure runs the sides in turn, warm-up rounds first, and fills in the statistics.
+func (b *bench) measure(ctx context.Context, bm *Benchmark) error {
+	for i := -b.o.warmup; i < b.o.n; i++ {
+		for _, s := range bm.Sides {
+			x, err := s.run(ctx, i)
+			if err != nil {
+				return fmt.Errorf("%s: %w", s.Name, err)
+			}
+			tag := "warm-up"
+			if i >= 0 {
+				tag = fmt.Sprintf("%d/%d", i+1, b.o.n)
+				s.Samples = append(s.Samples, x)
+			}
+			logf("(%s) %-7s %-28s %7.3fs", bm.ID, tag, s.Name, x.Wall)
+		}
+	}
+	for _, s := range bm.Sides {
+		walls := collect(s.Samples, func(x Sample) float64 { return x.Wall })
+		s.Median, s.Min, s.Max = median(walls), slices.Min(walls), slices.Max(walls)
+		if s.Samples[0].Build > 0 {
+			s.BuildMedian = median(collect(s.Samples, func(x Sample) float64 { return x.Build }))
+			s.StepMedian = median(collect(s.Samples, func(x Sample) float64 { return x.Step }))
+		}
+		if s.Samples[0].CPU > 0 {
+			s.CPUMedian = median(collect(s.Samples, func(x Sample) float64 { return x.CPU }))
+		}
+	}
+	bm.Ratio = bm.Sides[0].Median / bm.Sides[1].Median
+	bm.Pass = bm.Ratio <= bm.Target
+	return nil
+}
+
+// slsaboxSide builds proj with the slsabox binary into a fresh output directory.
+func (b *bench) slsaboxSide(proj string) *Side {
+	args := []string{"build", proj, "-o", "OUT", "--containerd-address", b.o.containerd, "--namespace", b.o.namespace, "--output", "json", "-q"}
+	if b.o.key != "" {
+		args = append(args, "--key", b.o.key, "--no-tlog")
+	} else {
+		args = append(args, "--unsigned")
+	}
+	s := &Side{Name: "slsabox build", Command: "slsabox " + strings.Join(args, " ")}
+	s.run = func(ctx context.Context, i int) (Sample, error) {
+		out := filepath.Join(b.tmp, fmt.Sprintf("out-%s-%d", filepath.Base(proj), i))
+		defer os.RemoveAll(out)
+		a := slices.Clone(args)
+		a[3] = out
+		cmd := exec.CommandContext(ctx, b.slsabox, a...)
+		var stdout bytes.Buffer
+		cmd.Stdout = &stdout
+		wall, err := timed(cmd)
+		if err != nil {
+			return Sample{}, err
+		}
+		var res struct {
+			StartedOn  time.Time `json:"startedOn"`
+			FinishedOn time.Time `json:"finishedOn"`
+			Steps      []struct {
+				DurationMS int64  `json:"durationMs"`
+				CPUTimeNS  uint64 `json:"cpuTimeNs"`
+			} `json:"steps"`
+			Subjects []struct {
+				SHA256 string `json:"sha256"`
+			} `json:"subjects"`
+		}
+		if err := json.Unmarshal(stdout.Bytes(), &res); err != nil || len(res.Subjects) == 0 {
+			return Sample{}, fmt.Errorf("reading slsabox --output json: %v", err)
+		}
+		x := Sample{Wall: wall, Build: res.FinishedOn.Sub(res.StartedOn).Seconds(), SHA256: res.Subjects[0].SHA256}
+		for _, st := range res.Steps {
+			x.Step += float64(st.DurationMS) / 1000
+			x.CPU += float64(st.CPUTimeNS) / 1e9
+		}
+		return x, nil
+	}
+	return s
+}
+
+func (b *bench) signingNote() string {
+	if b.o.key != "" {
+		return "slsabox signs the provenance (--key " + b.o.key + " --no-tlog)"
+	}
+	return "slsabox runs with --unsigned: the sandbox alone, no provenance"
+}
+
+// ctrSide runs ctr with args, the container ID argument "ID" made unique per run.
+func (b *bench) ctrSide(name string, args []string) *Side {
+	s := &Side{Name: name, Command: "ctr " + strings.Join(args, " ")}
+	s.run = func(ctx context.Context, i int) (Sample, error) {
+		b.seq++
+		a := slices.Clone(args)
+		a[slices.Index(a, "ID")] = fmt.Sprintf("slsabox-bench-%d-%d", os.Getpid(), b.seq)
+		wall, err := timed(exec.CommandContext(ctx, b.o.ctr, a...))
+		return Sample{Wall: wall}, err
+	}
+	return s
+}
+
+// timed runs cmd and returns its wall time; on failure the error carries its stderr.
+func timed(cmd *exec.Cmd) (float64, error) {
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start).Seconds()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %v: %s", strings.Join(cmd.Args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return wall, nil
+}
+
+// hostGoEnv is the caller's environment without any GO* setting, plus the build's own.
+func hostGoEnv(cache string) []string {
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "GO") && !strings.HasPrefix(e, "CGO_") {
+			env = append(env, e)
+		}
+	}
+	return append(env, "GOCACHE="+cache, "CGO_ENABLED=0", "GOFLAGS=-trimpath", "GOTOOLCHAIN=local", "GOENV=off")
+}
+
+type image struct {
+	archive string // absolute path of the OCI archive
+	digest  string // its manifest digest, what slsabox.yaml pins
+	name    string // its ref name, what ctr runs after importing it
+}
+
+// image reads the archive named by spec and imports it for ctr. slsabox imports it
+// on its own during the warm-up run.
+func (b *bench) image(ctx context.Context, spec string) (image, error) {
+	path, want := spec, ""
+	if rest, ok := strings.CutPrefix(spec, "oci-archive:"); ok {
+		at := strings.LastIndex(rest, "@")
+		if at < 0 {
+			return image{}, fmt.Errorf("image %q: want oci-archive:PATH@sha256:DIGEST or a path", spec)
+		}
+		path, want = rest[:at], rest[at+1:]
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return image{}, err
+	}
+	img, err := readIndex(abs)
+	if err != nil {
+		return image{}, fmt.Errorf("%s: %w (build it with scripts/images/, or run scripts/bench.sh)", path, err)
+	}
+	if want != "" && want != img.digest {
+		return image{}, fmt.Errorf("%s holds %s, not %s", path, img.digest, want)
+	}
+	out, err := exec.CommandContext(ctx, b.o.ctr, "-a", b.o.containerd, "-n", b.o.namespace, "images", "import", abs).CombinedOutput()
+	if err != nil {
+		return image{}, fmt.Errorf("ctr images import %s: %v: %s", abs, err, strings.TrimSpace(string(out)))
+	}
+	if !bytes.Contains(out, []byte(img.digest)) {
+		return image{}, fmt.Errorf("ctr images import %s did not import %s: %s", abs, img.digest, strings.TrimSpace(string(out)))
+	}
+	return img, nil
+}
+
+// readIndex returns the only image in the OCI archive at path.
+func readIndex(path string) (image, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return image{}, err
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			return image{}, fmt.Errorf("no index.json: %v", err)
+		}
+		if strings.TrimPrefix(h.Name, "./") != "index.json" {
+			continue
+		}
+		var idx struct {
+			Manifests []struct {
+				Digest      string            `json:"digest"`
+				Annotations map[string]string `json:"annotations"`
+			} `json:"manifests"`
+		}
+		if err := json.NewDecoder(tr).Decode(&idx); err != nil {
+			return image{}, fmt.Errorf("index.json: %v", err)
+		}
+		if len(idx.Manifests) != 1 {
+			return image{}, fmt.Errorf("index.json lists %d images, want 1", len(idx.Manifests))
+		}
+		m := idx.Manifests[0]
+		name := m.Annotations["io.containerd.image.name"]
+		if name == "" {
+			name = m.Annotations["org.opencontainers.image.ref.name"]
+		}
+		if name == "" || !strings.Contains(name, "/") {
+			return image{}, errors.New("the image has no full ref name annotation for ctr")
+		}
+		return image{archive: path, digest: m.Digest, name: name}, nil
+	}
+}
+
+// project writes a one-commit git repository whose slsabox.yaml pins img and adds
+// body (steps, outputs, limits). The commit date is fixed, and so is SOURCE_DATE_EPOCH.
+func (b *bench) project(name string, img image, body string) (string, error) {
+	dir := filepath.Join(b.tmp, name)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return "", err
+	}
+	def := fmt.Sprintf("version: 1\nimage: oci-archive:%s@%s\n%s", img.archive, img.digest, body)
+	if err := os.WriteFile(filepath.Join(dir, "slsabox.yaml"), []byte(def), 0o644); err != nil {
+		return "", err
+	}
+	env := append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
+		"GIT_AUTHOR_NAME=bench", "GIT_AUTHOR_EMAIL=bench@slsabox.invalid", "GIT_AUTHOR_DATE=2026-01-01T00:00:00Z",
+		"GIT_COMMITTER_NAME=bench", "GIT_COMMITTER_EMAIL=bench@slsabox.invalid", "GIT_COMMITTER_DATE=2026-01-01T00:00:00Z")
+	for _, args := range [][]string{{"init", "-q"}, {"add", "slsabox.yaml"}, {"commit", "-q", "-m", "bench " + name}} {
+		cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("git %s: %v: %s", args[0], err, out)
+		}
+	}
+	return dir, nil
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func collect(xs []Sample, f func(Sample) float64) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = f(x)
+	}
+	return out
+}
+
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func machine(ctx context.Context, o options) Machine {
+	m := Machine{CPUs: runtime.NumCPU(), LoadAvgStart: loadAvg()}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
+				m.MemTotal = strings.TrimSpace(v)
+			}
+		}
+	}
+	if b, err := os.ReadFile("/etc/os-release"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "PRETTY_NAME="); ok {
+				m.OS = strings.Trim(v, `"`)
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if out, err := exec.CommandContext(ctx, o.ctr, "-a", o.containerd, "version").Output(); err == nil {
+		// The second "Version:" line is the server's.
+		if v := strings.Split(string(out), "Version:"); len(v) >= 3 {
+			m.Containerd = strings.TrimSpace(strings.SplitN(v[2], "\n", 2)[0])
+		}
+	}
+	if out, err := exec.CommandContext(ctx, "runc", "--version").Output(); err == nil {
+		if f := strings.Fields(strings.SplitN(string(out), "\n", 2)[0]); len(f) >= 3 {
+			m.Runc = f[2]
+		}
+	}
+	if slices.Contains(o.which, "b") {
+		if out, err := exec.CommandContext(ctx, o.hostGo, "version").Output(); err == nil {
+			m.HostGo = strings.TrimSpace(string(out))
+		}
+	}
+	return m
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
+}
+
+func (r *Report) print(w io.Writer) {
+	m := r.Machine
+	fmt.Fprintf(w, "\nmachine: %d CPUs, %s, %s, kernel %s, containerd %s, runc %s\n", m.CPUs, m.MemTotal, m.OS, m.Kernel, m.Containerd, m.Runc)
+	fmt.Fprintf(w, "load average at start %s, at end %s; %d measured runs per side, alternating, after %d warm-up\n", m.LoadAvgStart, m.LoadAvgEnd, r.N, r.Warmup)
+	for _, bm := range r.Benchmarks {
+		fmt.Fprintf(w, "\n(%s) %s\n", bm.ID, bm.Title)
+		fmt.Fprintf(w, "  %-30s %9s %9s %9s %9s\n", "side", "median", "min", "max", "ratio")
+		for i, s := range bm.Sides {
+			if len(s.Samples) == 0 {
+				continue
+			}
+			ratio := ""
+			if i > 0 && s.Median > 0 {
+				ratio = fmt.Sprintf("%.2fx", bm.Sides[0].Median/s.Median)
+			}
+			fmt.Fprintf(w, "  %-30s %8.3fs %8.3fs %8.3fs %9s\n", s.Name, s.Median, s.Min, s.Max, ratio)
+			if s.BuildMedian > 0 {
+				fmt.Fprintf(w, "  %-30s %8.3fs   (step: container create to removal)\n", "  of which step", s.StepMedian)
+				fmt.Fprintf(w, "  %-30s %8.3fs   (builder.Build: startedOn to finishedOn)\n", "  of which Build", s.BuildMedian)
+			}
+			if bm.ID == "b" && s.CPUMedian > 0 {
+				fmt.Fprintf(w, "  %-30s %8.3fs   (user+system of the build's processes)\n", "  CPU time", s.CPUMedian)
+			}
+		}
+		if bm.Sides[0].Median > 0 && bm.Sides[1].Median > 0 {
+			verdict := "PASS"
+			if !bm.Pass {
+				verdict = "FAIL"
+			}
+			fmt.Fprintf(w, "  slsabox / %s: %.3fx (target <= %.2fx): %s\n", bm.Sides[1].Name, bm.Ratio, bm.Target, verdict)
+		}
+		if bm.SameBinary != nil {
+			if *bm.SameBinary {
+				fmt.Fprintf(w, "  gofmt binaries: identical in every run, sandbox and host (sha256 %s)\n", bm.Sides[0].Samples[0].SHA256)
+			} else {
+				fmt.Fprintf(w, "  gofmt binaries: DIFFER (sandbox %s, host %s)\n", bm.Sides[0].Samples[0].SHA256, bm.Sides[1].Samples[0].SHA256)
+			}
+		}
+		for _, n := range bm.Notes {
+			fmt.Fprintf(w, "  note: %s\n", n)
+		}
+	}
+}
+
+func (r *Report) writeJSON(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
