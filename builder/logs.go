@@ -21,6 +21,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 // prefixWriter writes whole lines, each with a prefix. A line longer than maxLine is
 // cut, so that a step printing without newlines cannot make the builder buffer forever.
 type prefixWriter struct {
+	mu     sync.Mutex // Write runs in containerd's copier, Flush in the builder
 	w      io.Writer
 	prefix []byte
 	buf    []byte
@@ -33,6 +34,8 @@ func newPrefixWriter(w io.Writer, prefix string) *prefixWriter {
 }
 
 func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	n := len(b)
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, '\n')
@@ -59,6 +62,8 @@ func (p *prefixWriter) emit(line []byte) {
 
 // Flush writes a final line that has no newline.
 func (p *prefixWriter) Flush() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if len(p.buf) > 0 {
 		p.emit(append(p.buf, '\n'))
 		p.buf = p.buf[:0]

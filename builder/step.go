@@ -87,6 +87,16 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 	}()
 
 	task, err := ctr.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, s.stdout, s.stderr), cio.WithFIFODir(s.fifoDir)))
+	if err == nil {
+		// Deleting through this task object waits for its output to be copied out,
+		// so that nothing reaches the log after the step is over. (Runs before the
+		// container's removal above.)
+		defer func() {
+			cctx, cancel := context.WithTimeout(cleanCtx, cleanupTimeout)
+			defer cancel()
+			_, _ = task.Delete(cctx, containerd.WithProcessKill)
+		}()
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return s.envErr(ctx, "starting", err)

@@ -81,6 +81,15 @@ tree, key, flags); 3 environment (containerd, disk, log) or interrupted.`,
 func runBuild(cmd *cobra.Command, g *globalOptions, o *buildOptions, dir string) error {
 	ctx := cmd.Context()
 	stderr := cmd.ErrOrStderr()
+	// A key or log URL that comes from the environment yields to an explicit
+	// --unsigned or --no-tlog; given as flags, they conflict.
+	flags := cmd.Flags()
+	if o.unsigned && !flags.Changed("key") {
+		o.key = ""
+	}
+	if (o.unsigned || o.noTlog) && !flags.Changed("rekor-url") {
+		o.rekor.url = ""
+	}
 	var (
 		signer attest.Signer
 		tlog   attest.TransparencyLog
