@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -289,7 +290,7 @@ func TestTlogOutages(t *testing.T) {
 		out := filepath.Join(t.TempDir(), "out")
 		cmd := exec.Command(slsaboxBin, "build", dir, "-o", out, "--key", key+".key", "--rekor-url", url, "--rekor-version", rekorVersion(), "--rekor-attempts", "2", "--rekor-timeout", "5s")
 		cmd.Env = append(os.Environ(), "SLSABOX_NAMESPACE=slsabox-test-cli")
-		var stderr bytes.Buffer
+		var stderr syncBuffer // written by exec's copier while the test reads it
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -308,4 +309,21 @@ func TestTlogOutages(t *testing.T) {
 		}
 		check(t, out, code, stderr.String())
 	})
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
