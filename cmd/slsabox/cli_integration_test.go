@@ -10,7 +10,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/slsabox/slsabox/builder"
 	"github.com/slsabox/slsabox/internal/testenv"
@@ -276,5 +278,55 @@ func TestKeygen(t *testing.T) {
 	}
 	if _, stderr, code := slsabox(t, "keygen", "--out", prefix+"x", "--algorithm", "rsa"); code != 2 || !strings.Contains(stderr, "unknown algorithm") {
 		t.Errorf("bad algorithm: exit %d: %s", code, stderr)
+	}
+}
+
+// TestCLISignalCleansUp sends SIGTERM (and, in a second run, SIGINT) to a real slsabox
+// build while its step runs: the step is killed, the build exits 3, and nothing is left
+// for slsabox sweep to remove.
+func TestCLISignalCleansUp(t *testing.T) {
+	testenv.Containerd(t)
+	img := testenv.Image(t, "testbox.tar")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "slsabox.yaml"), []byte("version: 1\nimage: "+img+"\nsteps: [{name: long, run: [sleep, '600']}]\noutputs: [/out/*]\n"), 0o644)
+	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "x"}} {
+		exec.Command("git", append([]string{"-C", dir}, args...)...).Run()
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out")
+			cmd := exec.Command(slsaboxBin, "build", dir, "--unsigned", "-o", out)
+			cmd.Env = append(os.Environ(), "SLSABOX_NAMESPACE=slsabox-test-cli")
+			var stderr syncBuffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(60 * time.Second)
+			for !strings.Contains(stderr.String(), "step long:") && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+			}
+			time.Sleep(500 * time.Millisecond) // the container is up
+			start := time.Now()
+			cmd.Process.Signal(sig)
+			err := cmd.Wait()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			}
+			if code != 3 || !strings.Contains(stderr.String(), "interrupted") {
+				t.Errorf("exit %d, want 3 (interrupted):\n%s", code, stderr.String())
+			}
+			if d := time.Since(start); d > 20*time.Second {
+				t.Errorf("the build took %s to stop", d)
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("an interrupted build published %s", out)
+			}
+			stdout, stderr2, code := slsabox(t, "sweep")
+			if code != 0 || strings.TrimSpace(stdout) != "removed 0 containers, 0 snapshots, 0 leases" {
+				t.Errorf("leftovers after %s: %s %s", sig, stdout, stderr2)
+			}
+		})
 	}
 }
