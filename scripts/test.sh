@@ -33,13 +33,19 @@ scripts/tools.sh
 step "private containerd and test images"
 scripts/containerd.sh start
 trap 'scripts/containerd.sh stop' EXIT
+# A private OCI registry on 127.0.0.1 (Debian's docker-registry) for pulls by digest.
+export SLSABOX_REGISTRY_PORT=${SLSABOX_REGISTRY_PORT:-5005}
+scripts/registry.sh start
+trap 'scripts/registry.sh stop; scripts/containerd.sh stop' EXIT
+SLSABOX_REGISTRY=$(scripts/registry.sh address)
+export SLSABOX_REGISTRY
 
 step "local Rekor v2 log (rekor-tiles, built from the pinned module)"
 # Ports of their own, so that the demo's log can keep running beside the tests.
 export SLSABOX_REKOR_PORT=${SLSABOX_REKOR_PORT:-3420} SLSABOX_REKOR_GRPC_PORT=${SLSABOX_REKOR_GRPC_PORT:-3421} \
   SLSABOX_REKOR_METRICS_PORT=${SLSABOX_REKOR_METRICS_PORT:-3422}
 scripts/rekor.sh start
-trap 'scripts/rekor.sh stop; scripts/containerd.sh stop' EXIT
+trap 'scripts/rekor.sh stop; scripts/registry.sh stop; scripts/containerd.sh stop' EXIT
 SLSABOX_REKOR_URL=$(scripts/rekor.sh url)
 SLSABOX_TRUSTED_ROOT=$(scripts/rekor.sh trusted-root)
 export SLSABOX_REKOR_URL SLSABOX_TRUSTED_ROOT

@@ -11,12 +11,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // RepoRoot returns the repository's top directory.
@@ -43,6 +45,27 @@ func Containerd(t testing.TB) string {
 	}
 	if _, err := os.Stat(addr); err != nil {
 		missing(t, "containerd socket %s: %v", addr, err)
+	}
+	return addr
+}
+
+// Registry returns the HOST:PORT of the local OCI registry to push test images to
+// (SLSABOX_REGISTRY; scripts/test.sh starts it with scripts/registry.sh), after
+// checking that it answers GET /v2/ over plain HTTP.
+func Registry(t testing.TB) string {
+	t.Helper()
+	addr := os.Getenv("SLSABOX_REGISTRY")
+	if addr == "" {
+		missing(t, "SLSABOX_REGISTRY is not set")
+	}
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get("http://" + addr + "/v2/")
+	if err != nil {
+		missing(t, "registry %s: %v", addr, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		missing(t, "registry %s: GET /v2/ answered %s", addr, resp.Status)
 	}
 	return addr
 }
