@@ -46,13 +46,16 @@ HOME=/tmp and SOURCE_DATE_EPOCH (the commit time).
 
 Every regular file under /out that matches outputs: becomes a subject with its sha256.
 The SLSA v1 provenance of the build is signed with --key (a PEM file or KMS URI) as a
-DSSE envelope and written as a Sigstore bundle, OUT/provenance.sigstore.json.
+DSSE envelope, logged to the transparency log at --rekor-url (or not, with --no-tlog)
+and written as a Sigstore bundle, OUT/provenance.sigstore.json. If the log cannot be
+reached, the signed bundle is still written, the build exits 3, and slsabox upload
+logs it later.
 On success OUT (default ./slsabox-out) is replaced as a whole by the artifacts,
 build.log and the bundle; on failure it is left untouched and the log is kept in
 OUT.failed.log.
 
 Exit codes: 0 built; 1 a step or the outputs failed; 2 bad input (definition, dirty
-tree, key, flags); 3 environment (containerd, disk, log) or interrupted.`,
+tree, key, flags); 3 environment (containerd, disk, transparency log) or interrupted.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := "."
