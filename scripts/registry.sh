@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# A private OCI registry for slsabox's tests: Debian's docker-registry (distribution
+# 2.x) with a config of its own, on 127.0.0.1 only, no auth, no debug listener, so that
+# pulling builder images by digest is tested against a real registry.
+#
+#   scripts/registry.sh start|stop|restart|status|url|address
+#
+# Environment (the same for every command):
+#   SLSABOX_REGISTRY_PORT  port on 127.0.0.1 (default 5005)
+#   SLSABOX_RUN            pid file, config and log under $SLSABOX_RUN/registry
+#                          (default /run/slsabox)
+#   SLSABOX_ROOT           blobs and manifests under $SLSABOX_ROOT/registry, kept
+#                          across runs (default /var/lib/slsabox)
+#
+# The package's own service (which listens on every interface) is never started:
+# a policy-rc.d keeps apt from starting it, and start stops it if it runs anyway.
+set -euo pipefail
+
+port=${SLSABOX_REGISTRY_PORT:-5005}
+run_dir=${SLSABOX_RUN:-/run/slsabox}/registry
+root_dir=${SLSABOX_ROOT:-/var/lib/slsabox}/registry
+pidfile=$run_dir/registry.pid
+config=$run_dir/config.yml
+log=$run_dir/registry.log
+addr=127.0.0.1:$port
+
+say() { echo "registry.sh: $*" >&2; }
+
+# stop_package_service stops the Debian package's own daemon if something started it.
+stop_package_service() {
+  if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+    if systemctl is-active --quiet docker-registry 2>/dev/null; then
+      say "stopping and disabling the docker-registry package's system service"
+      systemctl disable --now docker-registry >/dev/null 2>&1 || true
+    fi
+  elif [[ -x /etc/init.d/docker-registry ]] && /etc/init.d/docker-registry status >/dev/null 2>&1; then
+    say "stopping the docker-registry package's init service"
+    /etc/init.d/docker-registry stop >/dev/null 2>&1 || true
+  fi
+}
+
+ensure_installed() {
+  if ! command -v docker-registry >/dev/null; then
+    if [[ $(id -u) != 0 ]]; then
+      say "docker-registry is missing; run as root or install it: apt-get install docker-registry"; exit 3
+    fi
+    say "installing docker-registry from Debian"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    # Debian's package would start its system daemon (on every interface); exit 101
+    # from policy-rc.d keeps invoke-rc.d and deb-systemd-invoke from doing so.
+    local policy=/usr/sbin/policy-rc.d ours=0
+    if [[ ! -e $policy ]]; then
+      printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy"
+      ours=1
+    fi
+    local rc=0
+    apt-get install -y -qq --no-install-recommends docker-registry >/dev/null || rc=$?
+    if ((ours)); then rm -f "$policy"; fi
+    if ((rc)); then say "apt-get install docker-registry failed ($rc)"; exit 3; fi
+  fi
+  stop_package_service
+  command -v curl >/dev/null || { say "curl is needed: apt-get install curl"; exit 3; }
+}
+
+running() {
+  [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+}
+
+answers() {
+  # GET /v2/ answers 200 with no auth configured.
+  curl -fsS -o /dev/null --max-time 2 "http://$addr/v2/" 2>/dev/null
+}
+
+start() {
+  ensure_installed
+  if running; then
+    if answers; then say "already running at http://$addr"; return 0; fi
+    say "pid $(cat "$pidfile") runs but http://$addr/v2/ does not answer; see $log"; exit 3
+  fi
+  if answers; then
+    say "something else already answers at http://$addr/v2/; stop it or set SLSABOX_REGISTRY_PORT"; exit 3
+  fi
+  mkdir -p "$run_dir" "$root_dir"
+  chmod 0700 "$run_dir" "$root_dir"
+  # No http.debug: no debug or metrics listener. No auth: loopback only.
+  cat >"$config" <<YAML
+version: 0.1
+log:
+  level: info
+  fields:
+    service: slsabox-test-registry
+storage:
+  filesystem:
+    rootdirectory: $root_dir
+  delete:
+    enabled: true
+  cache:
+    blobdescriptor: inmemory
+http:
+  addr: $addr
+  secret: $(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+  headers:
+    X-Content-Type-Options: [nosniff]
+YAML
+  chmod 0600 "$config"
+  say "starting docker-registry ($(docker-registry --version 2>/dev/null | awk '{print $NF}')) at http://$addr, storage $root_dir"
+  # setsid: the daemon outlives the shell that started it and is not hit by its Ctrl-C.
+  setsid docker-registry serve "$config" >>"$log" 2>&1 </dev/null &
+  echo $! >"$pidfile"
+  for _ in $(seq 1 100); do
+    if answers; then
+      say "ready (log: $log)"
+      return 0
+    fi
+    if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  say "docker-registry did not come up; its log says:"; tail -20 "$log" >&2
+  stop
+  exit 3
+}
+
+stop() {
+  if [[ -f $pidfile ]]; then
+    local pid; pid=$(cat "$pidfile")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid"
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pidfile"
+    say "stopped"
+  fi
+}
+
+case ${1:-} in
+  start) start ;;
+  stop) stop ;;
+  restart) stop; start ;;
+  status) if running; then echo "running at http://$addr (pid $(cat "$pidfile"))"; else echo "not running"; exit 3; fi ;;
+  url) echo "http://$addr" ;;
+  address) echo "$addr" ;;
+  *) echo "usage: $0 start|stop|restart|status|url|address" >&2; exit 2 ;;
+esac
