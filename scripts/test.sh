@@ -34,7 +34,7 @@ step "private containerd and test images"
 scripts/containerd.sh start
 trap 'scripts/containerd.sh stop' EXIT
 # A private OCI registry on 127.0.0.1 (Debian's docker-registry) for pulls by digest.
-export SLSABOX_REGISTRY_PORT=${SLSABOX_REGISTRY_PORT:-5005}
+export SLSABOX_REGISTRY_PORT=${SLSABOX_REGISTRY_PORT:-5015}  # its own port, beside a registry on the default
 scripts/registry.sh start
 trap 'scripts/registry.sh stop; scripts/containerd.sh stop' EXIT
 SLSABOX_REGISTRY=$(scripts/registry.sh address)
