@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slsabox/slsabox/attest"
+	"github.com/slsabox/slsabox/attest/verify"
 	"github.com/slsabox/slsabox/builder"
 )
 
@@ -63,7 +64,7 @@ tree, and records exactly what went in and what came out.`,
 	pf.StringVar(&g.output, "output", "text", "result format on stdout: text or json")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print only errors on stderr")
 
-	root.AddCommand(newBuildCmd(g), newUploadCmd(g), newKeygenCmd(g), newImageCmd(g), newSweepCmd(g), newVersionCmd(g))
+	root.AddCommand(newBuildCmd(g), newUploadCmd(g), newKeygenCmd(g), newImageCmd(g), newSweepCmd(g), newVersionCmd(g), newVerifyCmd(g))
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
 		if g.output != "text" && g.output != "json" {
 			return usageError{fmt.Errorf("--output must be text or json, not %q", g.output)}
@@ -91,6 +92,11 @@ func exitCode(err error) int {
 	case errors.As(err, &e), errors.Is(err, attest.ErrSign), errors.Is(err, attest.ErrLogUnavailable):
 		return exitEnvironment
 	case errors.Is(err, attest.ErrLogRejected):
+		return exitFailed
+	case errors.Is(err, verify.ErrInvalidPolicy), errors.Is(err, verify.ErrTrustMaterial):
+		return exitUsage
+	case errors.Is(err, verify.ErrSignature), errors.Is(err, verify.ErrNotLogged), errors.Is(err, verify.ErrDigestMismatch),
+		errors.Is(err, verify.ErrUntrustedBuilder), errors.Is(err, verify.ErrPolicy):
 		return exitFailed
 	case errors.As(err, &u), errors.Is(err, attest.ErrKey), errors.Is(err, attest.ErrPassphrase), errors.Is(err, attest.ErrInvalidProvenance),
 		errors.Is(err, builder.ErrInvalidDefinition), errors.Is(err, builder.ErrInvalidSource),

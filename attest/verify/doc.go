@@ -1,0 +1,19 @@
+// Package verify checks a Sigstore bundle holding SLSA v1 provenance against trust
+// material and a policy, offline.
+//
+// Trust and policy are split, as in sigstore-go: a Verifier holds what is trusted (a
+// trusted_root.json with the log keys, a public key) and is built once with New; a
+// Policy holds what one artifact must satisfy (its digest, the builder id, the source).
+// Verifier.Verify returns a Report with one Check per check, in a fixed order, and
+// the verified statement; it never prints and needs no context, since nothing leaves
+// the machine.
+//
+// Strict by default: the subject digest, the builder id, the source URI and a
+// transparency log proof are required. Every opt-out says so in its name
+// (WithoutTransparencyLogUnsafe, Policy.AllowAnyBuilderUnsafe,
+// Policy.AllowAnySourceUnsafe) and adds a warning to the report.
+//
+// Failures wrap one sentinel per class (ErrSignature, ErrNotLogged,
+// ErrDigestMismatch, ErrUntrustedBuilder, ErrPolicy); ErrInvalidPolicy and
+// ErrTrustMaterial mean the verifier was misconfigured rather than the artifact bad.
+package verify

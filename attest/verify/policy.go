@@ -1,0 +1,124 @@
+package verify
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Policy is what one artifact's provenance must say. The zero value of an optional
+// field means "not checked"; required fields can only be waived by the options named
+// Unsafe, which add a warning to the report.
+type Policy struct {
+	// Digest is the artifact's sha256, hex (a "sha256:" prefix is accepted). Required.
+	Digest string `yaml:"digest" json:"digest"`
+	// BuilderID must equal runDetails.builder.id. Required unless AllowAnyBuilderUnsafe.
+	BuilderID string `yaml:"builderID" json:"builderID,omitempty"`
+	// BuildType must equal buildDefinition.buildType; empty means slsabox's (attest.BuildType).
+	BuildType string `yaml:"buildType" json:"buildType,omitempty"`
+	// SourceURI must equal externalParameters.source.uri (e.g. "git+https://github.com/o/r").
+	// Required unless AllowAnySourceUnsafe.
+	SourceURI string `yaml:"sourceURI" json:"sourceURI,omitempty"`
+	// SourceRef, if set, must equal externalParameters.source.ref (e.g. "refs/heads/main").
+	SourceRef string `yaml:"sourceRef" json:"sourceRef,omitempty"`
+	// SourceCommit, if set, must equal the source dependency's gitCommit (full hex).
+	SourceCommit string `yaml:"sourceCommit" json:"sourceCommit,omitempty"`
+	// AllowedImages, if set, lists the builder images accepted: "sha256:HEX" digests or
+	// references pinned by digest ("NAME@sha256:HEX").
+	AllowedImages []string `yaml:"allowedImages" json:"allowedImages,omitempty"`
+	// RequireHermetic requires slsabox's build type with a sandbox without network.
+	RequireHermetic bool `yaml:"requireHermetic" json:"requireHermetic,omitempty"`
+
+	// AllowAnyBuilderUnsafe accepts provenance from any builder that holds the key.
+	AllowAnyBuilderUnsafe bool `yaml:"allowAnyBuilderUnsafe" json:"allowAnyBuilderUnsafe,omitempty"`
+	// AllowAnySourceUnsafe accepts an artifact built from any source.
+	AllowAnySourceUnsafe bool `yaml:"allowAnySourceUnsafe" json:"allowAnySourceUnsafe,omitempty"`
+}
+
+// LoadPolicy parses a YAML policy (the Policy fields, by their yaml names). Unknown
+// keys are rejected, so a misspelt expectation is never silently ignored. The digest
+// may be left out and set per artifact by the caller; Verify checks completeness.
+func LoadPolicy(data []byte) (Policy, error) {
+	var p Policy
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&p); err != nil {
+		if errors.Is(err, io.EOF) {
+			return Policy{}, fmt.Errorf("%w: the policy is empty", ErrInvalidPolicy)
+		}
+		return Policy{}, fmt.Errorf("%w: %v", ErrInvalidPolicy, err)
+	}
+	var extra any
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return Policy{}, fmt.Errorf("%w: more than one YAML document", ErrInvalidPolicy)
+	}
+	if p.Digest != "" {
+		if _, err := normalizeDigest(p.Digest); err != nil {
+			return Policy{}, err
+		}
+	}
+	return p, nil
+}
+
+// validate checks that the policy is complete and returns it normalized.
+func (p Policy) validate() (Policy, error) {
+	d, err := normalizeDigest(p.Digest)
+	if err != nil {
+		return p, err
+	}
+	p.Digest = d
+	if p.BuilderID == "" && !p.AllowAnyBuilderUnsafe {
+		return p, fmt.Errorf("%w: no builder id: give the one you trust (or AllowAnyBuilderUnsafe)", ErrInvalidPolicy)
+	}
+	if p.BuilderID != "" && p.AllowAnyBuilderUnsafe {
+		return p, fmt.Errorf("%w: a builder id and AllowAnyBuilderUnsafe conflict", ErrInvalidPolicy)
+	}
+	if p.SourceURI == "" && !p.AllowAnySourceUnsafe {
+		return p, fmt.Errorf("%w: no source uri: give the repository you expect (or AllowAnySourceUnsafe)", ErrInvalidPolicy)
+	}
+	if p.SourceURI != "" && p.AllowAnySourceUnsafe {
+		return p, fmt.Errorf("%w: a source uri and AllowAnySourceUnsafe conflict", ErrInvalidPolicy)
+	}
+	if p.SourceCommit != "" {
+		if _, err := hex.DecodeString(p.SourceCommit); err != nil || (len(p.SourceCommit) != 40 && len(p.SourceCommit) != 64) {
+			return p, fmt.Errorf("%w: source commit %q is not a full git commit id", ErrInvalidPolicy, p.SourceCommit)
+		}
+		p.SourceCommit = strings.ToLower(p.SourceCommit)
+	}
+	for _, img := range p.AllowedImages {
+		if _, ok := imageDigest(img); !ok {
+			return p, fmt.Errorf("%w: allowed image %q is not pinned: give sha256:HEX or NAME@sha256:HEX", ErrInvalidPolicy, img)
+		}
+	}
+	return p, nil
+}
+
+// normalizeDigest returns the lowercase hex of a sha256 given as HEX or sha256:HEX.
+func normalizeDigest(d string) (string, error) {
+	if d == "" {
+		return "", fmt.Errorf("%w: no artifact digest", ErrInvalidPolicy)
+	}
+	h := strings.ToLower(strings.TrimPrefix(d, "sha256:"))
+	if b, err := hex.DecodeString(h); err != nil || len(b) != 32 {
+		return "", fmt.Errorf("%w: digest %q is not a sha256 (64 hex digits)", ErrInvalidPolicy, d)
+	}
+	return h, nil
+}
+
+// imageDigest returns the sha256 hex an allowed image names.
+func imageDigest(img string) (string, bool) {
+	s := img
+	if i := strings.LastIndex(s, "@"); i >= 0 {
+		s = s[i+1:]
+	}
+	if !strings.HasPrefix(s, "sha256:") {
+		return "", false
+	}
+	h, err := normalizeDigest(s)
+	return h, err == nil
+}

@@ -1,0 +1,172 @@
+package verify
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	slsa "github.com/in-toto/attestation/go/predicates/provenance/v1"
+	intoto "github.com/in-toto/attestation/go/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/slsabox/slsabox/attest"
+)
+
+type statement = intoto.Statement
+
+// checkStatement runs the policy checks on a statement whose signature verified.
+func checkStatement(st *statement, p Policy, results map[string]result, r *Report) {
+	pred, err := provenance(st)
+	if err != nil {
+		results[CheckPredicateType] = fail(fmt.Errorf("%w: %v", ErrPolicy, err))
+	} else {
+		results[CheckPredicateType] = pass(attest.PredicateSLSAProvenance)
+	}
+	results[CheckSubjectDigest] = checkSubject(st, p.Digest)
+	if pred == nil {
+		// Without a readable predicate every predicate check fails for the same reason.
+		for _, n := range []string{CheckBuilderID, CheckBuildType, CheckSourceURI, CheckSourceRef, CheckSourceCommit, CheckBuilderImage, CheckHermetic} {
+			results[n] = fail(fmt.Errorf("%w: no SLSA v1 provenance to check", errFor(n)))
+		}
+		return
+	}
+
+	builderID := pred.GetRunDetails().GetBuilder().GetId()
+	switch {
+	case p.AllowAnyBuilderUnsafe:
+		results[CheckBuilderID] = skip("any builder accepted (unsafe opt-out); provenance says " + quote(builderID))
+	case builderID == p.BuilderID:
+		results[CheckBuilderID] = pass(builderID)
+	default:
+		results[CheckBuilderID] = fail(fmt.Errorf("%w: want %s, got %s", ErrUntrustedBuilder, p.BuilderID, quote(builderID)))
+	}
+
+	buildType := pred.GetBuildDefinition().GetBuildType()
+	wantType := p.BuildType
+	if wantType == "" {
+		wantType = attest.BuildType
+	}
+	results[CheckBuildType] = equal(wantType, buildType, true)
+
+	ext := pred.GetBuildDefinition().GetExternalParameters()
+	source := ext.GetFields()["source"].GetStructValue()
+	uri := str(source, "uri")
+	if p.AllowAnySourceUnsafe {
+		results[CheckSourceURI] = skip("any source accepted (unsafe opt-out); provenance says " + quote(uri))
+	} else {
+		results[CheckSourceURI] = equal(p.SourceURI, uri, true)
+	}
+	results[CheckSourceRef] = equal(p.SourceRef, str(source, "ref"), p.SourceRef != "")
+
+	deps := pred.GetBuildDefinition().GetResolvedDependencies()
+	var commit string
+	if len(deps) > 0 {
+		commit = strings.ToLower(deps[0].GetDigest()["gitCommit"])
+		if d := deps[0].GetAnnotations().GetFields()["dirty"]; d.GetBoolValue() {
+			r.Warnings = append(r.Warnings, "built from a dirty work tree: the source is not exactly commit "+commit)
+		}
+	}
+	results[CheckSourceCommit] = equal(p.SourceCommit, commit, p.SourceCommit != "")
+	results[CheckBuilderImage] = checkImage(deps, p.AllowedImages)
+
+	network := str(pred.GetBuildDefinition().GetInternalParameters().GetFields()["sandbox"].GetStructValue(), "network")
+	hermetic := buildType == attest.BuildType && network == "none"
+	switch {
+	case !p.RequireHermetic:
+		results[CheckHermetic] = skip(fmt.Sprintf("not required (sandbox network %s)", quote(network)))
+	case hermetic:
+		results[CheckHermetic] = pass("slsabox sandbox without network")
+	default:
+		results[CheckHermetic] = fail(fmt.Errorf("%w: want build type %s with sandbox network \"none\", got %s with network %s",
+			ErrPolicy, attest.BuildType, quote(buildType), quote(network)))
+	}
+}
+
+// provenance checks the statement and predicate types and decodes the predicate.
+func provenance(st *statement) (*slsa.Provenance, error) {
+	if st.GetType() != intoto.StatementTypeUri {
+		return nil, fmt.Errorf("statement type %s is not %s", quote(st.GetType()), intoto.StatementTypeUri)
+	}
+	if st.GetPredicateType() != attest.PredicateSLSAProvenance {
+		return nil, fmt.Errorf("want %s, got %s", attest.PredicateSLSAProvenance, quote(st.GetPredicateType()))
+	}
+	raw, err := protojson.Marshal(st.GetPredicate())
+	if err != nil {
+		return nil, fmt.Errorf("the predicate cannot be read: %v", err)
+	}
+	var pred slsa.Provenance
+	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(raw, &pred); err != nil {
+		return nil, fmt.Errorf("the predicate is not SLSA v1 provenance: %v", err)
+	}
+	if err := pred.Validate(); err != nil {
+		return nil, fmt.Errorf("the predicate is not valid SLSA v1 provenance: %v", err)
+	}
+	return &pred, nil
+}
+
+func checkSubject(st *statement, digest string) result {
+	var names []string
+	for _, s := range st.GetSubject() {
+		if strings.EqualFold(s.GetDigest()["sha256"], digest) {
+			return pass(fmt.Sprintf("sha256:%s is subject %s", digest, quote(s.GetName())))
+		}
+		names = append(names, s.GetName())
+	}
+	return fail(fmt.Errorf("%w: sha256:%s is not among the %d subjects (%s)", ErrDigestMismatch, digest, len(names), strings.Join(names, ", ")))
+}
+
+func checkImage(deps []*intoto.ResourceDescriptor, allowed []string) result {
+	var img *intoto.ResourceDescriptor
+	for _, d := range deps {
+		if d.GetName() == "builder-image" {
+			img = d
+			break
+		}
+	}
+	got := "none"
+	if img != nil {
+		got = img.GetUri()
+		if got == "" {
+			got = "sha256:" + img.GetDigest()["sha256"]
+		}
+	}
+	if len(allowed) == 0 {
+		return skip("not required (" + got + ")")
+	}
+	if img != nil {
+		h := strings.ToLower(img.GetDigest()["sha256"])
+		if slices.ContainsFunc(allowed, func(a string) bool { d, _ := imageDigest(a); return h != "" && d == h }) {
+			return pass(got)
+		}
+	}
+	return fail(fmt.Errorf("%w: %s is not in the allowed images", ErrPolicy, got))
+}
+
+// equal compares a policy value with the provenance's; an empty want is not required.
+func equal(want, got string, required bool) result {
+	switch {
+	case !required:
+		return skip("not required (" + quote(got) + ")")
+	case want == got:
+		return pass(got)
+	default:
+		return fail(fmt.Errorf("%w: want %s, got %s", ErrPolicy, want, quote(got)))
+	}
+}
+
+func errFor(check string) error {
+	if check == CheckBuilderID {
+		return ErrUntrustedBuilder
+	}
+	return ErrPolicy
+}
+
+func str(s *structpb.Struct, key string) string { return s.GetFields()[key].GetStringValue() }
+
+func quote(s string) string {
+	if s == "" {
+		return `""`
+	}
+	return s
+}

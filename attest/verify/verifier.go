@@ -1,0 +1,271 @@
+package verify
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/slsabox/slsabox/attest"
+)
+
+// BundleMediaType is the only bundle version Verify accepts, the one slsabox writes.
+const BundleMediaType = "application/vnd.dev.sigstore.bundle.v0.3+json"
+
+// Verifier holds trust material. It is safe for concurrent use.
+type Verifier struct {
+	trusted  root.TrustedMaterial // everything, for the log proof
+	sig      *sgverify.Verifier   // signature only
+	logged   bool                 // a log proof is required
+	warnings []string
+}
+
+type config struct {
+	root    *root.TrustedRoot
+	rootErr error
+	keyPEM  []byte
+	noTlog  bool
+}
+
+// Option configures a Verifier.
+type Option func(*config)
+
+// WithTrustedRoot trusts the logs (and authorities) of a Sigstore trusted root.
+func WithTrustedRoot(tr *root.TrustedRoot) Option {
+	return func(c *config) {
+		if tr == nil {
+			c.rootErr = errors.New("nil trusted root")
+		}
+		c.root = tr
+	}
+}
+
+// WithTrustedRootFile reads a trusted_root.json (scripts/rekor.sh trusted-root writes
+// one for the local log).
+func WithTrustedRootFile(path string) Option {
+	return func(c *config) {
+		c.root, c.rootErr = root.NewTrustedRootFromPath(path)
+		if c.rootErr != nil {
+			c.rootErr = fmt.Errorf("reading trusted root %s: %v", path, c.rootErr)
+		}
+	}
+}
+
+// WithPublicKey trusts signatures made by the key (PEM "PUBLIC KEY"), whatever key
+// hint the bundle carries.
+func WithPublicKey(pem []byte) Option {
+	return func(c *config) { c.keyPEM = pem }
+}
+
+// WithoutTransparencyLogUnsafe accepts bundles without a transparency log proof: a
+// signature alone does not show that the signing was made public, so a stolen key goes
+// unnoticed. Every report then carries a warning.
+func WithoutTransparencyLogUnsafe() Option {
+	return func(c *config) { c.noTlog = true }
+}
+
+// New builds a Verifier. It needs a public key (key-signed bundles are what slsabox
+// writes) and, unless WithoutTransparencyLogUnsafe, a trusted root holding the log's key.
+func New(opts ...Option) (*Verifier, error) {
+	var c config
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.rootErr != nil {
+		return nil, fmt.Errorf("%w: %v", ErrTrustMaterial, c.rootErr)
+	}
+	if c.keyPEM == nil {
+		return nil, fmt.Errorf("%w: no public key: pass the key the builder signs with", ErrTrustMaterial)
+	}
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(bytes.TrimSpace(c.keyPEM))
+	if err != nil {
+		return nil, fmt.Errorf("%w: public key: %v", ErrTrustMaterial, err)
+	}
+	keys, err := keyMaterial(pub)
+	if err != nil {
+		return nil, fmt.Errorf("%w: public key: %v", ErrTrustMaterial, err)
+	}
+	v := &Verifier{logged: !c.noTlog}
+	var trusted root.TrustedMaterialCollection
+	if c.root != nil {
+		trusted = append(trusted, c.root)
+		if len(c.root.RekorLogs()) == 0 && v.logged {
+			return nil, fmt.Errorf("%w: the trusted root names no transparency log", ErrTrustMaterial)
+		}
+	} else if v.logged {
+		return nil, fmt.Errorf("%w: no trusted root: a log proof cannot be checked without the log's key (or opt out with WithoutTransparencyLogUnsafe)", ErrTrustMaterial)
+	}
+	trusted = append(trusted, keys)
+	v.trusted = trusted
+	if v.sig, err = sgverify.NewVerifier(trusted, sgverify.WithCurrentTime()); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrTrustMaterial, err)
+	}
+	if !v.logged {
+		v.warnings = append(v.warnings, "transparency log not checked (unsafe opt-out): the signature alone does not show the signing was made public")
+	}
+	return v, nil
+}
+
+func keyMaterial(pub crypto.PublicKey) (root.TrustedMaterial, error) {
+	sv, err := signature.LoadDefaultVerifier(pub)
+	if err != nil {
+		return nil, err
+	}
+	return root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
+		return root.NewExpiringKey(sv, time.Time{}, time.Time{}), nil
+	}), nil
+}
+
+// Verify checks the bundle against the trust material and the policy. The report is
+// never nil and lists every check; the error, when verification failed, wraps the
+// sentinel of the first failed check (ErrInvalidPolicy if the policy is incomplete).
+func (v *Verifier) Verify(b *bundle.Bundle, p Policy) (*Report, error) {
+	r := &Report{Warnings: append([]string(nil), v.warnings...)}
+	p, err := p.validate()
+	r.Digest = p.Digest
+	if err != nil {
+		return r, err
+	}
+	if p.AllowAnyBuilderUnsafe {
+		r.Warnings = append(r.Warnings, "builder id not checked (unsafe opt-out): any holder of the key can claim to be the builder")
+	}
+	if p.AllowAnySourceUnsafe {
+		r.Warnings = append(r.Warnings, "source uri not checked (unsafe opt-out): the artifact may be built from any repository")
+	}
+	results := map[string]result{}
+
+	st, err := v.verifySignature(b)
+	if err != nil {
+		results[CheckSignature] = fail(fmt.Errorf("%w: %v", ErrSignature, err))
+		return r.finish(results)
+	}
+	r.Statement = st
+	results[CheckSignature] = pass("DSSE signature by the trusted key")
+
+	switch {
+	case !v.logged:
+		results[CheckTlog] = skip("not required (unsafe opt-out)")
+	default:
+		results[CheckTlog] = v.checkTlog(b)
+	}
+	checkStatement(st, p, results, r)
+	return r.finish(results)
+}
+
+// verifySignature checks the envelope's shape and its signature, and returns the statement.
+func (v *Verifier) verifySignature(b *bundle.Bundle) (*statement, error) {
+	if b == nil || b.Bundle == nil {
+		return nil, errors.New("no bundle")
+	}
+	if b.MediaType != BundleMediaType {
+		return nil, fmt.Errorf("bundle media type %q is not %s", b.MediaType, BundleMediaType)
+	}
+	env := b.GetDsseEnvelope()
+	if env == nil {
+		return nil, errors.New("the bundle holds no DSSE envelope")
+	}
+	if env.PayloadType != attest.InTotoPayloadType {
+		return nil, fmt.Errorf("payload type %q is not %s", env.PayloadType, attest.InTotoPayloadType)
+	}
+	if n := len(env.Signatures); n != 1 {
+		return nil, fmt.Errorf("the envelope has %d signatures, want 1", n)
+	}
+	vc, err := b.VerificationContent()
+	if err != nil {
+		return nil, err
+	}
+	if vc.Certificate() != nil {
+		return nil, errors.New("certificate-signed (keyless) bundles are not supported yet: verify with the builder's public key")
+	}
+	res, err := v.sig.Verify(b, sgverify.NewPolicy(sgverify.WithoutArtifactUnsafe(), sgverify.WithKey()))
+	if err != nil {
+		return nil, err
+	}
+	if res.Statement == nil {
+		return nil, errors.New("the envelope holds no in-toto statement")
+	}
+	return res.Statement, nil
+}
+
+func (v *Verifier) checkTlog(b *bundle.Bundle) result {
+	if len(b.GetVerificationMaterial().GetTlogEntries()) == 0 {
+		return fail(fmt.Errorf("%w: the bundle has none (log it with slsabox upload)", ErrNotLogged))
+	}
+	if _, err := sgverify.VerifyTlogEntry(b, v.trusted, 1, false); err != nil {
+		return fail(fmt.Errorf("%w: %v", ErrNotLogged, err))
+	}
+	e := b.GetVerificationMaterial().GetTlogEntries()[0]
+	return pass(fmt.Sprintf("inclusion proof at index %d verified against the trusted log key", e.GetLogIndex()))
+}
+
+// result is a check's outcome before it is put in order.
+type result struct {
+	ok, skipped bool
+	detail      string
+	err         error
+}
+
+func pass(detail string) result { return result{ok: true, detail: detail} }
+func skip(detail string) result { return result{ok: true, skipped: true, detail: detail} }
+func fail(err error) result     { return result{err: err, detail: errDetail(err)} }
+
+// errDetail is the error's message without the sentinel's prefix, on one line.
+func errDetail(err error) string {
+	s := strings.Join(strings.Fields(err.Error()), " ")
+	for _, e := range []error{ErrSignature, ErrNotLogged, ErrDigestMismatch, ErrUntrustedBuilder, ErrPolicy} {
+		if p := e.Error() + ": "; len(s) > len(p) && s[:len(p)] == p {
+			return s[len(p):]
+		}
+	}
+	return s
+}
+
+func (r *Report) finish(results map[string]result) (*Report, error) {
+	var first error
+	nfailed := 0
+	for _, name := range checkOrder {
+		res, ok := results[name]
+		if !ok {
+			r.Checks = append(r.Checks, Check{Name: name, Skipped: true, Detail: "not run: the signature did not verify"})
+			continue
+		}
+		r.Checks = append(r.Checks, Check{Name: name, OK: res.ok, Skipped: res.skipped, Detail: res.detail})
+		if res.err != nil {
+			nfailed++
+			if first == nil {
+				first = fmt.Errorf("%s: %w", name, res.err)
+			}
+		}
+	}
+	r.Verified = first == nil
+	if nfailed > 1 {
+		first = fmt.Errorf("%w (and %d more failed checks)", first, nfailed-1)
+	}
+	return r, first
+}
+
+// FileDigest returns the sha256 hex of a file, the digest a Policy wants.
+func FileDigest(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

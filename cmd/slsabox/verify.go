@@ -1,0 +1,216 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slsabox/slsabox/attest"
+	"github.com/slsabox/slsabox/attest/verify"
+)
+
+type verifyOptions struct {
+	bundle          string
+	trustedRoot     string
+	key             string
+	digest          string
+	policyFile      string
+	noTlog          bool
+	policy          verify.Policy
+	allowAnyBuilder bool
+	allowAnySource  bool
+}
+
+func newVerifyCmd(g *globalOptions) *cobra.Command {
+	o := &verifyOptions{}
+	cmd := &cobra.Command{
+		Use:   "verify ARTIFACT... --bundle B --key K.pub --builder-id ID --source-uri URI",
+		Short: "Verify artifacts against their signed provenance, offline",
+		Long: `verify checks that each ARTIFACT (or the --digest given) is a subject of the SLSA v1
+provenance in the bundle, that the bundle is signed by --key and logged in the
+transparency log that --trusted-root names, and that the provenance meets the policy:
+the builder id, the source URI and, when given, the source ref and commit, the build
+type, the allowed builder images and a hermetic build. Nothing goes over the network.
+
+The policy comes from flags or --policy FILE (YAML with the fields builderID, buildType,
+sourceURI, sourceRef, sourceCommit, allowedImages, requireHermetic; unknown keys are
+rejected); flags override the file. Every check is printed, one per line.
+
+Exit codes: 0 verified; 1 verification failed; 2 bad input (flags, policy, bundle,
+unreadable artifact); 3 environment.`,
+		RunE: func(cmd *cobra.Command, args []string) error { return runVerify(cmd, g, o, args) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.bundle, "bundle", "", "the Sigstore bundle holding the provenance (provenance.sigstore.json)")
+	f.StringVar(&o.trustedRoot, "trusted-root", os.Getenv("SLSABOX_TRUSTED_ROOT"), "trusted_root.json with the transparency log's key (env SLSABOX_TRUSTED_ROOT)")
+	f.StringVar(&o.key, "key", "", "the builder's public key (PEM file; a private key file or KMS URI also works)")
+	f.StringVar(&o.digest, "digest", "", "verify this artifact digest (sha256:HEX) instead of an ARTIFACT file")
+	f.StringVar(&o.policyFile, "policy", "", "YAML policy file")
+	f.StringVar(&o.policy.BuilderID, "builder-id", "", "the builder id you trust (required)")
+	f.StringVar(&o.policy.SourceURI, "source-uri", "", "the source repository expected, e.g. git+https://github.com/OWNER/REPO (required)")
+	f.StringVar(&o.policy.SourceRef, "source-ref", "", "the source ref expected, e.g. refs/heads/main")
+	f.StringVar(&o.policy.SourceCommit, "source-commit", "", "the full source commit expected")
+	f.StringVar(&o.policy.BuildType, "build-type", "", "the build type expected (default slsabox's, "+attest.BuildType+")")
+	f.StringSliceVar(&o.policy.AllowedImages, "allowed-image", nil, "a builder image allowed, sha256:HEX or NAME@sha256:HEX (repeatable)")
+	f.BoolVar(&o.policy.RequireHermetic, "require-hermetic", false, "require a slsabox sandbox without network")
+	f.BoolVar(&o.allowAnyBuilder, "allow-any-builder-unsafe", false, "accept any builder id (unsafe)")
+	f.BoolVar(&o.allowAnySource, "allow-any-source-unsafe", false, "accept any source repository (unsafe)")
+	f.BoolVar(&o.noTlog, "no-tlog-unsafe", false, "accept bundles without a transparency log proof (unsafe)")
+	return cmd
+}
+
+// artifactResult is one artifact's outcome, as --output json prints it.
+type artifactResult struct {
+	Artifact string `json:"artifact"`
+	*verify.Report
+}
+
+func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []string) error {
+	stderr := cmd.ErrOrStderr()
+	flags := cmd.Flags()
+	switch {
+	case o.bundle == "":
+		return usageError{errors.New("verify needs --bundle")}
+	case len(args) == 0 && o.digest == "":
+		return usageError{errors.New("verify needs an ARTIFACT or --digest sha256:HEX")}
+	case len(args) > 0 && o.digest != "":
+		return usageError{errors.New("--digest conflicts with ARTIFACT arguments")}
+	case o.key == "":
+		return withHint(usageError{errors.New("verify needs --key, the builder's public key")},
+			"ask the publisher for the public key the builds are signed with")
+	}
+	policy := verify.Policy{}
+	if o.policyFile != "" {
+		data, err := os.ReadFile(o.policyFile)
+		if err != nil {
+			return usageError{err}
+		}
+		if policy, err = verify.LoadPolicy(data); err != nil {
+			return fmt.Errorf("%s: %w", o.policyFile, err)
+		}
+	}
+	for name, set := range map[string]func(){
+		"builder-id":       func() { policy.BuilderID = o.policy.BuilderID },
+		"source-uri":       func() { policy.SourceURI = o.policy.SourceURI },
+		"source-ref":       func() { policy.SourceRef = o.policy.SourceRef },
+		"source-commit":    func() { policy.SourceCommit = o.policy.SourceCommit },
+		"build-type":       func() { policy.BuildType = o.policy.BuildType },
+		"allowed-image":    func() { policy.AllowedImages = o.policy.AllowedImages },
+		"require-hermetic": func() { policy.RequireHermetic = o.policy.RequireHermetic },
+	} {
+		if flags.Changed(name) {
+			set()
+		}
+	}
+	policy.AllowAnyBuilderUnsafe = policy.AllowAnyBuilderUnsafe || o.allowAnyBuilder
+	policy.AllowAnySourceUnsafe = policy.AllowAnySourceUnsafe || o.allowAnySource
+
+	pub, err := attest.LoadPublicKeyPEM(cmd.Context(), o.key)
+	if err != nil {
+		return err
+	}
+	opts := []verify.Option{verify.WithPublicKey(pub)}
+	if o.trustedRoot != "" {
+		opts = append(opts, verify.WithTrustedRootFile(o.trustedRoot))
+	}
+	if o.noTlog {
+		opts = append(opts, verify.WithoutTransparencyLogUnsafe())
+	}
+	v, err := verify.New(opts...)
+	if err != nil {
+		if o.trustedRoot == "" && !o.noTlog {
+			return withHint(err, "pass --trusted-root with the log's trusted_root.json (scripts/rekor.sh trusted-root prints the local one)")
+		}
+		return err
+	}
+	data, err := os.ReadFile(o.bundle)
+	if err != nil {
+		return usageError{err}
+	}
+	b, err := attest.ParseBundle(data)
+	if err != nil {
+		return usageError{fmt.Errorf("%s: %w", o.bundle, err)}
+	}
+
+	type target struct{ name, digest string }
+	var targets []target
+	if o.digest != "" {
+		targets = append(targets, target{o.digest, o.digest})
+	}
+	for _, a := range args {
+		d, err := verify.FileDigest(a)
+		if err != nil {
+			return usageError{fmt.Errorf("reading artifact: %w", err)}
+		}
+		targets = append(targets, target{a, d})
+	}
+
+	var (
+		results []artifactResult
+		first   error
+	)
+	for _, t := range targets {
+		p := policy
+		p.Digest = t.digest
+		r, err := v.Verify(b, p)
+		if errors.Is(err, verify.ErrInvalidPolicy) {
+			return withHint(err, "give --builder-id and --source-uri (or a --policy file) and a sha256 digest")
+		}
+		results = append(results, artifactResult{t.name, r})
+		if err != nil && first == nil {
+			first = fmt.Errorf("verifying %s: %w", t.name, err)
+		}
+	}
+	if err := printVerify(cmd, g, results); err != nil {
+		return err
+	}
+	for _, r := range results {
+		for _, w := range r.Warnings {
+			fmt.Fprintf(stderr, "slsabox: warning: %s: %s\n", r.Artifact, w)
+		}
+	}
+	if first != nil {
+		return withHint(first, "do not use the artifact: its provenance does not meet the policy (see the FAIL lines)")
+	}
+	return nil
+}
+
+func printVerify(cmd *cobra.Command, g *globalOptions, results []artifactResult) error {
+	w := cmd.OutOrStdout()
+	if g.output == "json" {
+		verified := true
+		for _, r := range results {
+			verified = verified && r.Verified
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Verified  bool             `json:"verified"`
+			Artifacts []artifactResult `json:"artifacts"`
+		}{verified, results})
+	}
+	for i, r := range results {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		status := "VERIFIED"
+		if !r.Verified {
+			status = "FAILED"
+		}
+		fmt.Fprintf(w, "%s %s (sha256:%s)\n", status, r.Artifact, r.Digest)
+		for _, c := range r.Checks {
+			label := "ok  "
+			switch {
+			case c.Skipped:
+				label = "--  " // not required, or not run after a failed signature
+			case !c.OK:
+				label = "FAIL"
+			}
+			fmt.Fprintf(w, "%s %s: %s\n", label, c.Name, c.Detail)
+		}
+	}
+	return nil
+}
