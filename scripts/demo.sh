@@ -53,6 +53,19 @@ for e in b["verificationMaterial"].get("tlogEntries", []):
     print("log entry:    ", "index", e.get("logIndex", "0"), e["kindVersion"]["kind"], e["kindVersion"]["version"])
 PY
 
+say "slsabox verify: what a consumer runs on the downloaded artifact (offline)"
+# The source URI the consumer expects: this clone's origin, as slsabox records it.
+origin=$(git remote get-url origin 2>/dev/null || true)
+case $origin in
+  "") source_uri="git+file://$PWD" ;;
+  git@*:*) host=${origin#git@}; source_uri="git+https://${host%%:*}/${host#*:}" ;;
+  *) source_uri="git+$origin" ;;
+esac
+source_uri=${source_uri%.git}
+bin/slsabox verify slsabox-out/hello-go/hello --bundle slsabox-out/hello-go/provenance.sigstore.json \
+  --key .cache/demo.pub --trusted-root "$trusted_root" \
+  --builder-id https://slsabox.dev/builders/demo/v1 --source-uri "$source_uri" --require-hermetic
+
 cosign=$(command -v cosign || echo "$(go env GOPATH)/bin/cosign")
 if [[ -x $cosign ]]; then
   say "cosign, an independent verifier, checks signature, log proof and subject offline"

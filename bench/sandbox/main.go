@@ -654,6 +654,11 @@ func (r *Report) print(w io.Writer) {
 	m := r.Machine
 	fmt.Fprintf(w, "\nmachine: %d CPUs, %s, %s, kernel %s, containerd %s, runc %s\n", m.CPUs, m.MemTotal, m.OS, m.Kernel, m.Containerd, m.Runc)
 	fmt.Fprintf(w, "load average at start %s, at end %s; %d measured runs per side, alternating, after %d warm-up\n", m.LoadAvgStart, m.LoadAvgEnd, r.N, r.Warmup)
+	if busy(m.LoadAvgStart) || busy(m.LoadAvgEnd) {
+		// A step's processes share one CPU cgroup, which competes with every host
+		// process as a single entity: other load slows the sandbox side more.
+		fmt.Fprintf(w, "warning: other work was running (1-minute load average above 1.5); the ratios are disturbed, run again on an idle machine\n")
+	}
 	for _, bm := range r.Benchmarks {
 		fmt.Fprintf(w, "\n(%s) %s\n", bm.ID, bm.Title)
 		fmt.Fprintf(w, "  %-30s %9s %9s %9s %9s\n", "side", "median", "min", "max", "ratio")
@@ -692,6 +697,13 @@ func (r *Report) print(w io.Writer) {
 			fmt.Fprintf(w, "  note: %s\n", n)
 		}
 	}
+}
+
+// busy reports whether a /proc/loadavg triple shows more than the benchmark's own load.
+func busy(loadavg string) bool {
+	var one float64
+	_, err := fmt.Sscan(loadavg, &one)
+	return err == nil && one > 1.5
 }
 
 func (r *Report) writeJSON(path string) error {
