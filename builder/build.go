@@ -289,7 +289,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		return nil, withHint(fmt.Errorf("creating a lease: %v: %w", err, ErrEnvironment), "check containerd is healthy")
 	}
 	defer func() {
-		if derr := b.c.LeasesService().Delete(cleanCtx, lease, leases.SynchronousDelete); derr != nil && err == nil {
+		if derr := b.c.LeasesService().Delete(cleanCtx, lease); derr != nil && err == nil {
 			err = fmt.Errorf("releasing the lease: %v: %w", derr, ErrEnvironment)
 		}
 	}()

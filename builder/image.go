@@ -12,6 +12,7 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/containerd/v2/core/mount"
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	"github.com/containerd/containerd/v2/core/snapshots"
@@ -238,6 +239,22 @@ func readConfig(ctx context.Context, cs content.Store, desc ocispec.Descriptor) 
 func mountpointLayer(ctx context.Context, c *containerd.Client, snapshotter, chainID string) (string, error) {
 	sn := c.SnapshotService(snapshotter)
 	name := "slsabox/mountpoints/" + chainID
+	// Nothing else references this snapshot, so containerd's garbage collector may take
+	// it at any time; the build's lease holds it for the build.
+	hold := func() error {
+		lid, ok := leases.FromContext(ctx)
+		if !ok {
+			return nil
+		}
+		err := c.LeasesService().AddResource(ctx, leases.Lease{ID: lid}, leases.Resource{ID: name, Type: "snapshots/" + snapshotter})
+		if err != nil {
+			return fmt.Errorf("holding the mountpoint layer: %v: %w", err, ErrEnvironment)
+		}
+		return nil
+	}
+	if err := hold(); err != nil {
+		return "", err
+	}
 	if _, err := sn.Stat(ctx, name); err == nil {
 		return name, nil
 	}
