@@ -132,16 +132,23 @@ type Runtime struct {
 
 // Runtime reports the versions of containerd and runc.
 func (b *Builder) Runtime(ctx context.Context) Runtime {
-	rt := Runtime{Snapshotter: b.cfg.snapshotter, Namespace: b.cfg.namespace}
+	rt := Runtime{Snapshotter: b.cfg.snapshotter, Namespace: b.cfg.namespace, Runc: runcVersion(ctx)}
 	if v, err := b.c.Version(b.ctx(ctx)); err == nil {
 		rt.Containerd = v.Version
 	}
-	if out, err := exec.CommandContext(ctx, "runc", "--version").Output(); err == nil {
-		if f := strings.Fields(strings.SplitN(string(out), "\n", 2)[0]); len(f) >= 3 {
-			rt.Runc = f[2]
-		}
-	}
 	return rt
+}
+
+// runcVersion asks the runc on $PATH (the one containerd's shim runs) for its version.
+func runcVersion(ctx context.Context) string {
+	out, err := exec.CommandContext(ctx, "runc", "--version").Output()
+	if err != nil {
+		return ""
+	}
+	if f := strings.Fields(strings.SplitN(string(out), "\n", 2)[0]); len(f) >= 3 {
+		return f[2]
+	}
+	return ""
 }
 
 // Request is one build.
@@ -264,6 +271,9 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		}
 	}
 
+	runc := make(chan string, 1)
+	go func() { runc <- runcVersion(ctx) }() // overlaps the export and image resolution
+
 	b.progressf("exporting source from %s", req.SourceDir)
 	src, err := exportSource(ctx, req.SourceDir, srcDir, req.AllowDirtyTree, outAbs)
 	if err != nil {
@@ -301,7 +311,10 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		return nil, err
 	}
 	res.Image = img
-	res.Runtime = b.Runtime(ctx)
+	res.Runtime = Runtime{Snapshotter: b.cfg.snapshotter, Namespace: b.cfg.namespace, Runc: <-runc}
+	if v, err := b.c.Version(ctx); err == nil {
+		res.Runtime.Containerd = v.Version
+	}
 	res.Sandbox = Sandbox{UID: b.cfg.uid, GID: b.cfg.gid, Network: "none", RootFS: "read-only", Capabilities: "none",
 		NoNewPrivs: true, Seccomp: "containerd-default", SeccompDigest: seccompDigest(), TmpSize: def.Limits.Memory,
 		Hostname: "slsabox", SourceWritable: true}

@@ -178,14 +178,17 @@ func strconvQuote(s string) string { return strconv.Quote(s) }
 // removeContainer kills and deletes the container's task, then the container and its snapshot.
 func removeContainer(ctx context.Context, ctr containerd.Container) error {
 	if t, err := ctr.Task(ctx, nil); err == nil {
-		_ = t.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll)
-		if ch, err := t.Wait(ctx); err == nil {
-			select {
-			case <-ch:
-			case <-time.After(10 * time.Second):
+		// A task that has exited needs no kill (each costs a runc kill --all).
+		if st, err := t.Status(ctx); err != nil || st.Status != containerd.Stopped {
+			_ = t.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll)
+			if ch, err := t.Wait(ctx); err == nil {
+				select {
+				case <-ch:
+				case <-time.After(10 * time.Second):
+				}
 			}
 		}
-		if _, err := t.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+		if _, err := t.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
 			return fmt.Errorf("deleting task %s: %w", ctr.ID(), err)
 		}
 	}

@@ -297,7 +297,9 @@ func mountpointLayer(ctx context.Context, c *containerd.Client, snapshotter, cha
 	if mkErr != nil {
 		return "", fmt.Errorf("making sandbox mountpoints: %w", mkErr)
 	}
-	if err := sn.Commit(ctx, name, key, snapshots.WithLabels(map[string]string{LabelCache: "mountpoints"})); err != nil && !errdefs.IsAlreadyExists(err) {
+	// A GC root: kept across builds (it is a few empty directories), so that a build
+	// does not rebuild it; slsabox sweep leaves it alone.
+	if err := sn.Commit(ctx, name, key, snapshots.WithLabels(map[string]string{LabelCache: "mountpoints", "containerd.io/gc.root": "mountpoints"})); err != nil && !errdefs.IsAlreadyExists(err) {
 		return "", fmt.Errorf("committing mountpoint layer: %v: %w", err, ErrEnvironment)
 	}
 	return name, nil

@@ -94,7 +94,10 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 		defer func() {
 			cctx, cancel := context.WithTimeout(cleanCtx, cleanupTimeout)
 			defer cancel()
-			_, _ = task.Delete(cctx, containerd.WithProcessKill)
+			if st, err := task.Status(cctx); err != nil || st.Status != containerd.Stopped {
+				_ = task.Kill(cctx, syscall.SIGKILL, containerd.WithKillAll)
+			}
+			_, _ = task.Delete(cctx)
 		}()
 	}
 	if err != nil {
