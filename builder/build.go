@@ -132,8 +132,14 @@ type Runtime struct {
 
 // Runtime reports the versions of containerd and runc.
 func (b *Builder) Runtime(ctx context.Context) Runtime {
-	rt := Runtime{Snapshotter: b.cfg.snapshotter, Namespace: b.cfg.namespace, Runc: runcVersion(ctx)}
-	if v, err := b.c.Version(b.ctx(ctx)); err == nil {
+	return b.runtime(b.ctx(ctx), runcVersion(ctx))
+}
+
+// runtime completes what Runtime reports with the runc version already known; ctx
+// carries the namespace.
+func (b *Builder) runtime(ctx context.Context, runc string) Runtime {
+	rt := Runtime{Snapshotter: b.cfg.snapshotter, Namespace: b.cfg.namespace, Runc: runc}
+	if v, err := b.c.Version(ctx); err == nil {
 		rt.Containerd = v.Version
 	}
 	return rt
@@ -311,10 +317,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		return nil, err
 	}
 	res.Image = img
-	res.Runtime = Runtime{Snapshotter: b.cfg.snapshotter, Namespace: b.cfg.namespace, Runc: <-runc}
-	if v, err := b.c.Version(ctx); err == nil {
-		res.Runtime.Containerd = v.Version
-	}
+	res.Runtime = b.runtime(ctx, <-runc)
 	res.Sandbox = Sandbox{UID: b.cfg.uid, GID: b.cfg.gid, Network: "none", RootFS: "read-only", Capabilities: "none",
 		NoNewPrivs: true, Seccomp: "containerd-default", SeccompDigest: seccompDigest(), TmpSize: def.Limits.Memory,
 		Hostname: "slsabox", SourceWritable: true}

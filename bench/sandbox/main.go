@@ -20,8 +20,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -36,6 +34,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/slsabox/slsabox/attest/verify"
 )
 
 const usage = `usage: go run ./bench/sandbox [flags]
@@ -328,7 +328,7 @@ limits: {memory: 4GiB, timeout: 10m}
 		if err != nil {
 			return Sample{}, err
 		}
-		sum, err := fileSHA256(out)
+		sum, err := verify.FileDigest(out)
 		cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 		return Sample{Wall: wall, CPU: cpu.Seconds(), SHA256: sum}, err
 	}
@@ -572,19 +572,6 @@ func (b *bench) project(name string, img image, body string) (string, error) {
 		}
 	}
 	return dir, nil
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func collect(xs []Sample, f func(Sample) float64) []float64 {
