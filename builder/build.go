@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
@@ -22,8 +23,9 @@ import (
 
 // Builder runs hermetic builds on one containerd daemon.
 type Builder struct {
-	c   *containerd.Client
-	cfg config
+	c          *containerd.Client
+	cfg        config
+	progressMu sync.Mutex // progress lines come from the sweep and the build at once
 }
 
 type config struct {
@@ -220,6 +222,8 @@ func randomID() string {
 }
 
 func (b *Builder) progressf(format string, args ...any) {
+	b.progressMu.Lock()
+	defer b.progressMu.Unlock()
 	fmt.Fprintf(b.cfg.progress, format+"\n", args...)
 }
 
@@ -259,12 +263,6 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		return nil, err
 	}
 
-	if rep, err := sweep(ctx, b.c, b.cfg.snapshotter, false); err != nil {
-		b.progressf("warning: could not remove leftovers of crashed builds: %v", err)
-	} else if rep.Containers+rep.Snapshots+rep.Leases > 0 {
-		b.progressf("removed leftovers of crashed builds: %d containers, %d snapshots, %d leases", rep.Containers, rep.Snapshots, rep.Leases)
-	}
-
 	work, err := os.MkdirTemp(b.cfg.workDir, "slsabox-"+res.BuildID+"-")
 	if err != nil {
 		return nil, withHint(fmt.Errorf("creating work directory: %v: %w", err, ErrEnvironment), "free disk space or set --work-dir")
@@ -278,31 +276,62 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	}
 
 	runc := make(chan string, 1)
-	go func() { runc <- runcVersion(ctx) }() // overlaps the export and image resolution
+	go func(ctx context.Context) { runc <- runcVersion(ctx) }(ctx)
 
+	// The source export (git, on this host) runs beside what the daemon prepares: the
+	// sweep, the lease and the image. Nothing returns before the export has stopped,
+	// since it writes into work; a failed export stops the daemon's side (an image
+	// import may take a while) and is the error reported.
+	prepCtx, cancelPrep := context.WithCancel(ctx)
+	defer cancelPrep()
 	b.progressf("exporting source from %s", req.SourceDir)
-	src, err := exportSource(ctx, req.SourceDir, srcDir, req.AllowDirtyTree, outAbs)
-	if err != nil {
-		return nil, err
-	}
-	res.Source = src
-	if src.Dirty {
-		b.progressf("warning: building uncommitted changes (--allow-dirty); the provenance records the tree as dirty")
-	}
-	res.AllowDirtyTree = req.AllowDirtyTree
-	for _, d := range []string{srcDir, outDir} {
-		if err := prepareTree(d, int(b.cfg.uid), int(b.cfg.gid), src.CommitTime); err != nil {
-			return nil, fmt.Errorf("handing the work directory to the sandbox user: %v: %w", err, ErrEnvironment)
+	var (
+		src       *Source
+		exportErr error
+		exported  = make(chan struct{})
+	)
+	go func(ctx context.Context) {
+		defer close(exported)
+		src, exportErr = exportSource(ctx, req.SourceDir, srcDir, req.AllowDirtyTree, outAbs)
+		if exportErr == nil {
+			exportErr = b.handOver(src.CommitTime, srcDir, outDir)
 		}
-		if err := os.Chmod(d, 0o755); err != nil {
-			return nil, fmt.Errorf("%v: %w", err, ErrEnvironment)
+		if exportErr != nil {
+			if ctx.Err() != nil { // Ctrl-C killed git: not the source's fault
+				exportErr = fmt.Errorf("exporting the source: %w", ErrInterrupted)
+			}
+			cancelPrep()
 		}
+	}(ctx)
+	defer func() { <-exported }()
+	// exportFirst prefers the export's error (the user's to fix) to the daemon's.
+	exportFirst := func(err error) error {
+		<-exported
+		if exportErr != nil {
+			return exportErr
+		}
+		return err
 	}
+
+	// The sweep only touches builds whose owner is gone, so it runs beside this one's
+	// preparation too.
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		rep, err := sweep(prepCtx, b.c, b.cfg.snapshotter, false)
+		switch {
+		case err != nil && prepCtx.Err() == nil:
+			b.progressf("warning: could not remove leftovers of crashed builds: %v", err)
+		case err == nil && rep.Containers+rep.Snapshots+rep.Leases > 0:
+			b.progressf("removed leftovers of crashed builds: %d containers, %d snapshots, %d leases", rep.Containers, rep.Snapshots, rep.Leases)
+		}
+	}()
+	defer func() { cancelPrep(); <-swept }()
 
 	labels := map[string]string{LabelBuild: res.BuildID, LabelOwner: ownerID()}
 	lease, err := b.c.LeasesService().Create(ctx, leases.WithID("slsabox-"+res.BuildID), leases.WithLabels(labels), leases.WithExpiration(leaseExpiry))
 	if err != nil {
-		return nil, withHint(fmt.Errorf("creating a lease: %v: %w", err, ErrEnvironment), "check containerd is healthy")
+		return nil, exportFirst(withHint(fmt.Errorf("creating a lease: %v: %w", err, ErrEnvironment), "check containerd is healthy"))
 	}
 	defer func() {
 		if derr := b.c.LeasesService().Delete(cleanCtx, lease); derr != nil && err == nil {
@@ -312,10 +341,19 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	ctx = leases.WithLease(ctx, lease.ID)
 
 	b.progressf("resolving image %s", def.Image.Raw)
-	img, err := resolveImage(ctx, b.c, def.Image, b.cfg.snapshotter)
+	img, err := resolveImage(leases.WithLease(prepCtx, lease.ID), b.c, def.Image, b.cfg.snapshotter)
 	if err != nil {
+		return nil, exportFirst(err)
+	}
+	if err := exportFirst(nil); err != nil {
 		return nil, err
 	}
+	<-swept
+	res.Source = src
+	if src.Dirty {
+		b.progressf("warning: building uncommitted changes (--allow-dirty); the provenance records the tree as dirty")
+	}
+	res.AllowDirtyTree = req.AllowDirtyTree
 	res.Image = img
 	res.Runtime = b.runtime(ctx, <-runc)
 	res.Sandbox = Sandbox{UID: b.cfg.uid, GID: b.cfg.gid, Network: "none", RootFS: "read-only", Capabilities: "none",
@@ -390,6 +428,20 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	}
 	_ = os.Remove(outAbs + ".failed.log") // from an earlier failure: no longer true
 	return res, finishErr
+}
+
+// handOver gives the exported source and the empty output directory to the sandbox
+// user, with every time set to the commit time.
+func (b *Builder) handOver(commitTime time.Time, dirs ...string) error {
+	for _, d := range dirs {
+		if err := prepareTree(d, int(b.cfg.uid), int(b.cfg.gid), commitTime); err != nil {
+			return fmt.Errorf("handing the work directory to the sandbox user: %v: %w", err, ErrEnvironment)
+		}
+		if err := os.Chmod(d, 0o755); err != nil {
+			return fmt.Errorf("%v: %w", err, ErrEnvironment)
+		}
+	}
+	return nil
 }
 
 // outputMarker marks a directory as slsabox's output, which a later build may replace.

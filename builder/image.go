@@ -90,9 +90,9 @@ func resolveImage(ctx context.Context, c *containerd.Client, ref ImageRef, snaps
 	}
 
 	platform := platforms.Default()
-	cimg := containerd.NewImageWithPlatform(c, img, platform)
 	cs := c.ContentStore()
-	manifest, err := images.Manifest(ctx, cs, img.Target, platform)
+	// One read of each blob: index (if any), platform manifest, config.
+	mdesc, manifest, err := platformManifest(ctx, cs, img.Target, platform, 0)
 	if err != nil {
 		return nil, withHint(fmt.Errorf("image %s has no manifest for %s: %v: %w", ref.Raw, platforms.Format(platforms.DefaultSpec()), err, ErrImage),
 			"use an image built for this machine's platform")
@@ -104,29 +104,68 @@ func resolveImage(ctx context.Context, c *containerd.Client, ref ImageRef, snaps
 	if cfg.OS != "" && cfg.OS != "linux" {
 		return nil, fmt.Errorf("image %s is for %s, not linux: %w", ref.Raw, cfg.OS, ErrImage)
 	}
-	if ok, err := cimg.IsUnpacked(ctx, snapshotter); err != nil || !ok {
-		if err := cimg.Unpack(ctx, snapshotter); err != nil {
-			return nil, fmt.Errorf("unpacking image %s: %v: %w", ref.Raw, err, ErrEnvironment)
-		}
-	}
-	diffIDs, err := cimg.RootFS(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("reading image %s layers: %v: %w", ref.Raw, err, ErrImage)
-	}
-	mdesc, err := manifestDescriptor(ctx, cs, img.Target, platform)
-	if err != nil {
-		return nil, err
+	if len(cfg.RootFS.DiffIDs) == 0 || len(cfg.RootFS.DiffIDs) != len(manifest.Layers) {
+		return nil, fmt.Errorf("image %s: its config lists %d layers, its manifest %d: %w", ref.Raw, len(cfg.RootFS.DiffIDs), len(manifest.Layers), ErrImage)
 	}
 	res := &ResolvedImage{
 		Ref:            ref.String(),
 		Digest:         ref.Digest,
-		ManifestDigest: mdesc.String(),
+		ManifestDigest: mdesc.Digest.String(),
 		ConfigDigest:   manifest.Config.Digest.String(),
 		Env:            cfg.Config.Env,
 		Platform:       platforms.Format(platforms.DefaultSpec()),
 	}
-	res.snapshotParent, err = mountpointLayer(ctx, c, snapshotter, identity.ChainID(diffIDs).String())
+	unpack := func() error {
+		cimg := containerd.NewImageWithPlatform(c, img, platform)
+		if ok, err := cimg.IsUnpacked(ctx, snapshotter); err == nil && ok {
+			return nil
+		}
+		if err := cimg.Unpack(ctx, snapshotter); err != nil {
+			return fmt.Errorf("unpacking image %s: %v: %w", ref.Raw, err, ErrEnvironment)
+		}
+		return nil
+	}
+	res.snapshotParent, err = mountpointLayer(ctx, c, snapshotter, identity.ChainID(cfg.RootFS.DiffIDs).String(), unpack)
 	return res, err
+}
+
+// platformManifest returns the descriptor and content of the manifest for platform
+// under target (a manifest, or an index, nested at most twice).
+func platformManifest(ctx context.Context, cs content.Store, target ocispec.Descriptor, platform platforms.MatchComparer, depth int) (ocispec.Descriptor, ocispec.Manifest, error) {
+	b, err := content.ReadBlob(ctx, cs, target)
+	if err != nil {
+		return ocispec.Descriptor{}, ocispec.Manifest{}, err
+	}
+	switch {
+	case images.IsManifestType(target.MediaType):
+		var m ocispec.Manifest
+		if err := json.Unmarshal(b, &m); err != nil {
+			return ocispec.Descriptor{}, ocispec.Manifest{}, fmt.Errorf("manifest %s: %v", target.Digest, err)
+		}
+		return target, m, nil
+	case images.IsIndexType(target.MediaType) && depth < 2:
+		var idx ocispec.Index
+		if err := json.Unmarshal(b, &idx); err != nil {
+			return ocispec.Descriptor{}, ocispec.Manifest{}, fmt.Errorf("index %s: %v", target.Digest, err)
+		}
+		var best *ocispec.Descriptor
+		for i, d := range idx.Manifests {
+			if d.Platform != nil && !platform.Match(*d.Platform) {
+				continue
+			}
+			if !images.IsManifestType(d.MediaType) && !images.IsIndexType(d.MediaType) {
+				continue
+			}
+			if best == nil || (d.Platform != nil && best.Platform != nil && platform.Less(*d.Platform, *best.Platform)) {
+				best = &idx.Manifests[i]
+			}
+		}
+		if best == nil {
+			return ocispec.Descriptor{}, ocispec.Manifest{}, fmt.Errorf("index %s lists no manifest for this platform", target.Digest)
+		}
+		return platformManifest(ctx, cs, *best, platform, depth+1)
+	}
+	return ocispec.Descriptor{}, ocispec.Manifest{}, fmt.Errorf("%s has media type %q, not a manifest or index", target.Digest, target.MediaType)
 }
 
 // importPinned imports the archive, then checks it held the pinned manifest or index.
@@ -201,27 +240,6 @@ func sniffMediaType(ctx context.Context, cs content.Store, desc ocispec.Descript
 	return "", false
 }
 
-// manifestDescriptor returns the digest of the platform manifest under target.
-func manifestDescriptor(ctx context.Context, cs content.Store, target ocispec.Descriptor, platform platforms.MatchComparer) (digestT, error) {
-	if images.IsManifestType(target.MediaType) {
-		return target.Digest, nil
-	}
-	var found digestT
-	err := images.Walk(ctx, images.HandlerFunc(func(ctx context.Context, d ocispec.Descriptor) ([]ocispec.Descriptor, error) {
-		if images.IsManifestType(d.MediaType) {
-			if found == "" {
-				found = d.Digest
-			}
-			return nil, nil
-		}
-		return images.FilterPlatforms(images.ChildrenHandler(cs), platform)(ctx, d)
-	}), target)
-	if err != nil || found == "" {
-		return "", fmt.Errorf("no platform manifest in %s: %v: %w", target.Digest, err, ErrImage)
-	}
-	return found, nil
-}
-
 func readConfig(ctx context.Context, cs content.Store, desc ocispec.Descriptor) (*ocispec.Image, error) {
 	b, err := content.ReadBlob(ctx, cs, desc)
 	if err != nil {
@@ -236,7 +254,7 @@ func readConfig(ctx context.Context, cs content.Store, desc ocispec.Descriptor) 
 
 // mountpointLayer returns a committed snapshot on top of the image's chain that has
 // every sandbox mountpoint, creating it once per image and daemon.
-func mountpointLayer(ctx context.Context, c *containerd.Client, snapshotter, chainID string) (string, error) {
+func mountpointLayer(ctx context.Context, c *containerd.Client, snapshotter, chainID string, unpack func() error) (string, error) {
 	sn := c.SnapshotService(snapshotter)
 	name := "slsabox/mountpoints/" + chainID
 	// Nothing else references this snapshot, so containerd's garbage collector may take
@@ -256,7 +274,10 @@ func mountpointLayer(ctx context.Context, c *containerd.Client, snapshotter, cha
 		return "", err
 	}
 	if _, err := sn.Stat(ctx, name); err == nil {
-		return name, nil
+		return name, nil // its parent, the image's chain, is there too
+	}
+	if err := unpack(); err != nil {
+		return "", err
 	}
 	key := name + "/prepare-" + randomID()
 	mounts, err := sn.Prepare(ctx, key, chainID, snapshots.WithLabels(map[string]string{LabelCache: "mountpoints"}))

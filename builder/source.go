@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -28,6 +29,12 @@ type Source struct {
 }
 
 func git(ctx context.Context, dir string, args ...string) (string, error) {
+	out, err := gitRaw(ctx, dir, args...)
+	return strings.TrimSpace(out), err
+}
+
+// gitRaw runs git in dir and returns its standard output untrimmed.
+func gitRaw(ctx context.Context, dir string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
 	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
 	var stderr bytes.Buffer
@@ -40,13 +47,17 @@ func git(ctx context.Context, dir string, args ...string) (string, error) {
 		}
 		return "", fmt.Errorf("git %s: %s", strings.Join(args, " "), msg)
 	}
-	return strings.TrimSpace(string(out)), nil
+	return string(out), nil
 }
 
 // inspectSource reads what the provenance needs about the work tree at dir and
 // says whether it has changes that are not committed. Untracked paths at or under
 // ignore (slsabox's own output directory, when it lies inside the tree) do not count.
-func inspectSource(ctx context.Context, dir, ignore string) (*Source, []string, error) {
+//
+// One git process names the work tree, commit and tree; the commit time, the remote,
+// the status and (when dest is set) the archive of that exact tree then run side by
+// side. A clean tree is then already exported into dest.
+func inspectSource(ctx context.Context, dir, ignore, dest string) (*Source, []string, error) {
 	if _, err := exec.LookPath("git"); err != nil {
 		return nil, nil, withHint(fmt.Errorf("git is not installed: %w", ErrEnvironment), "install git (apt-get install git)")
 	}
@@ -54,38 +65,49 @@ func inspectSource(ctx context.Context, dir, ignore string) (*Source, []string, 
 	if err != nil || !fi.IsDir() {
 		return nil, nil, withHint(fmt.Errorf("source directory %q does not exist: %w", dir, ErrInvalidSource), "name the directory that holds slsabox.yaml")
 	}
-	root, err := git(ctx, dir, "rev-parse", "--show-toplevel")
-	if err != nil {
-		return nil, nil, withHint(fmt.Errorf("%s is not in a git work tree: %w", dir, ErrInvalidSource),
-			"slsabox builds committed source: run git init && git add -A && git commit in the project first")
+	// HEAD:./ is the tree of dir itself; --symbolic-full-name HEAD prints the branch,
+	// or "HEAD" when detached.
+	out, err := gitRaw(ctx, dir, "rev-parse", "--show-toplevel", "--show-prefix", "HEAD^{commit}", "HEAD:./", "--symbolic-full-name", "HEAD")
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if err != nil || len(lines) != 5 {
+		return nil, nil, diagnoseSource(ctx, dir, err)
 	}
-	prefix, err := git(ctx, dir, "rev-parse", "--show-prefix")
-	if err != nil {
-		return nil, nil, fmt.Errorf("%v: %w", err, ErrInvalidSource)
+	s := &Source{RepoRoot: lines[0], Subdir: strings.TrimSuffix(lines[1], "/"), Commit: lines[2], Tree: lines[3]}
+	if lines[4] != "HEAD" {
+		s.Ref = lines[4]
 	}
-	s := &Source{RepoRoot: root, Subdir: strings.TrimSuffix(prefix, "/")}
-	if s.Commit, err = git(ctx, dir, "rev-parse", "--verify", "HEAD^{commit}"); err != nil {
-		return nil, nil, withHint(fmt.Errorf("the repository at %s has no commit: %w", root, ErrInvalidSource), "commit the source first")
+
+	var (
+		wg               sync.WaitGroup
+		ct, status       string
+		ctErr, statusErr error
+		archiveErr       error
+	)
+	wg.Add(3)
+	go func() { defer wg.Done(); ct, ctErr = git(ctx, s.RepoRoot, "show", "-s", "--format=%ct", s.Commit) }()
+	go func() { defer wg.Done(); s.RemoteURL, _ = git(ctx, s.RepoRoot, "config", "--get", "remote.origin.url") }()
+	go func() {
+		defer wg.Done()
+		status, statusErr = git(ctx, dir, "status", "--porcelain=v1", "--untracked-files=normal", "--ignore-submodules=none", "--", ".")
+	}()
+	if dest != "" {
+		archiveErr = archiveTree(ctx, s.RepoRoot, s.Tree, dest)
 	}
-	if s.Tree, err = git(ctx, dir, "rev-parse", "HEAD:"+prefix); err != nil {
-		return nil, nil, withHint(fmt.Errorf("%s is not committed at HEAD: %w", dir, ErrInvalidSource), "git add and commit the directory first")
-	}
-	ct, err := git(ctx, dir, "show", "-s", "--format=%ct", "HEAD")
-	if err != nil {
-		return nil, nil, fmt.Errorf("%v: %w", err, ErrInvalidSource)
+	wg.Wait()
+	if ctErr != nil {
+		return nil, nil, fmt.Errorf("%v: %w", ctErr, ErrInvalidSource)
 	}
 	secs, _ := strconv.ParseInt(ct, 10, 64)
 	s.CommitTime = time.Unix(secs, 0).UTC()
-	s.Ref, _ = git(ctx, dir, "symbolic-ref", "-q", "HEAD")
-	s.RemoteURL, _ = git(ctx, dir, "config", "--get", "remote.origin.url")
-
-	status, err := git(ctx, dir, "status", "--porcelain=v1", "--untracked-files=normal", "--ignore-submodules=none", "--", ".")
-	if err != nil {
-		return nil, nil, fmt.Errorf("%v: %w", err, ErrInvalidSource)
+	if statusErr != nil {
+		return nil, nil, fmt.Errorf("%v: %w", statusErr, ErrInvalidSource)
+	}
+	if archiveErr != nil {
+		return nil, nil, archiveErr
 	}
 	skip := ""
 	if ignore != "" {
-		if rel, err := filepath.Rel(root, ignore); err == nil && !strings.HasPrefix(rel, "..") && rel != "." {
+		if rel, err := filepath.Rel(s.RepoRoot, ignore); err == nil && !strings.HasPrefix(rel, "..") && rel != "." {
 			skip = filepath.ToSlash(rel)
 		}
 	}
@@ -100,6 +122,51 @@ func inspectSource(ctx context.Context, dir, ignore string) (*Source, []string, 
 		changed = append(changed, strings.TrimSpace(l))
 	}
 	return s, changed, nil
+}
+
+// diagnoseSource says why dir has no committed tree to export, asking git one
+// question at a time (only on this failure path).
+func diagnoseSource(ctx context.Context, dir string, err error) error {
+	root, rerr := git(ctx, dir, "rev-parse", "--show-toplevel")
+	if rerr != nil {
+		return withHint(fmt.Errorf("%s is not in a git work tree: %w", dir, ErrInvalidSource),
+			"slsabox builds committed source: run git init && git add -A && git commit in the project first")
+	}
+	if _, rerr := git(ctx, dir, "rev-parse", "--verify", "HEAD^{commit}"); rerr != nil {
+		return withHint(fmt.Errorf("the repository at %s has no commit: %w", root, ErrInvalidSource), "commit the source first")
+	}
+	if _, rerr := git(ctx, dir, "rev-parse", "HEAD:./"); rerr != nil {
+		return withHint(fmt.Errorf("%s is not committed at HEAD: %w", dir, ErrInvalidSource), "git add and commit the directory first")
+	}
+	if err == nil {
+		err = errors.New("unexpected output")
+	}
+	return fmt.Errorf("reading the source's commit: %v: %w", err, ErrInvalidSource)
+}
+
+// archiveTree writes the git tree (a hash) of the repository at root into dest.
+func archiveTree(ctx context.Context, root, tree, dest string) error {
+	cmd := exec.CommandContext(ctx, "git", "-C", root, "archive", "--format=tar", tree)
+	cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return fmt.Errorf("git archive: %v: %w", err, ErrEnvironment)
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("git archive: %v: %w", err, ErrEnvironment)
+	}
+	xerr := extractTar(out, dest)
+	_, _ = io.Copy(io.Discard, out)
+	werr := cmd.Wait()
+	if xerr != nil {
+		return xerr
+	}
+	if werr != nil {
+		return fmt.Errorf("git archive: %s: %w", strings.TrimSpace(stderr.String()), ErrInvalidSource)
+	}
+	return nil
 }
 
 // isOutputPath reports whether p (repository-relative) is the output directory out or
@@ -117,7 +184,7 @@ func ExportSource(ctx context.Context, dir, dest string, allowDirty bool) (*Sour
 }
 
 func exportSource(ctx context.Context, dir, dest string, allowDirty bool, outDir string) (*Source, error) {
-	s, changed, err := inspectSource(ctx, dir, outDir)
+	s, changed, err := inspectSource(ctx, dir, outDir, dest)
 	if err != nil {
 		return nil, err
 	}
@@ -130,30 +197,28 @@ func exportSource(ctx context.Context, dir, dest string, allowDirty bool, outDir
 			"commit or stash the changes (the provenance names a commit), or pass --allow-dirty, which is recorded in the provenance")
 	}
 	if len(changed) > 0 {
+		// The committed tree went to dest beside the status; the work tree replaces it.
 		s.Dirty = true
+		if err := emptyDir(dest); err != nil {
+			return nil, fmt.Errorf("exporting source: %v: %w", err, ErrEnvironment)
+		}
 		return s, copyWorkTree(ctx, dir, dest, outDir)
 	}
-	// HEAD:<subdir> archives just the build's directory, with paths relative to it.
-	cmd := exec.CommandContext(ctx, "git", "-C", s.RepoRoot, "archive", "--format=tar", "HEAD:"+s.Subdir)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, fmt.Errorf("git archive: %v: %w", err, ErrEnvironment)
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("git archive: %v: %w", err, ErrEnvironment)
-	}
-	xerr := extractTar(out, dest)
-	_, _ = io.Copy(io.Discard, out)
-	werr := cmd.Wait()
-	if xerr != nil {
-		return nil, xerr
-	}
-	if werr != nil {
-		return nil, fmt.Errorf("git archive: %s: %w", strings.TrimSpace(stderr.String()), ErrInvalidSource)
-	}
 	return s, nil
+}
+
+// emptyDir removes everything inside dir.
+func emptyDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // extractTar writes a git archive into dest without ever following a link it wrote.

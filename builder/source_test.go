@@ -102,6 +102,53 @@ func TestExportSourceNotGit(t *testing.T) {
 	}
 }
 
+func TestExportSourceNothingCommitted(t *testing.T) {
+	empty := t.TempDir()
+	runGit(t, empty, "init", "-q", "-b", "main")
+	_, err := ExportSource(context.Background(), empty, t.TempDir(), false)
+	if !errors.Is(err, ErrInvalidSource) || !strings.Contains(err.Error(), "has no commit") {
+		t.Fatalf("empty repository: err = %v", err)
+	}
+	repo := gitRepo(t, map[string]string{"a.txt": "a"})
+	write(t, filepath.Join(repo, "new/b.txt"), "b", 0o644)
+	_, err = ExportSource(context.Background(), filepath.Join(repo, "new"), t.TempDir(), false)
+	if !errors.Is(err, ErrInvalidSource) || !strings.Contains(err.Error(), "not committed at HEAD") {
+		t.Fatalf("uncommitted directory: err = %v", err)
+	}
+}
+
+func TestExportSourceDetachedRoot(t *testing.T) {
+	repo := gitRepo(t, map[string]string{"a.txt": "a", "sub/b.txt": "b"})
+	runGit(t, repo, "checkout", "-q", "--detach")
+	dest := t.TempDir()
+	src, err := ExportSource(context.Background(), repo, dest, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.Ref != "" || src.Subdir != "" || src.Tree != runGit(t, repo, "rev-parse", "HEAD^{tree}") {
+		t.Errorf("source = %+v", src)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dest, "sub/b.txt")); string(b) != "b" {
+		t.Errorf("sub/b.txt = %q", b)
+	}
+}
+
+func TestExportSourceDirtyReplacesArchive(t *testing.T) {
+	// The committed tree is archived beside the status; a dirty export must not keep
+	// files that the work tree has deleted.
+	repo := gitRepo(t, map[string]string{"a.txt": "a", "gone.txt": "g"})
+	if err := os.Remove(filepath.Join(repo, "gone.txt")); err != nil {
+		t.Fatal(err)
+	}
+	dest := t.TempDir()
+	if _, err := ExportSource(context.Background(), repo, dest, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(dest, "gone.txt")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("gone.txt was exported from the commit: %v", err)
+	}
+}
+
 func TestSafeJoin(t *testing.T) {
 	dest := t.TempDir()
 	if err := os.Symlink("/etc", filepath.Join(dest, "l")); err != nil {

@@ -86,6 +86,7 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 		}
 	}()
 
+	exited := false // the task's exit was seen: no kill needed
 	task, err := ctr.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, s.stdout, s.stderr), cio.WithFIFODir(s.fifoDir)))
 	if err == nil {
 		// Deleting through this task object waits for its output to be copied out,
@@ -94,8 +95,10 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 		defer func() {
 			cctx, cancel := context.WithTimeout(cleanCtx, cleanupTimeout)
 			defer cancel()
-			if st, err := task.Status(cctx); err != nil || st.Status != containerd.Stopped {
-				_ = task.Kill(cctx, syscall.SIGKILL, containerd.WithKillAll)
+			if !exited {
+				if st, err := task.Status(cctx); err != nil || st.Status != containerd.Stopped {
+					_ = task.Kill(cctx, syscall.SIGKILL, containerd.WithKillAll)
+				}
 			}
 			_, _ = task.Delete(cctx)
 		}()
@@ -131,6 +134,7 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 		select {
 		case st := <-exitCh:
 			code, _, werr := st.Result()
+			exited = werr == nil
 			if werr != nil {
 				// The daemon went away mid-step (restart): the task may live on in its shim.
 				st, werr = s.rewait(ctx, ctr)
@@ -138,7 +142,7 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 					res.ExitCode = -1
 					return werr
 				}
-				code = st.ExitCode()
+				code, exited = st.ExitCode(), true
 			}
 			s.sample(cleanCtx, task, res)
 			res.ExitCode = int(code)
