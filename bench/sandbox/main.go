@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/slsabox/slsabox/attest/verify"
+	"github.com/slsabox/slsabox/bench/internal/stats"
 )
 
 const usage = `usage: go run ./bench/sandbox [flags]
@@ -369,13 +370,13 @@ func (b *bench) measure(ctx context.Context, bm *Benchmark) error {
 	}
 	for _, s := range bm.Sides {
 		walls := collect(s.Samples, func(x Sample) float64 { return x.Wall })
-		s.Median, s.Min, s.Max = median(walls), slices.Min(walls), slices.Max(walls)
+		s.Median, s.Min, s.Max = stats.Median(walls), slices.Min(walls), slices.Max(walls)
 		if s.Samples[0].Build > 0 {
-			s.BuildMedian = median(collect(s.Samples, func(x Sample) float64 { return x.Build }))
-			s.StepMedian = median(collect(s.Samples, func(x Sample) float64 { return x.Step }))
+			s.BuildMedian = stats.Median(collect(s.Samples, func(x Sample) float64 { return x.Build }))
+			s.StepMedian = stats.Median(collect(s.Samples, func(x Sample) float64 { return x.Step }))
 		}
 		if s.Samples[0].CPU > 0 {
-			s.CPUMedian = median(collect(s.Samples, func(x Sample) float64 { return x.CPU }))
+			s.CPUMedian = stats.Median(collect(s.Samples, func(x Sample) float64 { return x.CPU }))
 		}
 	}
 	bm.Ratio = bm.Sides[0].Median / bm.Sides[1].Median
@@ -580,14 +581,6 @@ func collect(xs []Sample, f func(Sample) float64) []float64 {
 		out[i] = f(x)
 	}
 	return out
-}
-
-func median(xs []float64) float64 {
-	s := slices.Sorted(slices.Values(xs))
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func machine(ctx context.Context, o options) Machine {

@@ -10,8 +10,8 @@ import (
 	"github.com/slsabox/slsabox/builder"
 )
 
-// Median of d (the mean of the middle two for an even count).
-func Median(d []time.Duration) time.Duration {
+// Median of d (the mean of the middle two for an even count): durations or seconds.
+func Median[T ~int64 | ~float64](d []T) T {
 	s := slices.Clone(d)
 	slices.Sort(s)
 	if len(s)%2 == 1 {
