@@ -30,6 +30,8 @@ type config struct {
 	namespace   string
 	snapshotter string
 	workDir     string
+	cacheDir    string // inputs fetched by digest, shared by builds
+	goProxy     string // GOPROXY for gomod inputs; "" means the host's
 	uid, gid    uint32
 	progress    io.Writer
 	stepOutput  io.Writer
@@ -92,6 +94,7 @@ func New(ctx context.Context, address string, opts ...Option) (*Builder, error) 
 		namespace:   DefaultNamespace,
 		snapshotter: DefaultSnapshotter,
 		workDir:     os.TempDir(),
+		cacheDir:    DefaultCacheDir(),
 		uid:         DefaultSandboxUID,
 		gid:         DefaultSandboxUID,
 		progress:    io.Discard,
@@ -164,6 +167,9 @@ type Request struct {
 	OutDir         string // where artifacts go; replaced as a whole, only when the build succeeds
 	// AllowDirtyTree builds uncommitted changes; the result says so and so will the provenance.
 	AllowDirtyTree bool
+	// Definition, when set, is used instead of reading DefinitionFile (slsabox rebuild
+	// passes the definition recorded in the provenance).
+	Definition *Definition
 	// Finish, when set, runs after the outputs are collected into the staging directory
 	// and before it replaces OutDir: the place to add signed provenance. If it returns an
 	// error the outputs are not published, unless the error is wrapped in Publish.
@@ -187,6 +193,9 @@ type Result struct {
 	// AllowDirtyTree is the flag as given; Source.Dirty says whether the tree was dirty.
 	AllowDirtyTree bool   `json:"allowDirtyTree"`
 	OutDir         string `json:"outDir"`
+	// Inputs are the declared inputs as fetched and verified, in the definition's
+	// order, Go modules sorted.
+	Inputs []ResolvedInput `json:"inputs,omitempty"`
 	// Def is the parsed definition (not serialized: Definition.Content has its bytes).
 	Def *Definition `json:"-"`
 }
@@ -239,13 +248,11 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	if req.OutDir == "" {
 		return nil, fmt.Errorf("no output directory given: %w", ErrInvalidInput)
 	}
-	def, err := LoadDefinition(req.DefinitionFile)
-	if err != nil {
-		return nil, err
-	}
-	if len(def.Inputs) > 0 {
-		return nil, withHint(fmt.Errorf("%s: declared inputs are not supported by this version of slsabox yet: %w", def.File, ErrInvalidDefinition),
-			"remove inputs: and vendor the dependencies into the source for now")
+	def := req.Definition
+	if def == nil {
+		if def, err = LoadDefinition(req.DefinitionFile); err != nil {
+			return nil, err
+		}
 	}
 	res.Def = def
 	res.Definition = DefinitionInfo{Path: relTo(req.SourceDir, req.DefinitionFile), SHA256: def.Digest, Content: string(def.Raw)}
@@ -299,6 +306,12 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		}
 	}
 
+	inputs, err := b.prepareInputs(ctx, def, srcDir, work)
+	if err != nil {
+		return nil, err
+	}
+	res.Inputs = inputs.resolved
+
 	labels := map[string]string{LabelBuild: res.BuildID, LabelOwner: ownerID()}
 	lease, err := b.c.LeasesService().Create(ctx, leases.WithID("slsabox-"+res.BuildID), leases.WithLabels(labels), leases.WithExpiration(leaseExpiry))
 	if err != nil {
@@ -337,8 +350,8 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		run := &stepRun{
 			c: b.c, id: fmt.Sprintf("slsabox-%s-%d", res.BuildID, i), labels: labels,
 			snapshotter: b.cfg.snapshotter, parent: img.snapshotParent, sandbox: res.Sandbox,
-			args: st.Run, env: stepEnv(img.Env, st.Env, src.CommitTime), limits: def.Limits,
-			srcDir: srcDir, outDir: outDir, fifoDir: fifoDir, stdout: stdout, stderr: stderr,
+			args: st.Run, env: inputs.env(stepEnv(img.Env, st.Env, src.CommitTime)), limits: def.Limits,
+			srcDir: srcDir, outDir: outDir, inputsDir: inputs.dir, fifoDir: fifoDir, stdout: stdout, stderr: stderr,
 		}
 		serr := run.run(ctx, &sr)
 		stdout.Flush()
@@ -450,7 +463,8 @@ func (b *Builder) saveFailedLog(log *os.File, out string) {
 	}
 }
 
-// stepEnv is the exact environment of a step: the image's, then the step's, then the
+// stepEnv is the exact environment of a step: the image's, then slsabox's
+// deterministic defaults (LC_ALL=C.UTF-8, TZ=UTC), then the step's, then the
 // variables slsabox owns. The host's environment never enters.
 func stepEnv(imageEnv []string, stepEnv []EnvVar, commitTime time.Time) []string {
 	var env []string
@@ -468,6 +482,8 @@ func stepEnv(imageEnv []string, stepEnv []EnvVar, commitTime time.Time) []string
 			set(name, value)
 		}
 	}
+	set("LC_ALL", "C.UTF-8")
+	set("TZ", "UTC")
 	for _, e := range stepEnv {
 		set(e.Name, e.Value)
 	}
