@@ -379,7 +379,9 @@ func TestFetchURL(t *testing.T) {
 	if len(entries) != 1 {
 		t.Errorf("cache holds %d files, want 1 (no temporary left)", len(entries))
 	}
-	if _, err := fetchURL(context.Background(), dir, Input{URL: srv.URL[:len(srv.URL)-1] + "9/x", SHA256: wrong}); !errors.Is(err, ErrEnvironment) {
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	if _, err := fetchURL(context.Background(), dir, Input{URL: closed.URL + "/x", SHA256: wrong}); !errors.Is(err, ErrEnvironment) {
 		t.Errorf("unreachable server: %v", err)
 	}
 	if n := inputName("https://example.org/a/dep-1.2.tar.gz?x=1"); n != "dep-1.2.tar.gz" {
