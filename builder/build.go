@@ -306,7 +306,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		}
 	}
 
-	inputs, err := b.prepareInputs(ctx, def, srcDir, work)
+	inputs, err := b.prepareInputs(ctx, def, srcDir, filepath.Join(work, "inputs"))
 	if err != nil {
 		return nil, err
 	}

@@ -80,16 +80,39 @@ func (p *inputsPlan) env(env []string) []string {
 	return env
 }
 
+// PrepareInputs does for def what a build does before its first step, without
+// containerd: it fetches (or finds in the cache) every declared input, checks it, and
+// lays the inputs out in dir (which must not exist) as the steps would see them at
+// /inputs. srcDir holds the source (the go.sum files of gomod inputs). Options other
+// than WithCacheDir, WithGoProxy and WithProgress have no effect.
+func PrepareInputs(ctx context.Context, def *Definition, srcDir, dir string, opts ...Option) ([]ResolvedInput, error) {
+	b := &Builder{cfg: config{cacheDir: DefaultCacheDir(), progress: io.Discard}}
+	for _, o := range opts {
+		if err := o(&b.cfg); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, fmt.Errorf("%v: %w", err, ErrEnvironment)
+	}
+	plan, err := b.prepareInputs(ctx, def, srcDir, dir)
+	if err != nil {
+		return nil, err
+	}
+	return plan.resolved, nil
+}
+
 // prepareInputs fetches (or finds in the host cache) every input the definition
-// declares, checks each against its digest, and lays them out in work/inputs for the
+// declares, checks each against its digest, and lays them out in dir for the
 // steps. Nothing here runs in the sandbox, and no step runs unless it succeeds.
-func (b *Builder) prepareInputs(ctx context.Context, def *Definition, srcDir, work string) (*inputsPlan, error) {
+// dir is created for the layout.
+func (b *Builder) prepareInputs(ctx context.Context, def *Definition, srcDir, dir string) (*inputsPlan, error) {
 	plan := &inputsPlan{}
 	if len(def.Inputs) == 0 {
 		return plan, nil
 	}
 	start := time.Now()
-	plan.dir = filepath.Join(work, "inputs")
+	plan.dir = dir
 	if err := os.Mkdir(plan.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating the inputs directory: %v: %w", err, ErrEnvironment)
 	}
