@@ -43,6 +43,13 @@ func testResult() *builder.Result {
 		StartedOn:  t0,
 		FinishedOn: t0.Add(90 * time.Second),
 		LogSHA256:  strings.Repeat("f", 64),
+		Inputs: []builder.ResolvedInput{
+			{Name: "dep-1.2.tar.gz", URI: "https://example.org/dep-1.2.tar.gz", Digest: map[string]string{"sha256": strings.Repeat("3", 64)}, Path: "/inputs/dep-1.2.tar.gz"},
+			{Name: "golang.org/x/text@v0.43.0", URI: "pkg:golang/golang.org/x/text@v0.43.0", GoSum: "h1:1QivrlhwAsnMOcqgOdl9my7s9OyZl8O5/UGUTJVXoWc=",
+				Digest: map[string]string{"dirHash": "d508afae587002c9cc39caa039d97d9b2eecf4ec9997c3b9fd41944c9557a167"}, Path: "/inputs/gomod"},
+			{Name: "golang.org/x/text@v0.43.0/go.mod", URI: "pkg:golang/golang.org/x/text@v0.43.0#go.mod", GoSum: "h1:hbSIYA/amXcRXTFSZqh8tWHEoqRvvbKPJ2uz/KU+a+s=",
+				Digest: map[string]string{"dirHash": "85b488600fda9977115d315266a87cb561c4a2a46fbdb28f276bb3fca53e6beb"}, Path: "/inputs/gomod"},
+		},
 	}
 }
 
@@ -90,6 +97,50 @@ func TestProvenanceGolden(t *testing.T) {
 	}
 	if _, err := ParseStatement(b); err != nil {
 		t.Errorf("ParseStatement of our own output: %v", err)
+	}
+}
+
+// TestReadProvenance reads back what Provenance wrote: the recipe slsabox rebuild runs.
+func TestReadProvenance(t *testing.T) {
+	res := testResult()
+	st, err := Provenance(res, testOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := MarshalStatement(st)
+	st, err = ParseStatement(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ReadProvenance(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Commit != res.Source.Commit || r.SourcePath != "examples/hello-go" || r.SourceRef != "refs/heads/main" ||
+		r.SourceURI != "git+https://github.com/slsabox/slsabox" || r.Dirty {
+		t.Errorf("source = %+v", r)
+	}
+	if r.DefinitionPath != "examples/hello-go/slsabox.yaml" || r.DefinitionContent != "version: 1\n" || r.DefinitionSHA256 != res.Definition.SHA256 {
+		t.Errorf("definition = %q %q %q", r.DefinitionPath, r.DefinitionContent, r.DefinitionSHA256)
+	}
+	if r.Image != res.Image.Ref || r.ImageDigest != res.Image.Digest {
+		t.Errorf("image = %s %s", r.Image, r.ImageDigest)
+	}
+	if len(r.Inputs) != 3 || r.Inputs[1].GoSum != res.Inputs[1].GoSum || r.Inputs[0].Digest["sha256"] != res.Inputs[0].Digest["sha256"] ||
+		r.Inputs[2].URI != "pkg:golang/golang.org/x/text@v0.43.0#go.mod" {
+		t.Errorf("inputs = %+v", r.Inputs)
+	}
+	if len(r.Subjects) != 2 || r.Subjects[1].Name != "sub/hello.tar.gz" || r.Subjects[1].SHA256 != strings.Repeat("2", 64) {
+		t.Errorf("subjects = %+v", r.Subjects)
+	}
+	res.Source.Dirty = true
+	st, _ = Provenance(res, testOpts)
+	if r, err := ReadProvenance(st); err != nil || !r.Dirty {
+		t.Errorf("dirty tree not read back: %+v %v", r, err)
+	}
+	st.PredicateType = "https://example.org/other"
+	if _, err := ReadProvenance(st); !errors.Is(err, ErrInvalidProvenance) {
+		t.Errorf("other predicate: %v", err)
 	}
 }
 

@@ -136,6 +136,11 @@ func Provenance(res *builder.Result, opts ProvenanceOptions) (*intoto.Statement,
 		sourceDep,
 		{Name: "builder-image", Uri: res.Image.Ref, Digest: map[string]string{"sha256": imgHex}},
 	}
+	inputDeps, err := inputDependencies(res.Inputs)
+	if err != nil {
+		return nil, err
+	}
+	deps = append(deps, inputDeps...)
 
 	builderDeps := []*intoto.ResourceDescriptor{}
 	if opts.SlsaboxVersion != "" {

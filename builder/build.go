@@ -32,6 +32,8 @@ type config struct {
 	namespace   string
 	snapshotter string
 	workDir     string
+	cacheDir    string // inputs fetched by digest, shared by builds
+	goProxy     string // GOPROXY for gomod inputs; "" means the host's
 	uid, gid    uint32
 	progress    io.Writer
 	stepOutput  io.Writer
@@ -94,6 +96,7 @@ func New(ctx context.Context, address string, opts ...Option) (*Builder, error) 
 		namespace:   DefaultNamespace,
 		snapshotter: DefaultSnapshotter,
 		workDir:     os.TempDir(),
+		cacheDir:    DefaultCacheDir(),
 		uid:         DefaultSandboxUID,
 		gid:         DefaultSandboxUID,
 		progress:    io.Discard,
@@ -166,6 +169,9 @@ type Request struct {
 	OutDir         string // where artifacts go; replaced as a whole, only when the build succeeds
 	// AllowDirtyTree builds uncommitted changes; the result says so and so will the provenance.
 	AllowDirtyTree bool
+	// Definition, when set, is used instead of reading DefinitionFile (slsabox rebuild
+	// passes the definition recorded in the provenance).
+	Definition *Definition
 	// Finish, when set, runs after the outputs are collected into the staging directory
 	// and before it replaces OutDir: the place to add signed provenance. If it returns an
 	// error the outputs are not published, unless the error is wrapped in Publish.
@@ -189,6 +195,9 @@ type Result struct {
 	// AllowDirtyTree is the flag as given; Source.Dirty says whether the tree was dirty.
 	AllowDirtyTree bool   `json:"allowDirtyTree"`
 	OutDir         string `json:"outDir"`
+	// Inputs are the declared inputs as fetched and verified, in the definition's
+	// order, Go modules sorted.
+	Inputs []ResolvedInput `json:"inputs,omitempty"`
 	// Def is the parsed definition (not serialized: Definition.Content has its bytes).
 	Def *Definition `json:"-"`
 }
@@ -243,13 +252,11 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	if req.OutDir == "" {
 		return nil, fmt.Errorf("no output directory given: %w", ErrInvalidInput)
 	}
-	def, err := LoadDefinition(req.DefinitionFile)
-	if err != nil {
-		return nil, err
-	}
-	if len(def.Inputs) > 0 {
-		return nil, withHint(fmt.Errorf("%s: declared inputs are not supported by this version of slsabox yet: %w", def.File, ErrInvalidDefinition),
-			"remove inputs: and vendor the dependencies into the source for now")
+	def := req.Definition
+	if def == nil {
+		if def, err = LoadDefinition(req.DefinitionFile); err != nil {
+			return nil, err
+		}
 	}
 	res.Def = def
 	res.Definition = DefinitionInfo{Path: relTo(req.SourceDir, req.DefinitionFile), SHA256: def.Digest, Content: string(def.Raw)}
@@ -278,15 +285,16 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	runc := make(chan string, 1)
 	go func(ctx context.Context) { runc <- runcVersion(ctx) }(ctx)
 
-	// The source export (git, on this host) runs beside what the daemon prepares: the
-	// sweep, the lease and the image. Nothing returns before the export has stopped,
-	// since it writes into work; a failed export stops the daemon's side (an image
-	// import may take a while) and is the error reported.
+	// The source export (git, on this host) and then the declared inputs run beside
+	// what the daemon prepares: the sweep, the lease and the image. Nothing returns
+	// before they have stopped, since they write into work; their failure stops the
+	// daemon's side (an image import may take a while) and is the error reported.
 	prepCtx, cancelPrep := context.WithCancel(ctx)
 	defer cancelPrep()
 	b.progressf("exporting source from %s", req.SourceDir)
 	var (
 		src       *Source
+		inputs    *inputsPlan
 		exportErr error
 		exported  = make(chan struct{})
 	)
@@ -295,6 +303,9 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		src, exportErr = exportSource(ctx, req.SourceDir, srcDir, req.AllowDirtyTree, outAbs)
 		if exportErr == nil {
 			exportErr = b.handOver(src.CommitTime, srcDir, outDir)
+		}
+		if exportErr == nil { // inputs may be declared in files of the source (go.sum)
+			inputs, exportErr = b.prepareInputs(ctx, def, srcDir, filepath.Join(work, "inputs"))
 		}
 		if exportErr != nil {
 			if ctx.Err() != nil { // Ctrl-C killed git: not the source's fault
@@ -350,6 +361,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	}
 	<-swept
 	res.Source = src
+	res.Inputs = inputs.resolved
 	if src.Dirty {
 		b.progressf("warning: building uncommitted changes (--allow-dirty); the provenance records the tree as dirty")
 	}
@@ -375,8 +387,8 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		run := &stepRun{
 			c: b.c, id: fmt.Sprintf("slsabox-%s-%d", res.BuildID, i), labels: labels,
 			snapshotter: b.cfg.snapshotter, parent: img.snapshotParent, sandbox: res.Sandbox,
-			args: st.Run, env: stepEnv(img.Env, st.Env, src.CommitTime), limits: def.Limits,
-			srcDir: srcDir, outDir: outDir, fifoDir: fifoDir, stdout: stdout, stderr: stderr,
+			args: st.Run, env: inputs.env(stepEnv(img.Env, st.Env, src.CommitTime)), limits: def.Limits,
+			srcDir: srcDir, outDir: outDir, inputsDir: inputs.dir, fifoDir: fifoDir, stdout: stdout, stderr: stderr,
 		}
 		serr := run.run(ctx, &sr)
 		stdout.Flush()
@@ -502,7 +514,8 @@ func (b *Builder) saveFailedLog(log *os.File, out string) {
 	}
 }
 
-// stepEnv is the exact environment of a step: the image's, then the step's, then the
+// stepEnv is the exact environment of a step: the image's, then slsabox's
+// deterministic defaults (LC_ALL=C.UTF-8, TZ=UTC), then the step's, then the
 // variables slsabox owns. The host's environment never enters.
 func stepEnv(imageEnv []string, stepEnv []EnvVar, commitTime time.Time) []string {
 	var env []string
@@ -520,6 +533,8 @@ func stepEnv(imageEnv []string, stepEnv []EnvVar, commitTime time.Time) []string
 			set(name, value)
 		}
 	}
+	set("LC_ALL", "C.UTF-8")
+	set("TZ", "UTC")
 	for _, e := range stepEnv {
 		set(e.Name, e.Value)
 	}

@@ -27,6 +27,9 @@ var (
 	ErrEnvironment = errors.New("build environment")
 	// ErrInterrupted: the build was cancelled (Ctrl-C, SIGTERM) and cleaned up.
 	ErrInterrupted = errors.New("build interrupted")
+	// ErrInputDigest: a declared input (url+sha256, a Go module pinned by go.sum) is not
+	// what its digest says, as fetched or as found in the host cache.
+	ErrInputDigest = errors.New("input digest mismatch")
 )
 
 // Hinted is implemented by errors that know what the user should do next.

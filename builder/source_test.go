@@ -166,7 +166,7 @@ func TestSafeJoin(t *testing.T) {
 
 func TestStepEnv(t *testing.T) {
 	got := stepEnv([]string{"PATH=/bin", "HOME=/root", "A=1"}, []EnvVar{{"A", "2"}, {"B", "3"}}, gitTime(1700000000))
-	want := "PATH=/bin HOME=/tmp A=2 B=3 SOURCE_DATE_EPOCH=1700000000"
+	want := "PATH=/bin HOME=/tmp A=2 LC_ALL=C.UTF-8 TZ=UTC B=3 SOURCE_DATE_EPOCH=1700000000"
 	if strings.Join(got, " ") != want {
 		t.Errorf("env = %v, want %s", got, want)
 	}

@@ -28,6 +28,7 @@ type buildOptions struct {
 	invocationID string
 	sourceURI    string
 	sourceRef    string
+	inputs       inputFlags
 }
 
 // defaultBuilderID names a build run by the CLI outside any CI that identifies itself.
@@ -78,6 +79,7 @@ tree, key, flags); 3 environment (containerd, disk, transparency log) or interru
 	f.StringVar(&o.invocationID, "invocation-id", "", "invocation id recorded in the provenance (default: the CI run URL, else a build id)")
 	f.StringVar(&o.sourceURI, "source-uri", "", "canonical source URI for the provenance (default: from git's remote.origin.url)")
 	f.StringVar(&o.sourceRef, "source-ref", "", "source ref for the provenance (default: the checked-out branch)")
+	o.inputs.register(f)
 	return cmd
 }
 
@@ -139,7 +141,7 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildOptions, dir string)
 	if o.workDir != "" {
 		opts = append(opts, builder.WithWorkDir(o.workDir))
 	}
-	b, err := g.newBuilder(ctx, stderr, opts...)
+	b, err := g.newBuilder(ctx, stderr, append(opts, o.inputs.options()...)...)
 	if err != nil {
 		return err
 	}

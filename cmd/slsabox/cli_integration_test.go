@@ -174,7 +174,7 @@ func cosignAccepts(t *testing.T, pub, bundle, artifact string) {
 // TestExamplesPinBuiltImages checks that the digests the examples pin are the ones the
 // image scripts produce here: the images are deterministic, so they must match.
 func TestExamplesPinBuiltImages(t *testing.T) {
-	for example, archive := range map[string]string{"hello-go": "go-toolchain.tar", "c-make": "debian-c.tar"} {
+	for example, archive := range map[string]string{"hello-go": "go-toolchain.tar", "go-deps": "go-toolchain.tar", "c-make": "debian-c.tar"} {
 		want := testenv.Image(t, archive)
 		def, err := builder.LoadDefinition(filepath.Join(testenv.RepoRoot(t), "examples", example, "slsabox.yaml"))
 		if err != nil {

@@ -65,6 +65,7 @@ tree, and records exactly what went in and what came out.`,
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print only errors on stderr")
 
 	root.AddCommand(newBuildCmd(g), newUploadCmd(g), newKeygenCmd(g), newImageCmd(g), newSweepCmd(g), newVersionCmd(g), newVerifyCmd(g))
+	root.AddCommand(newRebuildCmd(g))
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
 		if g.output != "text" && g.output != "json" {
 			return usageError{fmt.Errorf("--output must be text or json, not %q", g.output)}

@@ -1,0 +1,379 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slsabox/slsabox/attest"
+	"github.com/slsabox/slsabox/attest/verify"
+	"github.com/slsabox/slsabox/builder"
+)
+
+// errNotReproduced: the rebuild ran, and some subject differs from the provenance (exit 1).
+var errNotReproduced = errors.New("not reproduced")
+
+type rebuildOptions struct {
+	bundle      string
+	trustedRoot string
+	key         string
+	noTlog      bool
+	builderID   string
+	sourceURI   string
+	out         string
+	inputs      inputFlags
+	workDir     string
+}
+
+// inputFlags are the build's and the rebuild's say in how declared inputs are fetched.
+type inputFlags struct {
+	cacheDir string
+	goProxy  string
+}
+
+func (f *inputFlags) register(fs interface {
+	StringVar(*string, string, string, string)
+}) {
+	fs.StringVar(&f.cacheDir, "cache-dir", "", "where declared inputs are cached by digest (default $SLSABOX_CACHE_DIR, else ~/.cache/slsabox/inputs)")
+	fs.StringVar(&f.goProxy, "goproxy", os.Getenv("SLSABOX_GOPROXY"), "GOPROXY list that gomod inputs are fetched through (env SLSABOX_GOPROXY; default the host's go env GOPROXY)")
+}
+
+func (f *inputFlags) options() []builder.Option {
+	var opts []builder.Option
+	if f.cacheDir != "" {
+		opts = append(opts, builder.WithCacheDir(f.cacheDir))
+	}
+	if f.goProxy != "" {
+		opts = append(opts, builder.WithGoProxy(f.goProxy))
+	}
+	return opts
+}
+
+func newRebuildCmd(g *globalOptions) *cobra.Command {
+	o := &rebuildOptions{}
+	cmd := &cobra.Command{
+		Use:   "rebuild --bundle B --key K.pub [DIR]",
+		Short: "Run a recorded build again and compare every artifact's digest with its provenance",
+		Long: `rebuild verifies the bundle (signature by --key, and the transparency log proof
+against --trusted-root unless --no-tlog-unsafe), reads the build its provenance records
+(source commit, build definition, builder image digest, declared inputs), builds that
+commit again from the git repository that holds DIR (default .) in the same sandbox, and
+compares the sha256 of every subject with the recorded one.
+
+The repository is not changed: the commit is checked out into a shared clone in the
+work directory. DIR must be a clone that has the commit (git fetch it first). The
+recorded definition is used, not the one in the work tree; relative oci-archive image
+paths are resolved against DIR's repository, as they were at build time.
+
+Prints one line per subject: RECORDED and REBUILT digests and whether they match.
+--builder-id and --source-uri, when given, are checked as slsabox verify does.
+
+Exit codes: 0 every subject reproduced; 1 a subject differs (or is missing), or the
+bundle did not verify; 2 bad input (flags, bundle, a dirty recorded build); 3 environment.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := "."
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			return runRebuild(cmd, g, o, dir)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.bundle, "bundle", "", "the Sigstore bundle holding the provenance (provenance.sigstore.json)")
+	f.StringVar(&o.trustedRoot, "trusted-root", os.Getenv("SLSABOX_TRUSTED_ROOT"), "trusted_root.json with the transparency log's key (env SLSABOX_TRUSTED_ROOT)")
+	f.StringVar(&o.key, "key", "", "the builder's public key (PEM file; a private key file or KMS URI also works)")
+	f.BoolVar(&o.noTlog, "no-tlog-unsafe", false, "accept bundles without a transparency log proof (unsafe)")
+	f.StringVar(&o.builderID, "builder-id", "", "check the provenance names this builder id")
+	f.StringVar(&o.sourceURI, "source-uri", "", "check the provenance names this source repository")
+	f.StringVarP(&o.out, "out", "o", "", "keep the rebuilt artifacts here (default: a temporary directory, removed)")
+	f.StringVar(&o.workDir, "work-dir", "", "where the checkout, source copy and step outputs live (default $TMPDIR)")
+	o.inputs.register(f)
+	return cmd
+}
+
+// subjectResult compares one artifact.
+type subjectResult struct {
+	Name     string `json:"name"`
+	Recorded string `json:"recorded,omitempty"` // sha256 hex; empty when only the rebuild made it
+	Rebuilt  string `json:"rebuilt,omitempty"`  // empty when the rebuild did not make it
+	Match    bool   `json:"match"`
+}
+
+// rebuildOutcome is everything a rebuild established. Reproduced is true only when
+// the bundle verified and every recorded subject was rebuilt with the same digest and
+// nothing else: it is what a verification summary (VSA) of the rebuild would attest.
+type rebuildOutcome struct {
+	Reproduced bool                  `json:"reproduced"`
+	Commit     string                `json:"commit"`
+	Image      string                `json:"image"`
+	Subjects   []subjectResult       `json:"subjects"`
+	Inputs     int                   `json:"inputs"`
+	Warnings   []string              `json:"warnings,omitempty"`
+	Report     *verify.Report        `json:"verification"`
+	Recorded   *attest.RecordedBuild `json:"-"`
+	Result     *builder.Result       `json:"-"`
+}
+
+func runRebuild(cmd *cobra.Command, g *globalOptions, o *rebuildOptions, dir string) error {
+	ctx := cmd.Context()
+	switch {
+	case o.bundle == "":
+		return usageError{errors.New("rebuild needs --bundle")}
+	case o.key == "":
+		return withHint(usageError{errors.New("rebuild needs --key, the builder's public key")},
+			"the bundle is verified before anything is rebuilt; ask the publisher for the public key")
+	}
+	outcome, err := rebuild(ctx, cmd, g, o, dir)
+	if err != nil {
+		return err
+	}
+	for _, w := range outcome.Warnings {
+		g.logf(cmd.ErrOrStderr(), "warning: %s", w)
+	}
+	if err := printRebuild(cmd, g, outcome); err != nil {
+		return err
+	}
+	if !outcome.Reproduced {
+		var differ []string
+		for _, s := range outcome.Subjects {
+			if !s.Match {
+				differ = append(differ, s.Name)
+			}
+		}
+		if len(differ) == 0 {
+			return withHint(fmt.Errorf("%w: the subjects match but %s", errNotReproduced, strings.Join(outcome.Warnings, "; ")),
+				"the rebuild did not run with the recorded image and inputs")
+		}
+		return withHint(fmt.Errorf("%w: %d of %d subjects differ: %s", errNotReproduced, len(differ), len(outcome.Subjects), strings.Join(differ, ", ")),
+			"the build is not reproducible: look for timestamps, random values or paths in the differing artifacts (rebuild with -o DIR keeps them to compare)")
+	}
+	return nil
+}
+
+// rebuild verifies the bundle, runs the recorded build again and compares.
+func rebuild(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *rebuildOptions, dir string) (*rebuildOutcome, error) {
+	stderr := cmd.ErrOrStderr()
+	data, err := os.ReadFile(o.bundle)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	b, err := attest.ParseBundle(data)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("%s: %w", o.bundle, err)}
+	}
+	// The statement is read before verification only to name a subject for the policy;
+	// everything used below comes from the verified report.
+	env := b.GetDsseEnvelope()
+	if env == nil {
+		return nil, usageError{fmt.Errorf("%s holds no DSSE envelope", o.bundle)}
+	}
+	unverified, err := attest.ParseStatement(env.GetPayload())
+	if err != nil || len(unverified.GetSubject()) == 0 {
+		return nil, usageError{fmt.Errorf("%s: the envelope holds no statement with subjects", o.bundle)}
+	}
+	pub, err := attest.LoadPublicKeyPEM(ctx, o.key)
+	if err != nil {
+		return nil, err
+	}
+	vopts := []verify.Option{verify.WithPublicKey(pub)}
+	if o.trustedRoot != "" {
+		vopts = append(vopts, verify.WithTrustedRootFile(o.trustedRoot))
+	}
+	if o.noTlog {
+		vopts = append(vopts, verify.WithoutTransparencyLogUnsafe())
+	}
+	v, err := verify.New(vopts...)
+	if err != nil {
+		if o.trustedRoot == "" && !o.noTlog {
+			return nil, withHint(err, "pass --trusted-root with the log's trusted_root.json (scripts/rekor.sh trusted-root prints the local one)")
+		}
+		return nil, err
+	}
+	policy := verify.Policy{
+		Digest:    unverified.GetSubject()[0].GetDigest()["sha256"],
+		BuilderID: o.builderID, AllowAnyBuilderUnsafe: o.builderID == "",
+		SourceURI: o.sourceURI, AllowAnySourceUnsafe: o.sourceURI == "",
+	}
+	report, err := v.Verify(b, policy)
+	if err != nil {
+		return nil, withHint(fmt.Errorf("verifying %s: %w", o.bundle, err), "nothing was rebuilt: the bundle does not verify (slsabox verify prints every check)")
+	}
+	rec, err := attest.ReadProvenance(report.Statement)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	out := &rebuildOutcome{Report: report, Recorded: rec, Commit: rec.Commit, Image: rec.Image, Warnings: report.Warnings}
+	if rec.Dirty {
+		return nil, withHint(usageError{fmt.Errorf("the recorded build was of uncommitted changes (--allow-dirty) on top of %s: there is no commit to rebuild", rec.Commit)},
+			"only builds of committed trees can be rebuilt")
+	}
+	sum := sha256.Sum256([]byte(rec.DefinitionContent))
+	if hex.EncodeToString(sum[:]) != rec.DefinitionSHA256 {
+		return nil, usageError{fmt.Errorf("the recorded build definition does not match its recorded sha256 %s", rec.DefinitionSHA256)}
+	}
+
+	work, err := os.MkdirTemp(o.workDir, "slsabox-rebuild-")
+	if err != nil {
+		return nil, envError{fmt.Errorf("creating a work directory: %w", err)}
+	}
+	defer os.RemoveAll(work)
+	g.logf(stderr, "verified %s; checking out %s", o.bundle, short(rec.Commit))
+	checkout := filepath.Join(work, "checkout")
+	repoRoot, err := builder.CheckoutCommit(ctx, dir, rec.Commit, checkout)
+	if err != nil {
+		return nil, err
+	}
+	defFile := filepath.FromSlash(rec.DefinitionPath)
+	if !filepath.IsAbs(defFile) && !strings.HasPrefix(filepath.Clean(defFile), "..") {
+		// As at build time, relative oci-archive paths are relative to the definition's
+		// directory in the user's repository (image archives are rarely committed).
+		defFile = filepath.Join(repoRoot, defFile)
+	}
+	def, err := builder.ParseDefinition(defFile, []byte(rec.DefinitionContent))
+	if err != nil {
+		return nil, fmt.Errorf("the recorded build definition: %w", err)
+	}
+
+	outDir := o.out
+	if outDir == "" {
+		outDir = filepath.Join(work, "out")
+	}
+	bopts := []builder.Option{}
+	if o.workDir != "" {
+		bopts = append(bopts, builder.WithWorkDir(o.workDir))
+	}
+	bld, err := g.newBuilder(ctx, stderr, append(bopts, o.inputs.options()...)...)
+	if err != nil {
+		return nil, err
+	}
+	defer bld.Close()
+	res, err := bld.Build(ctx, builder.Request{
+		SourceDir:      filepath.Join(checkout, filepath.FromSlash(rec.SourcePath)),
+		DefinitionFile: defFile,
+		Definition:     def,
+		OutDir:         outDir,
+	})
+	if err != nil {
+		return nil, err
+	}
+	out.Result = res
+	out.Inputs = len(res.Inputs)
+	if res.Source.Commit != rec.Commit {
+		return nil, fmt.Errorf("the checkout built %s, not the recorded %s: %w", res.Source.Commit, rec.Commit, builder.ErrInvalidSource)
+	}
+	out.Subjects, out.Reproduced = compareSubjects(rec.Subjects, res.Subjects)
+	if res.Image.Digest != rec.ImageDigest {
+		out.Reproduced = false
+		out.Warnings = append(out.Warnings, fmt.Sprintf("the builder image resolved to %s, the provenance records %s", res.Image.Digest, rec.ImageDigest))
+	}
+	if d := diffInputs(rec.Inputs, res.Inputs); d != "" {
+		out.Reproduced = false
+		out.Warnings = append(out.Warnings, "the inputs differ from the recorded ones: "+d)
+	}
+	return out, nil
+}
+
+// compareSubjects pairs recorded and rebuilt subjects by name. A subject on one side
+// only is a difference too.
+func compareSubjects(recorded, rebuilt []builder.Subject) ([]subjectResult, bool) {
+	got := map[string]string{}
+	for _, s := range rebuilt {
+		got[s.Name] = s.SHA256
+	}
+	all := true
+	var out []subjectResult
+	seen := map[string]bool{}
+	for _, s := range recorded {
+		r := subjectResult{Name: s.Name, Recorded: s.SHA256, Rebuilt: got[s.Name]}
+		r.Match = r.Rebuilt != "" && r.Rebuilt == r.Recorded
+		all = all && r.Match
+		seen[s.Name] = true
+		out = append(out, r)
+	}
+	for _, s := range rebuilt {
+		if !seen[s.Name] {
+			out = append(out, subjectResult{Name: s.Name, Rebuilt: s.SHA256})
+			all = false
+		}
+	}
+	return out, all && len(recorded) > 0
+}
+
+// diffInputs names the inputs whose URI and digest are not the same in both lists.
+func diffInputs(recorded, rebuilt []builder.ResolvedInput) string {
+	key := func(in builder.ResolvedInput) string {
+		d, _ := json.Marshal(in.Digest)
+		return in.URI + " " + string(d)
+	}
+	have := map[string]bool{}
+	for _, in := range rebuilt {
+		have[key(in)] = true
+	}
+	var diff []string
+	for _, in := range recorded {
+		if !have[key(in)] {
+			diff = append(diff, "recorded "+in.URI+" not used")
+		}
+		delete(have, key(in))
+	}
+	for k := range have {
+		diff = append(diff, "rebuild used "+strings.SplitN(k, " ", 2)[0])
+	}
+	return strings.Join(diff, "; ")
+}
+
+func printRebuild(cmd *cobra.Command, g *globalOptions, o *rebuildOutcome) error {
+	w := cmd.OutOrStdout()
+	if g.output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(o)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SUBJECT\tRECORDED\tREBUILT\tRESULT")
+	differ := 0
+	for _, s := range o.Subjects {
+		res := "reproduced"
+		switch {
+		case s.Recorded == "":
+			res = "EXTRA (not in the provenance)"
+		case s.Rebuilt == "":
+			res = "MISSING (not rebuilt)"
+		case !s.Match:
+			res = "DIFFERS"
+		}
+		if !s.Match {
+			differ++
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, shortDigest(s.Recorded), shortDigest(s.Rebuilt), res)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if o.Reproduced {
+		fmt.Fprintf(w, "reproduced: all %d subjects of commit %s match the provenance (image %s, %d inputs)\n", len(o.Subjects), short(o.Commit), o.Image, o.Inputs)
+	} else {
+		fmt.Fprintf(w, "NOT reproduced: %d of %d subjects differ (commit %s)\n", differ, len(o.Subjects), short(o.Commit))
+	}
+	return nil
+}
+
+func shortDigest(hexDigest string) string {
+	if hexDigest == "" {
+		return "-"
+	}
+	if len(hexDigest) > 16 {
+		return "sha256:" + hexDigest[:16] + "…"
+	}
+	return "sha256:" + hexDigest
+}
