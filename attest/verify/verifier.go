@@ -28,15 +28,18 @@ const BundleMediaType = "application/vnd.dev.sigstore.bundle.v0.3+json"
 type Verifier struct {
 	trusted  root.TrustedMaterial // everything, for the log proof
 	sig      *sgverify.Verifier   // signature only
-	logged   bool                 // a log proof is required
+	logs     map[string]*root.TransparencyLog
+	logged   bool   // a log proof is required
+	rootName string // where the trusted root came from, for reports
 	warnings []string
 }
 
 type config struct {
-	root    *root.TrustedRoot
-	rootErr error
-	keyPEM  []byte
-	noTlog  bool
+	root     *root.TrustedRoot
+	rootErr  error
+	rootName string
+	keyPEM   []byte
+	noTlog   bool
 }
 
 // Option configures a Verifier.
@@ -48,7 +51,7 @@ func WithTrustedRoot(tr *root.TrustedRoot) Option {
 		if tr == nil {
 			c.rootErr = errors.New("nil trusted root")
 		}
-		c.root = tr
+		c.root, c.rootName = tr, "given"
 	}
 }
 
@@ -57,6 +60,7 @@ func WithTrustedRoot(tr *root.TrustedRoot) Option {
 func WithTrustedRootFile(path string) Option {
 	return func(c *config) {
 		c.root, c.rootErr = root.NewTrustedRootFromPath(path)
+		c.rootName = path
 		if c.rootErr != nil {
 			c.rootErr = fmt.Errorf("reading trusted root %s: %v", path, c.rootErr)
 		}
@@ -97,10 +101,11 @@ func New(opts ...Option) (*Verifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: public key: %v", ErrTrustMaterial, err)
 	}
-	v := &Verifier{logged: !c.noTlog}
+	v := &Verifier{logged: !c.noTlog, rootName: c.rootName}
 	var trusted root.TrustedMaterialCollection
 	if c.root != nil {
 		trusted = append(trusted, c.root)
+		v.logs = c.root.RekorLogs()
 		if len(c.root.RekorLogs()) == 0 && v.logged {
 			return nil, fmt.Errorf("%w: the trusted root names no transparency log", ErrTrustMaterial)
 		}
@@ -161,7 +166,11 @@ func (v *Verifier) Verify(b *bundle.Bundle, p Policy) (*Report, error) {
 		results[CheckTlog] = v.checkTlog(b)
 	}
 	checkStatement(st, p, results, r)
-	return r.finish(results)
+	r, err = r.finish(results)
+	if r.Verified {
+		r.BuildLevel = max(1, p.BuilderLevel)
+	}
+	return r, err
 }
 
 // verifySignature checks the envelope's shape and its signature, and returns the statement.
@@ -203,12 +212,29 @@ func (v *Verifier) checkTlog(b *bundle.Bundle) result {
 	if len(b.GetVerificationMaterial().GetTlogEntries()) == 0 {
 		return fail(fmt.Errorf("%w: the bundle has none (log it with slsabox upload)", ErrNotLogged))
 	}
+	// The first entry in a log the root names is the one reported.
+	entries := b.GetVerificationMaterial().GetTlogEntries()
+	e := entries[0]
+	var log *root.TransparencyLog
+	for _, x := range entries {
+		if l, ok := v.logs[hex.EncodeToString(x.GetLogId().GetKeyId())]; ok {
+			e, log = x, l
+			break
+		}
+	}
 	if _, err := sgverify.VerifyTlogEntry(b, v.trusted, 1, false); err != nil {
+		if log == nil {
+			return fail(fmt.Errorf("%w: the bundle was logged to a log that the trusted root (%s) does not name (log id %x): give that log's trusted_root.json",
+				ErrNotLogged, v.rootName, e.GetLogId().GetKeyId()))
+		}
 		return fail(fmt.Errorf("%w: %v", ErrNotLogged, err))
 	}
-	e := b.GetVerificationMaterial().GetTlogEntries()[0]
-	return pass(fmt.Sprintf("inclusion proof at index %d verified against the trusted log key", e.GetLogIndex()))
+	return pass(fmt.Sprintf("inclusion proof at index %d verified against the key of %s", e.GetLogIndex(), log.BaseURL))
 }
+
+// TrustedRoot says where the trusted root came from: a file path, "given" (a root
+// passed as a value), the embedded public-good root, or "" when there is none.
+func (v *Verifier) TrustedRoot() string { return v.rootName }
 
 // result is a check's outcome before it is put in order.
 type result struct {
