@@ -165,7 +165,7 @@ func (v *Verifier) Verify(b *bundle.Bundle, p Policy) (*Report, error) {
 	default:
 		results[CheckTlog] = v.checkTlog(b)
 	}
-	checkStatement(st, p, results, r)
+	checkStatement(st, b.GetDsseEnvelope().GetPayload(), p, results, r)
 	r, err = r.finish(results)
 	if r.Verified {
 		r.BuildLevel = max(1, p.BuilderLevel)
