@@ -210,7 +210,7 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 		if err := vsaw.write(cmd.Context(), o.bundle, data, results); err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "slsabox: wrote %s VSA %s\n", vsaw.result, o.vsaOut)
+		g.logf(stderr, "wrote %s VSA %s", vsaw.result, o.vsaOut)
 	}
 	for _, r := range results {
 		for _, w := range r.Warnings {
