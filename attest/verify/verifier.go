@@ -4,19 +4,25 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
+	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
 
 	"github.com/slsabox/slsabox/attest"
 )
@@ -229,7 +235,53 @@ func (v *Verifier) checkTlog(b *bundle.Bundle) result {
 		}
 		return fail(fmt.Errorf("%w: %v", ErrNotLogged, err))
 	}
+	if err := proofMatchesCheckpoint(e); err != nil {
+		return fail(fmt.Errorf("%w: %v", ErrNotLogged, err))
+	}
 	return pass(fmt.Sprintf("inclusion proof at index %d verified against the key of %s", e.GetLogIndex(), log.BaseURL))
+}
+
+// rekorV1Origin is how a Rekor v1 checkpoint names its log ("HOST - TREEID").
+var rekorV1Origin = regexp.MustCompile(`^.+ - [0-9]+$`)
+
+// proofMatchesCheckpoint checks what Rekor v2 verification leaves unread: that the
+// inclusion proof's own copies of the index, tree size and root hash agree with the
+// entry and with the checkpoint whose signature was verified, and (v2) that the
+// entry's canonicalized body is the leaf the proof proves. sigstore-go proves the
+// leaf it rebuilds from the bundle, so a changed copy or body cannot forge a proof;
+// but a bundle that says two things is refused like any other tampering.
+func proofMatchesCheckpoint(e *protorekor.TransparencyLogEntry) error {
+	p := e.GetInclusionProof()
+	// A checkpoint's body: origin, tree size, base64 root hash, then optional lines.
+	lines := strings.SplitN(p.GetCheckpoint().GetEnvelope(), "\n", 4)
+	if len(lines) < 4 {
+		return errors.New("the checkpoint is malformed")
+	}
+	size, err := strconv.ParseUint(lines[1], 10, 64)
+	if err != nil {
+		return fmt.Errorf("the checkpoint's tree size %q: %v", lines[1], err)
+	}
+	hash, err := base64.StdEncoding.DecodeString(lines[2])
+	if err != nil {
+		return fmt.Errorf("the checkpoint's root hash: %v", err)
+	}
+	if p.GetTreeSize() < 0 || uint64(p.GetTreeSize()) != size || !bytes.Equal(hash, p.GetRootHash()) {
+		return fmt.Errorf("the inclusion proof (tree size %d, root %x) does not match its signed checkpoint (tree size %d, root %x)",
+			p.GetTreeSize(), p.GetRootHash(), size, hash)
+	}
+	if rekorV1Origin.MatchString(lines[0]) {
+		// Rekor v1 checks the proof's fields and the body itself; its entries carry a
+		// global index and their proofs the index in one shard's tree.
+		return nil
+	}
+	if p.GetLogIndex() != e.GetLogIndex() || e.GetLogIndex() < 0 {
+		return fmt.Errorf("the inclusion proof is for index %d, the entry has index %d", p.GetLogIndex(), e.GetLogIndex())
+	}
+	leaf := rfc6962.DefaultHasher.HashLeaf(e.GetCanonicalizedBody())
+	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(e.GetLogIndex()), size, leaf, p.GetHashes(), hash); err != nil {
+		return fmt.Errorf("the entry's canonicalized body is not the leaf the proof proves: %v", err)
+	}
+	return nil
 }
 
 // TrustedRoot says where the trusted root came from: a file path, "given" (a root
