@@ -62,7 +62,7 @@ unreadable artifact); 3 environment.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.bundle, "bundle", "", "the Sigstore bundle holding the provenance (provenance.sigstore.json)")
-	f.StringVar(&o.trustedRoot, "trusted-root", os.Getenv("SLSABOX_TRUSTED_ROOT"), "trusted_root.json with the transparency log's key (env SLSABOX_TRUSTED_ROOT)")
+	f.StringVar(&o.trustedRoot, "trusted-root", os.Getenv("SLSABOX_TRUSTED_ROOT"), "trusted_root.json with the transparency log's key (env SLSABOX_TRUSTED_ROOT; default: Sigstore's public-good root, built in)")
 	f.StringVar(&o.key, "key", "", "the builder's public key (PEM file; a private key file or KMS URI also works)")
 	f.StringVar(&o.digest, "digest", "", "verify this artifact digest (sha256:HEX) instead of an ARTIFACT file")
 	f.StringVar(&o.policyFile, "policy", "", "YAML policy file")
@@ -157,6 +157,7 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 		opts = append(opts, verify.WithTrustedRootFile(o.trustedRoot))
 	case !o.noTlog:
 		opts = append(opts, verify.WithPublicGoodTrustedRoot())
+		g.logf(stderr, "no --trusted-root: trusting the logs of Sigstore's public-good root built into slsabox (%s)", verify.PublicGoodRootModule)
 	}
 	if o.noTlog {
 		opts = append(opts, verify.WithoutTransparencyLogUnsafe())
