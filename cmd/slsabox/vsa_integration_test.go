@@ -13,6 +13,7 @@ import (
 	"errors"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -276,4 +277,24 @@ func TestVerifyVSA(t *testing.T) {
 			t.Fatalf("exit %d, want 1 and a log failure:\n%s\n%s", code, stdout, stderr)
 		}
 	})
+}
+
+// TestNoCollectionDuringInit guards internal/lazygc: slsabox's packages allocate just
+// over the first collection goal while they initialize, and that collection cost a
+// third of a verification's CPU time. gctrace prints a line per collection.
+func TestNoCollectionDuringInit(t *testing.T) {
+	cmd := exec.Command(slsaboxBin, "verify", "--help")
+	cmd.Env = append(os.Environ(), "GODEBUG=gctrace=1,inittrace=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "init github.com/slsabox/slsabox/internal/lazygc") {
+		t.Fatalf("internal/lazygc is not initialized:\n%s", out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, "gc ") {
+			t.Errorf("a collection while packages initialize (move internal/lazygc earlier): %s", line)
+		}
+	}
 }
