@@ -7,10 +7,13 @@
 #   3. go run ./bench/sandbox with this script's arguments, e.g.
 #        scripts/bench.sh -which a -n 20 -json bench.json
 #      (go run ./bench/sandbox -h lists the flags).
+#   4. scripts/bench-verify.sh: slsabox verify against cosign on a logged bundle, and
+#      the verifier's throughput per core (scripts/bench.sh verify [ARGS] runs only it).
 # Environment: SLSABOX_RUN and SLSABOX_ROOT choose the daemon's directories
 # (default /run/slsabox-bench and /var/lib/slsabox-bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [[ ${1:-} == verify ]]; then shift; exec scripts/bench-verify.sh "$@"; fi
 repo=$PWD
 
 export SLSABOX_RUN=${SLSABOX_RUN:-/run/slsabox-bench}
@@ -35,3 +38,5 @@ go build -trimpath -o bin/slsabox ./cmd/slsabox
 step "benchmarks"
 go run ./bench/sandbox -containerd "$sock" -slsabox bin/slsabox \
 	-testbox "$testbox" -go-image "$gotool" "$@"
+
+scripts/bench-verify.sh

@@ -13,6 +13,14 @@
 // (WithoutTransparencyLogUnsafe, Policy.AllowAnyBuilderUnsafe,
 // Policy.AllowAnySourceUnsafe) and adds a warning to the report.
 //
+// Trust material: WithPublicKey, and WithTrustedRootFile or WithTrustedRoot for a log's
+// trusted_root.json, or WithPublicGoodTrustedRoot for the pinned copy of Sigstore's
+// public-good root embedded in this package (PublicGoodRootModule says where from).
+//
+// A verification can be summed up in a signed Verification Summary Attestation:
+// NewVSA builds it from a Summary (Report.BuildLevel gives the level a verification
+// supports) and SignVSA signs it as the DSSE envelope slsa-verifier verify-vsa reads.
+//
 // Failures wrap one sentinel per class (ErrSignature, ErrNotLogged,
 // ErrDigestMismatch, ErrUntrustedBuilder, ErrPolicy); ErrInvalidPolicy and
 // ErrTrustMaterial mean the verifier was misconfigured rather than the artifact bad.

@@ -16,7 +16,7 @@ import (
 // Unsafe, which add a warning to the report.
 type Policy struct {
 	// Digest is the artifact's sha256, hex (a "sha256:" prefix is accepted). Required.
-	Digest string `yaml:"digest" json:"digest"`
+	Digest string `yaml:"digest" json:"digest,omitempty"`
 	// BuilderID must equal runDetails.builder.id. Required unless AllowAnyBuilderUnsafe.
 	BuilderID string `yaml:"builderID" json:"builderID,omitempty"`
 	// BuildType must equal buildDefinition.buildType; empty means slsabox's (attest.BuildType).
@@ -33,6 +33,12 @@ type Policy struct {
 	AllowedImages []string `yaml:"allowedImages" json:"allowedImages,omitempty"`
 	// RequireHermetic requires slsabox's build type with a sandbox without network.
 	RequireHermetic bool `yaml:"requireHermetic" json:"requireHermetic,omitempty"`
+	// BuilderLevel is the SLSA Build level (1 to 3) you trust this builder to meet:
+	// that it runs on a hosted platform (2) that keeps the signing key away from the
+	// build steps (3) cannot be seen in the provenance, only known about the builder.
+	// A verified report claims this level, 1 by default. Level 2 and 3 need a
+	// BuilderID; level 3 also RequireHermetic.
+	BuilderLevel int `yaml:"builderLevel" json:"builderLevel,omitempty"`
 
 	// AllowAnyBuilderUnsafe accepts provenance from any builder that holds the key.
 	AllowAnyBuilderUnsafe bool `yaml:"allowAnyBuilderUnsafe" json:"allowAnyBuilderUnsafe,omitempty"`
@@ -89,6 +95,14 @@ func (p Policy) validate() (Policy, error) {
 			return p, fmt.Errorf("%w: source commit %q is not a full git commit id", ErrInvalidPolicy, p.SourceCommit)
 		}
 		p.SourceCommit = strings.ToLower(p.SourceCommit)
+	}
+	switch {
+	case p.BuilderLevel < 0 || p.BuilderLevel > 3:
+		return p, fmt.Errorf("%w: builder level %d: the SLSA Build track has levels 1 to 3", ErrInvalidPolicy, p.BuilderLevel)
+	case p.BuilderLevel >= 2 && p.BuilderID == "":
+		return p, fmt.Errorf("%w: builder level %d rests on trusting one builder: give its builder id", ErrInvalidPolicy, p.BuilderLevel)
+	case p.BuilderLevel == 3 && !p.RequireHermetic:
+		return p, fmt.Errorf("%w: builder level 3 needs requireHermetic: the provenance must show the isolated sandbox", ErrInvalidPolicy)
 	}
 	for _, img := range p.AllowedImages {
 		if _, ok := imageDigest(img); !ok {

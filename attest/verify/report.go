@@ -37,6 +37,9 @@ type Report struct {
 	Verified bool `json:"verified"`
 	// Digest is the sha256 hex of the artifact checked.
 	Digest string `json:"digest"`
+	// BuildLevel is the SLSA Build level the verification supports: 0 when not
+	// verified, else 1, or Policy.BuilderLevel when the policy trusts the builder more.
+	BuildLevel int `json:"buildLevel"`
 	// Checks lists every check in a fixed order (see the Check* names).
 	Checks []Check `json:"checks"`
 	// Warnings name every opt-out in effect and anything else a person should know.

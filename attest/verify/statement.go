@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -16,8 +17,8 @@ import (
 type statement = intoto.Statement
 
 // checkStatement runs the policy checks on a statement whose signature verified.
-func checkStatement(st *statement, p Policy, results map[string]result, r *Report) {
-	pred, err := provenance(st)
+func checkStatement(st *statement, payload []byte, p Policy, results map[string]result, r *Report) {
+	pred, err := provenance(st, payload)
 	if err != nil {
 		results[CheckPredicateType] = fail(fmt.Errorf("%w: %v", ErrPolicy, err))
 	} else {
@@ -83,18 +84,24 @@ func checkStatement(st *statement, p Policy, results map[string]result, r *Repor
 	}
 }
 
-// provenance checks the statement and predicate types and decodes the predicate.
-func provenance(st *statement) (*slsa.Provenance, error) {
+// provenance checks the statement and predicate types and decodes the predicate
+// from the signed payload the statement was read from. (Decoding it from the
+// statement's Struct would encode it to JSON again first: a third of the time of a
+// verification.)
+func provenance(st *statement, payload []byte) (*slsa.Provenance, error) {
 	if st.GetType() != intoto.StatementTypeUri {
 		return nil, fmt.Errorf("statement type %s is not %s", quote(st.GetType()), intoto.StatementTypeUri)
 	}
 	if st.GetPredicateType() != attest.PredicateSLSAProvenance {
 		return nil, fmt.Errorf("want %s, got %s", attest.PredicateSLSAProvenance, quote(st.GetPredicateType()))
 	}
-	raw, err := protojson.Marshal(st.GetPredicate())
-	if err != nil {
+	// A map, not a struct: its keys match exactly, as protojson's do (a struct field
+	// would also take "Predicate", a key the statement's parser ignored).
+	var parts map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &parts); err != nil || len(parts["predicate"]) == 0 {
 		return nil, fmt.Errorf("the predicate cannot be read: %v", err)
 	}
+	raw := []byte(parts["predicate"])
 	var pred slsa.Provenance
 	if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(raw, &pred); err != nil {
 		return nil, fmt.Errorf("the predicate is not SLSA v1 provenance: %v", err)

@@ -4,19 +4,25 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
+	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
 
 	"github.com/slsabox/slsabox/attest"
 )
@@ -28,15 +34,18 @@ const BundleMediaType = "application/vnd.dev.sigstore.bundle.v0.3+json"
 type Verifier struct {
 	trusted  root.TrustedMaterial // everything, for the log proof
 	sig      *sgverify.Verifier   // signature only
-	logged   bool                 // a log proof is required
+	logs     map[string]*root.TransparencyLog
+	logged   bool   // a log proof is required
+	rootName string // where the trusted root came from, for reports
 	warnings []string
 }
 
 type config struct {
-	root    *root.TrustedRoot
-	rootErr error
-	keyPEM  []byte
-	noTlog  bool
+	root     *root.TrustedRoot
+	rootErr  error
+	rootName string
+	keyPEM   []byte
+	noTlog   bool
 }
 
 // Option configures a Verifier.
@@ -48,7 +57,7 @@ func WithTrustedRoot(tr *root.TrustedRoot) Option {
 		if tr == nil {
 			c.rootErr = errors.New("nil trusted root")
 		}
-		c.root = tr
+		c.root, c.rootName = tr, "given"
 	}
 }
 
@@ -57,6 +66,7 @@ func WithTrustedRoot(tr *root.TrustedRoot) Option {
 func WithTrustedRootFile(path string) Option {
 	return func(c *config) {
 		c.root, c.rootErr = root.NewTrustedRootFromPath(path)
+		c.rootName = path
 		if c.rootErr != nil {
 			c.rootErr = fmt.Errorf("reading trusted root %s: %v", path, c.rootErr)
 		}
@@ -97,10 +107,11 @@ func New(opts ...Option) (*Verifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: public key: %v", ErrTrustMaterial, err)
 	}
-	v := &Verifier{logged: !c.noTlog}
+	v := &Verifier{logged: !c.noTlog, rootName: c.rootName}
 	var trusted root.TrustedMaterialCollection
 	if c.root != nil {
 		trusted = append(trusted, c.root)
+		v.logs = c.root.RekorLogs()
 		if len(c.root.RekorLogs()) == 0 && v.logged {
 			return nil, fmt.Errorf("%w: the trusted root names no transparency log", ErrTrustMaterial)
 		}
@@ -160,8 +171,12 @@ func (v *Verifier) Verify(b *bundle.Bundle, p Policy) (*Report, error) {
 	default:
 		results[CheckTlog] = v.checkTlog(b)
 	}
-	checkStatement(st, p, results, r)
-	return r.finish(results)
+	checkStatement(st, b.GetDsseEnvelope().GetPayload(), p, results, r)
+	r, err = r.finish(results)
+	if r.Verified {
+		r.BuildLevel = max(1, p.BuilderLevel)
+	}
+	return r, err
 }
 
 // verifySignature checks the envelope's shape and its signature, and returns the statement.
@@ -203,12 +218,75 @@ func (v *Verifier) checkTlog(b *bundle.Bundle) result {
 	if len(b.GetVerificationMaterial().GetTlogEntries()) == 0 {
 		return fail(fmt.Errorf("%w: the bundle has none (log it with slsabox upload)", ErrNotLogged))
 	}
+	// The first entry in a log the root names is the one reported.
+	entries := b.GetVerificationMaterial().GetTlogEntries()
+	e := entries[0]
+	var log *root.TransparencyLog
+	for _, x := range entries {
+		if l, ok := v.logs[hex.EncodeToString(x.GetLogId().GetKeyId())]; ok {
+			e, log = x, l
+			break
+		}
+	}
 	if _, err := sgverify.VerifyTlogEntry(b, v.trusted, 1, false); err != nil {
+		if log == nil {
+			return fail(fmt.Errorf("%w: the bundle was logged to a log that the trusted root (%s) does not name (log id %x): give that log's trusted_root.json",
+				ErrNotLogged, v.rootName, e.GetLogId().GetKeyId()))
+		}
 		return fail(fmt.Errorf("%w: %v", ErrNotLogged, err))
 	}
-	e := b.GetVerificationMaterial().GetTlogEntries()[0]
-	return pass(fmt.Sprintf("inclusion proof at index %d verified against the trusted log key", e.GetLogIndex()))
+	if err := proofMatchesCheckpoint(e); err != nil {
+		return fail(fmt.Errorf("%w: %v", ErrNotLogged, err))
+	}
+	return pass(fmt.Sprintf("inclusion proof at index %d verified against the key of %s", e.GetLogIndex(), log.BaseURL))
 }
+
+// rekorV1Origin is how a Rekor v1 checkpoint names its log ("HOST - TREEID").
+var rekorV1Origin = regexp.MustCompile(`^.+ - [0-9]+$`)
+
+// proofMatchesCheckpoint checks what Rekor v2 verification leaves unread: that the
+// inclusion proof's own copies of the index, tree size and root hash agree with the
+// entry and with the checkpoint whose signature was verified, and (v2) that the
+// entry's canonicalized body is the leaf the proof proves. sigstore-go proves the
+// leaf it rebuilds from the bundle, so a changed copy or body cannot forge a proof;
+// but a bundle that says two things is refused like any other tampering.
+func proofMatchesCheckpoint(e *protorekor.TransparencyLogEntry) error {
+	p := e.GetInclusionProof()
+	// A checkpoint's body: origin, tree size, base64 root hash, then optional lines.
+	lines := strings.SplitN(p.GetCheckpoint().GetEnvelope(), "\n", 4)
+	if len(lines) < 4 {
+		return errors.New("the checkpoint is malformed")
+	}
+	size, err := strconv.ParseUint(lines[1], 10, 64)
+	if err != nil {
+		return fmt.Errorf("the checkpoint's tree size %q: %v", lines[1], err)
+	}
+	hash, err := base64.StdEncoding.DecodeString(lines[2])
+	if err != nil {
+		return fmt.Errorf("the checkpoint's root hash: %v", err)
+	}
+	if p.GetTreeSize() < 0 || uint64(p.GetTreeSize()) != size || !bytes.Equal(hash, p.GetRootHash()) {
+		return fmt.Errorf("the inclusion proof (tree size %d, root %x) does not match its signed checkpoint (tree size %d, root %x)",
+			p.GetTreeSize(), p.GetRootHash(), size, hash)
+	}
+	if rekorV1Origin.MatchString(lines[0]) {
+		// Rekor v1 checks the proof's fields and the body itself; its entries carry a
+		// global index and their proofs the index in one shard's tree.
+		return nil
+	}
+	if p.GetLogIndex() != e.GetLogIndex() || e.GetLogIndex() < 0 {
+		return fmt.Errorf("the inclusion proof is for index %d, the entry has index %d", p.GetLogIndex(), e.GetLogIndex())
+	}
+	leaf := rfc6962.DefaultHasher.HashLeaf(e.GetCanonicalizedBody())
+	if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(e.GetLogIndex()), size, leaf, p.GetHashes(), hash); err != nil {
+		return fmt.Errorf("the entry's canonicalized body is not the leaf the proof proves: %v", err)
+	}
+	return nil
+}
+
+// TrustedRoot says where the trusted root came from: a file path, "given" (a root
+// passed as a value), the embedded public-good root, or "" when there is none.
+func (v *Verifier) TrustedRoot() string { return v.rootName }
 
 // result is a check's outcome before it is put in order.
 type result struct {

@@ -8,6 +8,8 @@ import (
 	"syscall"
 
 	"github.com/containerd/log"
+
+	_ "github.com/slsabox/slsabox/internal/lazygc" // first: no collection while packages initialize
 )
 
 func main() {

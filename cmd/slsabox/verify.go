@@ -22,7 +22,13 @@ type verifyOptions struct {
 	policy          verify.Policy
 	allowAnyBuilder bool
 	allowAnySource  bool
+
+	vsaOut, vsaKey, vsaVerifierID, vsaResourceURI string
 }
+
+// defaultVerifierID names slsabox verify as the verifier of the VSAs it writes;
+// --vsa-verifier-id names the organisation that runs it instead.
+const defaultVerifierID = "https://slsabox.dev/verifiers/slsabox-verify/v1"
 
 func newVerifyCmd(g *globalOptions) *cobra.Command {
 	o := &verifyOptions{}
@@ -36,8 +42,19 @@ the builder id, the source URI and, when given, the source ref and commit, the b
 type, the allowed builder images and a hermetic build. Nothing goes over the network.
 
 The policy comes from flags or --policy FILE (YAML with the fields builderID, buildType,
-sourceURI, sourceRef, sourceCommit, allowedImages, requireHermetic; unknown keys are
-rejected); flags override the file. Every check is printed, one per line.
+sourceURI, sourceRef, sourceCommit, allowedImages, requireHermetic, builderLevel; unknown
+keys are rejected); flags override the file. Every check is printed, one per line.
+
+Trust: --key is the builder's public key. The log's key comes from --trusted-root;
+without it, Sigstore's public-good root embedded in slsabox (rekor.sigstore.dev) is
+used, so bundles logged there verify with nothing fetched. A bundle logged to another
+log (such as the local one of scripts/rekor.sh) needs that log's --trusted-root.
+
+--vsa-out FILE --vsa-key KEY --vsa-resource-uri URI also write a signed Verification
+Summary Attestation (https://slsa.dev/verification_summary/v1) as a DSSE envelope,
+the file slsa-verifier verify-vsa reads: PASSED with SLSA_BUILD_LEVEL_N when every
+artifact verified (N is 1, or --builder-level), otherwise FAILED. It is written, atomically,
+whenever the checks ran (exit 0 or 1); on exit 2 or 3 the file is left as it was.
 
 Exit codes: 0 verified; 1 verification failed; 2 bad input (flags, policy, bundle,
 unreadable artifact); 3 environment.`,
@@ -45,7 +62,7 @@ unreadable artifact); 3 environment.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.bundle, "bundle", "", "the Sigstore bundle holding the provenance (provenance.sigstore.json)")
-	f.StringVar(&o.trustedRoot, "trusted-root", os.Getenv("SLSABOX_TRUSTED_ROOT"), "trusted_root.json with the transparency log's key (env SLSABOX_TRUSTED_ROOT)")
+	f.StringVar(&o.trustedRoot, "trusted-root", os.Getenv("SLSABOX_TRUSTED_ROOT"), "trusted_root.json with the transparency log's key (env SLSABOX_TRUSTED_ROOT; default: Sigstore's public-good root, built in)")
 	f.StringVar(&o.key, "key", "", "the builder's public key (PEM file; a private key file or KMS URI also works)")
 	f.StringVar(&o.digest, "digest", "", "verify this artifact digest (sha256:HEX) instead of an ARTIFACT file")
 	f.StringVar(&o.policyFile, "policy", "", "YAML policy file")
@@ -58,7 +75,12 @@ unreadable artifact); 3 environment.`,
 	f.BoolVar(&o.policy.RequireHermetic, "require-hermetic", false, "require a slsabox sandbox without network")
 	f.BoolVar(&o.allowAnyBuilder, "allow-any-builder-unsafe", false, "accept any builder id (unsafe)")
 	f.BoolVar(&o.allowAnySource, "allow-any-source-unsafe", false, "accept any source repository (unsafe)")
+	f.IntVar(&o.policy.BuilderLevel, "builder-level", 0, "the SLSA Build level (1-3) you trust this builder to meet, claimed in the report and VSA (default 1)")
 	f.BoolVar(&o.noTlog, "no-tlog-unsafe", false, "accept bundles without a transparency log proof (unsafe)")
+	f.StringVar(&o.vsaOut, "vsa-out", "", "also write a signed Verification Summary Attestation (DSSE JSON) to this file")
+	f.StringVar(&o.vsaKey, "vsa-key", "", "the verifier's signing key for the VSA (PEM file or KMS URI; $"+attest.PassphraseEnv+" for an encrypted key)")
+	f.StringVar(&o.vsaResourceURI, "vsa-resource-uri", "", "the VSA's resourceUri: where the artifacts come from, e.g. https://example.org/releases/v1/hello (required with --vsa-out)")
+	f.StringVar(&o.vsaVerifierID, "vsa-verifier-id", defaultVerifierID, "the VSA's verifier id: who verified")
 	return cmd
 }
 
@@ -81,6 +103,11 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 	case o.key == "":
 		return withHint(usageError{errors.New("verify needs --key, the builder's public key")},
 			"ask the publisher for the public key the builds are signed with")
+	case (o.vsaOut == "") != (o.vsaKey == ""):
+		return usageError{errors.New("--vsa-out and --vsa-key go together: the VSA is signed with --vsa-key")}
+	case o.vsaOut != "" && o.vsaResourceURI == "":
+		return withHint(usageError{errors.New("--vsa-out needs --vsa-resource-uri")},
+			"give the URI the artifacts are fetched from; the VSA's consumer matches it (slsa-verifier verify-vsa --resource-uri)")
 	}
 	policy := verify.Policy{}
 	if o.policyFile != "" {
@@ -92,6 +119,7 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 			return fmt.Errorf("%s: %w", o.policyFile, err)
 		}
 	}
+	overridden := false
 	for name, set := range map[string]func(){
 		"builder-id":       func() { policy.BuilderID = o.policy.BuilderID },
 		"source-uri":       func() { policy.SourceURI = o.policy.SourceURI },
@@ -100,30 +128,42 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 		"build-type":       func() { policy.BuildType = o.policy.BuildType },
 		"allowed-image":    func() { policy.AllowedImages = o.policy.AllowedImages },
 		"require-hermetic": func() { policy.RequireHermetic = o.policy.RequireHermetic },
+		"builder-level":    func() { policy.BuilderLevel = o.policy.BuilderLevel },
 	} {
 		if flags.Changed(name) {
 			set()
+			overridden = true
 		}
 	}
+	overridden = overridden || o.allowAnyBuilder || o.allowAnySource
 	policy.AllowAnyBuilderUnsafe = policy.AllowAnyBuilderUnsafe || o.allowAnyBuilder
 	policy.AllowAnySourceUnsafe = policy.AllowAnySourceUnsafe || o.allowAnySource
+
+	var vsaw *vsaWriter
+	if o.vsaOut != "" {
+		var err error
+		if vsaw, err = newVSAWriter(cmd.Context(), o, policy, overridden); err != nil {
+			return err
+		}
+	}
 
 	pub, err := attest.LoadPublicKeyPEM(cmd.Context(), o.key)
 	if err != nil {
 		return err
 	}
 	opts := []verify.Option{verify.WithPublicKey(pub)}
-	if o.trustedRoot != "" {
+	switch {
+	case o.trustedRoot != "":
 		opts = append(opts, verify.WithTrustedRootFile(o.trustedRoot))
+	case !o.noTlog:
+		opts = append(opts, verify.WithPublicGoodTrustedRoot())
+		g.logf(stderr, "no --trusted-root: trusting the logs of Sigstore's public-good root built into slsabox (%s)", verify.PublicGoodRootModule)
 	}
 	if o.noTlog {
 		opts = append(opts, verify.WithoutTransparencyLogUnsafe())
 	}
 	v, err := verify.New(opts...)
 	if err != nil {
-		if o.trustedRoot == "" && !o.noTlog {
-			return withHint(err, "pass --trusted-root with the log's trusted_root.json (scripts/rekor.sh trusted-root prints the local one)")
-		}
 		return err
 	}
 	data, err := os.ReadFile(o.bundle)
@@ -167,6 +207,12 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 	if err := printVerify(cmd, g, results); err != nil {
 		return err
 	}
+	if vsaw != nil {
+		if err := vsaw.write(cmd.Context(), o.bundle, data, results); err != nil {
+			return err
+		}
+		g.logf(stderr, "wrote %s VSA %s", vsaw.result, o.vsaOut)
+	}
 	for _, r := range results {
 		for _, w := range r.Warnings {
 			fmt.Fprintf(stderr, "slsabox: warning: %s: %s\n", r.Artifact, w)
@@ -197,10 +243,13 @@ func printVerify(cmd *cobra.Command, g *globalOptions, results []artifactResult)
 			fmt.Fprintln(w)
 		}
 		status := "VERIFIED"
+		level := ""
 		if !r.Verified {
 			status = "FAILED"
+		} else {
+			level = fmt.Sprintf(" SLSA_BUILD_LEVEL_%d", r.BuildLevel)
 		}
-		fmt.Fprintf(w, "%s %s (sha256:%s)\n", status, r.Artifact, r.Digest)
+		fmt.Fprintf(w, "%s %s (sha256:%s)%s\n", status, r.Artifact, r.Digest, level)
 		for _, c := range r.Checks {
 			label := "ok  "
 			switch {

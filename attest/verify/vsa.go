@@ -1,0 +1,193 @@
+package verify
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	vsa "github.com/in-toto/attestation/go/predicates/vsa/v1"
+	intoto "github.com/in-toto/attestation/go/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/slsabox/slsabox/attest"
+)
+
+// PredicateVSA is the predicate type of a Verification Summary Attestation.
+const PredicateVSA = "https://slsa.dev/verification_summary/v1"
+
+// Verification results a VSA records.
+const (
+	VSAPassed = "PASSED"
+	VSAFailed = "FAILED"
+)
+
+// ErrInvalidVSA: a Summary is incomplete or malformed; nothing was signed.
+var ErrInvalidVSA = errors.New("invalid verification summary")
+
+// Summary is what a VSA says: who verified which artifacts against which policy and
+// evidence, when, and with what result.
+type Summary struct {
+	// VerifierID identifies the verifier (a URI). Required.
+	VerifierID string
+	// ResourceURI names where the artifacts come from, e.g. a download URL or a
+	// package URL. Required.
+	ResourceURI string
+	// Subjects are the artifacts verified, each with at least one digest. Required.
+	Subjects []*intoto.ResourceDescriptor
+	// PolicyURI and PolicyDigest identify the policy applied. PolicyURI is required.
+	PolicyURI    string
+	PolicyDigest map[string]string
+	// InputAttestations are the attestations the verification relied on (URI and digest).
+	InputAttestations []*intoto.ResourceDescriptor
+	// Passed is the result: PASSED only when every subject verified.
+	Passed bool
+	// VerifiedLevels are the levels the evidence supports when Passed, e.g.
+	// "SLSA_BUILD_LEVEL_2" or a custom "SLSA_BUILD_REPRODUCED". At most one level per
+	// SLSA track. Ignored for a failure, which records "FAILED".
+	VerifiedLevels []string
+	// TimeVerified defaults to now.
+	TimeVerified time.Time
+	// SlsaVersion defaults to "1.0", the SLSA version of the levels.
+	SlsaVersion string
+}
+
+var slsaLevel = regexp.MustCompile(`^SLSA_([A-Z]+)_LEVEL_([0-4])$`)
+
+// NewVSA builds the VSA statement (predicate type PredicateVSA) of a Summary.
+func NewVSA(s Summary) (*intoto.Statement, error) {
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
+	if s.TimeVerified.IsZero() {
+		s.TimeVerified = time.Now()
+	}
+	if s.SlsaVersion == "" {
+		s.SlsaVersion = "1.0"
+	}
+	pred := &vsa.VerificationSummary{
+		Verifier:           &vsa.VerificationSummary_Verifier{Id: s.VerifierID},
+		TimeVerified:       timestamppb.New(s.TimeVerified.UTC().Truncate(time.Second)),
+		ResourceUri:        s.ResourceURI,
+		Policy:             &vsa.VerificationSummary_Policy{Uri: s.PolicyURI, Digest: s.PolicyDigest},
+		VerificationResult: VSAFailed,
+		VerifiedLevels:     []string{VSAFailed},
+		SlsaVersion:        s.SlsaVersion,
+	}
+	if s.Passed {
+		pred.VerificationResult = VSAPassed
+		pred.VerifiedLevels = slices.Clone(s.VerifiedLevels)
+	}
+	for _, a := range s.InputAttestations {
+		pred.InputAttestations = append(pred.InputAttestations,
+			&vsa.VerificationSummary_InputAttestation{Uri: a.GetUri(), Digest: a.GetDigest()})
+	}
+	raw, err := protojson.Marshal(pred)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidVSA, err)
+	}
+	predStruct := &structpb.Struct{}
+	if err := protojson.Unmarshal(raw, predStruct); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidVSA, err)
+	}
+	st := &intoto.Statement{
+		Type:          intoto.StatementTypeUri,
+		Subject:       s.Subjects,
+		PredicateType: PredicateVSA,
+		Predicate:     predStruct,
+	}
+	if err := st.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalidVSA, err)
+	}
+	return st, nil
+}
+
+func (s Summary) validate() error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidVSA}, a...)...)
+	}
+	switch {
+	case !isURI(s.VerifierID):
+		return bad("verifier id %q is not a URI: give one that names you as the verifier, e.g. https://example.org/verifier", s.VerifierID)
+	case !isURI(s.ResourceURI):
+		return bad("resource uri %q is not a URI: give where the artifact comes from, e.g. https://example.org/releases/hello", s.ResourceURI)
+	case s.PolicyURI == "":
+		return bad("no policy uri")
+	case len(s.Subjects) == 0:
+		return bad("no subjects")
+	}
+	if s.Passed {
+		if len(s.VerifiedLevels) == 0 {
+			return bad("a passed verification needs a verified level, e.g. SLSA_BUILD_LEVEL_1")
+		}
+		tracks := map[string]bool{}
+		for _, l := range s.VerifiedLevels {
+			if l == VSAFailed {
+				return bad("a passed verification cannot record the level FAILED")
+			}
+			if m := slsaLevel.FindStringSubmatch(l); m != nil {
+				if tracks[m[1]] {
+					return bad("two levels of the SLSA %s track: give only the highest", m[1])
+				}
+				tracks[m[1]] = true
+			} else if strings.HasPrefix(l, "SLSA_") {
+				// The spec keeps the SLSA_ prefix for its own levels, and slsa-verifier
+				// rejects a whole VSA holding any other SLSA_ value.
+				return bad("level %q is not SLSA_<TRACK>_LEVEL_<N>: name a custom level without the SLSA_ prefix, e.g. SLSABOX_%s", l, strings.TrimPrefix(l, "SLSA_"))
+			} else if l == "" {
+				return bad("an empty level")
+			}
+		}
+	}
+	return nil
+}
+
+func isURI(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme != "" && (u.Host != "" || u.Opaque != "" || u.Path != "")
+}
+
+// Envelope is a DSSE envelope as JSON, the form of a VSA file: what
+// `slsa-verifier verify-vsa --attestation-path` reads.
+type Envelope struct {
+	PayloadType string              `json:"payloadType"`
+	Payload     string              `json:"payload"`
+	Signatures  []EnvelopeSignature `json:"signatures"`
+}
+
+// EnvelopeSignature is one DSSE signature; slsabox leaves KeyID empty.
+type EnvelopeSignature struct {
+	KeyID string `json:"keyid"`
+	Sig   string `json:"sig"`
+}
+
+// SignVSA signs a VSA statement as a DSSE envelope (payload type
+// application/vnd.in-toto+json, one signature, empty keyid) and returns its JSON.
+// Nothing is logged: a VSA is handed to the consumer that asked for it.
+func SignVSA(ctx context.Context, st *intoto.Statement, signer attest.Signer) ([]byte, error) {
+	if st.GetPredicateType() != PredicateVSA {
+		return nil, fmt.Errorf("%w: predicate type %q is not %s", ErrInvalidVSA, st.GetPredicateType(), PredicateVSA)
+	}
+	b, err := attest.Sign(ctx, st, signer, attest.SignOptions{})
+	if err != nil {
+		return nil, err
+	}
+	env := b.GetDsseEnvelope()
+	out := Envelope{PayloadType: env.GetPayloadType(), Payload: base64.StdEncoding.EncodeToString(env.GetPayload())}
+	for _, s := range env.GetSignatures() {
+		out.Signatures = append(out.Signatures, EnvelopeSignature{KeyID: s.GetKeyid(), Sig: base64.StdEncoding.EncodeToString(s.GetSig())})
+	}
+	data, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(data, '\n'), nil
+}
