@@ -282,8 +282,8 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		}
 	}
 
-	runc := make(chan string, 1)
-	go func(ctx context.Context) { runc <- runcVersion(ctx) }(ctx)
+	rt := make(chan Runtime, 1) // containerd's and runc's versions, asked meanwhile
+	go func(ctx context.Context) { rt <- b.runtime(ctx, runcVersion(ctx)) }(ctx)
 
 	// The source export (git, on this host) and then the declared inputs run beside
 	// what the daemon prepares: the sweep, the lease and the image. Nothing returns
@@ -367,7 +367,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	}
 	res.AllowDirtyTree = req.AllowDirtyTree
 	res.Image = img
-	res.Runtime = b.runtime(ctx, <-runc)
+	res.Runtime = <-rt
 	res.Sandbox = Sandbox{UID: b.cfg.uid, GID: b.cfg.gid, Network: "none", RootFS: "read-only", Capabilities: "none",
 		NoNewPrivs: true, Seccomp: "containerd-default", SeccompDigest: seccompDigest(), TmpSize: def.Limits.Memory,
 		Hostname: "slsabox", SourceWritable: true}
