@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	intoto "github.com/in-toto/attestation/go/v1"
+
 	"github.com/slsabox/slsabox/attest"
 	"github.com/slsabox/slsabox/attest/verify"
 	"github.com/slsabox/slsabox/builder"
@@ -57,4 +59,38 @@ func ExampleVerifier_Verify() {
 	// -- builder image
 	// ok hermetic
 	// transparency log not checked (u
+}
+
+func ExampleNewVSA() {
+	// A verifier's key (in practice attest.LoadSigner with a PEM file or KMS URI).
+	privPEM, _, _ := attest.GenerateKey(attest.ECDSAP256, nil)
+	priv, _ := attest.ParsePrivateKey(privPEM, nil)
+	signer, _ := attest.NewKeySigner(priv)
+
+	st, err := verify.NewVSA(verify.Summary{
+		VerifierID:  "https://example.org/verifier",
+		ResourceURI: "https://example.org/releases/v1/hello",
+		Subjects:    []*intoto.ResourceDescriptor{{Name: "hello", Digest: map[string]string{"sha256": strings.Repeat("1", 64)}}},
+		PolicyURI:   "https://example.org/policies/hello.yaml",
+		InputAttestations: []*intoto.ResourceDescriptor{{Uri: "https://example.org/releases/v1/provenance.sigstore.json",
+			Digest: map[string]string{"sha256": strings.Repeat("2", 64)}}},
+		Passed:         true,
+		VerifiedLevels: []string{"SLSA_BUILD_LEVEL_2"},
+		TimeVerified:   time.Date(2026, 11, 22, 5, 0, 0, 0, time.UTC),
+	})
+	if err != nil {
+		panic(err)
+	}
+	envelope, err := verify.SignVSA(context.Background(), st, signer) // the file slsa-verifier verify-vsa reads
+	if err != nil {
+		panic(err)
+	}
+	p := st.GetPredicate().GetFields()
+	fmt.Println(st.GetPredicateType())
+	fmt.Println(p["verificationResult"].GetStringValue(), p["verifiedLevels"].GetListValue().GetValues()[0].GetStringValue())
+	fmt.Println(p["timeVerified"].GetStringValue(), len(envelope) > 0)
+	// Output:
+	// https://slsa.dev/verification_summary/v1
+	// PASSED SLSA_BUILD_LEVEL_2
+	// 2026-11-22T05:00:00Z true
 }

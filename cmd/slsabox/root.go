@@ -70,7 +70,7 @@ tree, and records exactly what went in and what came out.`,
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		// Verification is short and small: it runs without a collection unless its
 		// heap reaches 256 MiB. Everything else collects as usual.
-		if cmd.Name() == "verify" {
+		if cmd.CommandPath() == "slsabox verify" {
 			lazygc.Bounded(256 << 20)
 		} else {
 			lazygc.Restore()
