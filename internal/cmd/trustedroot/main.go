@@ -12,6 +12,12 @@
 // equal that host. The key's validity starts at -start (default: the key file's
 // modification time); pass the same time on every run so that the file does not
 // change and old entries stay inside it.
+//
+// For keyless signing it also takes a certificate authority and a timestamp
+// authority (scripts/keyless.sh passes its local Fulcio and TSA):
+//
+//	-fulcio-url URL -fulcio-ca CHAIN.pem   Fulcio's chain, intermediates first, root last
+//	-tsa-url URL -tsa-chain CHAIN.pem      the TSA's chain, leaf first, root last
 package main
 
 import (
@@ -51,6 +57,9 @@ type options struct {
 	keyPEM []byte
 	origin string
 	start  time.Time
+	// Optional keyless trust: PEM chains and the services' URLs.
+	fulcioURL, tsaURL string
+	fulcioPEM, tsaPEM []byte
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -62,6 +71,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&out, "out", "", "output `path`, - for stdout (required)")
 	fs.StringVar(&origin, "origin", "", "the log's checkpoint origin (its --hostname); checked against the host of -log-url")
 	fs.StringVar(&start, "start", "", "`RFC3339` time from which the key is valid (default: the key file's modification time)")
+	var fulcioURL, fulcioCA, tsaURL, tsaChain string
+	fs.StringVar(&fulcioURL, "fulcio-url", "", "Fulcio's `URL` (with -fulcio-ca)")
+	fs.StringVar(&fulcioCA, "fulcio-ca", "", "`PEM` file with Fulcio's chain, root last, for keyless verification")
+	fs.StringVar(&tsaURL, "tsa-url", "", "the timestamp authority's `URL` (with -tsa-chain)")
+	fs.StringVar(&tsaChain, "tsa-chain", "", "`PEM` file with the timestamp authority's chain, leaf first, root last")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: trustedroot -log-url URL -log-key KEY.pem -out PATH [-origin HOST] [-start RFC3339]")
 		fs.PrintDefaults()
@@ -80,10 +94,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "trustedroot: error: missing -log-url, -log-key or -out")
 		fs.Usage()
 		return 2
+	case (fulcioURL == "") != (fulcioCA == "") || (tsaURL == "") != (tsaChain == ""):
+		fmt.Fprintln(stderr, "trustedroot: error: -fulcio-url and -fulcio-ca go together, and so do -tsa-url and -tsa-chain")
+		return 2
 	}
 
-	opts := options{logURL: logURL, origin: origin}
+	opts := options{logURL: logURL, origin: origin, fulcioURL: fulcioURL, tsaURL: tsaURL}
 	var err error
+	if fulcioCA != "" {
+		if opts.fulcioPEM, err = os.ReadFile(fulcioCA); err != nil {
+			return fail(stderr, fmt.Errorf("reading Fulcio chain: %w", err))
+		}
+	}
+	if tsaChain != "" {
+		if opts.tsaPEM, err = os.ReadFile(tsaChain); err != nil {
+			return fail(stderr, fmt.Errorf("reading TSA chain: %w", err))
+		}
+	}
 	if opts.keyPEM, err = os.ReadFile(keyPath); err != nil {
 		return fail(stderr, fmt.Errorf("reading log key: %w", err))
 	}
@@ -154,6 +181,23 @@ func trustedRoot(opts options) ([]byte, error) {
 			},
 			LogId: &protocommon.LogId{KeyId: logID[:]},
 		}},
+	}
+	if opts.fulcioPEM != nil {
+		ca, err := authority(opts.fulcioURL, opts.fulcioPEM, opts.start, "Fulcio")
+		if err != nil {
+			return nil, err
+		}
+		tr.CertificateAuthorities = append(tr.CertificateAuthorities, ca)
+	}
+	if opts.tsaPEM != nil {
+		tsa, err := authority(opts.tsaURL, opts.tsaPEM, opts.start, "TSA")
+		if err != nil {
+			return nil, err
+		}
+		if len(tsa.CertChain.Certificates) < 2 {
+			return nil, errors.New("the TSA chain needs the leaf and its root (leaf first)")
+		}
+		tr.TimestampAuthorities = append(tr.TimestampAuthorities, tsa)
 	}
 	raw, err := protojson.Marshal(tr)
 	if err != nil {
@@ -239,4 +283,44 @@ func writeFile(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+// authority reads a PEM chain into a trusted root's certificate authority entry.
+func authority(uri string, chainPEM []byte, start time.Time, what string) (*prototrustroot.CertificateAuthority, error) {
+	u, err := url.Parse(uri)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%s URL %q is not an http(s) URL with a host", what, uri)
+	}
+	var chain []*protocommon.X509Certificate
+	var first *x509.Certificate
+	for rest := chainPEM; ; {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			return nil, fmt.Errorf("%s chain holds a %q PEM block; it must hold certificates only", what, block.Type)
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%s chain: %w", what, err)
+		}
+		if first == nil {
+			first = c
+		}
+		chain = append(chain, &protocommon.X509Certificate{RawBytes: block.Bytes})
+	}
+	if len(chain) == 0 {
+		return nil, fmt.Errorf("%s chain holds no PEM certificate", what)
+	}
+	return &prototrustroot.CertificateAuthority{
+		Subject: &protocommon.DistinguishedName{
+			Organization: strings.Join(first.Subject.Organization, ", "),
+			CommonName:   first.Subject.CommonName,
+		},
+		Uri:       strings.TrimSuffix(uri, "/"),
+		CertChain: &protocommon.X509CertificateChain{Certificates: chain},
+		ValidFor:  &protocommon.TimeRange{Start: timestamppb.New(start.UTC().Truncate(time.Second))},
+	}, nil
 }
