@@ -22,6 +22,7 @@ type verifyOptions struct {
 	policy          verify.Policy
 	allowAnyBuilder bool
 	allowAnySource  bool
+	identity        identityFlags
 }
 
 func newVerifyCmd(g *globalOptions) *cobra.Command {
@@ -31,7 +32,11 @@ func newVerifyCmd(g *globalOptions) *cobra.Command {
 		Short: "Verify artifacts against their signed provenance, offline",
 		Long: `verify checks that each ARTIFACT (or the --digest given) is a subject of the SLSA v1
 provenance in the bundle, that the bundle is signed by --key and logged in the
-transparency log that --trusted-root names, and that the provenance meets the policy:
+transparency log that --trusted-root names (or, for a keyless bundle, by a Fulcio
+certificate of the trusted root issued to --certificate-identity by
+--certificate-oidc-issuer, at a time an RFC 3161 timestamp vouches for, its GitHub
+workflow claims matching the --certificate-* flags and its repository and commit
+equal to the provenance's source), and that the provenance meets the policy:
 the builder id, the source URI and, when given, the source ref and commit, the build
 type, the allowed builder images and a hermetic build. Nothing goes over the network.
 
@@ -59,6 +64,7 @@ unreadable artifact); 3 environment.`,
 	f.BoolVar(&o.allowAnyBuilder, "allow-any-builder-unsafe", false, "accept any builder id (unsafe)")
 	f.BoolVar(&o.allowAnySource, "allow-any-source-unsafe", false, "accept any source repository (unsafe)")
 	f.BoolVar(&o.noTlog, "no-tlog-unsafe", false, "accept bundles without a transparency log proof (unsafe)")
+	o.identity.register(f)
 	return cmd
 }
 
@@ -78,9 +84,11 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 		return usageError{errors.New("verify needs an ARTIFACT or --digest sha256:HEX")}
 	case len(args) > 0 && o.digest != "":
 		return usageError{errors.New("--digest conflicts with ARTIFACT arguments")}
-	case o.key == "":
-		return withHint(usageError{errors.New("verify needs --key, the builder's public key")},
-			"ask the publisher for the public key the builds are signed with")
+	case o.key == "" && !o.identity.set():
+		return withHint(usageError{errors.New("verify needs --key, the builder's public key, or for keyless bundles --certificate-identity and --certificate-oidc-issuer")},
+			"ask the publisher for the public key the builds are signed with, or for the workflow identity of keyless builds")
+	case o.key != "" && o.identity.set():
+		return usageError{errors.New("--key conflicts with the --certificate-* flags: a bundle is signed either with a key or keyless")}
 	}
 	policy := verify.Policy{}
 	if o.policyFile != "" {
@@ -108,11 +116,16 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 	policy.AllowAnyBuilderUnsafe = policy.AllowAnyBuilderUnsafe || o.allowAnyBuilder
 	policy.AllowAnySourceUnsafe = policy.AllowAnySourceUnsafe || o.allowAnySource
 
-	pub, err := attest.LoadPublicKeyPEM(cmd.Context(), o.key)
-	if err != nil {
-		return err
+	var opts []verify.Option
+	if o.identity.set() {
+		opts = append(opts, verify.WithIdentity(o.identity.id))
+	} else {
+		pub, err := attest.LoadPublicKeyPEM(cmd.Context(), o.key)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, verify.WithPublicKey(pub))
 	}
-	opts := []verify.Option{verify.WithPublicKey(pub)}
 	if o.trustedRoot != "" {
 		opts = append(opts, verify.WithTrustedRootFile(o.trustedRoot))
 	}
