@@ -163,6 +163,11 @@ func TestKeylessBuildVerify(t *testing.T) {
 	refuse("wrong issuer", "certificate identity", replaceArg(verifyArgs(bundlePath), "--certificate-oidc-issuer", "https://token.actions.githubusercontent.com"))
 	refuse("wrong repository", "certificate identity", verifyArgs(bundlePath, "--certificate-source-repository", "https://github.com/octo/other"))
 
+	// A keyless bundle checked as if key-signed says how to check it.
+	key := keygen(t)
+	refuse("checked with a key", "signature", []string{"verify", artifact, "--bundle", bundlePath, "--trusted-root", s.TrustedRoot,
+		"--builder-id", san, "--source-uri", "git+https://github.com/" + repo, "--key", key + ".pub"})
+
 	// The same bundle without its timestamp: Rekor v2 gives no integrated time, so
 	// nothing says the certificate was valid when it signed.
 	noTS := filepath.Join(t.TempDir(), "no-timestamp.json")
