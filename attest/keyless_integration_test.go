@@ -131,3 +131,36 @@ func TestKeylessFailures(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkKeylessSign measures keyless signing against the local stack: a fresh key,
+// the token request, Fulcio's certificate and the TSA's timestamp (no log: logging
+// costs the same as with a key). BenchmarkKeySign is the same statement with a key.
+//
+//	scripts/keyless.sh exec go test -tags integration -run - -bench Sign ./attest
+func BenchmarkKeylessSign(b *testing.B) {
+	s := testenv.Keyless(b)
+	ctx := context.Background()
+	st, _ := Provenance(testResult(), testOpts)
+	tsa := sign.NewTimestampAuthority(&sign.TimestampAuthorityOptions{URL: s.TSAURL})
+	for b.Loop() {
+		signer, err := NewKeylessSigner(s.FulcioURL, ghToken(s, ""))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := Sign(ctx, st, signer, SignOptions{TimestampAuthorities: []*sign.TimestampAuthority{tsa}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkKeySign(b *testing.B) {
+	privPEM, _, _ := GenerateKey(ECDSAP256, nil)
+	priv, _ := ParsePrivateKey(privPEM, nil)
+	signer, _ := NewKeySigner(priv)
+	st, _ := Provenance(testResult(), testOpts)
+	for b.Loop() {
+		if _, err := Sign(context.Background(), st, signer, SignOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -40,7 +40,7 @@ func (k *keylessFlags) wanted(flags *pflag.FlagSet, key string, unsigned bool) b
 		return false
 	}
 	_, inActions := attest.GitHubActionsTokenFromEnv()
-	return inActions || flags.Changed("identity-token")
+	return inActions || k.identityToken != ""
 }
 
 // signer makes the ephemeral signer and the timestamp authority.
