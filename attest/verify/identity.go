@@ -125,7 +125,13 @@ func newKeyless(c config) (*Verifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrTrustMaterial, err)
 	}
-	v := &Verifier{trusted: c.root, sig: sv, logged: !c.noTlog, identity: &id, certID: cid}
+	// An unlogged bundle's signature is still checked (at its RFC 3161 time), so that the
+	// report fails the transparency log check, not the signature.
+	noLog, err := sgverify.NewVerifier(c.root, sgverify.WithSignedTimestamps(1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrTrustMaterial, err)
+	}
+	v := &Verifier{trusted: c.root, sig: sv, sigNoLog: noLog, logged: !c.noTlog, identity: &id, certID: cid}
 	if !v.logged {
 		v.warnings = append(v.warnings, "transparency log not checked (unsafe opt-out): the signature alone does not show the signing was made public")
 	}
@@ -148,7 +154,11 @@ func (v *Verifier) verifyCertificate(b *bundle.Bundle) (*statement, string, erro
 	}
 	// The identity is checked apart (checkIdentity), so that the report shows a good
 	// signature by the wrong identity as such.
-	res, err := v.sig.Verify(b, sgverify.NewPolicy(sgverify.WithoutArtifactUnsafe(), sgverify.WithoutIdentitiesUnsafe()))
+	sv := v.sig
+	if len(vm.GetTlogEntries()) == 0 {
+		sv = v.sigNoLog
+	}
+	res, err := sv.Verify(b, sgverify.NewPolicy(sgverify.WithoutArtifactUnsafe(), sgverify.WithoutIdentitiesUnsafe()))
 	if err != nil {
 		return nil, "", err
 	}

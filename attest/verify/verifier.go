@@ -33,6 +33,7 @@ type Verifier struct {
 	warnings []string
 	identity *Identity                    // keyless: who must have signed (identity.go)
 	certID   sgverify.CertificateIdentity // keyless: SAN and issuer matcher
+	sigNoLog *sgverify.Verifier           // keyless: the signature of an unlogged bundle
 }
 
 type config struct {

@@ -253,6 +253,36 @@ func TestKeylessBuildFailures(t *testing.T) {
 	}
 }
 
+// TestKeylessLogOutage: with the log down a keyless build still writes its signed
+// bundle (exit 3), and slsabox upload logs it later without any key, from the
+// certificate the bundle carries; the result verifies by identity.
+func TestKeylessLogOutage(t *testing.T) {
+	s := testenv.Keyless(t)
+	testenv.Containerd(t)
+	project := tlogProject(t)
+	const repo = "octo/widget"
+	san := "https://github.com/" + repo + "/.github/workflows/release.yml@refs/heads/main"
+	out := filepath.Join(t.TempDir(), "out")
+	_, stderr, code := slsaboxEnv(t, githubEnv(s, repo, "&sha="+gitHead(t, project)), "build", project, "-o", out,
+		"--rekor-url", "http://127.0.0.1:1", "--rekor-attempts", "1")
+	if code != 3 || !strings.Contains(stderr, "slsabox upload --bundle "+filepath.Join(out, attest.BundleFile)+" --rekor-url") {
+		t.Fatalf("build with the log down: exit %d (want 3), hint without a keyless upload command:\n%s", code, stderr)
+	}
+	bundlePath := filepath.Join(out, attest.BundleFile)
+	verifyArgs := []string{"verify", filepath.Join(out, "artifact"), "--bundle", bundlePath, "--trusted-root", s.TrustedRoot,
+		"--builder-id", san, "--source-uri", "git+https://github.com/" + repo,
+		"--certificate-identity", san, "--certificate-oidc-issuer", s.Issuer}
+	if stdout, _, code := slsabox(t, verifyArgs...); code != 1 || !strings.Contains(stdout, "FAIL transparency log") {
+		t.Fatalf("the unlogged bundle: exit %d, want 1 with FAIL transparency log:\n%s", code, stdout)
+	}
+	if _, stderr, code := slsabox(t, "upload", "--bundle", bundlePath, "--rekor-url", s.RekorURL); code != 0 {
+		t.Fatalf("upload exited %d:\n%s", code, stderr)
+	}
+	if stdout, stderr, code := slsabox(t, verifyArgs...); code != 0 {
+		t.Fatalf("the uploaded bundle does not verify (exit %d):\n%s\n%s", code, stdout, stderr)
+	}
+}
+
 func replaceArg(args []string, old, new string) []string {
 	out := append([]string(nil), args...)
 	for i := range out {
