@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -82,4 +83,30 @@ func TestGitHubActionsToken(t *testing.T) {
 	if _, ok := GitHubActionsTokenFromEnv(); ok {
 		t.Error("GitHubActionsTokenFromEnv found variables that are not set")
 	}
+}
+
+// FuzzReadIdentityToken: any input is accepted as a token only if it is a JWT whose
+// claims name an issuer, every refusal wraps ErrIdentityToken, and nothing panics.
+func FuzzReadIdentityToken(f *testing.F) {
+	f.Add("eyJhbGciOiJFUzI1NiJ9." + b64url(`{"iss":"https://issuer.example","exp":4102444800}`) + ".c2ln")
+	f.Add("a.b.c")
+	f.Add("..")
+	f.Add("e30.e30.")
+	f.Add("@")
+	f.Fuzz(func(t *testing.T, s string) {
+		if strings.HasPrefix(s, "@") {
+			return // a file name: not what this fuzzes
+		}
+		tok, err := ReadIdentityToken(s)
+		if err != nil {
+			if !errors.Is(err, ErrIdentityToken) {
+				t.Fatalf("err %v does not wrap ErrIdentityToken", err)
+			}
+			return
+		}
+		c, err := parseJWTClaims(string(tok))
+		if err != nil || c.Iss == "" || strings.Count(string(tok), ".") != 2 {
+			t.Fatalf("accepted %q without an issuer: %v", tok, err)
+		}
+	})
 }

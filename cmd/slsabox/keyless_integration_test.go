@@ -11,10 +11,12 @@ import (
 	"testing"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/slsabox/slsabox/attest"
+	"github.com/slsabox/slsabox/attest/verify"
 	"github.com/slsabox/slsabox/internal/testenv"
 )
 
@@ -176,6 +178,39 @@ func TestKeylessBuildVerify(t *testing.T) {
 	writeBundle(t, noTS, stripped)
 	refuse("no timestamp", "signature", verifyArgs(noTS))
 
+	// Tampering with the payload, the signature, the certificate or the timestamp
+	// never verifies (checked through the library, which the CLI uses).
+	v, err := verify.New(verify.WithTrustedRootFile(s.TrustedRoot), verify.WithIdentity(verify.Identity{SubjectAlternativeName: san, Issuer: s.Issuer}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := verify.Policy{Digest: strings.TrimPrefix(sum256(t, artifact), "sha256:"), BuilderID: san, SourceURI: "git+https://github.com/" + repo}
+	if _, err := v.Verify(b, policy); err != nil {
+		t.Fatalf("the library refuses the original: %v", err)
+	}
+	for name, tamper := range map[string]func(*bundlePB){
+		"payload":     func(pb *bundlePB) { pb.GetDsseEnvelope().Payload[10] ^= 1 },
+		"signature":   func(pb *bundlePB) { pb.GetDsseEnvelope().Signatures[0].Sig[8] ^= 1 },
+		"certificate": func(pb *bundlePB) { c := pb.GetVerificationMaterial().GetCertificate().RawBytes; c[len(c)-5] ^= 1 },
+		"timestamp": func(pb *bundlePB) {
+			ts := pb.GetVerificationMaterial().GetTimestampVerificationData().GetRfc3161Timestamps()[0].SignedTimestamp
+			ts[len(ts)-5] ^= 1
+		},
+	} {
+		pb := proto(t, data)
+		tamper(pb)
+		tb, err := bundle.NewBundle(pb)
+		if err != nil {
+			t.Logf("tampered %s: refused as malformed: %v", name, err)
+			continue
+		}
+		r, err := v.Verify(tb, policy)
+		if err == nil || r.Verified {
+			t.Errorf("a bundle with a tampered %s verifies", name)
+		}
+		t.Logf("tampered %s: %v", name, err)
+	}
+
 	// A self-hosted runner is accepted unless refused.
 	selfHosted := keylessBuild(t, s, project, githubEnv(s, repo, "&sha="+commit+"&runner_environment=self-hosted"))
 	shBundle := filepath.Join(selfHosted, attest.BundleFile)
@@ -308,6 +343,15 @@ func dropArg(args []string, flag string) []string {
 }
 
 type bundlePB = protobundle.Bundle
+
+func sum256(t *testing.T, path string) string {
+	t.Helper()
+	d, err := verify.FileDigest(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
 
 func proto(t *testing.T, data []byte) *bundlePB {
 	t.Helper()
