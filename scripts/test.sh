@@ -27,7 +27,7 @@ go vet -tags integration ./...
 step "unit tests"
 go test -race -count=1 ./...
 
-step "peer tools (cosign)"
+step "peer tools (cosign, act)"
 scripts/tools.sh
 
 step "private containerd and test images"

@@ -318,6 +318,59 @@ func TestKeylessLogOutage(t *testing.T) {
 	}
 }
 
+// TestKeylessActWorkflow runs a release workflow that grants id-token: write through a
+// real workflow runner (nektos/act in host mode, inside the keyless namespace), with
+// the token-request variables pointing at the local issuer as GitHub sets them. The
+// workflow's slsabox build signs keyless by default; the bundle verifies by the
+// workflow's identity.
+func TestKeylessActWorkflow(t *testing.T) {
+	s := testenv.Keyless(t)
+	containerd := testenv.Containerd(t)
+	act := testenv.Tool(t, "act")
+	project := tlogProject(t)
+	const repo = "octo/widget"
+	wf := "name: release\non: push\npermissions:\n  contents: read\n  id-token: write\njobs:\n  release:\n    runs-on: ubuntu-latest\n" +
+		"    steps:\n      - run: '\"$SLSABOX_BIN\" build \"$PROJECT\" -o \"$OUT\" --rekor-url \"$SLSABOX_REKOR_URL\"'\n"
+	if err := os.MkdirAll(filepath.Join(project, ".github", "workflows"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(project, ".github", "workflows", "release.yml"), []byte(wf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"branch", "-M", "main"}, {"remote", "add", "origin", "https://github.com/" + repo}, {"add", "-A"},
+		{"-c", "user.name=t", "-c", "user.email=t@e", "commit", "-qm", "workflow"}} {
+		if o, err := exec.Command("git", append([]string{"-C", project}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %s", args, o)
+		}
+	}
+	commit := gitHead(t, project)
+	home, out := t.TempDir(), filepath.Join(t.TempDir(), "out")
+	cmd := exec.Command(act, "push", "-P", "ubuntu-latest=-self-hosted", "--no-cache-server", "--action-cache-path", filepath.Join(home, "actions"),
+		"--env", "SLSABOX_BIN="+slsaboxBin, "--env", "PROJECT="+project, "--env", "OUT="+out,
+		"--env", "SLSABOX_REKOR_URL="+s.RekorURL, "--env", "SLSABOX_FULCIO_URL="+s.FulcioURL, "--env", "SLSABOX_TSA_URL="+s.TSAURL,
+		"--env", "SLSABOX_CONTAINERD="+containerd, "--env", "SLSABOX_NAMESPACE=slsabox-test-cli",
+		"--env", "ACTIONS_ID_TOKEN_REQUEST_URL="+s.TokenURL+"&repository="+repo+"&sha="+commit,
+		"--env", "ACTIONS_ID_TOKEN_REQUEST_TOKEN="+s.TokenSecret,
+		"--env", "GITHUB_WORKFLOW_REF="+repo+"/.github/workflows/release.yml@refs/heads/main", "--env", "RUNNER_ENVIRONMENT=github-hosted")
+	cmd.Dir = project
+	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_CACHE_HOME="+filepath.Join(home, "cache"), "XDG_CONFIG_HOME="+filepath.Join(home, "config"),
+		"SLSABOX_KEY=", "ACTIONS_ID_TOKEN_REQUEST_URL=", "ACTIONS_ID_TOKEN_REQUEST_TOKEN=")
+	o, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(o), "Job succeeded") {
+		t.Fatalf("act: %v\n%s", err, o)
+	}
+	if !strings.Contains(string(o), "with a certificate from "+s.FulcioURL) {
+		t.Errorf("the workflow's build did not sign keyless:\n%s", o)
+	}
+	san := "https://github.com/" + repo + "/.github/workflows/release.yml@refs/heads/main"
+	stdout, stderr, code := slsabox(t, "verify", filepath.Join(out, "artifact"), "--bundle", filepath.Join(out, attest.BundleFile),
+		"--trusted-root", s.TrustedRoot, "--certificate-identity", san, "--certificate-oidc-issuer", s.Issuer, "--refuse-self-hosted-runner",
+		"--builder-id", san, "--source-uri", "git+https://github.com/"+repo, "--source-commit", commit, "--source-ref", "refs/heads/main")
+	if code != 0 {
+		t.Fatalf("the workflow's bundle does not verify (exit %d):\n%s\n%s", code, stdout, stderr)
+	}
+}
+
 func replaceArg(args []string, old, new string) []string {
 	out := append([]string(nil), args...)
 	for i := range out {
