@@ -9,6 +9,9 @@
 #                       the issuer trusted as a ci-provider of type github-workflow
 #   timestamp-authority v2.1.3, file signer (leaf with a critical timeStamping EKU)
 #   Rekor v2            rekor-tiles v2.3.0 through scripts/rekor.sh, inside the namespace
+#   a CT log            CTFE v1.3.3 on Trillian v1.8.0 and MariaDB (scripts/ctlog.sh), so that
+#                       Fulcio embeds SCTs as the public-good Fulcio does (SLSABOX_KEYLESS_CT=0:
+#                       none, and Fulcio runs with --ct-log-url=)
 #
 #   scripts/keyless.sh start|stop|status|env|trusted-root|exec CMD...
 #
@@ -44,8 +47,11 @@ fulcio_url=http://127.0.0.1:$fulcio_port
 tsa_url=http://127.0.0.1:$tsa_port/api/v1/timestamp
 rekor_url=http://127.0.0.1:$rekor_port
 root_json=$run/trusted_root.json
+with_ct=${SLSABOX_KEYLESS_CT:-1}
+ct_url=http://127.0.0.1:3484/slsabox
 
 say() { echo "keyless.sh: $*" >&2; }
+ctlog() { env SLSABOX_CTLOG_STATE="$state/ctlog" SLSABOX_CTLOG_RUN="$run/ctlog" SLSABOX_CTLOG_ROOTS="$state/pki/fulcio-ca.pem" "$repo/scripts/ctlog.sh" "$@"; }
 in_ns() { ip netns exec "$ns" "$@"; }
 has_ns() { ip netns list | awk '{print $1}' | grep -qxF -- "$ns"; }
 rekor() {
@@ -71,7 +77,7 @@ ensure_netns() {
 
 ensure_state() {
   mkdir -p "$state" "$run"
-  chmod 0700 "$state"
+  chmod 0711 "$state" # MariaDB (its own user) must reach the CT log's datadir inside; the secrets are 0600
   (cd "$repo" && go run ./internal/cmd/keylesspki -dir "$state/pki")
   [[ -f $state/request-token ]] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$state/request-token"
   (cd "$repo" && go build -o "$run/oidcissuer" ./internal/cmd/oidcissuer)
@@ -129,6 +135,7 @@ wait_http() { # name url
 start() {
   install_pinned "$fulcio_bin" "$fulcio_pin"
   install_pinned "$tsa_bin" "$tsa_pin"
+  if [[ $with_ct == 1 ]]; then ctlog install; fi
   ensure_netns
   ensure_state
   local pki=$state/pki
@@ -137,8 +144,14 @@ start() {
   # Fulcio reads the issuer's discovery document when it starts: the issuer comes first.
   # A stopped Fulcio leaves its legacy gRPC socket behind, and will not bind over it.
   pid_alive fulcio || rm -f "$run/fulcio-legacy.sock"
+  local ct_flags=(--ct-log-url=)
+  if [[ $with_ct == 1 ]]; then
+    in_ns env SLSABOX_CTLOG_STATE="$state/ctlog" SLSABOX_CTLOG_RUN="$run/ctlog" SLSABOX_CTLOG_ROOTS="$pki/fulcio-ca.pem" \
+      "$repo/scripts/ctlog.sh" start || { stop; exit 3; }
+    ct_flags=(--ct-log-url="$ct_url" --ct-log-public-key-path="$state/ctlog/ct.pub")
+  fi
   spawn fulcio "$fulcio_bin" serve --ca=fileca --fileca-cert="$pki/fulcio-ca.pem" --fileca-key="$pki/fulcio-ca.key" \
-    --fileca-key-passwd="$(cat "$pki/fulcio-ca.pass")" --fileca-watch=false --ct-log-url= \
+    --fileca-key-passwd="$(cat "$pki/fulcio-ca.pass")" --fileca-watch=false "${ct_flags[@]}" \
     --config-path="$run/fulcio.json" --host=127.0.0.1 --port=$fulcio_port --grpc-host=127.0.0.1 \
     --grpc-port=$fulcio_grpc --metrics-port=$fulcio_metrics --legacy-unix-domain-socket="$run/fulcio-legacy.sock" \
     --log_type=prod
@@ -154,12 +167,13 @@ start() {
 }
 
 write_trusted_root() {
-  local pki=$state/pki tmp
+  local pki=$state/pki tmp ct_args=()
+  if [[ $with_ct == 1 ]]; then ct_args=(-ct-url "$ct_url" -ct-key "$state/ctlog/ct.pub"); fi
   tmp=$(mktemp "$run/.trusted_root.XXXXXX")
   if ! (cd "$repo" && go run ./internal/cmd/trustedroot -log-url "$rekor_url" -origin 127.0.0.1 \
       -log-key "$state/rekor/log.pub" -start "$(cat "$pki/created")" \
       -fulcio-url "$fulcio_url" -fulcio-ca "$pki/fulcio-ca.pem" \
-      -tsa-url "$tsa_url" -tsa-chain "$pki/tsa-chain.pem" -out "$tmp"); then
+      -tsa-url "$tsa_url" -tsa-chain "$pki/tsa-chain.pem" "${ct_args[@]}" -out "$tmp"); then
     rm -f "$tmp"; say "could not write $root_json"; exit 1
   fi
   chmod 0644 "$tmp"
@@ -178,6 +192,7 @@ stop_one() {
 stop() {
   if has_ns; then rekor stop || true; fi
   for s in tsa fulcio oidcissuer; do stop_one "$s"; done
+  ctlog stop
   if has_ns; then ip netns del "$ns"; fi
   say "stopped"
 }
@@ -188,6 +203,9 @@ status() {
     if pid_alive "$s"; then echo "$s: running (pid $(cat "$run/$s.pid"))"; else echo "$s: not running"; ok=3; fi
   done
   if has_ns; then echo "rekor: $(rekor status || true)"; else echo "rekor: not running"; ok=3; fi
+  if [[ $with_ct == 1 ]]; then
+    if pid_alive ctlog/ct_server; then echo "ct log: running at $ct_url"; else echo "ct log: not running"; ok=3; fi
+  fi
   return $ok
 }
 

@@ -113,6 +113,14 @@ func newKeyless(c config) (*Verifier, error) {
 	} else {
 		opts = []sgverify.VerifierOption{sgverify.WithSignedTimestamps(1)}
 	}
+	// Certificates must have been made public in a CT log, as cosign requires, whenever
+	// the trusted root names one (the public-good root does).
+	var warnings []string
+	if len(c.root.CTLogs()) > 0 {
+		opts = append(opts, sgverify.WithSignedCertificateTimestamps(1))
+	} else {
+		warnings = append(warnings, "certificate transparency not checked: the trusted root names no CT log")
+	}
 	sv, err := sgverify.NewVerifier(c.root, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrTrustMaterial, err)
@@ -127,11 +135,15 @@ func newKeyless(c config) (*Verifier, error) {
 	}
 	// An unlogged bundle's signature is still checked (at its RFC 3161 time), so that the
 	// report fails the transparency log check, not the signature.
-	noLog, err := sgverify.NewVerifier(c.root, sgverify.WithSignedTimestamps(1))
+	noLogOpts := []sgverify.VerifierOption{sgverify.WithSignedTimestamps(1)}
+	if len(c.root.CTLogs()) > 0 {
+		noLogOpts = append(noLogOpts, sgverify.WithSignedCertificateTimestamps(1))
+	}
+	noLog, err := sgverify.NewVerifier(c.root, noLogOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrTrustMaterial, err)
 	}
-	v := &Verifier{trusted: c.root, sig: sv, sigNoLog: noLog, logged: !c.noTlog, identity: &id, certID: cid}
+	v := &Verifier{trusted: c.root, sig: sv, sigNoLog: noLog, logged: !c.noTlog, identity: &id, certID: cid, warnings: warnings}
 	if !v.logged {
 		v.warnings = append(v.warnings, "transparency log not checked (unsafe opt-out): the signature alone does not show the signing was made public")
 	}

@@ -18,6 +18,8 @@
 //
 //	-fulcio-url URL -fulcio-ca CHAIN.pem   Fulcio's chain, intermediates first, root last
 //	-tsa-url URL -tsa-chain CHAIN.pem      the TSA's chain, leaf first, root last
+//	-ct-url URL -ct-key KEY.pem            a certificate transparency log (its ECDSA key),
+//	                                       whose SCTs Fulcio embeds in certificates
 package main
 
 import (
@@ -60,6 +62,8 @@ type options struct {
 	// Optional keyless trust: PEM chains and the services' URLs.
 	fulcioURL, tsaURL string
 	fulcioPEM, tsaPEM []byte
+	ctURL             string
+	ctKeyPEM          []byte
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -71,7 +75,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&out, "out", "", "output `path`, - for stdout (required)")
 	fs.StringVar(&origin, "origin", "", "the log's checkpoint origin (its --hostname); checked against the host of -log-url")
 	fs.StringVar(&start, "start", "", "`RFC3339` time from which the key is valid (default: the key file's modification time)")
-	var fulcioURL, fulcioCA, tsaURL, tsaChain string
+	var fulcioURL, fulcioCA, tsaURL, tsaChain, ctURL, ctKey string
+	fs.StringVar(&ctURL, "ct-url", "", "a certificate transparency log's `URL` (with -ct-key)")
+	fs.StringVar(&ctKey, "ct-key", "", "`PEM` file with the CT log's ECDSA public or private key")
 	fs.StringVar(&fulcioURL, "fulcio-url", "", "Fulcio's `URL` (with -fulcio-ca)")
 	fs.StringVar(&fulcioCA, "fulcio-ca", "", "`PEM` file with Fulcio's chain, root last, for keyless verification")
 	fs.StringVar(&tsaURL, "tsa-url", "", "the timestamp authority's `URL` (with -tsa-chain)")
@@ -94,13 +100,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "trustedroot: error: missing -log-url, -log-key or -out")
 		fs.Usage()
 		return 2
-	case (fulcioURL == "") != (fulcioCA == "") || (tsaURL == "") != (tsaChain == ""):
-		fmt.Fprintln(stderr, "trustedroot: error: -fulcio-url and -fulcio-ca go together, and so do -tsa-url and -tsa-chain")
+	case (fulcioURL == "") != (fulcioCA == "") || (tsaURL == "") != (tsaChain == "") || (ctURL == "") != (ctKey == ""):
+		fmt.Fprintln(stderr, "trustedroot: error: -fulcio-url and -fulcio-ca go together, and so do -tsa-url and -tsa-chain, and -ct-url and -ct-key")
 		return 2
 	}
 
-	opts := options{logURL: logURL, origin: origin, fulcioURL: fulcioURL, tsaURL: tsaURL}
+	opts := options{logURL: logURL, origin: origin, fulcioURL: fulcioURL, tsaURL: tsaURL, ctURL: ctURL}
 	var err error
+	if ctKey != "" {
+		if opts.ctKeyPEM, err = os.ReadFile(ctKey); err != nil {
+			return fail(stderr, fmt.Errorf("reading CT log key: %w", err))
+		}
+	}
 	if fulcioCA != "" {
 		if opts.fulcioPEM, err = os.ReadFile(fulcioCA); err != nil {
 			return fail(stderr, fmt.Errorf("reading Fulcio chain: %w", err))
@@ -198,6 +209,13 @@ func trustedRoot(opts options) ([]byte, error) {
 			return nil, errors.New("the TSA chain needs the leaf and its root (leaf first)")
 		}
 		tr.TimestampAuthorities = append(tr.TimestampAuthorities, tsa)
+	}
+	if opts.ctKeyPEM != nil {
+		ct, err := ctLog(opts.ctURL, opts.ctKeyPEM, opts.start)
+		if err != nil {
+			return nil, err
+		}
+		tr.Ctlogs = append(tr.Ctlogs, ct)
 	}
 	raw, err := protojson.Marshal(tr)
 	if err != nil {
@@ -322,5 +340,33 @@ func authority(uri string, chainPEM []byte, start time.Time, what string) (*prot
 		Uri:       strings.TrimSuffix(uri, "/"),
 		CertChain: &protocommon.X509CertificateChain{Certificates: chain},
 		ValidFor:  &protocommon.TimeRange{Start: timestamppb.New(start.UTC().Truncate(time.Second))},
+	}, nil
+}
+
+// ctLog is a trusted root's entry for an RFC 6962 log: its log id is sha256 of its DER
+// public key, as in the SCTs it signs.
+func ctLog(uri string, keyPEM []byte, start time.Time) (*prototrustroot.TransparencyLogInstance, error) {
+	if u, err := url.Parse(uri); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("-ct-url %q is not an http(s) URL with a host", uri)
+	}
+	pub, err := parseKey(keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("CT log key: %w", err)
+	}
+	details, err := keyDetails(pub)
+	if err != nil {
+		return nil, fmt.Errorf("CT log key: %w", err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, err
+	}
+	id := sha256.Sum256(der)
+	return &prototrustroot.TransparencyLogInstance{
+		BaseUrl:       strings.TrimSuffix(uri, "/"),
+		HashAlgorithm: protocommon.HashAlgorithm_SHA2_256,
+		PublicKey: &protocommon.PublicKey{RawBytes: der, KeyDetails: details,
+			ValidFor: &protocommon.TimeRange{Start: timestamppb.New(start.UTC().Truncate(time.Second))}},
+		LogId: &protocommon.LogId{KeyId: id[:]},
 	}, nil
 }

@@ -259,6 +259,18 @@ func TestKeylessAuthorities(t *testing.T) {
 	if n, m := len(tr.FulcioCertificateAuthorities()), len(tr.TimestampingAuthorities()); n != 1 || m != 1 {
 		t.Fatalf("%d certificate authorities and %d timestamping authorities, want 1 and 1", n, m)
 	}
+	// With a CT log too, its log id is sha256 of its DER key.
+	ctArgs := append(append([]string(nil), args...), "-ct-url", "http://127.0.0.1:3484/slsabox", "-ct-key", keyPath)
+	if code := run(ctArgs, &bytes.Buffer{}, &stderr); code != 0 {
+		t.Fatalf("with -ct-url: exit %d: %s", code, stderr.String())
+	}
+	if tr, err = root.NewTrustedRootFromPath(out); err != nil {
+		t.Fatal(err)
+	}
+	id := sha256.Sum256(der)
+	if _, ok := tr.CTLogs()[hex.EncodeToString(id[:])]; !ok || len(tr.CTLogs()) != 1 {
+		t.Fatalf("CT logs %v lack the log id %x", tr.CTLogs(), id)
+	}
 	// A TSA chain without its root, or a URL without its chain, is refused.
 	if err := os.WriteFile(tsaPath, leafPEM, 0o600); err != nil {
 		t.Fatal(err)
