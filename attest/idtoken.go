@@ -69,12 +69,15 @@ func (g *GitHubActionsToken) Token(ctx context.Context) (string, error) {
 	}
 	resp, err := client.Do(req) // #nosec G704 -- the URL is the CI's own token endpoint
 	if err != nil {
-		return "", fmt.Errorf("%w: requesting the GitHub Actions ID token: %v", ErrIdentityToken, err)
+		return "", fmt.Errorf("%w: requesting the GitHub Actions ID token: %v", ErrIdentityTokenUnavailable, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return "", fmt.Errorf("%w: reading the GitHub Actions ID token: %v", ErrIdentityToken, err)
+	}
+	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+		return "", fmt.Errorf("%w: the GitHub Actions token endpoint answered %s: %s", ErrIdentityTokenUnavailable, resp.Status, firstLine(body))
 	}
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("%w: the GitHub Actions token endpoint answered %s: %s", ErrIdentityToken, resp.Status, firstLine(body))

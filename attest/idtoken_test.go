@@ -79,6 +79,9 @@ func TestGitHubActionsToken(t *testing.T) {
 	if _, err := (&GitHubActionsToken{RequestURL: srv.URL + "/token?api-version=2.0", RequestToken: "nope"}).Token(context.Background()); !errors.Is(err, ErrIdentityToken) {
 		t.Errorf("a refused request: err = %v", err)
 	}
+	if _, err := (&GitHubActionsToken{RequestURL: "http://127.0.0.1:1/token", RequestToken: "s3cret"}).Token(context.Background()); !errors.Is(err, ErrIdentityTokenUnavailable) {
+		t.Errorf("an unreachable endpoint: err = %v, want ErrIdentityTokenUnavailable", err)
+	}
 	t.Setenv(GitHubTokenURLEnv, "")
 	if _, ok := GitHubActionsTokenFromEnv(); ok {
 		t.Error("GitHubActionsTokenFromEnv found variables that are not set")

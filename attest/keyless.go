@@ -23,6 +23,9 @@ import (
 var (
 	// ErrIdentityToken: no OIDC identity token could be had, or it is not usable.
 	ErrIdentityToken = errors.New("identity token")
+	// ErrIdentityTokenUnavailable: the CI's token endpoint could not be reached or failed
+	// (network, 5xx); trying again may help.
+	ErrIdentityTokenUnavailable = fmt.Errorf("%w: the token endpoint is unavailable", ErrIdentityToken)
 	// ErrCertificateRefused: Fulcio answered, and refused to issue a certificate (a 4xx
 	// answer: the token is expired, has the wrong audience, or its issuer is not trusted).
 	ErrCertificateRefused = errors.New("fulcio refused the certificate")

@@ -89,6 +89,8 @@ func exitCode(err error) int {
 		e envError
 	)
 	switch {
+	case errors.Is(err, attest.ErrIdentityTokenUnavailable):
+		return exitEnvironment
 	case errors.Is(err, attest.ErrIdentityToken), errors.Is(err, attest.ErrCertificateRefused):
 		return exitUsage
 	case errors.As(err, &e), errors.Is(err, attest.ErrSign), errors.Is(err, attest.ErrLogUnavailable),
