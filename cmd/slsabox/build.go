@@ -48,11 +48,12 @@ process and time limits, and an environment made only of the image's, the step's
 HOME=/tmp and SOURCE_DATE_EPOCH (the commit time).
 
 Every regular file under /out that matches outputs: becomes a subject with its sha256.
-The SLSA v1 provenance of the build is signed with --key (a PEM file or KMS URI), or
-with --keyless (an ephemeral key certified by Fulcio for the CI's OIDC identity, plus
-an RFC 3161 timestamp from --tsa-url; the default in GitHub Actions when the job may
-request an ID token and no --key is given), as a DSSE envelope, logged to the transparency log at --rekor-url (or not, with --no-tlog)
-and written as a Sigstore bundle, OUT/provenance.sigstore.json. If the log cannot be
+The SLSA v1 provenance of the build is signed as a DSSE envelope with --key (a PEM
+file or KMS URI), or with --keyless (an ephemeral key certified by Fulcio for the CI's
+OIDC identity, plus an RFC 3161 timestamp from --tsa-url; the default in GitHub Actions
+when the job may request an ID token and no --key is given; see docs/keyless.md),
+logged to the transparency log at --rekor-url (or not, with --no-tlog) and written as
+a Sigstore bundle, OUT/provenance.sigstore.json. If the log cannot be
 reached, the signed bundle is still written, the build exits 3, and slsabox upload
 logs it later.
 On success OUT (default ./slsabox-out) is replaced as a whole by the artifacts,
