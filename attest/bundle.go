@@ -9,6 +9,7 @@ import (
 
 	intoto "github.com/in-toto/attestation/go/v1"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -45,16 +46,32 @@ func Sign(ctx context.Context, st *intoto.Statement, signer Signer, opts SignOpt
 // SignPayload is Sign for a statement already encoded.
 func SignPayload(ctx context.Context, payload []byte, signer Signer, opts SignOptions) (*bundle.Bundle, error) {
 	bo := sign.BundleOptions{
-		Context:              ctx,
-		TransparencyLogs:     opts.TransparencyLogs,
-		TimestampAuthorities: opts.TimestampAuthorities,
+		Context:          ctx,
+		TransparencyLogs: opts.TransparencyLogs,
 	}
 	if cs, ok := signer.(CertifyingSigner); ok {
 		bo.CertificateProvider, bo.CertificateProviderOptions = cs.CertificateProvider()
 	}
 	pb, err := sign.Bundle(&sign.DSSEData{Data: payload, PayloadType: InTotoPayloadType}, signer, bo)
 	if err != nil {
+		if errors.Is(err, ErrIdentityToken) || errors.Is(err, ErrCertificateRefused) || errors.Is(err, ErrCertificateUnavailable) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("%w: %v", ErrSign, err)
+	}
+	// Timestamps are asked for here rather than by sign.Bundle, so that a TSA outage
+	// is told apart from other failures.
+	for _, tsa := range opts.TimestampAuthorities {
+		ts, err := tsa.GetTimestamp(ctx, pb.GetDsseEnvelope().GetSignatures()[0].GetSig())
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrTimestamp, err)
+		}
+		vm := pb.GetVerificationMaterial()
+		if vm.TimestampVerificationData == nil {
+			vm.TimestampVerificationData = &protobundle.TimestampVerificationData{}
+		}
+		vm.TimestampVerificationData.Rfc3161Timestamps = append(vm.TimestampVerificationData.Rfc3161Timestamps,
+			&protocommon.RFC3161SignedTimestamp{SignedTimestamp: ts})
 	}
 	b, err := bundle.NewBundle(pb)
 	if err != nil {

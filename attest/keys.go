@@ -41,6 +41,9 @@ func LoadPublicKeyPEM(ctx context.Context, ref string) ([]byte, error) {
 // verifySignatureWithKey checks the bundle's DSSE signature against the public key
 // PEM, so that a log entry is never made for a key that did not sign.
 func verifySignatureWithKey(b *bundle.Bundle, pubPEM []byte) error {
+	if block, _ := pem.Decode(bytes.TrimSpace(pubPEM)); block != nil && block.Type == "CERTIFICATE" {
+		return verifySignatureWithCert(b, block.Bytes)
+	}
 	pub, err := cryptoutils.UnmarshalPEMToPublicKey(bytes.TrimSpace(pubPEM))
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrKey, err)

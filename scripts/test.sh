@@ -27,7 +27,7 @@ go vet -tags integration ./...
 step "unit tests"
 go test -race -count=1 ./...
 
-step "peer tools (cosign)"
+step "peer tools (cosign, act)"
 scripts/tools.sh
 
 step "private containerd and test images"
@@ -49,6 +49,10 @@ trap 'scripts/rekor.sh stop; scripts/registry.sh stop; scripts/containerd.sh sto
 SLSABOX_REKOR_URL=$(scripts/rekor.sh url)
 SLSABOX_TRUSTED_ROOT=$(scripts/rekor.sh trusted-root)
 export SLSABOX_REKOR_URL SLSABOX_TRUSTED_ROOT
+
+step "local keyless stack (test OIDC issuer, Fulcio, TSA, Rekor v2) in its own network namespace"
+scripts/keyless.sh start
+trap 'scripts/keyless.sh stop; scripts/rekor.sh stop; scripts/registry.sh stop; scripts/containerd.sh stop' EXIT
 mkdir -p "$SLSABOX_TEST_IMAGES"
 scripts/images/testbox.sh "$SLSABOX_TEST_IMAGES"
 scripts/images/go-toolchain.sh "$SLSABOX_TEST_IMAGES"
@@ -56,4 +60,11 @@ scripts/images/debian-c.sh "$SLSABOX_TEST_IMAGES"   # minutes the first time, ca
 
 step "integration tests (containerd $(containerd --version | awk '{print $3}'))"
 # -p 1: one package at a time, since one test restarts the daemon under the others.
-go test -race -count=1 -p 1 -timeout 40m -tags integration ./...
+# The keyless tests run in the next pass, inside the keyless stack's namespace.
+SLSABOX_KEYLESS_LATER=1 go test -race -count=1 -p 1 -timeout 40m -tags integration ./...
+
+step "keyless integration tests, inside the keyless stack's network namespace"
+(
+  eval "$(scripts/keyless.sh env)"
+  scripts/keyless.sh exec go test -race -count=1 -p 1 -timeout 20m -tags integration -run Keyless ./attest ./cmd/slsabox
+)

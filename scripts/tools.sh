@@ -7,6 +7,7 @@ set -euo pipefail
 
 declare -A pins=(
   [cosign]=github.com/sigstore/cosign/v3/cmd/cosign@v3.1.3
+  [act]=github.com/nektos/act@v0.2.89   # the keyless workflow test runs a job through it
 )
 
 bin=$(go env GOPATH)/bin

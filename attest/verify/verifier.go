@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +39,9 @@ type Verifier struct {
 	logged   bool   // a log proof is required
 	rootName string // where the trusted root came from, for reports
 	warnings []string
+	identity *Identity                    // keyless: who must have signed (identity.go)
+	certID   sgverify.CertificateIdentity // keyless: SAN and issuer matcher
+	sigNoLog *sgverify.Verifier           // keyless: the signature of an unlogged bundle
 }
 
 type config struct {
@@ -46,6 +50,7 @@ type config struct {
 	rootName string
 	keyPEM   []byte
 	noTlog   bool
+	identity *Identity
 }
 
 // Option configures a Verifier.
@@ -95,6 +100,9 @@ func New(opts ...Option) (*Verifier, error) {
 	}
 	if c.rootErr != nil {
 		return nil, fmt.Errorf("%w: %v", ErrTrustMaterial, c.rootErr)
+	}
+	if c.identity != nil {
+		return newKeyless(c)
 	}
 	if c.keyPEM == nil {
 		return nil, fmt.Errorf("%w: no public key: pass the key the builder signs with", ErrTrustMaterial)
@@ -157,13 +165,20 @@ func (v *Verifier) Verify(b *bundle.Bundle, p Policy) (*Report, error) {
 	}
 	results := map[string]result{}
 
-	st, err := v.verifySignature(b)
+	st, detail, err := v.verifySignature(b)
 	if err != nil {
 		results[CheckSignature] = fail(fmt.Errorf("%w: %v", ErrSignature, err))
+		if v.identity != nil {
+			notRun := result{skipped: true, detail: "not run: the signature did not verify"}
+			results[CheckCertIdentity], results[CheckCertSource] = notRun, notRun
+		}
 		return r.finish(results)
 	}
 	r.Statement = st
-	results[CheckSignature] = pass("DSSE signature by the trusted key")
+	results[CheckSignature] = pass(detail)
+	if v.identity != nil {
+		v.checkIdentity(b, st, results)
+	}
 
 	switch {
 	case !v.logged:
@@ -180,38 +195,41 @@ func (v *Verifier) Verify(b *bundle.Bundle, p Policy) (*Report, error) {
 }
 
 // verifySignature checks the envelope's shape and its signature, and returns the statement.
-func (v *Verifier) verifySignature(b *bundle.Bundle) (*statement, error) {
+func (v *Verifier) verifySignature(b *bundle.Bundle) (*statement, string, error) {
 	if b == nil || b.Bundle == nil {
-		return nil, errors.New("no bundle")
+		return nil, "", errors.New("no bundle")
 	}
 	if b.MediaType != BundleMediaType {
-		return nil, fmt.Errorf("bundle media type %q is not %s", b.MediaType, BundleMediaType)
+		return nil, "", fmt.Errorf("bundle media type %q is not %s", b.MediaType, BundleMediaType)
 	}
 	env := b.GetDsseEnvelope()
 	if env == nil {
-		return nil, errors.New("the bundle holds no DSSE envelope")
+		return nil, "", errors.New("the bundle holds no DSSE envelope")
 	}
 	if env.PayloadType != attest.InTotoPayloadType {
-		return nil, fmt.Errorf("payload type %q is not %s", env.PayloadType, attest.InTotoPayloadType)
+		return nil, "", fmt.Errorf("payload type %q is not %s", env.PayloadType, attest.InTotoPayloadType)
 	}
 	if n := len(env.Signatures); n != 1 {
-		return nil, fmt.Errorf("the envelope has %d signatures, want 1", n)
+		return nil, "", fmt.Errorf("the envelope has %d signatures, want 1", n)
 	}
 	vc, err := b.VerificationContent()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if vc.Certificate() != nil {
-		return nil, errors.New("certificate-signed (keyless) bundles are not supported yet: verify with the builder's public key")
+		return v.verifyCertificate(b)
+	}
+	if v.identity != nil {
+		return nil, "", errors.New("the bundle is signed with a key, not a certificate: verify it with the builder's public key (--key)")
 	}
 	res, err := v.sig.Verify(b, sgverify.NewPolicy(sgverify.WithoutArtifactUnsafe(), sgverify.WithKey()))
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if res.Statement == nil {
-		return nil, errors.New("the envelope holds no in-toto statement")
+		return nil, "", errors.New("the envelope holds no in-toto statement")
 	}
-	return res.Statement, nil
+	return res.Statement, "DSSE signature by the trusted key", nil
 }
 
 func (v *Verifier) checkTlog(b *bundle.Bundle) result {
@@ -234,6 +252,9 @@ func (v *Verifier) checkTlog(b *bundle.Bundle) result {
 				ErrNotLogged, v.rootName, e.GetLogId().GetKeyId()))
 		}
 		return fail(fmt.Errorf("%w: %v", ErrNotLogged, err))
+	}
+	if log == nil { // verified against a log the root names under another key id
+		return fail(fmt.Errorf("%w: the entry's log id %x is not one the trusted root (%s) names", ErrNotLogged, e.GetLogId().GetKeyId(), v.rootName))
 	}
 	if err := proofMatchesCheckpoint(e); err != nil {
 		return fail(fmt.Errorf("%w: %v", ErrNotLogged, err))
@@ -302,7 +323,7 @@ func fail(err error) result     { return result{err: err, detail: errDetail(err)
 // errDetail is the error's message without the sentinel's prefix, on one line.
 func errDetail(err error) string {
 	s := strings.Join(strings.Fields(err.Error()), " ")
-	for _, e := range []error{ErrSignature, ErrNotLogged, ErrDigestMismatch, ErrUntrustedBuilder, ErrPolicy} {
+	for _, e := range []error{ErrSignature, ErrNotLogged, ErrDigestMismatch, ErrUntrustedBuilder, ErrPolicy, ErrIdentity} {
 		if p := e.Error() + ": "; len(s) > len(p) && s[:len(p)] == p {
 			return s[len(p):]
 		}
@@ -313,8 +334,11 @@ func errDetail(err error) string {
 func (r *Report) finish(results map[string]result) (*Report, error) {
 	var first error
 	nfailed := 0
-	for _, name := range checkOrder {
+	for _, name := range append(slices.Clip(checkOrder), keylessChecks...) {
 		res, ok := results[name]
+		if !ok && (name == CheckCertIdentity || name == CheckCertSource) {
+			continue // a key-signed bundle has no certificate to check
+		}
 		if !ok {
 			r.Checks = append(r.Checks, Check{Name: name, Skipped: true, Detail: "not run: the signature did not verify"})
 			continue

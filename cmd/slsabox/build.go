@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/spf13/cobra"
 
 	"github.com/slsabox/slsabox/attest"
@@ -29,6 +30,8 @@ type buildOptions struct {
 	sourceURI    string
 	sourceRef    string
 	inputs       inputFlags
+	keyless      keylessFlags
+	tsas         []*sign.TimestampAuthority // set when signing keyless
 }
 
 // defaultBuilderID names a build run by the CLI outside any CI that identifies itself.
@@ -46,9 +49,12 @@ process and time limits, and an environment made only of the image's, the step's
 HOME=/tmp and SOURCE_DATE_EPOCH (the commit time).
 
 Every regular file under /out that matches outputs: becomes a subject with its sha256.
-The SLSA v1 provenance of the build is signed with --key (a PEM file or KMS URI) as a
-DSSE envelope, logged to the transparency log at --rekor-url (or not, with --no-tlog)
-and written as a Sigstore bundle, OUT/provenance.sigstore.json. If the log cannot be
+The SLSA v1 provenance of the build is signed as a DSSE envelope with --key (a PEM
+file or KMS URI), or with --keyless (an ephemeral key certified by Fulcio for the CI's
+OIDC identity, plus an RFC 3161 timestamp from --tsa-url; the default in GitHub Actions
+when the job may request an ID token and no --key is given; see docs/keyless.md),
+logged to the transparency log at --rekor-url (or not, with --no-tlog) and written as
+a Sigstore bundle, OUT/provenance.sigstore.json. If the log cannot be
 reached, the signed bundle is still written, the build exits 3, and slsabox upload
 logs it later.
 On success OUT (default ./slsabox-out) is replaced as a whole by the artifacts,
@@ -75,6 +81,7 @@ tree, key, flags); 3 environment (containerd, disk, transparency log) or interru
 	f.BoolVar(&o.unsigned, "unsigned", false, "write no provenance at all (unsafe: consumers can verify nothing)")
 	f.BoolVar(&o.noTlog, "no-tlog", false, "do not log the signed provenance to a transparency log (the bundle says so)")
 	o.rekor.register(f)
+	o.keyless.register(f)
 	f.StringVar(&o.builderID, "builder-id", envOr("SLSABOX_BUILDER_ID", ""), "builder.id recorded in the provenance (default: the CI's workflow identity, else "+defaultBuilderID+")")
 	f.StringVar(&o.invocationID, "invocation-id", "", "invocation id recorded in the provenance (default: the CI run URL, else a build id)")
 	f.StringVar(&o.sourceURI, "source-uri", "", "canonical source URI for the provenance (default: from git's remote.origin.url)")
@@ -95,18 +102,24 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildOptions, dir string)
 	if (o.unsigned || o.noTlog) && !flags.Changed("rekor-url") {
 		o.rekor.url = ""
 	}
+	keyless := o.keyless.wanted(flags, o.key, o.unsigned)
+	if keyless && !flags.Changed("key") {
+		o.key = "" // a key from $SLSABOX_KEY yields to an explicit --keyless
+	}
 	var (
 		signer attest.Signer
 		tlog   attest.TransparencyLog
 	)
 	switch {
+	case keyless && (o.key != "" || o.unsigned):
+		return usageError{fmt.Errorf("--keyless conflicts with --key and --unsigned")}
 	case o.unsigned && (o.key != "" || o.noTlog || o.rekor.url != ""):
 		return usageError{fmt.Errorf("--unsigned conflicts with --key, --no-tlog and --rekor-url")}
 	case o.unsigned:
 		g.logf(stderr, "warning: --unsigned: this build writes no provenance, so nobody can verify it")
-	case o.key == "":
+	case o.key == "" && !keyless:
 		return withHint(usageError{fmt.Errorf("no signing key")},
-			"pass --key FILE (slsabox keygen makes one) or a KMS URI; --unsigned builds without provenance")
+			"pass --key FILE (slsabox keygen makes one) or a KMS URI, or --keyless in a CI with an OIDC identity; --unsigned builds without provenance")
 	case o.noTlog && o.rekor.url != "":
 		return usageError{fmt.Errorf("--no-tlog conflicts with --rekor-url")}
 	case !o.noTlog && o.rekor.url == "":
@@ -114,7 +127,11 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildOptions, dir string)
 			"scripts/rekor.sh start runs a local Rekor v2 (scripts/rekor.sh url prints its URL); without a log entry, verifiers must opt out of log checks")
 	default:
 		var err error
-		if signer, err = attest.LoadSigner(ctx, o.key); err != nil {
+		if keyless {
+			if signer, o.tsas, err = o.keyless.signer(); err != nil {
+				return err
+			}
+		} else if signer, err = attest.LoadSigner(ctx, o.key); err != nil {
 			return err
 		}
 		if o.noTlog {
@@ -192,20 +209,28 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 	if err != nil {
 		return nil, err
 	}
-	bundle, err := attest.Sign(ctx, st, signer, attest.SignOptions{})
+	bundle, err := attest.Sign(ctx, st, signer, attest.SignOptions{TimestampAuthorities: o.tsas})
 	if err != nil {
+		if h := keylessHint(err, &o.keyless); h != "" {
+			return nil, withHint(err, h)
+		}
 		return nil, err
 	}
-	g.logf(stderr, "signed provenance for %d subjects as builder %s", len(res.Subjects), popts.BuilderID)
+	if ks, ok := signer.(*attest.KeylessSigner); ok {
+		g.logf(stderr, "signed provenance for %d subjects as builder %s with a certificate from %s (%s)", len(res.Subjects), popts.BuilderID,
+			ks.FulcioURL(), certificateIdentity(bundle))
+	} else {
+		g.logf(stderr, "signed provenance for %d subjects as builder %s", len(res.Subjects), popts.BuilderID)
+	}
 	info := &provenanceInfo{}
 	var logErr error
 	if tlog != nil {
-		pub, err := signer.GetPublicKeyPem()
+		pub, err := attest.SignerPEM(bundle, signer)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", attest.ErrKey, err)
+			return nil, err
 		}
 		g.logf(stderr, "logging to %s", tlog.URL())
-		if logErr = attest.LogBundle(ctx, bundle, []byte(pub), tlog); logErr == nil {
+		if logErr = attest.LogBundle(ctx, bundle, pub, tlog); logErr == nil {
 			info.Logged, info.LogURL = true, tlog.URL()
 			_, info.LogIndex = attest.Logged(bundle)
 			g.logf(stderr, "logged to %s at index %d", tlog.URL(), info.LogIndex)
@@ -218,9 +243,13 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 		return nil, envError{err}
 	}
 	if logErr != nil {
+		keyArg := " --key " + o.key
+		if o.key == "" {
+			keyArg = "" // a keyless bundle carries its certificate
+		}
 		return info, &builder.Publish{Err: withHint(logErr, fmt.Sprintf(
-			"the signed bundle was written without a log entry; when the log is back, run: slsabox upload --bundle %s --key %s --rekor-url %s",
-			filepath.Join(res.OutDir, attest.BundleFile), o.key, tlog.URL()))}
+			"the signed bundle was written without a log entry; when the log is back, run: slsabox upload --bundle %s%s --rekor-url %s",
+			filepath.Join(res.OutDir, attest.BundleFile), keyArg, tlog.URL()))}
 	}
 	return info, nil
 }

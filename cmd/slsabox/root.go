@@ -98,7 +98,12 @@ func exitCode(err error) int {
 		e envError
 	)
 	switch {
-	case errors.As(err, &e), errors.Is(err, attest.ErrSign), errors.Is(err, attest.ErrLogUnavailable):
+	case errors.Is(err, attest.ErrIdentityTokenUnavailable):
+		return exitEnvironment
+	case errors.Is(err, attest.ErrIdentityToken), errors.Is(err, attest.ErrCertificateRefused):
+		return exitUsage
+	case errors.As(err, &e), errors.Is(err, attest.ErrSign), errors.Is(err, attest.ErrLogUnavailable),
+		errors.Is(err, attest.ErrCertificateUnavailable), errors.Is(err, attest.ErrTimestamp):
 		return exitEnvironment
 	case errors.Is(err, attest.ErrLogRejected):
 		return exitFailed

@@ -25,13 +25,14 @@ func newUploadCmd(g *globalOptions) *cobra.Command {
 (because the log was down) and rewrites the bundle in place, atomically, with the
 entry's inclusion proof and checkpoint. --key is the key the build signed with (the
 private key file or KMS URI, or its public key file): a key-signed bundle carries only
-a hint of its key, and the log needs the key itself. A bundle that is logged already
+a hint of its key, and the log needs the key itself. A keyless bundle carries its
+certificate and needs no --key. A bundle that is logged already
 is left as it is.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if bundlePath == "" || key == "" || rekor.url == "" {
-				return usageError{fmt.Errorf("upload needs --bundle, --key and --rekor-url")}
+			if bundlePath == "" || rekor.url == "" {
+				return usageError{fmt.Errorf("upload needs --bundle, --rekor-url and, for a key-signed bundle, --key")}
 			}
 			data, err := os.ReadFile(bundlePath)
 			if err != nil {
@@ -41,13 +42,23 @@ is left as it is.`,
 			if err != nil {
 				return usageError{fmt.Errorf("%s: %w", bundlePath, err)}
 			}
-			pub, err := attest.LoadPublicKeyPEM(ctx, key)
-			if err != nil {
-				return err
+			var (
+				pub    []byte
+				signer attest.Signer
+			)
+			if key == "" {
+				// A keyless bundle carries its certificate; a key-signed one needs --key.
+				if pub, err = attest.SignerPEM(b, nil); err != nil {
+					return usageError{err}
+				}
+			} else {
+				if pub, err = attest.LoadPublicKeyPEM(ctx, key); err != nil {
+					return err
+				}
+				// With the private key at hand, a signature the log already holds (an upload
+				// that got through after the client gave up) is replaced by a fresh one.
+				signer, _ = attest.LoadSigner(ctx, key)
 			}
-			// With the private key at hand, a signature the log already holds (an upload
-			// that got through after the client gave up) is replaced by a fresh one.
-			signer, _ := attest.LoadSigner(ctx, key)
 			log, err := rekor.client()
 			if err != nil {
 				return err

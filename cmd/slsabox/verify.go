@@ -22,6 +22,7 @@ type verifyOptions struct {
 	policy          verify.Policy
 	allowAnyBuilder bool
 	allowAnySource  bool
+	identity        identityFlags
 
 	vsaOut, vsaKey, vsaVerifierID, vsaResourceURI string
 }
@@ -37,7 +38,11 @@ func newVerifyCmd(g *globalOptions) *cobra.Command {
 		Short: "Verify artifacts against their signed provenance, offline",
 		Long: `verify checks that each ARTIFACT (or the --digest given) is a subject of the SLSA v1
 provenance in the bundle, that the bundle is signed by --key and logged in the
-transparency log that --trusted-root names, and that the provenance meets the policy:
+transparency log that --trusted-root names (or, for a keyless bundle, by a Fulcio
+certificate of the trusted root issued to --certificate-identity by
+--certificate-oidc-issuer, at a time an RFC 3161 timestamp vouches for, its GitHub
+workflow claims matching the --certificate-* flags and its repository and commit
+equal to the provenance's source), and that the provenance meets the policy:
 the builder id, the source URI and, when given, the source ref and commit, the build
 type, the allowed builder images and a hermetic build. Nothing goes over the network.
 
@@ -81,6 +86,7 @@ unreadable artifact); 3 environment.`,
 	f.StringVar(&o.vsaKey, "vsa-key", "", "the verifier's signing key for the VSA (PEM file or KMS URI; $"+attest.PassphraseEnv+" for an encrypted key)")
 	f.StringVar(&o.vsaResourceURI, "vsa-resource-uri", "", "the VSA's resourceUri: where the artifacts come from, e.g. https://example.org/releases/v1/hello (required with --vsa-out)")
 	f.StringVar(&o.vsaVerifierID, "vsa-verifier-id", defaultVerifierID, "the VSA's verifier id: who verified")
+	o.identity.register(f)
 	return cmd
 }
 
@@ -100,9 +106,11 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 		return usageError{errors.New("verify needs an ARTIFACT or --digest sha256:HEX")}
 	case len(args) > 0 && o.digest != "":
 		return usageError{errors.New("--digest conflicts with ARTIFACT arguments")}
-	case o.key == "":
-		return withHint(usageError{errors.New("verify needs --key, the builder's public key")},
-			"ask the publisher for the public key the builds are signed with")
+	case o.key == "" && !o.identity.set():
+		return withHint(usageError{errors.New("verify needs --key, the builder's public key, or for keyless bundles --certificate-identity and --certificate-oidc-issuer")},
+			"ask the publisher for the public key the builds are signed with, or for the workflow identity of keyless builds")
+	case o.key != "" && o.identity.set():
+		return usageError{errors.New("--key conflicts with the --certificate-* flags: a bundle is signed either with a key or keyless")}
 	case (o.vsaOut == "") != (o.vsaKey == ""):
 		return usageError{errors.New("--vsa-out and --vsa-key go together: the VSA is signed with --vsa-key")}
 	case o.vsaOut != "" && o.vsaResourceURI == "":
@@ -147,17 +155,22 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 		}
 	}
 
-	pub, err := attest.LoadPublicKeyPEM(cmd.Context(), o.key)
-	if err != nil {
-		return err
+	var opts []verify.Option
+	if o.identity.set() {
+		opts = append(opts, verify.WithIdentity(o.identity.id))
+	} else {
+		pub, err := attest.LoadPublicKeyPEM(cmd.Context(), o.key)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, verify.WithPublicKey(pub))
 	}
-	opts := []verify.Option{verify.WithPublicKey(pub)}
 	switch {
 	case o.trustedRoot != "":
 		opts = append(opts, verify.WithTrustedRootFile(o.trustedRoot))
-	case !o.noTlog:
+	case !o.noTlog || o.identity.set(): // keyless needs the root's CA even without a log
 		opts = append(opts, verify.WithPublicGoodTrustedRoot())
-		g.logf(stderr, "no --trusted-root: trusting the logs of Sigstore's public-good root built into slsabox (%s)", verify.PublicGoodRootModule)
+		g.logf(stderr, "no --trusted-root: trusting Sigstore's public-good root built into slsabox (%s)", verify.PublicGoodRootModule)
 	}
 	if o.noTlog {
 		opts = append(opts, verify.WithoutTransparencyLogUnsafe())

@@ -12,6 +12,14 @@
 // equal that host. The key's validity starts at -start (default: the key file's
 // modification time); pass the same time on every run so that the file does not
 // change and old entries stay inside it.
+//
+// For keyless signing it also takes a certificate authority and a timestamp
+// authority (scripts/keyless.sh passes its local Fulcio and TSA):
+//
+//	-fulcio-url URL -fulcio-ca CHAIN.pem   Fulcio's chain, intermediates first, root last
+//	-tsa-url URL -tsa-chain CHAIN.pem      the TSA's chain, leaf first, root last
+//	-ct-url URL -ct-key KEY.pem            a certificate transparency log (its ECDSA key),
+//	                                       whose SCTs Fulcio embeds in certificates
 package main
 
 import (
@@ -51,6 +59,11 @@ type options struct {
 	keyPEM []byte
 	origin string
 	start  time.Time
+	// Optional keyless trust: PEM chains and the services' URLs.
+	fulcioURL, tsaURL string
+	fulcioPEM, tsaPEM []byte
+	ctURL             string
+	ctKeyPEM          []byte
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -62,6 +75,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&out, "out", "", "output `path`, - for stdout (required)")
 	fs.StringVar(&origin, "origin", "", "the log's checkpoint origin (its --hostname); checked against the host of -log-url")
 	fs.StringVar(&start, "start", "", "`RFC3339` time from which the key is valid (default: the key file's modification time)")
+	var fulcioURL, fulcioCA, tsaURL, tsaChain, ctURL, ctKey string
+	fs.StringVar(&ctURL, "ct-url", "", "a certificate transparency log's `URL` (with -ct-key)")
+	fs.StringVar(&ctKey, "ct-key", "", "`PEM` file with the CT log's ECDSA public or private key")
+	fs.StringVar(&fulcioURL, "fulcio-url", "", "Fulcio's `URL` (with -fulcio-ca)")
+	fs.StringVar(&fulcioCA, "fulcio-ca", "", "`PEM` file with Fulcio's chain, root last, for keyless verification")
+	fs.StringVar(&tsaURL, "tsa-url", "", "the timestamp authority's `URL` (with -tsa-chain)")
+	fs.StringVar(&tsaChain, "tsa-chain", "", "`PEM` file with the timestamp authority's chain, leaf first, root last")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: trustedroot -log-url URL -log-key KEY.pem -out PATH [-origin HOST] [-start RFC3339]")
 		fs.PrintDefaults()
@@ -80,10 +100,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "trustedroot: error: missing -log-url, -log-key or -out")
 		fs.Usage()
 		return 2
+	case (fulcioURL == "") != (fulcioCA == "") || (tsaURL == "") != (tsaChain == "") || (ctURL == "") != (ctKey == ""):
+		fmt.Fprintln(stderr, "trustedroot: error: -fulcio-url and -fulcio-ca go together, and so do -tsa-url and -tsa-chain, and -ct-url and -ct-key")
+		return 2
 	}
 
-	opts := options{logURL: logURL, origin: origin}
+	opts := options{logURL: logURL, origin: origin, fulcioURL: fulcioURL, tsaURL: tsaURL, ctURL: ctURL}
 	var err error
+	if ctKey != "" {
+		if opts.ctKeyPEM, err = os.ReadFile(ctKey); err != nil {
+			return fail(stderr, fmt.Errorf("reading CT log key: %w", err))
+		}
+	}
+	if fulcioCA != "" {
+		if opts.fulcioPEM, err = os.ReadFile(fulcioCA); err != nil {
+			return fail(stderr, fmt.Errorf("reading Fulcio chain: %w", err))
+		}
+	}
+	if tsaChain != "" {
+		if opts.tsaPEM, err = os.ReadFile(tsaChain); err != nil {
+			return fail(stderr, fmt.Errorf("reading TSA chain: %w", err))
+		}
+	}
 	if opts.keyPEM, err = os.ReadFile(keyPath); err != nil {
 		return fail(stderr, fmt.Errorf("reading log key: %w", err))
 	}
@@ -154,6 +192,30 @@ func trustedRoot(opts options) ([]byte, error) {
 			},
 			LogId: &protocommon.LogId{KeyId: logID[:]},
 		}},
+	}
+	if opts.fulcioPEM != nil {
+		ca, err := authority(opts.fulcioURL, opts.fulcioPEM, opts.start, "Fulcio")
+		if err != nil {
+			return nil, err
+		}
+		tr.CertificateAuthorities = append(tr.CertificateAuthorities, ca)
+	}
+	if opts.tsaPEM != nil {
+		tsa, err := authority(opts.tsaURL, opts.tsaPEM, opts.start, "TSA")
+		if err != nil {
+			return nil, err
+		}
+		if len(tsa.CertChain.Certificates) < 2 {
+			return nil, errors.New("the TSA chain needs the leaf and its root (leaf first)")
+		}
+		tr.TimestampAuthorities = append(tr.TimestampAuthorities, tsa)
+	}
+	if opts.ctKeyPEM != nil {
+		ct, err := ctLog(opts.ctURL, opts.ctKeyPEM, opts.start)
+		if err != nil {
+			return nil, err
+		}
+		tr.Ctlogs = append(tr.Ctlogs, ct)
 	}
 	raw, err := protojson.Marshal(tr)
 	if err != nil {
@@ -239,4 +301,72 @@ func writeFile(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+// authority reads a PEM chain into a trusted root's certificate authority entry.
+func authority(uri string, chainPEM []byte, start time.Time, what string) (*prototrustroot.CertificateAuthority, error) {
+	u, err := url.Parse(uri)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%s URL %q is not an http(s) URL with a host", what, uri)
+	}
+	var chain []*protocommon.X509Certificate
+	var first *x509.Certificate
+	for rest := chainPEM; ; {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			return nil, fmt.Errorf("%s chain holds a %q PEM block; it must hold certificates only", what, block.Type)
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%s chain: %w", what, err)
+		}
+		if first == nil {
+			first = c
+		}
+		chain = append(chain, &protocommon.X509Certificate{RawBytes: block.Bytes})
+	}
+	if len(chain) == 0 {
+		return nil, fmt.Errorf("%s chain holds no PEM certificate", what)
+	}
+	return &prototrustroot.CertificateAuthority{
+		Subject: &protocommon.DistinguishedName{
+			Organization: strings.Join(first.Subject.Organization, ", "),
+			CommonName:   first.Subject.CommonName,
+		},
+		Uri:       strings.TrimSuffix(uri, "/"),
+		CertChain: &protocommon.X509CertificateChain{Certificates: chain},
+		ValidFor:  &protocommon.TimeRange{Start: timestamppb.New(start.UTC().Truncate(time.Second))},
+	}, nil
+}
+
+// ctLog is a trusted root's entry for an RFC 6962 log: its log id is sha256 of its DER
+// public key, as in the SCTs it signs.
+func ctLog(uri string, keyPEM []byte, start time.Time) (*prototrustroot.TransparencyLogInstance, error) {
+	if u, err := url.Parse(uri); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("-ct-url %q is not an http(s) URL with a host", uri)
+	}
+	pub, err := parseKey(keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("CT log key: %w", err)
+	}
+	details, err := keyDetails(pub)
+	if err != nil {
+		return nil, fmt.Errorf("CT log key: %w", err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, err
+	}
+	id := sha256.Sum256(der)
+	return &prototrustroot.TransparencyLogInstance{
+		BaseUrl:       strings.TrimSuffix(uri, "/"),
+		HashAlgorithm: protocommon.HashAlgorithm_SHA2_256,
+		PublicKey: &protocommon.PublicKey{RawBytes: der, KeyDetails: details,
+			ValidFor: &protocommon.TimeRange{Start: timestamppb.New(start.UTC().Truncate(time.Second))}},
+		LogId: &protocommon.LogId{KeyId: id[:]},
+	}, nil
 }

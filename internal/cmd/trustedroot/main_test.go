@@ -8,9 +8,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/pem"
 	"flag"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -201,5 +203,82 @@ func TestErrors(t *testing.T) {
 				t.Errorf("stdout %q, want nothing on failure", stdout.String())
 			}
 		})
+	}
+}
+
+// TestKeylessAuthorities: with a Fulcio chain and a TSA chain the root loads in
+// sigstore-go with one certificate authority and one timestamping authority.
+func TestKeylessAuthorities(t *testing.T) {
+	dir := t.TempDir()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(key.Public())
+	keyPath := filepath.Join(dir, "log.pub")
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert := func(ca bool, parent *x509.Certificate, signer *ecdsa.PrivateKey, pub *ecdsa.PublicKey, eku []x509.ExtKeyUsage) (*x509.Certificate, []byte) {
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "test", Organization: []string{"o"}},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: ca, BasicConstraintsValid: true, ExtKeyUsage: eku}
+		if ca {
+			tmpl.KeyUsage = x509.KeyUsageCertSign
+		}
+		if parent == nil {
+			parent = tmpl
+		}
+		d, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, signer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := x509.ParseCertificate(d)
+		return c, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: d})
+	}
+	ca, rootPEM := cert(true, nil, key, &key.PublicKey, nil)
+	leafKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	_, leafPEM := cert(false, ca, key, &leafKey.PublicKey, []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping})
+	caPath, tsaPath := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "tsa.pem")
+	if err := os.WriteFile(caPath, rootPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tsaPath, append(leafPEM, rootPEM...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "root.json")
+	var stderr bytes.Buffer
+	args := []string{"-log-url", "http://127.0.0.1:3475", "-log-key", keyPath, "-start", "2026-01-02T03:04:05Z", "-out", out,
+		"-fulcio-url", "http://127.0.0.1:3471", "-fulcio-ca", caPath, "-tsa-url", "http://127.0.0.1:3474/api/v1/timestamp", "-tsa-chain", tsaPath}
+	if code := run(args, &bytes.Buffer{}, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	tr, err := root.NewTrustedRootFromPath(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, m := len(tr.FulcioCertificateAuthorities()), len(tr.TimestampingAuthorities()); n != 1 || m != 1 {
+		t.Fatalf("%d certificate authorities and %d timestamping authorities, want 1 and 1", n, m)
+	}
+	// With a CT log too, its log id is sha256 of its DER key.
+	ctArgs := append(append([]string(nil), args...), "-ct-url", "http://127.0.0.1:3484/slsabox", "-ct-key", keyPath)
+	if code := run(ctArgs, &bytes.Buffer{}, &stderr); code != 0 {
+		t.Fatalf("with -ct-url: exit %d: %s", code, stderr.String())
+	}
+	if tr, err = root.NewTrustedRootFromPath(out); err != nil {
+		t.Fatal(err)
+	}
+	id := sha256.Sum256(der)
+	if _, ok := tr.CTLogs()[hex.EncodeToString(id[:])]; !ok || len(tr.CTLogs()) != 1 {
+		t.Fatalf("CT logs %v lack the log id %x", tr.CTLogs(), id)
+	}
+	// A TSA chain without its root, or a URL without its chain, is refused.
+	if err := os.WriteFile(tsaPath, leafPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code := run(args, &bytes.Buffer{}, &bytes.Buffer{}); code == 0 {
+		t.Error("a TSA chain of one certificate was accepted")
+	}
+	if code := run(args[:len(args)-2], &bytes.Buffer{}, &bytes.Buffer{}); code != 2 {
+		t.Errorf("-tsa-url without -tsa-chain: exit %d, want 2", code)
 	}
 }

@@ -1,0 +1,172 @@
+package attest
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/sign"
+	"github.com/sigstore/sigstore/pkg/signature"
+)
+
+// Keyless signing failures.
+var (
+	// ErrIdentityToken: no OIDC identity token could be had, or it is not usable.
+	ErrIdentityToken = errors.New("identity token")
+	// ErrIdentityTokenUnavailable: the CI's token endpoint could not be reached or failed
+	// (network, 5xx); trying again may help.
+	ErrIdentityTokenUnavailable = fmt.Errorf("%w: the token endpoint is unavailable", ErrIdentityToken)
+	// ErrCertificateRefused: Fulcio answered, and refused to issue a certificate (a 4xx
+	// answer: the token is expired, has the wrong audience, or its issuer is not trusted).
+	ErrCertificateRefused = errors.New("fulcio refused the certificate")
+	// ErrCertificateUnavailable: Fulcio could not be reached or failed (network, 5xx).
+	ErrCertificateUnavailable = errors.New("fulcio unavailable")
+	// ErrTimestamp: the timestamp authority could not be reached or gave no timestamp.
+	ErrTimestamp = errors.New("timestamp authority unavailable")
+)
+
+// Public-good Sigstore services, the keyless defaults.
+const (
+	PublicFulcioURL = "https://fulcio.sigstore.dev"
+	PublicTSAURL    = "https://timestamp.sigstore.dev/api/v1/timestamp"
+)
+
+// KeylessSigner signs with an ephemeral ECDSA P-256 key that lives only in memory,
+// vouched for by a short-lived Fulcio certificate issued for the OIDC identity of the
+// token source. Each KeylessSigner is one key: make one per signing.
+type KeylessSigner struct {
+	*keySigner
+	provider *fulcioProvider
+}
+
+var _ CertifyingSigner = (*KeylessSigner)(nil)
+
+// KeylessOption configures a KeylessSigner.
+type KeylessOption func(*KeylessSigner)
+
+// WithFulcioTimeout bounds each request to Fulcio (default 30s).
+func WithFulcioTimeout(d time.Duration) KeylessOption {
+	return func(k *KeylessSigner) { k.provider.timeout = d }
+}
+
+// NewKeylessSigner makes the ephemeral key. The token is fetched, and the certificate
+// requested, only when signing, so that a long build does not outlive the token.
+func NewKeylessSigner(fulcioURL string, tokens TokenSource, opts ...KeylessOption) (*KeylessSigner, error) {
+	if fulcioURL == "" {
+		return nil, fmt.Errorf("%w: no Fulcio URL", ErrKey)
+	}
+	if tokens == nil {
+		return nil, fmt.Errorf("%w: no identity token source", ErrIdentityToken)
+	}
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrKey, err)
+	}
+	s, err := NewKeySigner(priv)
+	if err != nil {
+		return nil, err
+	}
+	k := &KeylessSigner{keySigner: s.(*keySigner), provider: &fulcioProvider{url: fulcioURL, tokens: tokens, timeout: 30 * time.Second}}
+	for _, o := range opts {
+		o(k)
+	}
+	return k, nil
+}
+
+// GetHint is empty: a certificate, not a key hint, names the key.
+func (k *KeylessSigner) GetHint() []byte { return nil }
+
+// CertificateProvider asks Fulcio for the certificate when the bundle is made.
+func (k *KeylessSigner) CertificateProvider() (sign.CertificateProvider, *sign.CertificateProviderOptions) {
+	return k.provider, &sign.CertificateProviderOptions{}
+}
+
+// FulcioURL is where the certificate comes from.
+func (k *KeylessSigner) FulcioURL() string { return k.provider.url }
+
+type fulcioProvider struct {
+	url     string
+	tokens  TokenSource
+	timeout time.Duration
+}
+
+var fulcioStatusRE = regexp.MustCompile(`^Fulcio returned (\d{3}): `)
+
+// GetCertificate fetches the identity token, then the certificate, and sorts the
+// failures: a token that cannot be had, Fulcio refusing, Fulcio unreachable.
+func (p *fulcioProvider) GetCertificate(ctx context.Context, kp sign.Keypair, _ *sign.CertificateProviderOptions) ([]byte, error) {
+	tok, err := p.tokens.Token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f := sign.NewFulcio(&sign.FulcioOptions{BaseURL: p.url, Timeout: p.timeout, Retries: 2})
+	der, err := f.GetCertificate(ctx, kp, &sign.CertificateProviderOptions{IDToken: tok})
+	if err == nil {
+		return der, nil
+	}
+	if m := fulcioStatusRE.FindStringSubmatch(err.Error()); m != nil {
+		if code, _ := strconv.Atoi(m[1]); code >= 400 && code < 500 && code != 408 && code != 429 {
+			return nil, fmt.Errorf("%w: %s: %v", ErrCertificateRefused, p.url, err)
+		}
+	}
+	// Everything else (no connection, a timeout, 5xx after retries) may pass: try again.
+	return nil, fmt.Errorf("%w: %s: %v", ErrCertificateUnavailable, p.url, err)
+}
+
+// SignerPEM is what a transparency log needs to check a bundle's signature: the
+// certificate of a keyless bundle, else the signer's public key.
+// A nil signer is allowed for a keyless bundle (slsabox upload has no key then).
+func SignerPEM(b *bundle.Bundle, s Signer) ([]byte, error) {
+	if c := b.GetVerificationMaterial().GetCertificate(); c != nil {
+		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.GetRawBytes()}), nil
+	}
+	if s == nil {
+		return nil, fmt.Errorf("%w: the bundle is signed with a key: pass that key", ErrKey)
+	}
+	pub, err := s.GetPublicKeyPem()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrKey, err)
+	}
+	return []byte(pub), nil
+}
+
+// verifySignatureWithCert checks that the bundle carries this certificate and that
+// its envelope is signed by the certificate's key (before logging a keyless bundle).
+func verifySignatureWithCert(b *bundle.Bundle, der []byte) error {
+	c := b.GetVerificationMaterial().GetCertificate()
+	if c == nil || !bytes.Equal(c.GetRawBytes(), der) {
+		return fmt.Errorf("%w: the bundle does not carry this certificate", ErrWrongKey)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return fmt.Errorf("%w: the bundle's certificate: %v", ErrKey, err)
+	}
+	env := b.GetDsseEnvelope()
+	if env == nil || len(env.GetSignatures()) != 1 {
+		return fmt.Errorf("%w: the bundle holds no DSSE envelope with one signature", ErrWrongKey)
+	}
+	v, err := signature.LoadDefaultVerifier(cert.PublicKey)
+	if err != nil {
+		return fmt.Errorf("%w: the certificate's key: %v", ErrKey, err)
+	}
+	pae := dssePAE(env.GetPayloadType(), env.GetPayload())
+	if err := v.VerifySignature(bytes.NewReader(env.GetSignatures()[0].GetSig()), bytes.NewReader(pae)); err != nil {
+		return fmt.Errorf("%w: %v", ErrWrongKey, err)
+	}
+	return nil
+}
+
+// dssePAE is DSSE's pre-authentication encoding, what the signature covers.
+func dssePAE(payloadType string, payload []byte) []byte {
+	return fmt.Appendf(nil, "DSSEv1 %d %s %d %s", len(payloadType), payloadType, len(payload), payload)
+}
