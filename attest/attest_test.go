@@ -38,7 +38,7 @@ func testResult() *builder.Result {
 		Subjects: []builder.Subject{{Name: "hello", SHA256: strings.Repeat("1", 64), Size: 10},
 			{Name: "sub/hello.tar.gz", SHA256: strings.Repeat("2", 64), Size: 20}},
 		Limits:     builder.LimitsInfo{MemoryBytes: 2 << 30, Pids: 1024, Timeout: "20m0s", OutputSizeBytes: 4 << 30},
-		Sandbox:    builder.Sandbox{UID: 48213, GID: 48213, Network: "none", RootFS: "read-only", Capabilities: "none", NoNewPrivs: true, Seccomp: "containerd-default", SeccompDigest: "sha256:" + strings.Repeat("e", 64), TmpSize: 2 << 30, Hostname: "slsabox", SourceWritable: true},
+		Sandbox:    builder.Sandbox{UID: 48213, GID: 48213, Network: "none", RootFS: "read-only", Capabilities: "none", NoNewPrivs: true, Seccomp: "containerd-default-native", SeccompDigest: "sha256:" + strings.Repeat("e", 64), TmpSize: 2 << 30, Hostname: "slsabox", SourceWritable: true},
 		Runtime:    builder.Runtime{Containerd: "1.6.20", Runc: "1.1.5", Snapshotter: "overlayfs", Namespace: "slsabox"},
 		StartedOn:  t0,
 		FinishedOn: t0.Add(90 * time.Second),

@@ -369,7 +369,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	res.Image = img
 	res.Runtime = <-rt
 	res.Sandbox = Sandbox{UID: b.cfg.uid, GID: b.cfg.gid, Network: "none", RootFS: "read-only", Capabilities: "none",
-		NoNewPrivs: true, Seccomp: "containerd-default", SeccompDigest: seccompDigest(), TmpSize: def.Limits.Memory,
+		NoNewPrivs: true, Seccomp: SeccompProfile, SeccompDigest: seccompDigest(), TmpSize: def.Limits.Memory,
 		Hostname: "slsabox", SourceWritable: true}
 
 	logFile, err := os.Create(filepath.Join(work, "build.log"))

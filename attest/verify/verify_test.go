@@ -42,7 +42,7 @@ func testResult() *builder.Result {
 		Subjects: []builder.Subject{{Name: "hello", SHA256: helloDigest, Size: 10},
 			{Name: "sub/hello.tar.gz", SHA256: otherDigest, Size: 20}},
 		Limits:     builder.LimitsInfo{MemoryBytes: 2 << 30, Pids: 1024, Timeout: "20m0s", OutputSizeBytes: 4 << 30},
-		Sandbox:    builder.Sandbox{UID: 48213, GID: 48213, Network: "none", RootFS: "read-only", Capabilities: "none", NoNewPrivs: true, Seccomp: "containerd-default"},
+		Sandbox:    builder.Sandbox{UID: 48213, GID: 48213, Network: "none", RootFS: "read-only", Capabilities: "none", NoNewPrivs: true, Seccomp: "containerd-default-native"},
 		Runtime:    builder.Runtime{Containerd: "1.6.20", Runc: "1.1.5", Snapshotter: "overlayfs", Namespace: "slsabox"},
 		StartedOn:  t0,
 		FinishedOn: t0.Add(90 * time.Second),
