@@ -384,7 +384,56 @@ func TestFetchURL(t *testing.T) {
 	if _, err := fetchURL(context.Background(), dir, Input{URL: closed.URL + "/x", SHA256: wrong}); !errors.Is(err, ErrEnvironment) {
 		t.Errorf("unreachable server: %v", err)
 	}
-	if n := inputName("https://example.org/a/dep-1.2.tar.gz?x=1"); n != "dep-1.2.tar.gz" {
-		t.Errorf("inputName = %q", n)
+	for u, want := range map[string]string{"https://example.org/a/dep-1.2.tar.gz?x=1": "dep-1.2.tar.gz", "https://example.org/": "",
+		"https://example.org/a/..": "", "https://example.org/%2e%2e": "", "https://example.org/a/b%2Fc": "c", "https://example.org": ""} {
+		if n := inputName(u); n != want {
+			t.Errorf("inputName(%s) = %q, want %q", u, n, want)
+		}
+	}
+}
+
+// TestPrepareInputs lays out a URL input and a go.sum's modules as the steps see them,
+// and rejects inputs that would collide under /inputs.
+func TestPrepareInputs(t *testing.T) {
+	p := sampleProxy(t)
+	body := []byte("tool\n")
+	sum := sha256.Sum256(body)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
+	defer srv.Close()
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "go.sum"), []byte(p.goSum()), 0o644)
+	os.WriteFile(filepath.Join(src, "go.mod"), []byte("module m\n\ngo 1.21\n\nrequire example.com/greet v1.2.0\n"), 0o644)
+	def := &Definition{File: "slsabox.yaml", Inputs: []Input{{URL: srv.URL + "/tool.txt", SHA256: hex.EncodeToString(sum[:])}, {GoMod: "go.sum"}}}
+	var progress strings.Builder
+	opts := []Option{WithCacheDir(t.TempDir()), WithGoProxy(p.url()), WithProgress(&progress)}
+	dir := filepath.Join(t.TempDir(), "inputs")
+	res, err := PrepareInputs(context.Background(), def, src, dir, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 5 || res[0].Path != "/inputs/tool.txt" || res[1].Path != "/inputs/gomod" {
+		t.Errorf("resolved = %+v", res)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "tool.txt")); string(got) != string(body) {
+		t.Errorf("/inputs/tool.txt = %q", got)
+	}
+	for _, f := range []string{"gomod/example.com/greet@v1.2.0/greet.go", "gomod/cache/download/example.com/greet/@v/v1.2.0.mod",
+		"gomod/cache/download/example.com/greet/@v/v1.2.0.ziphash", "gomod/cache/download/example.com/greet/@v/v1.2.0.info"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("layout: %v", err)
+		}
+	}
+	if !strings.Contains(progress.String(), "inputs ready and verified") {
+		t.Errorf("progress = %q", progress.String())
+	}
+	for name, in := range map[string][]Input{
+		"same name":     {{URL: srv.URL + "/a/x.txt", SHA256: hex.EncodeToString(sum[:])}, {URL: srv.URL + "/b/x.txt", SHA256: hex.EncodeToString(sum[:])}},
+		"reserved name": {{URL: srv.URL + "/gomod", SHA256: hex.EncodeToString(sum[:])}},
+		"no file name":  {{URL: srv.URL + "/", SHA256: hex.EncodeToString(sum[:])}},
+	} {
+		_, err := PrepareInputs(context.Background(), &Definition{File: "slsabox.yaml", Inputs: in}, src, filepath.Join(t.TempDir(), "i"), opts...)
+		if !errors.Is(err, ErrInvalidDefinition) {
+			t.Errorf("%s: %v, want ErrInvalidDefinition", name, err)
+		}
 	}
 }
