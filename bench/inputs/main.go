@@ -189,6 +189,6 @@ func bench(dir, tmp, cache, gomodcache, goproxy string, n, cold int) error {
 	}
 	du, _ := exec.Command("du", "-sh", filepath.Join(cache, "gomod")).Output()
 	fmt.Printf("  warm (%d runs each, cache %s):  slsabox inputs (link + re-hash) %s   go mod download %s   go mod verify %s\n",
-		n, strings.Fields(string(du)+" ?")[0], stats.MS(stats.Median(a)), stats.MS(stats.Median(b)), stats.MS(stats.Median(c)))
+		n, strings.Fields(string(du) + " ?")[0], stats.MS(stats.Median(a)), stats.MS(stats.Median(b)), stats.MS(stats.Median(c)))
 	return nil
 }
