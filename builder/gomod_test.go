@@ -106,7 +106,8 @@ func TestParseGoSum(t *testing.T) {
 		"bad version":   "example.com/a 1.0 h1:x=\n",
 		"bad path":      "Example..com/a v1.0.0 h1:x=\n",
 		"not h1":        "example.com/a v1.0.0 h2:x=\n",
-		"two hashes":    "example.com/a v1.0.0 h1:AAAA\nexample.com/a v1.0.0 h1:BBBB\n",
+		"two hashes":    "example.com/a v1.0.0 h1:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\nexample.com/a v1.0.0 h1:1QivrlhwAsnMOcqgOdl9my7s9OyZl8O5/UGUTJVXoWc=\n",
+		"short hash":    "example.com/a v1.0.0 h1:AAAA\n",
 		"non-canonical": "example.com/a v1.0 h1:x=\n",
 	} {
 		if _, err := parseGoSum("go.sum", []byte(bad)); !errors.Is(err, ErrInvalidSource) || !strings.Contains(err.Error(), "go.sum:") {
