@@ -438,3 +438,36 @@ func TestPrepareInputs(t *testing.T) {
 		}
 	}
 }
+
+// TestGoModulesConcurrent: builds that share a cold cache fetch at the same time;
+// every one succeeds, and the cache ends up with one good copy and no temporary files.
+func TestGoModulesConcurrent(t *testing.T) {
+	p := sampleProxy(t)
+	proxy, _ := parseGoProxy(p.url())
+	entries := mustEntries(t, p.goSum())
+	cache := t.TempDir()
+	errs := make(chan error, 6)
+	for i := 0; i < cap(errs); i++ {
+		go func() {
+			_, err := goModules(context.Background(), proxy, cache, t.TempDir(), entries, noProgress)
+			errs <- err
+		}()
+	}
+	for i := 0; i < cap(errs); i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	err := filepath.WalkDir(cache, func(p string, d os.DirEntry, err error) error {
+		if err == nil && strings.HasPrefix(d.Name(), ".tmp-") {
+			t.Errorf("temporary file left in the cache: %s", p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := goModules(context.Background(), proxy, cache, t.TempDir(), entries, noProgress); err != nil {
+		t.Errorf("the cache after concurrent fills does not verify: %v", err)
+	}
+}
