@@ -325,9 +325,12 @@ func TestGoModulesBadProxy(t *testing.T) {
 
 func TestGoModEnv(t *testing.T) {
 	got := strings.Join(goModEnv([]string{"PATH=/bin", "GOFLAGS=-trimpath -mod=vendor", "GOPROXY=https://x"}), " ")
-	want := "PATH=/bin GOFLAGS=-trimpath -mod=readonly GOPROXY=off GOMODCACHE=/inputs/gomod GOSUMDB=off"
+	want := "PATH=/bin GOFLAGS=-trimpath -mod=readonly GOPROXY=off GOMODCACHE=/inputs/gomod GOSUMDB=off GOTOOLCHAIN=local"
 	if got != want {
 		t.Errorf("env = %s\nwant  %s", got, want)
+	}
+	if got := strings.Join(goModEnv([]string{"GOTOOLCHAIN=go1.26.8"}), " "); !strings.HasPrefix(got, "GOTOOLCHAIN=go1.26.8 ") || strings.Count(got, "GOTOOLCHAIN") != 1 {
+		t.Errorf("the image's GOTOOLCHAIN is kept: %s", got)
 	}
 }
 
