@@ -123,7 +123,7 @@ func TestReadProvenance(t *testing.T) {
 	if r.DefinitionPath != "examples/hello-go/slsabox.yaml" || r.DefinitionContent != "version: 1\n" || r.DefinitionSHA256 != res.Definition.SHA256 {
 		t.Errorf("definition = %q %q %q", r.DefinitionPath, r.DefinitionContent, r.DefinitionSHA256)
 	}
-	if r.Image != res.Image.Ref || r.ImageDigest != res.Image.Digest {
+	if r.Image != res.Image.Ref || r.ImageDigest != res.Image.Digest || r.SlsaboxVersion != "v0.1.0" {
 		t.Errorf("image = %s %s", r.Image, r.ImageDigest)
 	}
 	if len(r.Inputs) != 3 || r.Inputs[1].GoSum != res.Inputs[1].GoSum || r.Inputs[0].Digest["sha256"] != res.Inputs[0].Digest["sha256"] ||

@@ -45,6 +45,7 @@ type RecordedBuild struct {
 	ImageDigest                                         string // sha256:HEX
 	Inputs                                              []builder.ResolvedInput
 	Subjects                                            []builder.Subject // name and sha256 of every artifact
+	SlsaboxVersion                                      string            // runDetails.builder.version.slsabox
 }
 
 // ReadProvenance extracts the recorded build from a statement written by Provenance.
@@ -105,6 +106,7 @@ func ReadProvenance(st *intoto.Statement) (*RecordedBuild, error) {
 	if r.Image == "" {
 		return nil, fmt.Errorf("the provenance records no builder image: %w", ErrInvalidProvenance)
 	}
+	r.SlsaboxVersion = pred.GetRunDetails().GetBuilder().GetVersion()["slsabox"]
 	for _, s := range st.GetSubject() {
 		r.Subjects = append(r.Subjects, builder.Subject{Name: s.GetName(), SHA256: strings.ToLower(s.GetDigest()["sha256"])})
 	}

@@ -318,6 +318,10 @@ func goModEnv(env []string) []string {
 	set("GOMODCACHE", goModMount)
 	set("GOPROXY", "off")
 	set("GOSUMDB", "off")
+	if !slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, "GOTOOLCHAIN=") }) {
+		// A go.mod asking for a newer Go would otherwise try to download a toolchain.
+		env = append(env, "GOTOOLCHAIN=local")
+	}
 	flags := ""
 	for _, e := range env {
 		if v, ok := strings.CutPrefix(e, "GOFLAGS="); ok {

@@ -106,7 +106,8 @@ func TestParseGoSum(t *testing.T) {
 		"bad version":   "example.com/a 1.0 h1:x=\n",
 		"bad path":      "Example..com/a v1.0.0 h1:x=\n",
 		"not h1":        "example.com/a v1.0.0 h2:x=\n",
-		"two hashes":    "example.com/a v1.0.0 h1:AAAA\nexample.com/a v1.0.0 h1:BBBB\n",
+		"two hashes":    "example.com/a v1.0.0 h1:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\nexample.com/a v1.0.0 h1:1QivrlhwAsnMOcqgOdl9my7s9OyZl8O5/UGUTJVXoWc=\n",
+		"short hash":    "example.com/a v1.0.0 h1:AAAA\n",
 		"non-canonical": "example.com/a v1.0 h1:x=\n",
 	} {
 		if _, err := parseGoSum("go.sum", []byte(bad)); !errors.Is(err, ErrInvalidSource) || !strings.Contains(err.Error(), "go.sum:") {
@@ -324,9 +325,12 @@ func TestGoModulesBadProxy(t *testing.T) {
 
 func TestGoModEnv(t *testing.T) {
 	got := strings.Join(goModEnv([]string{"PATH=/bin", "GOFLAGS=-trimpath -mod=vendor", "GOPROXY=https://x"}), " ")
-	want := "PATH=/bin GOFLAGS=-trimpath -mod=readonly GOPROXY=off GOMODCACHE=/inputs/gomod GOSUMDB=off"
+	want := "PATH=/bin GOFLAGS=-trimpath -mod=readonly GOPROXY=off GOMODCACHE=/inputs/gomod GOSUMDB=off GOTOOLCHAIN=local"
 	if got != want {
 		t.Errorf("env = %s\nwant  %s", got, want)
+	}
+	if got := strings.Join(goModEnv([]string{"GOTOOLCHAIN=go1.26.8"}), " "); !strings.HasPrefix(got, "GOTOOLCHAIN=go1.26.8 ") || strings.Count(got, "GOTOOLCHAIN") != 1 {
+		t.Errorf("the image's GOTOOLCHAIN is kept: %s", got)
 	}
 }
 
@@ -384,7 +388,89 @@ func TestFetchURL(t *testing.T) {
 	if _, err := fetchURL(context.Background(), dir, Input{URL: closed.URL + "/x", SHA256: wrong}); !errors.Is(err, ErrEnvironment) {
 		t.Errorf("unreachable server: %v", err)
 	}
-	if n := inputName("https://example.org/a/dep-1.2.tar.gz?x=1"); n != "dep-1.2.tar.gz" {
-		t.Errorf("inputName = %q", n)
+	for u, want := range map[string]string{"https://example.org/a/dep-1.2.tar.gz?x=1": "dep-1.2.tar.gz", "https://example.org/": "",
+		"https://example.org/a/..": "", "https://example.org/%2e%2e": "", "https://example.org/a/b%2Fc": "c", "https://example.org": ""} {
+		if n := inputName(u); n != want {
+			t.Errorf("inputName(%s) = %q, want %q", u, n, want)
+		}
+	}
+}
+
+// TestPrepareInputs lays out a URL input and a go.sum's modules as the steps see them,
+// and rejects inputs that would collide under /inputs.
+func TestPrepareInputs(t *testing.T) {
+	p := sampleProxy(t)
+	body := []byte("tool\n")
+	sum := sha256.Sum256(body)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
+	defer srv.Close()
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "go.sum"), []byte(p.goSum()), 0o644)
+	os.WriteFile(filepath.Join(src, "go.mod"), []byte("module m\n\ngo 1.21\n\nrequire example.com/greet v1.2.0\n"), 0o644)
+	def := &Definition{File: "slsabox.yaml", Inputs: []Input{{URL: srv.URL + "/tool.txt", SHA256: hex.EncodeToString(sum[:])}, {GoMod: "go.sum"}}}
+	var progress strings.Builder
+	opts := []Option{WithCacheDir(t.TempDir()), WithGoProxy(p.url()), WithProgress(&progress)}
+	dir := filepath.Join(t.TempDir(), "inputs")
+	res, err := PrepareInputs(context.Background(), def, src, dir, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 5 || res[0].Path != "/inputs/tool.txt" || res[1].Path != "/inputs/gomod" {
+		t.Errorf("resolved = %+v", res)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "tool.txt")); string(got) != string(body) {
+		t.Errorf("/inputs/tool.txt = %q", got)
+	}
+	for _, f := range []string{"gomod/example.com/greet@v1.2.0/greet.go", "gomod/cache/download/example.com/greet/@v/v1.2.0.mod",
+		"gomod/cache/download/example.com/greet/@v/v1.2.0.ziphash", "gomod/cache/download/example.com/greet/@v/v1.2.0.info"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("layout: %v", err)
+		}
+	}
+	if !strings.Contains(progress.String(), "inputs ready and verified") {
+		t.Errorf("progress = %q", progress.String())
+	}
+	for name, in := range map[string][]Input{
+		"same name":     {{URL: srv.URL + "/a/x.txt", SHA256: hex.EncodeToString(sum[:])}, {URL: srv.URL + "/b/x.txt", SHA256: hex.EncodeToString(sum[:])}},
+		"reserved name": {{URL: srv.URL + "/gomod", SHA256: hex.EncodeToString(sum[:])}},
+		"no file name":  {{URL: srv.URL + "/", SHA256: hex.EncodeToString(sum[:])}},
+	} {
+		_, err := PrepareInputs(context.Background(), &Definition{File: "slsabox.yaml", Inputs: in}, src, filepath.Join(t.TempDir(), "i"), opts...)
+		if !errors.Is(err, ErrInvalidDefinition) {
+			t.Errorf("%s: %v, want ErrInvalidDefinition", name, err)
+		}
+	}
+}
+
+// TestGoModulesConcurrent: builds that share a cold cache fetch at the same time;
+// every one succeeds, and the cache ends up with one good copy and no temporary files.
+func TestGoModulesConcurrent(t *testing.T) {
+	p := sampleProxy(t)
+	proxy, _ := parseGoProxy(p.url())
+	entries := mustEntries(t, p.goSum())
+	cache := t.TempDir()
+	errs := make(chan error, 6)
+	for i := 0; i < cap(errs); i++ {
+		go func() {
+			_, err := goModules(context.Background(), proxy, cache, t.TempDir(), entries, noProgress)
+			errs <- err
+		}()
+	}
+	for i := 0; i < cap(errs); i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	err := filepath.WalkDir(cache, func(p string, d os.DirEntry, err error) error {
+		if err == nil && strings.HasPrefix(d.Name(), ".tmp-") {
+			t.Errorf("temporary file left in the cache: %s", p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := goModules(context.Background(), proxy, cache, t.TempDir(), entries, noProgress); err != nil {
+		t.Errorf("the cache after concurrent fills does not verify: %v", err)
 	}
 }

@@ -3,6 +3,8 @@ package builder
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
@@ -59,6 +61,9 @@ func parseGoSum(file string, data []byte) ([]goSumEntry, error) {
 		}
 		if !strings.HasPrefix(e.Hash, "h1:") {
 			return nil, bad(fmt.Sprintf("hash %q is not an h1: hash (the only kind the go command writes)", e.Hash))
+		}
+		if raw, err := base64.StdEncoding.DecodeString(e.Hash[3:]); err != nil || len(raw) != sha256.Size {
+			return nil, bad(fmt.Sprintf("hash %q is not h1: and the base64 of 32 bytes", e.Hash))
 		}
 		if prev, ok := seen[e.key()]; ok {
 			if prev != e.Hash {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -125,6 +126,10 @@ func (b *Builder) prepareInputs(ctx context.Context, def *Definition, srcDir, di
 			continue
 		}
 		name := inputName(in.URL)
+		if name == "" {
+			return nil, withHint(fmt.Errorf("%s: inputs[%d] url %s does not end in a file name: %w", def.File, i, in.URL, ErrInvalidDefinition),
+				"the input is mounted as /inputs/<last element of the URL path>: use a URL whose path ends in a file name")
+		}
 		if names[name] {
 			return nil, withHint(fmt.Errorf("%s: inputs[%d] would be /inputs/%s, a name already taken: %w", def.File, i, name, ErrInvalidDefinition),
 				"inputs are mounted by the last element of their URL path: two inputs cannot share it (and gomod is reserved)")
@@ -182,15 +187,15 @@ func (b *Builder) goProxy(ctx context.Context) string {
 }
 
 // inputName is the file name an input gets under /inputs: the last element of its
-// URL's path.
+// URL's path, or "" when that is not a usable file name.
 func inputName(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "input"
+		return ""
 	}
 	name := path.Base(u.Path)
-	if name == "/" || name == "." || name == "" {
-		return u.Hostname()
+	if name == "/" || name == "." || name == ".." || name == "" || strings.ContainsRune(name, 0) {
+		return ""
 	}
 	return name
 }

@@ -4,7 +4,10 @@
 #      end if this script started it);
 #   2. the testbox and go-toolchain images in .cache/images (rebuilt byte for byte
 #      from cached downloads) and bin/slsabox;
-#   3. go run ./bench/sandbox with this script's arguments, e.g.
+#   3. go run ./bench/inputs: declared Go module inputs from a warm host cache against
+#      go mod download and go mod verify, for examples/go-deps (also from empty caches)
+#      and for slsabox's own go.sum (skip with SLSABOX_BENCH_INPUTS=0);
+#   4. go run ./bench/sandbox with this script's arguments, e.g.
 #        scripts/bench.sh -which a -n 20 -json bench.json
 #      (go run ./bench/sandbox -h lists the flags).
 #   4. scripts/bench-verify.sh: slsabox verify against cosign on a logged bundle, and
@@ -34,6 +37,13 @@ mkdir -p "$images"
 testbox=$(scripts/images/testbox.sh "$images")
 gotool=$(scripts/images/go-toolchain.sh "$images")
 go build -trimpath -o bin/slsabox ./cmd/slsabox
+
+if [ "${SLSABOX_BENCH_INPUTS:-1}" != 0 ]; then
+	step "inputs: warm host cache vs go mod download (network for the cold runs)"
+	inputs_cache=${SLSABOX_CACHE:-$HOME/.cache/slsabox}/bench-inputs
+	go run ./bench/inputs -n 10 -cold 3 -cache "$inputs_cache" examples/go-deps
+	go run ./bench/inputs -n 5 -cache "$inputs_cache" -gomodcache "$(go env GOMODCACHE)" .
+fi
 
 step "benchmarks"
 go run ./bench/sandbox -containerd "$sock" -slsabox bin/slsabox \

@@ -45,8 +45,14 @@ func newBuildCmd(g *globalOptions) *cobra.Command {
 		Long: `build exports the committed tree of DIR (default .), reads DIR/slsabox.yaml, and runs
 each step in its own containerd container: read-only image pinned by digest, the source
 copy at /src, outputs at /out, no network, no capabilities, a non-root user, memory,
-process and time limits, and an environment made only of the image's, the step's,
-HOME=/tmp and SOURCE_DATE_EPOCH (the commit time).
+process and time limits, and an environment made only of the image's, LC_ALL=C.UTF-8
+and TZ=UTC, the step's, HOME=/tmp and SOURCE_DATE_EPOCH (the commit time).
+
+Declared inputs (inputs: in slsabox.yaml) are fetched by slsabox before the first step,
+outside the sandbox: url files checked against their sha256, Go modules against go.sum
+(through --goproxy). They are cached by digest in --cache-dir, hashed again on every
+build, and mounted read-only at /inputs (Go modules as GOMODCACHE=/inputs/gomod with
+GOPROXY=off and GOFLAGS=-mod=readonly). A mismatch stops the build before any step.
 
 Every regular file under /out that matches outputs: becomes a subject with its sha256.
 The SLSA v1 provenance of the build is signed as a DSSE envelope with --key (a PEM

@@ -265,3 +265,44 @@ func TestRebuildNotReproducible(t *testing.T) {
 		t.Errorf("wrong key: exit %d:\n%s", code, stderr)
 	}
 }
+
+// TestRebuildRefuses: a recorded build of a dirty tree has no commit to rebuild, and a
+// DIR whose repository lacks the recorded commit cannot provide it; both are bad
+// input (exit 2) and nothing is built.
+func TestRebuildRefuses(t *testing.T) {
+	testenv.Containerd(t)
+	dir := t.TempDir()
+	def := "version: 1\nimage: " + testenv.Image(t, "testbox.tar") + "\nsteps:\n  - name: copy\n    run: [sh, -c, \"cat note.txt > /out/note.txt\"]\noutputs: [\"/out/*\"]\n"
+	if err := os.WriteFile(filepath.Join(dir, "slsabox.yaml"), []byte(def), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "note.txt"), []byte("committed\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("git", "-C", dir, "init", "-q", "-b", "main").CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	commitAll(t, dir, "note")
+	key := keygen(t)
+	clean := filepath.Join(t.TempDir(), "clean")
+	buildJSON(t, dir, clean, "--key", key+".key", "--no-tlog")
+
+	other := t.TempDir()
+	if out, err := exec.Command("git", "-C", other, "init", "-q", "-b", "main").CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	_, stderr, code := slsabox(t, "rebuild", "--bundle", filepath.Join(clean, attest.BundleFile), "--key", key+".pub", "--no-tlog-unsafe", other)
+	if code != 2 || !strings.Contains(stderr, "is not in the repository") || strings.Contains(stderr, "step copy") {
+		t.Errorf("repository without the commit: exit %d, want 2:\n%s", code, stderr)
+	}
+
+	if err := os.WriteFile(filepath.Join(dir, "note.txt"), []byte("uncommitted\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dirty := filepath.Join(t.TempDir(), "dirty")
+	buildJSON(t, dir, dirty, "--key", key+".key", "--no-tlog", "--allow-dirty")
+	_, stderr, code = slsabox(t, "rebuild", "--bundle", filepath.Join(dirty, attest.BundleFile), "--key", key+".pub", "--no-tlog-unsafe", dir)
+	if code != 2 || !strings.Contains(stderr, "uncommitted changes") || strings.Contains(stderr, "step copy") {
+		t.Errorf("dirty recorded build: exit %d, want 2:\n%s", code, stderr)
+	}
+}

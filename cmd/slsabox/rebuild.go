@@ -17,6 +17,7 @@ import (
 	"github.com/slsabox/slsabox/attest"
 	"github.com/slsabox/slsabox/attest/verify"
 	"github.com/slsabox/slsabox/builder"
+	"github.com/slsabox/slsabox/internal/version"
 )
 
 // errNotReproduced: the rebuild ran, and some subject differs from the provenance (exit 1).
@@ -113,15 +114,17 @@ type subjectResult struct {
 // the bundle verified and every recorded subject was rebuilt with the same digest and
 // nothing else: it is what a verification summary (VSA) of the rebuild would attest.
 type rebuildOutcome struct {
-	Reproduced bool                  `json:"reproduced"`
-	Commit     string                `json:"commit"`
-	Image      string                `json:"image"`
-	Subjects   []subjectResult       `json:"subjects"`
-	Inputs     int                   `json:"inputs"`
-	Warnings   []string              `json:"warnings,omitempty"`
-	Report     *verify.Report        `json:"verification"`
-	Recorded   *attest.RecordedBuild `json:"-"`
-	Result     *builder.Result       `json:"-"`
+	Reproduced bool            `json:"reproduced"`
+	Commit     string          `json:"commit"`
+	Image      string          `json:"image"`
+	Subjects   []subjectResult `json:"subjects"`
+	Inputs     int             `json:"inputs"`
+	Warnings   []string        `json:"warnings,omitempty"`
+	// Differences besides the subjects: the image or the inputs the rebuild used.
+	Differences []string              `json:"differences,omitempty"`
+	Report      *verify.Report        `json:"verification"`
+	Recorded    *attest.RecordedBuild `json:"-"`
+	Result      *builder.Result       `json:"-"`
 }
 
 func runRebuild(cmd *cobra.Command, g *globalOptions, o *rebuildOptions, dir string) error {
@@ -151,7 +154,7 @@ func runRebuild(cmd *cobra.Command, g *globalOptions, o *rebuildOptions, dir str
 			}
 		}
 		if len(differ) == 0 {
-			return withHint(fmt.Errorf("%w: the subjects match but %s", errNotReproduced, strings.Join(outcome.Warnings, "; ")),
+			return withHint(fmt.Errorf("%w: the subjects match but %s", errNotReproduced, strings.Join(outcome.Differences, "; ")),
 				"the rebuild did not run with the recorded image and inputs")
 		}
 		return withHint(fmt.Errorf("%w: %d of %d subjects differ: %s", errNotReproduced, len(differ), len(outcome.Subjects), strings.Join(differ, ", ")),
@@ -213,6 +216,9 @@ func rebuild(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *rebui
 		return nil, usageError{err}
 	}
 	out := &rebuildOutcome{Report: report, Recorded: rec, Commit: rec.Commit, Image: rec.Image, Warnings: report.Warnings}
+	if v := version.String(); rec.SlsaboxVersion != "" && rec.SlsaboxVersion != v {
+		out.Warnings = append(out.Warnings, fmt.Sprintf("the build ran slsabox %s, this is %s: a difference may come from the builder itself", rec.SlsaboxVersion, v))
+	}
 	if rec.Dirty {
 		return nil, withHint(usageError{fmt.Errorf("the recorded build was of uncommitted changes (--allow-dirty) on top of %s: there is no commit to rebuild", rec.Commit)},
 			"only builds of committed trees can be rebuilt")
@@ -274,11 +280,11 @@ func rebuild(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *rebui
 	out.Subjects, out.Reproduced = compareSubjects(rec.Subjects, res.Subjects)
 	if res.Image.Digest != rec.ImageDigest {
 		out.Reproduced = false
-		out.Warnings = append(out.Warnings, fmt.Sprintf("the builder image resolved to %s, the provenance records %s", res.Image.Digest, rec.ImageDigest))
+		out.Differences = append(out.Differences, fmt.Sprintf("the builder image resolved to %s, the provenance records %s", res.Image.Digest, rec.ImageDigest))
 	}
 	if d := diffInputs(rec.Inputs, res.Inputs); d != "" {
 		out.Reproduced = false
-		out.Warnings = append(out.Warnings, "the inputs differ from the recorded ones: "+d)
+		out.Differences = append(out.Differences, "the inputs differ from the recorded ones: "+d)
 	}
 	return out, nil
 }
@@ -360,10 +366,13 @@ func printRebuild(cmd *cobra.Command, g *globalOptions, o *rebuildOutcome) error
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	for _, d := range o.Differences {
+		fmt.Fprintf(w, "DIFFERS: %s\n", d)
+	}
 	if o.Reproduced {
 		fmt.Fprintf(w, "reproduced: all %d subjects of commit %s match the provenance (image %s, %d inputs)\n", len(o.Subjects), short(o.Commit), o.Image, o.Inputs)
 	} else {
-		fmt.Fprintf(w, "NOT reproduced: %d of %d subjects differ (commit %s)\n", differ, len(o.Subjects), short(o.Commit))
+		fmt.Fprintf(w, "NOT reproduced: %d of %d subjects differ, %d other differences (commit %s)\n", differ, len(o.Subjects), len(o.Differences), short(o.Commit))
 	}
 	return nil
 }

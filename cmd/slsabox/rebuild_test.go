@@ -1,0 +1,46 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/slsabox/slsabox/builder"
+)
+
+func TestCompareSubjects(t *testing.T) {
+	a, b, c := strings.Repeat("a", 64), strings.Repeat("b", 64), strings.Repeat("c", 64)
+	for name, tc := range map[string]struct {
+		recorded, rebuilt []builder.Subject
+		want              string // name:match per subject
+		ok                bool
+	}{
+		"same":    {[]builder.Subject{{Name: "x", SHA256: a}, {Name: "y", SHA256: b}}, []builder.Subject{{Name: "y", SHA256: b}, {Name: "x", SHA256: a}}, "x:true y:true", true},
+		"differs": {[]builder.Subject{{Name: "x", SHA256: a}, {Name: "y", SHA256: b}}, []builder.Subject{{Name: "x", SHA256: a}, {Name: "y", SHA256: c}}, "x:true y:false", false},
+		"missing": {[]builder.Subject{{Name: "x", SHA256: a}, {Name: "y", SHA256: b}}, []builder.Subject{{Name: "x", SHA256: a}}, "x:true y:false", false},
+		"extra":   {[]builder.Subject{{Name: "x", SHA256: a}}, []builder.Subject{{Name: "x", SHA256: a}, {Name: "z", SHA256: c}}, "x:true z:false", false},
+		"none":    {nil, nil, "", false},
+	} {
+		got, ok := compareSubjects(tc.recorded, tc.rebuilt)
+		var parts []string
+		for _, s := range got {
+			parts = append(parts, s.Name+":"+map[bool]string{true: "true", false: "false"}[s.Match])
+		}
+		if strings.Join(parts, " ") != tc.want || ok != tc.ok {
+			t.Errorf("%s: %v %v, want %s %v", name, parts, ok, tc.want, tc.ok)
+		}
+	}
+}
+
+func TestDiffInputs(t *testing.T) {
+	in := func(uri, d string) builder.ResolvedInput {
+		return builder.ResolvedInput{URI: uri, Digest: map[string]string{"sha256": d}}
+	}
+	rec := []builder.ResolvedInput{in("https://x/a", "1"), in("pkg:golang/m@v1", "2")}
+	if d := diffInputs(rec, []builder.ResolvedInput{in("pkg:golang/m@v1", "2"), in("https://x/a", "1")}); d != "" {
+		t.Errorf("same inputs: %q", d)
+	}
+	d := diffInputs(rec, []builder.ResolvedInput{in("https://x/a", "9"), in("pkg:golang/m@v1", "2")})
+	if !strings.Contains(d, "recorded https://x/a not used") || !strings.Contains(d, "rebuild used https://x/a") {
+		t.Errorf("changed digest: %q", d)
+	}
+}
