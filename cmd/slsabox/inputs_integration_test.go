@@ -99,11 +99,24 @@ func TestGoDepsHermeticAndRebuild(t *testing.T) {
 		t.Errorf("provenance lists %d inputs, the build %d (want 4: two zips, two go.mod)", len(rec.Inputs), len(res.Inputs))
 	}
 
+	verifier := keygen(t)
+	vsaPath := filepath.Join(t.TempDir(), "rebuild.vsa.json")
 	stdout, stderr, code := slsabox(t, "rebuild", "--bundle", filepath.Join(out, attest.BundleFile), "--key", key+".pub",
-		"--trusted-root", trustedRoot, "--cache-dir", cache, dir)
+		"--trusted-root", trustedRoot, "--cache-dir", cache, dir,
+		"--vsa-out", vsaPath, "--vsa-key", verifier+".key", "--vsa-resource-uri", "https://example.org/releases/greet")
 	t.Logf("rebuild:\n%s", stdout)
 	if code != 0 {
 		t.Fatalf("rebuild exited %d:\n%s\n%s", code, stdout, stderr)
+	}
+	// The VSA, checked with securesystemslib's DSSE: PASSED, level 1 (no level was
+	// claimed for the builder), reproduced.
+	vsa, err := openVSA(t, vsaPath, verifier+".pub")
+	if err != nil {
+		t.Fatalf("rebuild VSA signature: %v", err)
+	}
+	if vsa.Predicate.VerificationResult != "PASSED" || strings.Join(vsa.Predicate.VerifiedLevels, ",") != "SLSA_BUILD_LEVEL_1,SLSABOX_BUILD_REPRODUCED" ||
+		len(vsa.Subject) != 1 || vsa.Subject[0].Name != "greet" || len(vsa.Subject[0].Digest["sha256"]) != 64 {
+		t.Errorf("rebuild VSA: %+v", vsa)
 	}
 	if !regexp.MustCompile(`(?m)^greet\s+sha256:\S+\s+sha256:\S+\s+reproduced$`).MatchString(stdout) ||
 		!strings.Contains(stdout, "reproduced: all 1 subjects") {
@@ -258,11 +271,31 @@ func TestRebuildNotReproducible(t *testing.T) {
 		}
 	}
 
-	// A bundle signed by another key is not rebuilt at all.
+	// A rebuild that differs writes a FAILED VSA, never a PASSED one.
+	verifier := keygen(t)
+	vsaPath := filepath.Join(t.TempDir(), "rebuild.vsa.json")
+	vsaFlags := []string{"--vsa-out", vsaPath, "--vsa-key", verifier + ".key", "--vsa-resource-uri", "https://example.org/releases/stamp"}
+	_, stderr, code = slsabox(t, append([]string{"rebuild", "--bundle", bundle, "--key", key + ".pub", "--no-tlog-unsafe", dir}, vsaFlags...)...)
+	if code != 1 {
+		t.Fatalf("rebuild --vsa-out exited %d, want 1:\n%s", code, stderr)
+	}
+	if vsa, err := openVSA(t, vsaPath, verifier+".pub"); err != nil || vsa.Predicate.VerificationResult != "FAILED" ||
+		strings.Join(vsa.Predicate.VerifiedLevels, ",") != "FAILED" || len(vsa.Subject) != 2 {
+		t.Errorf("rebuild VSA of a build that differs: %+v, %v", vsa, err)
+	}
+
+	// A bundle signed by another key is not rebuilt at all (and its VSA is FAILED).
 	other := keygen(t)
-	_, stderr, code = slsabox(t, "rebuild", "--bundle", bundle, "--key", other+".pub", "--no-tlog-unsafe", dir)
+	_, stderr, code = slsabox(t, append([]string{"rebuild", "--bundle", bundle, "--key", other + ".pub", "--no-tlog-unsafe", dir}, vsaFlags...)...)
 	if code != 1 || !strings.Contains(stderr, "signature") || strings.Contains(stderr, "step stamp") {
 		t.Errorf("wrong key: exit %d:\n%s", code, stderr)
+	}
+	if vsa, err := openVSA(t, vsaPath, verifier+".pub"); err != nil || vsa.Predicate.VerificationResult != "FAILED" {
+		t.Errorf("rebuild VSA of a bundle that does not verify: %+v, %v", vsa, err)
+	}
+	// --vsa-out without --vsa-resource-uri is a usage error before anything runs.
+	if _, stderr, code = slsabox(t, "rebuild", "--bundle", bundle, "--key", key+".pub", "--no-tlog-unsafe", "--vsa-out", vsaPath, "--vsa-key", verifier+".key", dir); code != 2 {
+		t.Errorf("--vsa-out without --vsa-resource-uri: exit %d:\n%s", code, stderr)
 	}
 }
 

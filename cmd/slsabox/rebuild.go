@@ -12,6 +12,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/slsabox/slsabox/attest"
@@ -33,6 +34,8 @@ type rebuildOptions struct {
 	out         string
 	inputs      inputFlags
 	workDir     string
+	identity    identityFlags
+	vsa         vsaFlags
 }
 
 // inputFlags are the build's and the rebuild's say in how declared inputs are fetched.
@@ -62,7 +65,7 @@ func (f *inputFlags) options() []builder.Option {
 func newRebuildCmd(g *globalOptions) *cobra.Command {
 	o := &rebuildOptions{}
 	cmd := &cobra.Command{
-		Use:   "rebuild --bundle B --key K.pub [DIR]",
+		Use:   "rebuild --bundle B (--key K.pub | --certificate-identity ID --certificate-oidc-issuer URL) [DIR]",
 		Short: "Run a recorded build again and compare every artifact's digest with its provenance",
 		Long: `rebuild verifies the bundle (signature by --key, and the transparency log proof
 against --trusted-root unless --no-tlog-unsafe), reads the build its provenance records
@@ -76,7 +79,14 @@ recorded definition is used, not the one in the work tree; relative oci-archive 
 paths are resolved against DIR's repository, as they were at build time.
 
 Prints one line per subject: RECORDED and REBUILT digests and whether they match.
---builder-id and --source-uri, when given, are checked as slsabox verify does.
+--builder-id and --source-uri, when given, are checked as slsabox verify does. Keyless
+bundles are verified by identity with verify's --certificate-* flags; without
+--trusted-root, Sigstore's public-good root built into slsabox is trusted.
+
+--vsa-out FILE --vsa-key KEY --vsa-resource-uri URI also write a signed Verification
+Summary Attestation: PASSED with SLSA_BUILD_LEVEL_N and SLSABOX_BUILD_REPRODUCED when
+every subject was reproduced, FAILED when the rebuild ran and something differs, the
+bundle did not verify or the build failed (exit 1); on exit 2 or 3 FILE is untouched.
 
 Exit codes: 0 every subject reproduced; 1 a subject differs (or is missing), or the
 bundle did not verify; 2 bad input (flags, bundle, a dirty recorded build); 3 environment.`,
@@ -99,6 +109,8 @@ bundle did not verify; 2 bad input (flags, bundle, a dirty recorded build); 3 en
 	f.StringVarP(&o.out, "out", "o", "", "keep the rebuilt artifacts here (default: a temporary directory, removed)")
 	f.StringVar(&o.workDir, "work-dir", "", "where the checkout, source copy and step outputs live (default $TMPDIR)")
 	o.inputs.register(f)
+	o.identity.register(f)
+	o.vsa.register(f)
 	return cmd
 }
 
@@ -132,11 +144,31 @@ func runRebuild(cmd *cobra.Command, g *globalOptions, o *rebuildOptions, dir str
 	switch {
 	case o.bundle == "":
 		return usageError{errors.New("rebuild needs --bundle")}
-	case o.key == "":
-		return withHint(usageError{errors.New("rebuild needs --key, the builder's public key")},
-			"the bundle is verified before anything is rebuilt; ask the publisher for the public key")
+	case o.key == "" && !o.identity.set():
+		return withHint(usageError{errors.New("rebuild needs --key, the builder's public key, or for keyless bundles --certificate-identity and --certificate-oidc-issuer")},
+			"the bundle is verified before anything is rebuilt; ask the publisher for the public key or the workflow identity")
+	case o.key != "" && o.identity.set():
+		return usageError{errors.New("--key conflicts with the --certificate-* flags: a bundle is signed either with a key or keyless")}
+	}
+	if err := o.vsa.check(); err != nil {
+		return err
+	}
+	var vsaw *vsaWriter
+	if o.vsa.out != "" {
+		policy := verify.Policy{BuilderID: o.builderID, AllowAnyBuilderUnsafe: o.builderID == "",
+			SourceURI: o.sourceURI, AllowAnySourceUnsafe: o.sourceURI == ""}
+		var err error
+		if vsaw, err = newVSAWriter(ctx, o.vsa, "", policy, true); err != nil {
+			return err
+		}
 	}
 	outcome, err := rebuild(ctx, cmd, g, o, dir)
+	if vsaw != nil && (err == nil || exitCode(err) == exitFailed) {
+		if werr := writeRebuildVSA(ctx, vsaw, o.bundle, outcome); werr != nil {
+			return werr
+		}
+		g.logf(cmd.ErrOrStderr(), "wrote %s VSA %s", vsaw.result, o.vsa.out)
+	}
 	if err != nil {
 		return err
 	}
@@ -184,22 +216,13 @@ func rebuild(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *rebui
 	if err != nil || len(unverified.GetSubject()) == 0 {
 		return nil, usageError{fmt.Errorf("%s: the envelope holds no statement with subjects", o.bundle)}
 	}
-	pub, err := attest.LoadPublicKeyPEM(ctx, o.key)
+	t := trustFlags{key: o.key, trustedRoot: o.trustedRoot, noTlog: o.noTlog, identity: o.identity}
+	vopts, err := t.options(ctx, g, stderr)
 	if err != nil {
 		return nil, err
 	}
-	vopts := []verify.Option{verify.WithPublicKey(pub)}
-	if o.trustedRoot != "" {
-		vopts = append(vopts, verify.WithTrustedRootFile(o.trustedRoot))
-	}
-	if o.noTlog {
-		vopts = append(vopts, verify.WithoutTransparencyLogUnsafe())
-	}
 	v, err := verify.New(vopts...)
 	if err != nil {
-		if o.trustedRoot == "" && !o.noTlog {
-			return nil, withHint(err, "pass --trusted-root with the log's trusted_root.json (scripts/rekor.sh trusted-root prints the local one)")
-		}
 		return nil, err
 	}
 	policy := verify.Policy{
@@ -287,6 +310,41 @@ func rebuild(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *rebui
 		out.Differences = append(out.Differences, "the inputs differ from the recorded ones: "+d)
 	}
 	return out, nil
+}
+
+// reproducedLevel is the VSA level slsabox rebuild adds when every subject was
+// reproduced. The VSA spec keeps the SLSA_ prefix for SLSA's own tracks (and
+// slsa-verifier rejects a VSA holding another SLSA_ value), so it is slsabox's own.
+const reproducedLevel = "SLSABOX_BUILD_REPRODUCED"
+
+// writeRebuildVSA writes the VSA of a rebuild: PASSED with the verified build level
+// and reproducedLevel when outcome says every subject was reproduced; FAILED, over
+// the subjects the bundle names, otherwise (outcome is nil when the rebuild stopped
+// before comparing).
+func writeRebuildVSA(ctx context.Context, w *vsaWriter, bundlePath string, outcome *rebuildOutcome) error {
+	data, err := os.ReadFile(bundlePath)
+	if err != nil {
+		return usageError{err}
+	}
+	var subjects []*intoto.ResourceDescriptor
+	if outcome != nil && outcome.Recorded != nil {
+		for _, s := range outcome.Recorded.Subjects {
+			subjects = append(subjects, &intoto.ResourceDescriptor{Name: s.Name, Digest: map[string]string{"sha256": s.SHA256}})
+		}
+	} else if b, err := attest.ParseBundle(data); err == nil {
+		// Unverified: only named in a FAILED summary.
+		if st, err := attest.ParseStatement(b.GetDsseEnvelope().GetPayload()); err == nil {
+			subjects = st.GetSubject()
+		}
+	}
+	if len(subjects) == 0 {
+		return fmt.Errorf("%s names no subject: no VSA written", bundlePath)
+	}
+	var levels []string
+	if outcome != nil && outcome.Reproduced && outcome.Report != nil {
+		levels = []string{fmt.Sprintf("SLSA_BUILD_LEVEL_%d", max(1, outcome.Report.BuildLevel)), reproducedLevel}
+	}
+	return w.write(ctx, bundlePath, data, subjects, levels)
 }
 
 // compareSubjects pairs recorded and rebuilt subjects by name. A subject on one side

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -23,8 +25,7 @@ type verifyOptions struct {
 	allowAnyBuilder bool
 	allowAnySource  bool
 	identity        identityFlags
-
-	vsaOut, vsaKey, vsaVerifierID, vsaResourceURI string
+	vsa             vsaFlags
 }
 
 // defaultVerifierID names slsabox verify as the verifier of the VSAs it writes;
@@ -82,10 +83,7 @@ unreadable artifact); 3 environment.`,
 	f.BoolVar(&o.allowAnySource, "allow-any-source-unsafe", false, "accept any source repository (unsafe)")
 	f.IntVar(&o.policy.BuilderLevel, "builder-level", 0, "the SLSA Build level (1-3) you trust this builder to meet, claimed in the report and VSA (default 1)")
 	f.BoolVar(&o.noTlog, "no-tlog-unsafe", false, "accept bundles without a transparency log proof (unsafe)")
-	f.StringVar(&o.vsaOut, "vsa-out", "", "also write a signed Verification Summary Attestation (DSSE JSON) to this file")
-	f.StringVar(&o.vsaKey, "vsa-key", "", "the verifier's signing key for the VSA (PEM file or KMS URI; $"+attest.PassphraseEnv+" for an encrypted key)")
-	f.StringVar(&o.vsaResourceURI, "vsa-resource-uri", "", "the VSA's resourceUri: where the artifacts come from, e.g. https://example.org/releases/v1/hello (required with --vsa-out)")
-	f.StringVar(&o.vsaVerifierID, "vsa-verifier-id", defaultVerifierID, "the VSA's verifier id: who verified")
+	o.vsa.register(f)
 	o.identity.register(f)
 	return cmd
 }
@@ -111,11 +109,9 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 			"ask the publisher for the public key the builds are signed with, or for the workflow identity of keyless builds")
 	case o.key != "" && o.identity.set():
 		return usageError{errors.New("--key conflicts with the --certificate-* flags: a bundle is signed either with a key or keyless")}
-	case (o.vsaOut == "") != (o.vsaKey == ""):
-		return usageError{errors.New("--vsa-out and --vsa-key go together: the VSA is signed with --vsa-key")}
-	case o.vsaOut != "" && o.vsaResourceURI == "":
-		return withHint(usageError{errors.New("--vsa-out needs --vsa-resource-uri")},
-			"give the URI the artifacts are fetched from; the VSA's consumer matches it (slsa-verifier verify-vsa --resource-uri)")
+	}
+	if err := o.vsa.check(); err != nil {
+		return err
 	}
 	policy := verify.Policy{}
 	if o.policyFile != "" {
@@ -148,32 +144,17 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 	policy.AllowAnySourceUnsafe = policy.AllowAnySourceUnsafe || o.allowAnySource
 
 	var vsaw *vsaWriter
-	if o.vsaOut != "" {
+	if o.vsa.out != "" {
 		var err error
-		if vsaw, err = newVSAWriter(cmd.Context(), o, policy, overridden); err != nil {
+		if vsaw, err = newVSAWriter(cmd.Context(), o.vsa, o.policyFile, policy, overridden); err != nil {
 			return err
 		}
 	}
 
-	var opts []verify.Option
-	if o.identity.set() {
-		opts = append(opts, verify.WithIdentity(o.identity.id))
-	} else {
-		pub, err := attest.LoadPublicKeyPEM(cmd.Context(), o.key)
-		if err != nil {
-			return err
-		}
-		opts = append(opts, verify.WithPublicKey(pub))
-	}
-	switch {
-	case o.trustedRoot != "":
-		opts = append(opts, verify.WithTrustedRootFile(o.trustedRoot))
-	case !o.noTlog || o.identity.set(): // keyless needs the root's CA even without a log
-		opts = append(opts, verify.WithPublicGoodTrustedRoot())
-		g.logf(stderr, "no --trusted-root: trusting Sigstore's public-good root built into slsabox (%s)", verify.PublicGoodRootModule)
-	}
-	if o.noTlog {
-		opts = append(opts, verify.WithoutTransparencyLogUnsafe())
+	t := trustFlags{key: o.key, trustedRoot: o.trustedRoot, noTlog: o.noTlog, identity: o.identity}
+	opts, err := t.options(cmd.Context(), g, stderr)
+	if err != nil {
+		return err
 	}
 	v, err := verify.New(opts...)
 	if err != nil {
@@ -221,10 +202,10 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 		return err
 	}
 	if vsaw != nil {
-		if err := vsaw.write(cmd.Context(), o.bundle, data, results); err != nil {
+		if err := vsaw.writeVerify(cmd.Context(), o.bundle, data, results); err != nil {
 			return err
 		}
-		g.logf(stderr, "wrote %s VSA %s", vsaw.result, o.vsaOut)
+		g.logf(stderr, "wrote %s VSA %s", vsaw.result, o.vsa.out)
 	}
 	for _, r := range results {
 		for _, w := range r.Warnings {
@@ -275,4 +256,36 @@ func printVerify(cmd *cobra.Command, g *globalOptions, results []artifactResult)
 		}
 	}
 	return nil
+}
+
+// trustFlags are what verify and rebuild trust: the builder's key or a keyless
+// identity, and the trusted root (Sigstore's public-good root built in by default).
+type trustFlags struct {
+	key, trustedRoot string
+	noTlog           bool
+	identity         identityFlags
+}
+
+func (t trustFlags) options(ctx context.Context, g *globalOptions, stderr io.Writer) ([]verify.Option, error) {
+	var opts []verify.Option
+	if t.identity.set() {
+		opts = append(opts, verify.WithIdentity(t.identity.id))
+	} else {
+		pub, err := attest.LoadPublicKeyPEM(ctx, t.key)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, verify.WithPublicKey(pub))
+	}
+	switch {
+	case t.trustedRoot != "":
+		opts = append(opts, verify.WithTrustedRootFile(t.trustedRoot))
+	case !t.noTlog || t.identity.set(): // keyless needs the root's CA even without a log
+		opts = append(opts, verify.WithPublicGoodTrustedRoot())
+		g.logf(stderr, "no --trusted-root: trusting Sigstore's public-good root built into slsabox (%s)", verify.PublicGoodRootModule)
+	}
+	if t.noTlog {
+		opts = append(opts, verify.WithoutTransparencyLogUnsafe())
+	}
+	return opts, nil
 }

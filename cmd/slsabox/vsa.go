@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -12,35 +13,62 @@ import (
 	"strings"
 
 	intoto "github.com/in-toto/attestation/go/v1"
+	"github.com/spf13/pflag"
 
 	"github.com/slsabox/slsabox/attest"
 	"github.com/slsabox/slsabox/attest/verify"
 )
 
-// vsaWriter writes the VSA of one slsabox verify run. Everything that can be wrong
-// with its configuration (key, URIs, policy file) is found before verifying.
-type vsaWriter struct {
-	signer    attest.Signer
-	summary   verify.Summary
-	out       string
-	result    string
-	levelBase int
+// vsaFlags are the flags of slsabox verify and slsabox rebuild that ask for a signed
+// Verification Summary Attestation.
+type vsaFlags struct {
+	out, key, verifierID, resourceURI string
 }
 
-func newVSAWriter(ctx context.Context, o *verifyOptions, policy verify.Policy, overridden bool) (*vsaWriter, error) {
-	signer, err := attest.LoadSigner(ctx, o.vsaKey)
+func (f *vsaFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&f.out, "vsa-out", "", "also write a signed Verification Summary Attestation (DSSE JSON) to this file")
+	fs.StringVar(&f.key, "vsa-key", "", "the verifier's signing key for the VSA (PEM file or KMS URI; $"+attest.PassphraseEnv+" for an encrypted key)")
+	fs.StringVar(&f.resourceURI, "vsa-resource-uri", "", "the VSA's resourceUri: where the artifacts come from, e.g. https://example.org/releases/v1/hello (required with --vsa-out)")
+	fs.StringVar(&f.verifierID, "vsa-verifier-id", defaultVerifierID, "the VSA's verifier id: who verified")
+}
+
+// check finds flag mistakes before any work.
+func (f *vsaFlags) check() error {
+	switch {
+	case (f.out == "") != (f.key == ""):
+		return usageError{errors.New("--vsa-out and --vsa-key go together: the VSA is signed with --vsa-key")}
+	case f.out != "" && f.resourceURI == "":
+		return withHint(usageError{errors.New("--vsa-out needs --vsa-resource-uri")},
+			"give the URI the artifacts are fetched from; the VSA's consumer matches it (slsa-verifier verify-vsa --resource-uri)")
+	}
+	return nil
+}
+
+// vsaWriter writes the VSA of one slsabox verify or rebuild run. Everything that can
+// be wrong with its configuration (key, URIs, policy file) is found before the work.
+type vsaWriter struct {
+	signer  attest.Signer
+	summary verify.Summary
+	out     string
+	result  string
+}
+
+// newVSAWriter prepares the VSA for f; the policy is policyFile when it is the whole
+// policy (not overridden by flags), else policy itself.
+func newVSAWriter(ctx context.Context, f vsaFlags, policyFile string, policy verify.Policy, overridden bool) (*vsaWriter, error) {
+	signer, err := attest.LoadSigner(ctx, f.key)
 	if err != nil {
 		return nil, fmt.Errorf("--vsa-key: %w", err)
 	}
-	w := &vsaWriter{signer: signer, out: o.vsaOut}
-	w.summary = verify.Summary{VerifierID: o.vsaVerifierID, ResourceURI: o.vsaResourceURI}
-	if o.policyFile != "" && !overridden {
+	w := &vsaWriter{signer: signer, out: f.out}
+	w.summary = verify.Summary{VerifierID: f.verifierID, ResourceURI: f.resourceURI}
+	if policyFile != "" && !overridden {
 		// The file is the whole policy: name it and pin its bytes.
-		data, err := os.ReadFile(o.policyFile)
+		data, err := os.ReadFile(policyFile)
 		if err != nil {
 			return nil, usageError{err}
 		}
-		w.summary.PolicyURI = fileURI(o.policyFile)
+		w.summary.PolicyURI = fileURI(policyFile)
 		w.summary.PolicyDigest = map[string]string{"sha256": sha256Hex(data)}
 	} else {
 		// Flags (alone or over a file): the policy applied, in the URI itself.
@@ -61,22 +89,34 @@ func newVSAWriter(ctx context.Context, o *verifyOptions, policy verify.Policy, o
 	return w, nil
 }
 
-// write signs and writes the VSA: PASSED at the lowest level of the reports when
-// every artifact verified, FAILED otherwise.
-func (w *vsaWriter) write(ctx context.Context, bundlePath string, bundleJSON []byte, results []artifactResult) error {
-	s := w.summary
-	s.InputAttestations = []*intoto.ResourceDescriptor{{Uri: fileURI(bundlePath), Digest: map[string]string{"sha256": sha256Hex(bundleJSON)}}}
-	s.Passed = len(results) > 0
-	level := 3
+// writeVerify signs and writes the VSA of slsabox verify: PASSED at the lowest level
+// of the reports when every artifact verified, FAILED otherwise.
+func (w *vsaWriter) writeVerify(ctx context.Context, bundlePath string, bundleJSON []byte, results []artifactResult) error {
+	var subjects []*intoto.ResourceDescriptor
+	passed, level := len(results) > 0, 3
 	for _, r := range results {
-		s.Subjects = append(s.Subjects, &intoto.ResourceDescriptor{Name: subjectName(r), Digest: map[string]string{"sha256": r.Digest}})
-		s.Passed = s.Passed && r.Verified
+		subjects = append(subjects, &intoto.ResourceDescriptor{Name: subjectName(r), Digest: map[string]string{"sha256": r.Digest}})
+		passed = passed && r.Verified
 		level = min(level, r.BuildLevel)
 	}
+	var levels []string
+	if passed {
+		levels = []string{fmt.Sprintf("SLSA_BUILD_LEVEL_%d", level)}
+	}
+	return w.write(ctx, bundlePath, bundleJSON, subjects, levels)
+}
+
+// write signs and writes the VSA over subjects: PASSED with levels when levels is
+// not empty, FAILED otherwise.
+func (w *vsaWriter) write(ctx context.Context, bundlePath string, bundleJSON []byte, subjects []*intoto.ResourceDescriptor, levels []string) error {
+	s := w.summary
+	s.InputAttestations = []*intoto.ResourceDescriptor{{Uri: fileURI(bundlePath), Digest: map[string]string{"sha256": sha256Hex(bundleJSON)}}}
+	s.Subjects = subjects
+	s.Passed = len(levels) > 0
+	s.VerifiedLevels = levels
 	w.result = verify.VSAFailed
 	if s.Passed {
 		w.result = verify.VSAPassed
-		s.VerifiedLevels = []string{fmt.Sprintf("SLSA_BUILD_LEVEL_%d", level)}
 	}
 	st, err := verify.NewVSA(s)
 	if err != nil {
