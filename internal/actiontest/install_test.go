@@ -61,7 +61,7 @@ func TestInstallRelease(t *testing.T) {
 	)
 	good := releaseArchive(t, "slsabox", binary)
 	served := map[string][]byte{
-		"/" + version + "/" + file: good,
+		"/" + version + "/" + file:                  good,
 		"/v0.0.1/slsabox_v0.0.1_linux_amd64.tar.gz": releaseArchive(t, "README", "no binary here"),
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
