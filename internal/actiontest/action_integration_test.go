@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,7 +45,9 @@ var stubs = map[string]string{
 // with `uses: ./` (slsabox built from the action's source, a private containerd of the
 // action's own, the suite's Rekor). The test then checks the outputs, the uploaded
 // artifact, the step summary and the provenance, and verifies the bundle with
-// slsabox verify as a consumer would.
+// slsabox verify as a consumer would. Last, a small project is built with the log
+// down: the step fails, but its signed bundle is output, summarized and uploaded, and
+// slsabox upload logs it afterwards.
 func TestActionWithAct(t *testing.T) {
 	act := testenv.Tool(t, "act")
 	rekorURL, trustedRoot := testenv.Rekor(t)
@@ -98,6 +101,8 @@ func TestActionWithAct(t *testing.T) {
 		"TEST_REKOR_URL=" + rekorURL,
 		"TEST_REKOR_VERSION=" + envOr("SLSABOX_REKOR_VERSION", "2"),
 		"TEST_IMAGES=" + testenv.ImagesDir(t),
+		"TEST_TESTBOX=" + testenv.Image(t, "testbox.tar"),
+		"TEST_DEAD_REKOR_URL=" + deadURL(t),
 		"SLSABOX_RUN=" + runDir,
 		"SLSABOX_ROOT=" + stateDir,
 		// act sets no GITHUB_WORKFLOW_REF; GitHub always does.
@@ -132,6 +137,7 @@ func TestActionWithAct(t *testing.T) {
 
 	var outputs struct {
 		Keyless, Bundle, Subjects, LogIndex, LogURL, OutputDir string
+		Outage, OutageBundle, OutageLogIndex                   string
 	}
 	data, err := os.ReadFile(filepath.Join(results, "outputs.json"))
 	if err != nil {
@@ -207,7 +213,7 @@ func TestActionWithAct(t *testing.T) {
 	// The step summary: a table of subjects and digests, and the log entry.
 	summary := ""
 	for _, e := range entries {
-		if e.Command == "summary" && strings.Contains(e.Content, "### slsabox") {
+		if e.Command == "summary" && strings.Contains(e.Content, "| `hello` |") {
 			summary = e.Content
 		}
 	}
@@ -238,6 +244,46 @@ func TestActionWithAct(t *testing.T) {
 	if out, err := verify(other); exitCode(err) != 1 {
 		t.Errorf("slsabox verify with another workflow's builder id: %v, want exit 1\n%s", err, out)
 	}
+
+	// The log was down: the step failed, but the signed bundle was written, handed on
+	// (output, summary, artifact), and slsabox upload logs it later.
+	if outputs.Outage != "failure" || outputs.OutageLogIndex != "" {
+		t.Errorf("outage step: outcome %q, log-index %q; want failure and none", outputs.Outage, outputs.OutageLogIndex)
+	}
+	notLogged := false
+	for _, e := range entries {
+		notLogged = notLogged || (e.Command == "summary" && strings.Contains(e.Content, "| log entry | **none: not logged**"))
+	}
+	if !notLogged {
+		t.Errorf("no step summary says the outage build is not logged")
+	}
+	uploaded := filepath.Join(results, "artifacts", "outage", "provenance.sigstore.json")
+	if a, err := os.ReadFile(uploaded); err != nil || outputs.OutageBundle == "" {
+		t.Fatalf("the unlogged bundle was not uploaded (%v) or not output (%q)", err, outputs.OutageBundle)
+	} else if b, err := os.ReadFile(outputs.OutageBundle); err != nil || !bytes.Equal(a, b) {
+		t.Errorf("the uploaded unlogged bundle differs from %s (%v)", outputs.OutageBundle, err)
+	}
+	if out, err := exec.Command(slsabox, "upload", "--bundle", uploaded, "--key", key+".key",
+		"--rekor-url", rekorURL, "--rekor-version", envOr("SLSABOX_REKOR_VERSION", "2")).CombinedOutput(); err != nil {
+		t.Fatalf("slsabox upload of the unlogged bundle: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(slsabox, "verify", filepath.Join(results, "artifacts", "outage", "hi"), "--bundle", uploaded,
+		"--key", key+".pub", "--trusted-root", trustedRoot, "--builder-id", wantBuilderID,
+		"--allow-any-source-unsafe").CombinedOutput(); err != nil {
+		t.Errorf("slsabox verify after upload: %v\n%s", err, out)
+	}
+}
+
+// deadURL returns a loopback URL on which nothing listens.
+func deadURL(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "http://" + addr
 }
 
 // snapshotRepo copies the work tree of root (tracked and untracked files that git

@@ -115,8 +115,8 @@ set_output output-dir "$(jq -r '.outDir' "$result")"
 
 if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
 	builder_id=$(jq -r '.dsseEnvelope.payload | @base64d | fromjson | .predicate.runDetails.builder.id' "$bundle")
-	jq -r --arg builder "$builder_id" '
-		def code: "`" + (tostring | gsub("`"; "")) + "`";
+	jq -r --arg builder "$builder_id" --arg rekor "${INPUT_REKOR_URL:-URL}" '
+		def code: "`" + (tostring | gsub("[`\n]"; "") | gsub("\\|"; "\\|")) + "`";
 		"### slsabox: \(.subjects | length) subject(s), signed provenance\n",
 		"| subject | sha256 | size (bytes) |",
 		"|---|---|---:|",
@@ -127,7 +127,7 @@ if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
 		"| bundle | \(.provenance.bundle | code) |",
 		(if .provenance.logged
 		 then "| log entry | index **\(.provenance.logIndex)** in \(.provenance.logUrl | code) |"
-		 else "| log entry | **none: not logged**; run `slsabox upload --bundle BUNDLE --key KEY --rekor-url URL` when the log is back |" end),
+		 else "| log entry | **none: not logged**; when the log is back: `slsabox upload --bundle \(.provenance.bundle) --key KEY --rekor-url \($rekor)` |" end),
 		"| builder.id | \($builder | code) |",
 		"| source | \(.source.commit | code)\(if .source.dirty then " (dirty)" else "" end) |",
 		"| builder image | \(.image.manifestDigest | code) |",
