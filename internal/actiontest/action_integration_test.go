@@ -201,6 +201,17 @@ func TestActionWithAct(t *testing.T) {
 		t.Errorf("invocationId %q is not the run URL", got)
 	}
 
+	// Where the time goes: the action's steps against the build slsabox recorded.
+	total, install, build := stepTime(entries, "build"), stepTime(entries, "build", "install"), stepTime(entries, "build", "build")
+	sandbox := statement.Predicate.RunDetails.Metadata.FinishedOn.Sub(statement.Predicate.RunDetails.Metadata.StartedOn)
+	if total == 0 || install == 0 || build == 0 || sandbox <= 0 {
+		t.Errorf("act's log lacks step times (action %s, install %s, build %s) or the provenance its build time (%s)", total, install, build, sandbox)
+	}
+	t.Logf("first install of slsabox in this run (go build, cold for this path): %s", stepTime(entries, "keyless", "install").Round(time.Millisecond))
+	t.Logf("action step %s: install %s, build step %s (the build slsabox recorded %s, the rest: containerd start and stop, signing, logging, summary %s), upload and the rest %s",
+		total.Round(time.Millisecond), install.Round(time.Millisecond), build.Round(time.Millisecond), sandbox.Round(time.Millisecond),
+		(build - sandbox).Round(time.Millisecond), (total - install - build).Round(time.Millisecond))
+
 	// The uploaded artifact holds the same files.
 	for _, f := range []string{"hello", "provenance.sigstore.json", "build.log"} {
 		a, err1 := os.ReadFile(filepath.Join(results, "artifacts", "hello-go", f))
@@ -344,9 +355,23 @@ func snapshotRepo(t *testing.T, root, dst string) string {
 }
 
 type actEntry struct {
-	Msg     string `json:"msg"`
-	Command string `json:"command"`
-	Content string `json:"content"`
+	Msg     string   `json:"msg"`
+	Command string   `json:"command"`
+	Content string   `json:"content"`
+	StepID  []string `json:"stepID"`
+	Stage   string   `json:"stage"`
+	// ExecutionTime is set on a step's last line: logrus writes the Duration as ns.
+	ExecutionTime time.Duration `json:"executionTime"`
+}
+
+// stepTime returns how long the step with this ID path ran (its Main stage).
+func stepTime(entries []actEntry, id ...string) time.Duration {
+	for _, e := range entries {
+		if e.ExecutionTime > 0 && e.Stage == "Main" && strings.Join(e.StepID, "/") == strings.Join(id, "/") {
+			return e.ExecutionTime
+		}
+	}
+	return 0
 }
 
 // actLog parses act's --json log, one object a line (other lines are skipped).
@@ -372,7 +397,9 @@ type provenance struct {
 				ID string `json:"id"`
 			} `json:"builder"`
 			Metadata struct {
-				InvocationID string `json:"invocationId"`
+				InvocationID string    `json:"invocationId"`
+				StartedOn    time.Time `json:"startedOn"`
+				FinishedOn   time.Time `json:"finishedOn"`
 			} `json:"metadata"`
 		} `json:"runDetails"`
 	} `json:"predicate"`
