@@ -16,7 +16,7 @@ declare -A pins=(
 action_validator=@action-validator/cli@0.6.0
 
 shellcheck() {
-  command -v shellcheck >/dev/null && return 0
+  type -P shellcheck >/dev/null && return 0
   echo "tools.sh: installing shellcheck from Debian" >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null ||
     { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null; }
