@@ -126,7 +126,9 @@ func TestBuildScriptHandsBack(t *testing.T) {
 			result := `{"buildId":"b1","outDir":"` + out + `","source":{"commit":"c0ffee","dirty":false},` +
 				`"image":{"manifestDigest":"sha256:1234"},"subjects":[{"name":"bin/he|l` + "`" + `lo","sha256":"ab12","size":7}],` +
 				`"provenance":{"bundle":"` + out + `/provenance.sigstore.json","logged":` + logged + `,"logUrl":"` + logURL + `","logIndex":42}}`
-			fakeScript := "#!/bin/sh\nset -e\necho \"$*\" >" + filepath.Join(dir, "args") + "\nmkdir -p " + out + "\n" +
+			fakeScript := "#!/bin/sh\nset -e\necho \"$*\" >" + filepath.Join(dir, "args") + "\n" +
+				"printf '%s|%s|%s' \"$SLSABOX_KEY_PASSWORD\" \"${INPUT_SIGNING_KEY:-}\" \"$(cat \"$8\")\" >" + filepath.Join(dir, "env") + "\n" +
+				"mkdir -p " + out + "\n" +
 				"p=$(printf '{\"predicate\":{\"runDetails\":{\"builder\":{\"id\":\"https://github.com/o/r/.github/workflows/w.yml@refs/tags/v1\"}}}}' | base64 -w0)\n" +
 				"printf '{\"dsseEnvelope\":{\"payload\":\"%s\"}}' \"$p\" >" + out + "/provenance.sigstore.json\n" +
 				"cat <<'JSON'\n" + result + "\nJSON\nexit " + strconv.Itoa(tc.exit) + "\n"
@@ -138,7 +140,7 @@ func TestBuildScriptHandsBack(t *testing.T) {
 			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "RUNNER_TEMP=" + dir,
 				"GITHUB_OUTPUT=" + output, "GITHUB_STEP_SUMMARY=" + summary,
 				"GITHUB_WORKFLOW_REF=o/r/.github/workflows/w.yml@refs/tags/v1",
-				"INPUT_SIGNING_KEY=" + pem, "INPUT_REKOR_URL=http://rekor.test", "INPUT_REKOR_VERSION=1",
+				"INPUT_SIGNING_KEY=" + pem, "INPUT_SIGNING_KEY_PASSPHRASE=pass word", "INPUT_REKOR_URL=http://rekor.test", "INPUT_REKOR_VERSION=1",
 				"INPUT_CONTAINERD_ADDRESS=/run/test/containerd.sock", "INPUT_SOURCE_DIR=src", "INPUT_OUTPUT_DIR=" + out}
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
@@ -150,6 +152,11 @@ func TestBuildScriptHandsBack(t *testing.T) {
 				if !strings.Contains(string(args), want) {
 					t.Errorf("slsabox ran with %q, want %q in it", args, want)
 				}
+			}
+			// slsabox got the passphrase in its variable and the key as a file, not in its environment.
+			env, _ := os.ReadFile(filepath.Join(dir, "env"))
+			if want := "pass word||" + pem; string(env) != want {
+				t.Errorf("slsabox saw passphrase|INPUT_SIGNING_KEY|key file = %q, want %q", env, want)
 			}
 			outputs := parseOutputs(t, output)
 			want := map[string]string{
