@@ -45,7 +45,7 @@ var stubs = map[string]string{
 // with `uses: ./` (slsabox built from the action's source, a private containerd of the
 // action's own, the suite's Rekor). The test then checks the outputs, the uploaded
 // artifact, the step summary and the provenance, and verifies the bundle with
-// slsabox verify as a consumer would. Last, a small project is built with the log
+// slsabox verify as a consumer would, and with cosign. Last, a small project is built with the log
 // down: the step fails, but its signed bundle is output, summarized and uploaded, and
 // slsabox upload logs it afterwards.
 func TestActionWithAct(t *testing.T) {
@@ -250,6 +250,13 @@ func TestActionWithAct(t *testing.T) {
 	}
 	if out, err := verify(wantBuilderID); err != nil {
 		t.Errorf("slsabox verify: %v\n%s", err, out)
+	}
+	// And cosign, an independent verifier: signature, log proof (with the log's
+	// trusted root) and subject.
+	if out, err := exec.Command(testenv.Tool(t, "cosign"), "verify-blob-attestation", "--key", key+".pub",
+		"--bundle", outputs.Bundle, "--trusted-root", trustedRoot, "--type", "slsaprovenance1",
+		subjects[0].Path).CombinedOutput(); err != nil || !strings.Contains(string(out), "Verified OK") {
+		t.Errorf("cosign verify-blob-attestation: %v\n%s", err, out)
 	}
 	other := "https://github.com/" + testRepo + "/.github/workflows/other.yml@refs/heads/main"
 	if out, err := verify(other); exitCode(err) != 1 {
