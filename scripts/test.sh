@@ -3,7 +3,8 @@
 #   1. gofmt, go vet and the unit tests with -race (no services needed);
 #   2. a private containerd (own root, state and socket; CRI off), installed from
 #      Debian when missing, and the test images built locally;
-#   3. the integration tests (-tags integration) against that containerd.
+#   3. the integration tests (-tags integration) against that containerd, among them
+#      the GitHub Action run for real by nektos/act (internal/actiontest).
 # In CI (CI=true) a missing service fails the tests instead of skipping them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,8 +28,11 @@ go vet -tags integration ./...
 step "unit tests"
 go test -race -count=1 ./...
 
-step "peer tools (cosign, act)"
+step "peer tools (cosign, actionlint, act, shellcheck, action-validator)"
 scripts/tools.sh
+
+step "GitHub Action and workflows: actionlint, shellcheck, action-validator"
+go test -count=1 -tags integration -run 'TestActionlint|TestShellcheck|TestActionSchema' ./internal/actiontest
 
 step "private containerd and test images"
 scripts/containerd.sh start

@@ -1,20 +1,45 @@
 #!/usr/bin/env bash
 # Installs the peer tools the tests compare slsabox with, pinned, from the Go module
 # proxy, into $(go env GOPATH)/bin; a tool already there at the pinned version is kept
-# (the first install of cosign takes several minutes on two cores).
-#   scripts/tools.sh [cosign]...   (default: all)
+# (the first install of cosign takes several minutes on two cores). The GitHub Action's
+# tests also need shellcheck (from Debian, with apt-get when missing) and
+# action-validator (the npm package, pinned, in $SLSABOX_CACHE/tools, linked into the
+# same bin directory).
+#   scripts/tools.sh [cosign|actionlint|act|shellcheck|action-validator]...   (default: all)
 set -euo pipefail
 
 declare -A pins=(
   [cosign]=github.com/sigstore/cosign/v3/cmd/cosign@v3.1.3
-  [act]=github.com/nektos/act@v0.2.89   # the keyless workflow test runs a job through it
+  [actionlint]=github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+  [act]=github.com/nektos/act@v0.2.89   # runs the Action and the keyless workflow in the tests
 )
+action_validator=@action-validator/cli@0.6.0
+
+shellcheck() {
+  type -P shellcheck >/dev/null && return 0
+  echo "tools.sh: installing shellcheck from Debian" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null ||
+    { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null; }
+}
+
+action-validator() {
+  local dir=${SLSABOX_CACHE:-$HOME/.cache/slsabox}/tools/action-validator-${action_validator##*@}
+  if [[ ! -x $dir/node_modules/.bin/action-validator ]]; then
+    command -v npm >/dev/null || { echo "tools.sh: npm is needed for $action_validator: apt-get install npm" >&2; exit 2; }
+    echo "tools.sh: installing $action_validator (npm, cached in $dir)" >&2
+    mkdir -p "$dir"
+    npm install --no-audit --no-fund --silent --prefix "$dir" "$action_validator"
+  fi
+  mkdir -p "$bin"
+  ln -sfn "$dir/node_modules/.bin/action-validator" "$bin/action-validator"
+}
 
 bin=$(go env GOPATH)/bin
 want=("$@")
-((${#want[@]})) || want=("${!pins[@]}")
+((${#want[@]})) || want=("${!pins[@]}" shellcheck action-validator)
 
 for tool in "${want[@]}"; do
+  case $tool in shellcheck | action-validator) "$tool"; continue ;; esac
   pin=${pins[$tool]:-}
   [[ -n $pin ]] || { echo "tools.sh: unknown tool $tool" >&2; exit 2; }
   version=${pin##*@}

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# build.sh SLSABOX runs `slsabox build` for the GitHub Action (action.yml) and hands
+# its result back to the workflow: outputs in $GITHUB_OUTPUT, a table of subjects,
+# digests and the log entry in $GITHUB_STEP_SUMMARY.
+#
+# Inputs (set by action.yml from `with:`): INPUT_SOURCE_DIR, INPUT_DEFINITION,
+# INPUT_OUTPUT_DIR, INPUT_SIGNING_KEY (PEM), INPUT_SIGNING_KEY_PASSPHRASE,
+# INPUT_KMS_KEY (KMS URI), INPUT_KEYLESS, INPUT_REKOR_URL, INPUT_REKOR_VERSION,
+# INPUT_NO_TLOG, INPUT_BUILDER_ID, INPUT_CONTAINERD_ADDRESS, INPUT_UPLOAD.
+# Without INPUT_CONTAINERD_ADDRESS it starts a private containerd with
+# scripts/containerd.sh (own root, state and socket under SLSABOX_ROOT and
+# SLSABOX_RUN) and stops it again at the end, unless it was already running.
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+source "$(dirname "$0")/lib.sh"
+
+if [ $# -ne 1 ] || [ ! -x "$1" ]; then die "usage: build.sh SLSABOX (the binary install.sh printed)"; fi
+slsabox=$1
+command -v jq >/dev/null || die "jq is not installed (the action reads slsabox's JSON result with it)" "apt-get install jq (GitHub's hosted runners have it)" 3
+tmp=$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/slsabox-action.XXXXXX")
+containerd_sh=$action_root/scripts/containerd.sh
+started_containerd=false
+# shellcheck disable=SC2317 # called by the trap
+on_exit() {
+	rm -rf "$tmp"
+	if [ "$started_containerd" = true ]; then as_root "$containerd_sh" stop || true; fi
+}
+trap on_exit EXIT
+
+keyless=$(bool keyless "${INPUT_KEYLESS:-false}")
+no_tlog=$(bool no-tlog "${INPUT_NO_TLOG:-false}")
+upload=$(bool upload "${INPUT_UPLOAD:-true}")
+set_output upload "$upload"
+src=${INPUT_SOURCE_DIR:-.}
+out=${INPUT_OUTPUT_DIR:-slsabox-out}
+args=(build "$src" --out "$out" --output json)
+[ -z "${INPUT_DEFINITION:-}" ] || args+=(--file "$INPUT_DEFINITION")
+
+# Signing: a PEM key from a secret, or a KMS URI; keyless comes with issue 8.
+if [ "$keyless" = true ]; then
+	die "keyless signing (Fulcio certificates from the workflow's OIDC token) is not supported yet" \
+		"sign with a key: pass signing-key (a PEM secret; slsabox keygen makes one) or kms-key (a KMS URI)"
+fi
+if [ -n "${INPUT_SIGNING_KEY:-}" ] && [ -n "${INPUT_KMS_KEY:-}" ]; then
+	die "signing-key and kms-key are both set" "pass one: signing-key for a PEM key in a secret, kms-key for a KMS URI"
+fi
+if [ -n "${INPUT_SIGNING_KEY:-}" ]; then
+	case $INPUT_SIGNING_KEY in
+	*"-----BEGIN "*"PRIVATE KEY-----"*) ;;
+	*) die "signing-key is not a PEM private key" \
+		"store the whole .key file that slsabox keygen wrote (-----BEGIN ... PRIVATE KEY----- lines included) in a secret" ;;
+	esac
+	(umask 077 && printf '%s\n' "$INPUT_SIGNING_KEY" >"$tmp/signing.key")
+	args+=(--key "$tmp/signing.key")
+elif [ -n "${INPUT_KMS_KEY:-}" ]; then
+	args+=(--key "$INPUT_KMS_KEY")
+else
+	die "no signing key: set signing-key or kms-key" \
+		"signing-key: \${{ secrets.SLSABOX_SIGNING_KEY }} (a PEM from slsabox keygen), or kms-key: awskms://... (gcpkms://, azurekms://, hashivault://)"
+fi
+unset INPUT_SIGNING_KEY SLSABOX_KEY
+if [ -n "${INPUT_SIGNING_KEY_PASSPHRASE:-}" ]; then export SLSABOX_KEY_PASSWORD=$INPUT_SIGNING_KEY_PASSPHRASE; fi
+unset INPUT_SIGNING_KEY_PASSPHRASE
+
+# The log: slsabox itself checks the URL and version and names the fix.
+if [ "$no_tlog" = true ]; then
+	args+=(--no-tlog)
+else
+	args+=(--rekor-url "${INPUT_REKOR_URL:-}" --rekor-version "${INPUT_REKOR_VERSION:-2}")
+fi
+unset SLSABOX_REKOR_URL
+
+# builder.id: slsabox reads the workflow identity from GITHUB_WORKFLOW_REF.
+if [ -n "${INPUT_BUILDER_ID:-}" ]; then
+	args+=(--builder-id "$INPUT_BUILDER_ID")
+elif [ -z "${GITHUB_WORKFLOW_REF:-}" ]; then
+	printf '::warning title=slsabox action::%s\n' "GITHUB_WORKFLOW_REF is not set, so builder.id is not the workflow's identity; set builder-id" >&2
+fi
+unset SLSABOX_BUILDER_ID
+
+# containerd: the one given, else a private daemon of our own.
+if [ -n "${INPUT_CONTAINERD_ADDRESS:-}" ]; then
+	export SLSABOX_CONTAINERD=$INPUT_CONTAINERD_ADDRESS
+else
+	if as_root "$containerd_sh" status >/dev/null 2>&1; then
+		say "using the private containerd already running ($(as_root "$containerd_sh" address))"
+	else
+		started_containerd=true
+		as_root "$containerd_sh" start
+	fi
+	SLSABOX_CONTAINERD=$(as_root "$containerd_sh" address)
+	export SLSABOX_CONTAINERD
+fi
+
+# git refuses a repository that another user owns (the runner's checkout, read as root).
+export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=safe.directory GIT_CONFIG_VALUE_0='*'
+
+say "slsabox ${args[*]}"
+rc=0
+as_root "$slsabox" "${args[@]}" >"$tmp/result.json" || rc=$?
+if [ "$(id -u)" != 0 ] && [ -e "$out" ]; then as_root chown -R "$(id -u):$(id -g)" "$out"; fi
+
+# A build that signed but could not log (exit 3) still has a bundle to hand on.
+if ! jq -e '.subjects and .provenance.bundle' "$tmp/result.json" >/dev/null 2>&1; then
+	exit "$((rc == 0 ? 1 : rc))"
+fi
+result=$tmp/result.json
+bundle=$(jq -r '.provenance.bundle' "$result")
+subjects=$(jq -c '[.outDir as $d | .subjects[] | {name, path: ($d + "/" + .name), digest: {sha256}, size}]' "$result")
+log_index=$(jq -r 'if .provenance.logged then .provenance.logIndex | tostring else "" end' "$result")
+set_output bundle "$bundle"
+set_output subjects "$subjects"
+set_output log-index "$log_index"
+set_output log-url "$(jq -r '.provenance.logUrl // ""' "$result")"
+set_output output-dir "$(jq -r '.outDir' "$result")"
+
+if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
+	builder_id=$(jq -r '.dsseEnvelope.payload | @base64d | fromjson | .predicate.runDetails.builder.id' "$bundle")
+	jq -r --arg builder "$builder_id" --arg rekor "${INPUT_REKOR_URL:-URL}" '
+		def code: "`" + (tostring | gsub("[`\n]"; "") | gsub("\\|"; "\\|")) + "`";
+		"### slsabox: \(.subjects | length) subject(s), signed provenance\n",
+		"| subject | sha256 | size (bytes) |",
+		"|---|---|---:|",
+		(.subjects[] | "| \(.name | code) | \(.sha256 | code) | \(.size) |"),
+		"",
+		"| | |",
+		"|---|---|",
+		"| bundle | \(.provenance.bundle | code) |",
+		(if .provenance.logged
+		 then "| log entry | index **\(.provenance.logIndex)** in \(.provenance.logUrl | code) |"
+		 else "| log entry | **none: not logged**; when the log is back: `slsabox upload --bundle \(.provenance.bundle) --key KEY --rekor-url \($rekor)` |" end),
+		"| builder.id | \($builder | code) |",
+		"| source | \(.source.commit | code)\(if .source.dirty then " (dirty)" else "" end) |",
+		"| builder image | \(.image.manifestDigest | code) |",
+		"| build | \(.buildId | code) |",
+		""' "$result" >>"$GITHUB_STEP_SUMMARY"
+fi
+exit "$rc"

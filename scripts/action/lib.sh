@@ -1,0 +1,49 @@
+# shellcheck shell=bash
+# Helpers of the GitHub Action's scripts (action.yml at the repository root); source
+# it, do not run it. The scripts read their inputs from INPUT_* variables that
+# action.yml sets from `with:` (never from ${{ }} pasted into shell), so that an
+# input's value is data, not code.
+
+set -euo pipefail
+
+# shellcheck disable=SC2034 # used by the scripts that source this
+action_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+# die MESSAGE [HINT]: a GitHub error annotation, then the hint, and exit 2 (bad input).
+die() {
+	printf '::error title=slsabox action::%s\n' "$1" >&2
+	[ $# -lt 2 ] || printf 'slsabox action: hint: %s\n' "$2" >&2
+	exit "${3:-2}"
+}
+
+say() { printf 'slsabox action: %s\n' "$*" >&2; }
+
+# bool NAME VALUE prints true or false, accepting what YAML 1.2 and GitHub accept.
+bool() {
+	case ${2,,} in
+	true | yes | on | 1) echo true ;;
+	false | no | off | 0 | '') echo false ;;
+	*) die "input $1 must be true or false, not \"$2\"" "write $1: true or $1: false" ;;
+	esac
+}
+
+# as_root CMD... runs CMD as root: containerd and the sandbox's mounts need it.
+# GitHub's hosted runners run steps as the user "runner" with password-less sudo.
+as_root() {
+	if [ "$(id -u)" = 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null; then
+		sudo -E "$@"
+	else
+		die "slsabox needs root for containerd and the sandbox, and sudo is not installed" \
+			"run the job as root, or on a runner with password-less sudo (GitHub's hosted runners have it)" 3
+	fi
+}
+
+# set_output NAME VALUE appends NAME to $GITHUB_OUTPUT, with a delimiter that the
+# value cannot contain (values may hold newlines).
+set_output() {
+	local delim
+	delim=slsabox_$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+	printf '%s<<%s\n%s\n%s\n' "$1" "$delim" "$2" "$delim" >>"${GITHUB_OUTPUT:?GITHUB_OUTPUT is not set: run this from action.yml}"
+}
