@@ -152,6 +152,10 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildOptions, dir string)
 		}
 	}
 
+	if signer != nil {
+		version.PrefetchBinaryDigest() // for the provenance, while the build runs
+	}
+
 	file := o.file
 	if file == "" {
 		file = filepath.Join(dir, "slsabox.yaml")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"sync"
 )
 
 // Version is set at release time with -ldflags "-X github.com/slsabox/slsabox/internal/version.Version=v1.2.3".
@@ -24,8 +25,17 @@ func String() string {
 	return "devel"
 }
 
-// BinaryDigest returns the sha256 (hex) of the running executable, or "" if it cannot be read.
-func BinaryDigest() string {
+// BinaryDigest returns the sha256 (hex) of the running executable, or "" if it cannot
+// be read. The file is hashed once per process.
+func BinaryDigest() string { return binaryDigest() }
+
+// PrefetchBinaryDigest starts hashing the executable in the background, so that a
+// later BinaryDigest (after a build) does not wait for it.
+func PrefetchBinaryDigest() { go binaryDigest() }
+
+var binaryDigest = sync.OnceValue(hashExecutable)
+
+func hashExecutable() string {
 	exe, err := os.Executable()
 	if err != nil {
 		return ""
