@@ -519,15 +519,7 @@ func (b *Builder) saveFailedLog(log *os.File, out string) {
 // variables slsabox owns. The host's environment never enters.
 func stepEnv(imageEnv []string, stepEnv []EnvVar, commitTime time.Time) []string {
 	var env []string
-	set := func(name, value string) {
-		for i, e := range env {
-			if strings.HasPrefix(e, name+"=") {
-				env[i] = name + "=" + value
-				return
-			}
-		}
-		env = append(env, name+"="+value)
-	}
+	set := func(name, value string) { env = setEnv(env, name, value) }
 	for _, e := range imageEnv {
 		if name, value, ok := strings.Cut(e, "="); ok {
 			set(name, value)
@@ -541,6 +533,17 @@ func stepEnv(imageEnv []string, stepEnv []EnvVar, commitTime time.Time) []string
 	set("HOME", "/tmp")
 	set("SOURCE_DATE_EPOCH", strconv.FormatInt(commitTime.Unix(), 10))
 	return env
+}
+
+// setEnv sets name to value in env (NAME=value entries), in place if it is there.
+func setEnv(env []string, name, value string) []string {
+	for i, e := range env {
+		if strings.HasPrefix(e, name+"=") {
+			env[i] = name + "=" + value
+			return env
+		}
+	}
+	return append(env, name+"="+value)
 }
 
 func relTo(base, p string) string {

@@ -306,15 +306,7 @@ func goModuleInput(e goSumEntry) ResolvedInput {
 // goModEnv is what a step needs to build from the read-only module cache and nothing
 // else: no proxy, no checksum database, go.mod and go.sum used as they are.
 func goModEnv(env []string) []string {
-	set := func(name, value string) {
-		for i, e := range env {
-			if strings.HasPrefix(e, name+"=") {
-				env[i] = name + "=" + value
-				return
-			}
-		}
-		env = append(env, name+"="+value)
-	}
+	set := func(name, value string) { env = setEnv(env, name, value) }
 	set("GOMODCACHE", goModMount)
 	set("GOPROXY", "off")
 	set("GOSUMDB", "off")

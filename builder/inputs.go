@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/slsabox/slsabox/internal/filehash"
 )
 
 // ResolvedInput is one declared input as fetched and checked: a file from url+sha256,
@@ -249,18 +251,7 @@ func fetchURL(ctx context.Context, dir string, in Input) (string, error) {
 	return dst, nil
 }
 
-func fileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
+func fileSHA256(p string) (string, error) { return filehash.SHA256(p) }
 
 // h1Hex turns a go.sum "h1:<base64>" into in-toto's dirHash (the same SHA-256 in hex).
 func h1Hex(h1 string) string {

@@ -3,13 +3,10 @@ package verify
 import (
 	"bytes"
 	"crypto"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -26,6 +23,7 @@ import (
 	"github.com/transparency-dev/merkle/rfc6962"
 
 	"github.com/slsabox/slsabox/attest"
+	"github.com/slsabox/slsabox/internal/filehash"
 )
 
 // BundleMediaType is the only bundle version Verify accepts, the one slsabox writes.
@@ -359,15 +357,4 @@ func (r *Report) finish(results map[string]result) (*Report, error) {
 }
 
 // FileDigest returns the sha256 hex of a file, the digest a Policy wants.
-func FileDigest(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
+func FileDigest(path string) (string, error) { return filehash.SHA256(path) }

@@ -3,12 +3,11 @@
 package version
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
 	"os"
 	"runtime/debug"
 	"sync"
+
+	"github.com/slsabox/slsabox/internal/filehash"
 )
 
 // Version is set at release time with -ldflags "-X github.com/slsabox/slsabox/internal/version.Version=v1.2.3".
@@ -40,14 +39,6 @@ func hashExecutable() string {
 	if err != nil {
 		return ""
 	}
-	f, err := os.Open(exe)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return ""
-	}
-	return hex.EncodeToString(h.Sum(nil))
+	sum, _ := filehash.SHA256(exe)
+	return sum
 }
