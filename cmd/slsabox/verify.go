@@ -113,6 +113,18 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 	if err := o.vsa.check(); err != nil {
 		return err
 	}
+	// The artifacts are hashed while the trust material and the bundle are read.
+	digests := make([]struct {
+		sum string
+		err error
+	}, len(args))
+	hashed := make(chan struct{})
+	go func() {
+		defer close(hashed)
+		for i, a := range args {
+			digests[i].sum, digests[i].err = verify.FileDigest(a)
+		}
+	}()
 	policy := verify.Policy{}
 	if o.policyFile != "" {
 		data, err := os.ReadFile(o.policyFile)
@@ -174,12 +186,12 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 	if o.digest != "" {
 		targets = append(targets, target{o.digest, o.digest})
 	}
-	for _, a := range args {
-		d, err := verify.FileDigest(a)
-		if err != nil {
+	<-hashed
+	for i, a := range args {
+		if err := digests[i].err; err != nil {
 			return usageError{fmt.Errorf("reading artifact: %w", err)}
 		}
-		targets = append(targets, target{a, d})
+		targets = append(targets, target{a, digests[i].sum})
 	}
 
 	var (
