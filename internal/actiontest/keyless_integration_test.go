@@ -222,8 +222,12 @@ func TestKeylessActionWithAct(t *testing.T) {
 			t.Errorf("the keyless step summary has no line %q:\n%s", want, summary)
 		}
 	}
-	t.Logf("keyless action step %s (install %s, build %s)", stepTime(entries, "keyless").Round(time.Millisecond),
-		stepTime(entries, "keyless", "install").Round(time.Millisecond), stepTime(entries, "keyless", "build").Round(time.Millisecond))
+	// Side by side in one run: the same build through the action, keyless and with a key.
+	for _, id := range []string{"keyless", "key"} {
+		t.Logf("%s action step %s: install %s, build step (build, signing, logging, summary) %s", id,
+			stepTime(entries, id).Round(time.Millisecond), stepTime(entries, id, "install").Round(time.Millisecond),
+			stepTime(entries, id, "build").Round(time.Millisecond))
+	}
 
 	// A consumer verifies by identity, offline, against the stack's trusted root.
 	artifact := subjects[0].Path
