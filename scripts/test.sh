@@ -70,5 +70,6 @@ SLSABOX_KEYLESS_LATER=1 go test -race -count=1 -p 1 -timeout 40m -tags integrati
 step "keyless integration tests, inside the keyless stack's network namespace"
 (
   eval "$(scripts/keyless.sh env)"
-  scripts/keyless.sh exec go test -race -count=1 -p 1 -timeout 20m -tags integration -run Keyless ./attest ./cmd/slsabox
+  # ./internal/actiontest: the GitHub Action signing keyless under act (TestKeylessActionWithAct).
+  scripts/keyless.sh exec go test -race -count=1 -p 1 -timeout 30m -tags integration -run Keyless ./attest ./cmd/slsabox ./internal/actiontest
 )

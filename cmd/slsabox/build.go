@@ -202,6 +202,11 @@ type provenanceInfo struct {
 	Logged   bool   `json:"logged"`
 	LogURL   string `json:"logUrl,omitempty"`
 	LogIndex int64  `json:"logIndex"`
+	// SigningMode is "key" or "keyless"; a keyless bundle's certificate names the
+	// identity (SAN) and OIDC issuer a verifier pins.
+	SigningMode         string `json:"signingMode"`
+	CertificateIdentity string `json:"certificateIdentity,omitempty"`
+	CertificateIssuer   string `json:"certificateIssuer,omitempty"`
 }
 
 func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, stage string, res *builder.Result,
@@ -226,13 +231,15 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 		}
 		return nil, err
 	}
+	info := &provenanceInfo{SigningMode: "key"}
 	if ks, ok := signer.(*attest.KeylessSigner); ok {
+		info.SigningMode = "keyless"
+		info.CertificateIdentity, info.CertificateIssuer = certificateSubject(bundle)
 		g.logf(stderr, "signed provenance for %d subjects as builder %s with a certificate from %s (%s)", len(res.Subjects), popts.BuilderID,
 			ks.FulcioURL(), certificateIdentity(bundle))
 	} else {
 		g.logf(stderr, "signed provenance for %d subjects as builder %s", len(res.Subjects), popts.BuilderID)
 	}
-	info := &provenanceInfo{}
 	var logErr error
 	if tlog != nil {
 		pub, err := attest.SignerPEM(bundle, signer)

@@ -89,13 +89,24 @@ func keylessHint(err error, k *keylessFlags) string {
 
 // certificateIdentity names the identity a keyless bundle's certificate was issued to.
 func certificateIdentity(b *bundle.Bundle) string {
+	san, issuer := certificateSubject(b)
+	if san == "" && issuer == "" {
+		return "no readable certificate"
+	}
+	return fmt.Sprintf("%s, issuer %s", san, issuer)
+}
+
+// certificateSubject returns a keyless bundle's certificate SAN and OIDC issuer, what
+// `slsabox verify --certificate-identity --certificate-oidc-issuer` pins; empty when
+// the bundle carries no readable certificate.
+func certificateSubject(b *bundle.Bundle) (san, issuer string) {
 	vc, err := b.VerificationContent()
 	if err != nil || vc.Certificate() == nil {
-		return "no certificate"
+		return "", ""
 	}
 	sum, err := certificate.SummarizeCertificate(vc.Certificate())
 	if err != nil {
-		return "unreadable certificate"
+		return "", ""
 	}
-	return fmt.Sprintf("%s, issuer %s", sum.SubjectAlternativeName, sum.Extensions.Issuer)
+	return sum.SubjectAlternativeName, sum.Extensions.Issuer
 }

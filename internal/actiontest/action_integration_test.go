@@ -41,7 +41,7 @@ var stubs = map[string]string{
 
 // TestActionWithAct runs the action for real: nektos/act, in host mode, runs
 // testdata/action-test.yml on this machine. The workflow checks out a copy of this
-// repository, has the action refuse keyless signing, then builds examples/hello-go
+// repository, has the action refuse keyless signing without an ID token, then builds examples/hello-go
 // with `uses: ./` (slsabox built from the action's source, a private containerd of the
 // action's own, the suite's Rekor). The test then checks the outputs, the uploaded
 // artifact, the step summary and the provenance, and verifies the bundle with
@@ -49,7 +49,7 @@ var stubs = map[string]string{
 // down: the step fails, but its signed bundle is output, summarized and uploaded, and
 // slsabox upload logs it afterwards.
 func TestActionWithAct(t *testing.T) {
-	act := testenv.Tool(t, "act")
+	testenv.Tool(t, "act")
 	rekorURL, trustedRoot := testenv.Rekor(t)
 	testenv.Image(t, "go-toolchain.tar") // the image examples/hello-go pins
 	if os.Geteuid() != 0 {
@@ -87,16 +87,7 @@ func TestActionWithAct(t *testing.T) {
 		_ = cmd.Run()
 	})
 
-	args := []string{"push", "--json",
-		"-W", filepath.Join(root, "internal", "actiontest", "testdata", "action-test.yml"),
-		"-P", "ubuntu-latest=-self-hosted",
-		"--no-cache-server", "--action-cache-path", filepath.Join(tmp, "act-cache"),
-		"-s", "SLSABOX_SIGNING_KEY",
-	}
-	for ref, dir := range stubs {
-		args = append(args, "--local-repository", ref+"="+filepath.Join(root, "internal", "actiontest", "testdata", "stubs", dir))
-	}
-	for _, kv := range []string{
+	env := []string{
 		"TEST_RESULTS=" + results,
 		"TEST_REKOR_URL=" + rekorURL,
 		"TEST_REKOR_VERSION=" + envOr("SLSABOX_REKOR_VERSION", "2"),
@@ -107,26 +98,14 @@ func TestActionWithAct(t *testing.T) {
 		"SLSABOX_ROOT=" + stateDir,
 		// act sets no GITHUB_WORKFLOW_REF; GitHub always does.
 		"GITHUB_WORKFLOW_REF=" + testWorkflowRef,
-		"GOFLAGS=" + os.Getenv("GOFLAGS"),
-		"GOTOOLCHAIN=" + envOr("GOTOOLCHAIN", "local"),
-	} {
-		args = append(args, "--env", kv)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, act, args...)
-	cmd.Dir = repo
-	cmd.Env = append(os.Environ(), "SLSABOX_SIGNING_KEY="+string(pem),
-		"XDG_CACHE_HOME="+filepath.Join(tmp, "xdg-cache"), "XDG_CONFIG_HOME="+filepath.Join(tmp, "xdg-config"))
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
 	start := time.Now()
-	err = cmd.Run()
+	log, err := runAct(t, "action-test.yml", repo, tmp, env, map[string]string{"SLSABOX_SIGNING_KEY": string(pem)})
 	t.Logf("act ran the workflow in %s", time.Since(start).Round(time.Second))
 	if err != nil {
-		t.Fatalf("act: %v\n%s", err, tail(log.String(), 80))
+		t.Fatalf("act: %v\n%s", err, tail(log, 80))
 	}
-	entries := actLog(t, log.Bytes())
+	entries := actLog(t, []byte(log))
 
 	// The action stopped the containerd it started.
 	status := exec.Command(filepath.Join(root, "scripts", "containerd.sh"), "status")
@@ -141,20 +120,21 @@ func TestActionWithAct(t *testing.T) {
 	}
 	data, err := os.ReadFile(filepath.Join(results, "outputs.json"))
 	if err != nil {
-		t.Fatalf("the workflow wrote no outputs: %v\n%s", err, tail(log.String(), 80))
+		t.Fatalf("the workflow wrote no outputs: %v\n%s", err, tail(log, 80))
 	}
 	if err := json.Unmarshal(data, &outputs); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("outputs: %s", data)
 
-	// Keyless signing is refused with an error that names the fix.
+	// Keyless signing in a job without id-token: write is refused with an error that
+	// names the fix (TestKeylessActionWithAct signs keyless for real).
 	if outputs.Keyless != "failure" {
 		t.Errorf("the keyless step ended in %q, want failure", outputs.Keyless)
 	}
-	if !strings.Contains(log.String(), "keyless signing (Fulcio certificates from the workflow's OIDC token) is not supported yet") ||
-		!strings.Contains(log.String(), "pass signing-key") {
-		t.Errorf("the keyless step's error does not say what is missing and what to do:\n%s", tail(log.String(), 80))
+	if !strings.Contains(log, "keyless is true, but the job cannot request an OIDC token") ||
+		!strings.Contains(log, "add `permissions: id-token: write` to the job") {
+		t.Errorf("the keyless step's error does not say what is missing and what to do:\n%s", tail(log, 80))
 	}
 
 	// Outputs: the bundle, the subjects as JSON with their digests, the log entry.
@@ -290,6 +270,42 @@ func TestActionWithAct(t *testing.T) {
 		"--allow-any-source-unsafe").CombinedOutput(); err != nil {
 		t.Errorf("slsabox verify after upload: %v\n%s", err, out)
 	}
+}
+
+// runAct runs testdata/WORKFLOW with act in host mode (-P ubuntu-latest=-self-hosted)
+// in the repository dir, as a push: the remote actions are the local stubs, env is
+// passed with --env (act sets no GITHUB_WORKFLOW_REF, no token-request variables), and
+// secrets reach the workflow as secrets. It returns act's --json log.
+func runAct(t *testing.T, workflow, dir, tmp string, env []string, secrets map[string]string) (string, error) {
+	t.Helper()
+	act := testenv.Tool(t, "act")
+	root := testenv.RepoRoot(t)
+	args := []string{"push", "--json",
+		"-W", filepath.Join(root, "internal", "actiontest", "testdata", workflow),
+		"-P", "ubuntu-latest=-self-hosted",
+		"--no-cache-server", "--action-cache-path", filepath.Join(tmp, "act-cache"),
+	}
+	for ref, stub := range stubs {
+		args = append(args, "--local-repository", ref+"="+filepath.Join(root, "internal", "actiontest", "testdata", "stubs", stub))
+	}
+	env = append(env, "GOFLAGS="+os.Getenv("GOFLAGS"), "GOTOOLCHAIN="+envOr("GOTOOLCHAIN", "local"))
+	for _, kv := range env {
+		args = append(args, "--env", kv)
+	}
+	cmdEnv := append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(tmp, "xdg-cache"), "XDG_CONFIG_HOME="+filepath.Join(tmp, "xdg-config"))
+	for name, value := range secrets {
+		args = append(args, "-s", name) // the value from act's environment, never on its command line
+		cmdEnv = append(cmdEnv, name+"="+value)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, act, args...)
+	cmd.Dir = dir
+	cmd.Env = cmdEnv
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	err := cmd.Run()
+	return log.String(), err
 }
 
 // deadURL returns a loopback URL on which nothing listens.

@@ -16,7 +16,8 @@ import (
 // TestBuildScriptRejects runs scripts/action/build.sh, the action's build step, the
 // way the runner does (inputs as INPUT_*, GITHUB_OUTPUT, RUNNER_TEMP) with inputs it
 // must refuse before it starts anything: each gets an error annotation naming the
-// input and a hint, exit 2, and no outputs but upload.
+// input and a hint, exit 2, and no outputs but upload. token says whether the job
+// may request an OIDC token (permissions: id-token: write).
 func TestBuildScriptRejects(t *testing.T) {
 	for _, tool := range []string{"bash", "jq"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -29,27 +30,40 @@ func TestBuildScriptRejects(t *testing.T) {
 		name   string
 		inputs map[string]string
 		stderr []string
+		token  bool
 	}{
-		{"keyless", map[string]string{"KEYLESS": "true", "SIGNING_KEY": pem},
-			[]string{"::error title=slsabox action::keyless signing", "hint: sign with a key: pass signing-key"}},
-		{"no key", map[string]string{},
-			[]string{"no signing key: set signing-key or kms-key", "secrets.SLSABOX_SIGNING_KEY"}},
+		{"no key and no id-token", map[string]string{"REKOR_URL": "http://rekor.test"},
+			[]string{"::error title=slsabox action::nothing to sign with: no signing-key or kms-key, and the job cannot request an OIDC token",
+				"hint: grant the job an OIDC token with `permissions: id-token: write`", "signing-key: ${{ secrets.SLSABOX_SIGNING_KEY }}"}, false},
+		{"keyless without id-token", map[string]string{"KEYLESS": "true", "REKOR_URL": "http://rekor.test"},
+			[]string{"keyless is true, but the job cannot request an OIDC token", "add `permissions: id-token: write` to the job"}, false},
+		{"keyless and a key", map[string]string{"KEYLESS": "true", "SIGNING_KEY": pem},
+			[]string{"keyless is true, but signing-key or kms-key is set too", "drop the key input"}, true},
+		{"keyless false and no key", map[string]string{"KEYLESS": "false"},
+			[]string{"keyless is false, but no signing key is given", "secrets.SLSABOX_SIGNING_KEY"}, true},
+		{"bad keyless", map[string]string{"KEYLESS": "sometimes"},
+			[]string{`input keyless must be true or false, not "sometimes"`}, true},
+		{"no log", map[string]string{},
+			[]string{"no transparency log: rekor-url is not set", "https://rekor.sigstore.dev with rekor-version: 1"}, true},
 		{"two keys", map[string]string{"SIGNING_KEY": pem, "KMS_KEY": "awskms:///alias/release"},
-			[]string{"signing-key and kms-key are both set"}},
+			[]string{"signing-key and kms-key are both set"}, false},
 		{"not a PEM key", map[string]string{"SIGNING_KEY": "ssh-ed25519 AAAA... me@host"},
-			[]string{"signing-key is not a PEM private key", "slsabox keygen"}},
+			[]string{"signing-key is not a PEM private key", "slsabox keygen"}, true},
 		{"a public key", map[string]string{"SIGNING_KEY": strings.ReplaceAll(pem, "PRIVATE", "PUBLIC")},
-			[]string{"signing-key is not a PEM private key"}},
+			[]string{"signing-key is not a PEM private key"}, false},
 		{"bad boolean", map[string]string{"SIGNING_KEY": pem, "NO_TLOG": "maybe"},
-			[]string{`input no-tlog must be true or false, not "maybe"`}},
+			[]string{`input no-tlog must be true or false, not "maybe"`}, false},
 		{"bad upload", map[string]string{"SIGNING_KEY": pem, "UPLOAD": "sometimes"},
-			[]string{`input upload must be true or false, not "sometimes"`}},
+			[]string{`input upload must be true or false, not "sometimes"`}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			output := filepath.Join(dir, "output")
 			cmd := exec.Command(script, "/bin/true")
 			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "RUNNER_TEMP=" + dir, "GITHUB_OUTPUT=" + output}
+			if tc.token {
+				cmd.Env = append(cmd.Env, "ACTIONS_ID_TOKEN_REQUEST_URL=http://token.test/?api-version=2.0", "ACTIONS_ID_TOKEN_REQUEST_TOKEN=s3cr3t-request-token")
+			}
 			for k, v := range tc.inputs {
 				cmd.Env = append(cmd.Env, "INPUT_"+k+"="+v)
 			}
@@ -64,8 +78,8 @@ func TestBuildScriptRejects(t *testing.T) {
 					t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
 				}
 			}
-			if strings.Contains(stderr.String(), "MC4CAQAwBQYDK2VwBCIEIA") {
-				t.Errorf("the key leaked into the log:\n%s", stderr.String())
+			if strings.Contains(stderr.String(), "MC4CAQAwBQYDK2VwBCIEIA") || strings.Contains(stderr.String(), "s3cr3t-request-token") {
+				t.Errorf("the key or the token request secret leaked into the log:\n%s", stderr.String())
 			}
 			out, _ := os.ReadFile(output)
 			for _, name := range []string{"bundle<<", "subjects<<", "log-index<<"} {
@@ -93,26 +107,39 @@ func exitCode(err error) int {
 }
 
 // TestBuildScriptHandsBack checks how build.sh turns slsabox's JSON result into step
-// outputs and the summary table, for a logged and an unlogged (log outage) build. A
-// shell script stands in for slsabox here, printing results of the shape
-// `slsabox build --output json` prints; TestActionWithAct runs the real one.
+// outputs and the summary table, for a logged and an unlogged (log outage) build,
+// signed with a key and keyless. A shell script stands in for slsabox here, printing
+// results of the shape `slsabox build --output json` prints; TestActionWithAct and
+// TestKeylessActionWithAct run the real one.
 func TestBuildScriptHandsBack(t *testing.T) {
 	for _, tool := range []string{"bash", "jq", "base64"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s is not installed", tool)
 		}
 	}
-	const pem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----"
+	const (
+		pem    = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----"
+		secret = "s3cr3t-request-token"
+		san    = "https://github.com/o/r/.github/workflows/w.yml@refs/tags/v1"
+		issuer = "https://token.actions.githubusercontent.com"
+	)
 	script := filepath.Join(testenv.RepoRoot(t), "scripts", "action", "build.sh")
 	for _, tc := range []struct {
 		name     string
+		keyless  bool
 		logged   bool
 		exit     int
 		logIndex string
-		logRow   string
+		rows     []string
 	}{
-		{"logged", true, 0, "42", "| log entry | index **42** in `http://rekor.test` |"},
-		{"log outage", false, 3, "", "| log entry | **none: not logged**; when the log is back: `slsabox upload --bundle "},
+		{"logged", false, true, 0, "42", []string{"| log entry | index **42** in `http://rekor.test` |", "| signed | with a **key** (signing-key or kms-key) |"}},
+		{"log outage", false, false, 3, "", []string{"| log entry | **none: not logged**; when the log is back: `slsabox upload --bundle ",
+			"/provenance.sigstore.json --key KEY --rekor-url http://rekor.test` |"}},
+		{"keyless", true, true, 0, "42", []string{"| log entry | index **42** in `http://rekor.test` |",
+			"| signed | **keyless**, a certificate from `http://fulcio.test` |",
+			"| certificate identity | `" + san + "` |", "| certificate issuer | `" + issuer + "` |"}},
+		{"keyless log outage", true, false, 3, "", []string{"/provenance.sigstore.json --rekor-url http://rekor.test` |",
+			"| certificate identity | `" + san + "` |"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -122,12 +149,17 @@ func TestBuildScriptHandsBack(t *testing.T) {
 			if tc.logged {
 				logged, logURL = "true", "http://rekor.test"
 			}
+			signing := `"signingMode":"key"`
+			if tc.keyless {
+				signing = `"signingMode":"keyless","certificateIdentity":"` + san + `","certificateIssuer":"` + issuer + `"`
+			}
 			// A subject name with | and ` must not break the Markdown table.
 			result := `{"buildId":"b1","outDir":"` + out + `","source":{"commit":"c0ffee","dirty":false},` +
 				`"image":{"manifestDigest":"sha256:1234"},"subjects":[{"name":"bin/he|l` + "`" + `lo","sha256":"ab12","size":7}],` +
-				`"provenance":{"bundle":"` + out + `/provenance.sigstore.json","logged":` + logged + `,"logUrl":"` + logURL + `","logIndex":42}}`
+				`"provenance":{"bundle":"` + out + `/provenance.sigstore.json","logged":` + logged + `,"logUrl":"` + logURL + `","logIndex":42,` + signing + `}}`
 			fakeScript := "#!/bin/sh\nset -e\necho \"$*\" >" + filepath.Join(dir, "args") + "\n" +
-				"printf '%s|%s|%s' \"$SLSABOX_KEY_PASSWORD\" \"${INPUT_SIGNING_KEY:-}\" \"$(cat \"$8\")\" >" + filepath.Join(dir, "env") + "\n" +
+				"key=/dev/null; prev=; for a; do [ \"$prev\" = --key ] && key=$a; prev=$a; done\n" +
+				"printf '%s|%s|%s|%s' \"$SLSABOX_KEY_PASSWORD\" \"${INPUT_SIGNING_KEY:-}\" \"$(cat \"$key\")\" \"${ACTIONS_ID_TOKEN_REQUEST_TOKEN:-}\" >" + filepath.Join(dir, "env") + "\n" +
 				"mkdir -p " + out + "\n" +
 				"p=$(printf '{\"predicate\":{\"runDetails\":{\"builder\":{\"id\":\"https://github.com/o/r/.github/workflows/w.yml@refs/tags/v1\"}}}}' | base64 -w0)\n" +
 				"printf '{\"dsseEnvelope\":{\"payload\":\"%s\"}}' \"$p\" >" + out + "/provenance.sigstore.json\n" +
@@ -140,41 +172,67 @@ func TestBuildScriptHandsBack(t *testing.T) {
 			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "RUNNER_TEMP=" + dir,
 				"GITHUB_OUTPUT=" + output, "GITHUB_STEP_SUMMARY=" + summary,
 				"GITHUB_WORKFLOW_REF=o/r/.github/workflows/w.yml@refs/tags/v1",
-				"INPUT_SIGNING_KEY=" + pem, "INPUT_SIGNING_KEY_PASSPHRASE=pass word", "INPUT_REKOR_URL=http://rekor.test", "INPUT_REKOR_VERSION=1",
+				"ACTIONS_ID_TOKEN_REQUEST_URL=http://token.test/?api-version=2.0", "ACTIONS_ID_TOKEN_REQUEST_TOKEN=" + secret,
+				"INPUT_KEYLESS=auto", "INPUT_FULCIO_URL=http://fulcio.test", "INPUT_TSA_URL=http://tsa.test/api/v1/timestamp",
+				"INPUT_SIGNING_KEY_PASSPHRASE=pass word", "INPUT_REKOR_URL=http://rekor.test", "INPUT_REKOR_VERSION=1",
 				"INPUT_CONTAINERD_ADDRESS=/run/test/containerd.sock", "INPUT_SOURCE_DIR=src", "INPUT_OUTPUT_DIR=" + out}
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
+			if !tc.keyless {
+				cmd.Env = append(cmd.Env, "INPUT_SIGNING_KEY="+pem)
+			}
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			if code := exitCode(cmd.Run()); code != tc.exit {
 				t.Fatalf("exit %d, want slsabox's %d:\n%s", code, tc.exit, stderr.String())
 			}
 			args, _ := os.ReadFile(filepath.Join(dir, "args"))
-			for _, want := range []string{"build src --out " + out + " --output json --key " + dir + "/slsabox-action.", "--rekor-url http://rekor.test --rekor-version 1"} {
+			wantArgs := []string{"build src --out " + out + " --output json --key " + dir + "/slsabox-action.", "--rekor-url http://rekor.test --rekor-version 1"}
+			if tc.keyless {
+				wantArgs[0] = "build src --out " + out + " --output json --keyless --fulcio-url http://fulcio.test --tsa-url http://tsa.test/api/v1/timestamp --rekor-url"
+			}
+			for _, want := range wantArgs {
 				if !strings.Contains(string(args), want) {
 					t.Errorf("slsabox ran with %q, want %q in it", args, want)
 				}
 			}
-			// slsabox got the passphrase in its variable and the key as a file, not in its environment.
+			if tc.keyless && strings.Contains(string(args), "--key ") {
+				t.Errorf("a keyless build was given a key: %q", args)
+			}
+			// slsabox got the passphrase in its variable and the key as a file, not in its
+			// environment; the token request secret only in its variable, never in a log.
 			env, _ := os.ReadFile(filepath.Join(dir, "env"))
-			if want := "pass word||" + pem; string(env) != want {
-				t.Errorf("slsabox saw passphrase|INPUT_SIGNING_KEY|key file = %q, want %q", env, want)
+			want := "pass word||" + pem + "|" + secret
+			if tc.keyless {
+				want = "pass word|||" + secret
+			}
+			if string(env) != want {
+				t.Errorf("slsabox saw passphrase|INPUT_SIGNING_KEY|key file|token secret = %q, want %q", env, want)
+			}
+			if strings.Contains(stderr.String()+stdout.String(), secret) || strings.Contains(string(args), secret) {
+				t.Errorf("the token request secret is in the log or on the command line:\n%s%s", stdout.String(), stderr.String())
 			}
 			outputs := parseOutputs(t, output)
-			want := map[string]string{
-				"bundle":     out + "/provenance.sigstore.json",
-				"subjects":   `[{"name":"bin/he|l` + "`" + `lo","path":"` + out + `/bin/he|l` + "`" + `lo","digest":{"sha256":"ab12"},"size":7}]`,
-				"log-index":  tc.logIndex,
-				"log-url":    logURL,
-				"output-dir": out,
-				"upload":     "true",
+			wantOut := map[string]string{
+				"bundle":                  out + "/provenance.sigstore.json",
+				"subjects":                `[{"name":"bin/he|l` + "`" + `lo","path":"` + out + `/bin/he|l` + "`" + `lo","digest":{"sha256":"ab12"},"size":7}]`,
+				"log-index":               tc.logIndex,
+				"log-url":                 logURL,
+				"output-dir":              out,
+				"upload":                  "true",
+				"signing-mode":            "key",
+				"certificate-identity":    "",
+				"certificate-oidc-issuer": "",
 			}
-			for k, v := range want {
-				if outputs[k] != v {
-					t.Errorf("output %s = %q, want %q", k, outputs[k], v)
+			if tc.keyless {
+				wantOut["signing-mode"], wantOut["certificate-identity"], wantOut["certificate-oidc-issuer"] = "keyless", san, issuer
+			}
+			for k, v := range wantOut {
+				if got, ok := outputs[k]; !ok || got != v {
+					t.Errorf("output %s = %q (set: %v), want %q", k, got, ok, v)
 				}
 			}
 			sum, _ := os.ReadFile(summary)
-			for _, row := range []string{"| `bin/he\\|llo` | `ab12` | 7 |", tc.logRow,
-				"| builder.id | `https://github.com/o/r/.github/workflows/w.yml@refs/tags/v1` |", "| source | `c0ffee` |"} {
+			for _, row := range append(tc.rows, "| `bin/he\\|llo` | `ab12` | 7 |",
+				"| builder.id | `https://github.com/o/r/.github/workflows/w.yml@refs/tags/v1` |", "| source | `c0ffee` |") {
 				if !strings.Contains(string(sum), row) {
 					t.Errorf("summary lacks %q:\n%s", row, sum)
 				}

@@ -58,14 +58,15 @@ func readAction(t *testing.T) action {
 	return a
 }
 
-// workflows returns the example workflows and the one the act test runs.
+// workflows returns the example workflows and the ones the act tests run.
 func workflows(t *testing.T) []string {
 	root := testenv.RepoRoot(t)
 	files, err := filepath.Glob(filepath.Join(root, "examples", "workflows", "*.yml"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no workflows in examples/workflows (%v)", err)
 	}
-	return append(files, filepath.Join(root, "internal", "actiontest", "testdata", "action-test.yml"))
+	return append(files, filepath.Join(root, "internal", "actiontest", "testdata", "action-test.yml"),
+		filepath.Join(root, "internal", "actiontest", "testdata", "action-keyless-test.yml"))
 }
 
 var (

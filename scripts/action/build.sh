@@ -5,7 +5,8 @@
 #
 # Inputs (set by action.yml from `with:`): INPUT_SOURCE_DIR, INPUT_DEFINITION,
 # INPUT_OUTPUT_DIR, INPUT_SIGNING_KEY (PEM), INPUT_SIGNING_KEY_PASSPHRASE,
-# INPUT_KMS_KEY (KMS URI), INPUT_KEYLESS, INPUT_REKOR_URL, INPUT_REKOR_VERSION,
+# INPUT_KMS_KEY (KMS URI), INPUT_KEYLESS (auto, true, false), INPUT_FULCIO_URL,
+# INPUT_TSA_URL, INPUT_REKOR_URL, INPUT_REKOR_VERSION,
 # INPUT_NO_TLOG, INPUT_BUILDER_ID, INPUT_CONTAINERD_ADDRESS, INPUT_UPLOAD.
 # Without INPUT_CONTAINERD_ADDRESS it starts a private containerd with
 # scripts/containerd.sh (own root, state and socket under SLSABOX_ROOT and
@@ -26,7 +27,6 @@ on_exit() {
 }
 trap on_exit EXIT
 
-keyless=$(bool keyless "${INPUT_KEYLESS:-false}")
 no_tlog=$(bool no-tlog "${INPUT_NO_TLOG:-false}")
 upload=$(bool upload "${INPUT_UPLOAD:-true}")
 set_output upload "$upload"
@@ -35,15 +35,39 @@ out=${INPUT_OUTPUT_DIR:-slsabox-out}
 args=(build "$src" --out "$out" --output json)
 [ -z "${INPUT_DEFINITION:-}" ] || args+=(--file "$INPUT_DEFINITION")
 
-# Signing: a PEM key from a secret, or a KMS URI; keyless comes with issue 8.
-if [ "$keyless" = true ]; then
-	die "keyless signing (Fulcio certificates from the workflow's OIDC token) is not supported yet" \
-		"sign with a key: pass signing-key (a PEM secret; slsabox keygen makes one) or kms-key (a KMS URI)"
-fi
+# Signing: keyless (a Fulcio certificate for the job's OIDC identity) when the job may
+# request an ID token (permissions: id-token: write makes the runner set both
+# variables) and no key is given; a PEM key from a secret or a KMS URI otherwise.
+# slsabox reads the token variables itself: they never reach a command line or a log.
+case ${INPUT_KEYLESS:-auto} in
+auto | AUTO | Auto) keyless=auto ;;
+*) keyless=$(bool keyless "$INPUT_KEYLESS") ;;
+esac
+# (The runner masks ACTIONS_ID_TOKEN_REQUEST_TOKEN itself; echoing it in an add-mask
+# command would only put it in the raw logs of runners such as act.)
+id_token=false
+if [ -n "${ACTIONS_ID_TOKEN_REQUEST_URL:-}" ] && [ -n "${ACTIONS_ID_TOKEN_REQUEST_TOKEN:-}" ]; then id_token=true; fi
 if [ -n "${INPUT_SIGNING_KEY:-}" ] && [ -n "${INPUT_KMS_KEY:-}" ]; then
-	die "signing-key and kms-key are both set" "pass one: signing-key for a PEM key in a secret, kms-key for a KMS URI"
+	die "signing-key and kms-key are both set" "pass one: signing-key for a PEM key in a secret, kms-key for a KMS URI (or neither, to sign keyless)"
 fi
-if [ -n "${INPUT_SIGNING_KEY:-}" ]; then
+has_key=false
+if [ -n "${INPUT_SIGNING_KEY:-}" ] || [ -n "${INPUT_KMS_KEY:-}" ]; then has_key=true; fi
+no_id_token_hint="grant the job an OIDC token with \`permissions: id-token: write\` (keyless, the default), or pass signing-key: \${{ secrets.SLSABOX_SIGNING_KEY }} (a PEM from slsabox keygen) or kms-key: awskms://... (gcpkms://, azurekms://, hashivault://)"
+case $keyless/$has_key/$id_token in
+true/true/*) die "keyless is true, but signing-key or kms-key is set too" "keyless signing uses no key: drop the key input, or set keyless: false (or leave it auto) to sign with the key" ;;
+true/false/false) die "keyless is true, but the job cannot request an OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set)" \
+	"add \`permissions: id-token: write\` to the job (a pull request from a fork never gets one), or sign with signing-key or kms-key" ;;
+false/false/*) die "keyless is false, but no signing key is given: set signing-key or kms-key" \
+	"signing-key: \${{ secrets.SLSABOX_SIGNING_KEY }} (a PEM from slsabox keygen), or kms-key: awskms://... (gcpkms://, azurekms://, hashivault://); or leave keyless at auto and grant \`permissions: id-token: write\`" ;;
+auto/false/false) die "nothing to sign with: no signing-key or kms-key, and the job cannot request an OIDC token for keyless signing" "$no_id_token_hint" ;;
+esac
+if [ "$has_key" = false ]; then
+	mode=keyless
+	args+=(--keyless --fulcio-url "${INPUT_FULCIO_URL:-https://fulcio.sigstore.dev}"
+		--tsa-url "${INPUT_TSA_URL:-https://timestamp.sigstore.dev/api/v1/timestamp}")
+	say "signing keyless: a Fulcio certificate (${INPUT_FULCIO_URL:-https://fulcio.sigstore.dev}) for this job's OIDC identity"
+elif [ -n "${INPUT_SIGNING_KEY:-}" ]; then
+	mode=key
 	case $INPUT_SIGNING_KEY in
 	*"-----BEGIN "*"PRIVATE KEY-----"*) ;;
 	*) die "signing-key is not a PEM private key" \
@@ -51,17 +75,20 @@ if [ -n "${INPUT_SIGNING_KEY:-}" ]; then
 	esac
 	(umask 077 && printf '%s\n' "$INPUT_SIGNING_KEY" >"$tmp/signing.key")
 	args+=(--key "$tmp/signing.key")
-elif [ -n "${INPUT_KMS_KEY:-}" ]; then
-	args+=(--key "$INPUT_KMS_KEY")
 else
-	die "no signing key: set signing-key or kms-key" \
-		"signing-key: \${{ secrets.SLSABOX_SIGNING_KEY }} (a PEM from slsabox keygen), or kms-key: awskms://... (gcpkms://, azurekms://, hashivault://)"
+	mode=key
+	args+=(--key "$INPUT_KMS_KEY")
 fi
+unset SLSABOX_IDENTITY_TOKEN SLSABOX_FULCIO_URL SLSABOX_TSA_URL
 unset INPUT_SIGNING_KEY SLSABOX_KEY
 if [ -n "${INPUT_SIGNING_KEY_PASSPHRASE:-}" ]; then export SLSABOX_KEY_PASSWORD=$INPUT_SIGNING_KEY_PASSPHRASE; fi
 unset INPUT_SIGNING_KEY_PASSPHRASE
 
 # The log: slsabox itself checks the URL and version and names the fix.
+if [ "$no_tlog" = false ] && [ -z "${INPUT_REKOR_URL:-}" ]; then
+	die "no transparency log: rekor-url is not set" \
+		"set rekor-url: https://rekor.sigstore.dev with rekor-version: 1 for Sigstore's public log (what the public-good trusted root built into slsabox verify trusts), or your own Rekor; no-tlog: true signs without logging"
+fi
 if [ "$no_tlog" = true ]; then
 	args+=(--no-tlog)
 else
@@ -112,10 +139,16 @@ set_output subjects "$subjects"
 set_output log-index "$log_index"
 set_output log-url "$(jq -r '.provenance.logUrl // ""' "$result")"
 set_output output-dir "$(jq -r '.outDir' "$result")"
+set_output signing-mode "$(jq -r --arg mode "$mode" '.provenance.signingMode // $mode' "$result")"
+set_output certificate-identity "$(jq -r '.provenance.certificateIdentity // ""' "$result")"
+set_output certificate-oidc-issuer "$(jq -r '.provenance.certificateIssuer // ""' "$result")"
 
 if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
 	builder_id=$(jq -r '.dsseEnvelope.payload | @base64d | fromjson | .predicate.runDetails.builder.id' "$bundle")
-	jq -r --arg builder "$builder_id" --arg rekor "${INPUT_REKOR_URL:-URL}" '
+	key_arg=" --key KEY"
+	[ "$mode" = key ] || key_arg=""
+	jq -r --arg builder "$builder_id" --arg rekor "${INPUT_REKOR_URL:-URL}" --arg keyarg "$key_arg" --arg mode "$mode" \
+		--arg fulcio "${INPUT_FULCIO_URL:-https://fulcio.sigstore.dev}" '
 		def code: "`" + (tostring | gsub("[`\n]"; "") | gsub("\\|"; "\\|")) + "`";
 		"### slsabox: \(.subjects | length) subject(s), signed provenance\n",
 		"| subject | sha256 | size (bytes) |",
@@ -127,7 +160,12 @@ if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
 		"| bundle | \(.provenance.bundle | code) |",
 		(if .provenance.logged
 		 then "| log entry | index **\(.provenance.logIndex)** in \(.provenance.logUrl | code) |"
-		 else "| log entry | **none: not logged**; when the log is back: `slsabox upload --bundle \(.provenance.bundle) --key KEY --rekor-url \($rekor)` |" end),
+		 else "| log entry | **none: not logged**; when the log is back: `slsabox upload --bundle \(.provenance.bundle)\($keyarg) --rekor-url \($rekor)` |" end),
+		(if (.provenance.signingMode // $mode) == "keyless"
+		 then "| signed | **keyless**, a certificate from \($fulcio | code) |",
+		      "| certificate identity | \(.provenance.certificateIdentity // "" | code) |",
+		      "| certificate issuer | \(.provenance.certificateIssuer // "" | code) |"
+		 else "| signed | with a **key** (signing-key or kms-key) |" end),
 		"| builder.id | \($builder | code) |",
 		"| source | \(.source.commit | code)\(if .source.dirty then " (dirty)" else "" end) |",
 		"| builder image | \(.image.manifestDigest | code) |",
