@@ -7,6 +7,8 @@
 # Environment: SLSABOX_RUN (default /run/slsabox) holds the socket, state and log;
 # SLSABOX_ROOT (default /var/lib/slsabox) holds images and snapshots across runs.
 set -euo pipefail
+# shellcheck source=scripts/lib/daemon.sh
+source "$(dirname "$0")/lib/daemon.sh"
 
 run_dir=${SLSABOX_RUN:-/run/slsabox}/containerd
 root_dir=${SLSABOX_ROOT:-/var/lib/slsabox}/containerd
@@ -39,6 +41,8 @@ running() {
   [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null && [[ -S $sock ]]
 }
 
+answers() { [[ -S $sock ]] && ctr -a "$sock" version >/dev/null 2>&1; }
+
 start() {
   ensure_installed
   if running; then say "already running at $sock"; return 0; fi
@@ -62,27 +66,17 @@ TOML
   # setsid: the daemon outlives the shell that started it and is not hit by its Ctrl-C.
   setsid containerd --config "$run_dir/config.toml" >>"$log" 2>&1 </dev/null &
   echo $! >"$pidfile"
-  for _ in $(seq 1 100); do
-    if [[ -S $sock ]] && ctr -a "$sock" version >/dev/null 2>&1; then
-      say "ready (log: $log)"
-      return 0
-    fi
-    if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then break; fi
-    sleep 0.1
-  done
+  if daemon_await "$pidfile" 100 answers; then
+    say "ready (log: $log)"
+    return 0
+  fi
   say "containerd did not come up; its log says:"; tail -20 "$log" >&2
   exit 3
 }
 
 stop() {
   if [[ -f $pidfile ]]; then
-    local pid; pid=$(cat "$pidfile")
-    if kill -0 "$pid" 2>/dev/null; then
-      kill "$pid"
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$pid" 2>/dev/null || true
-    fi
-    rm -f "$pidfile"
+    daemon_stop "$pidfile"
     say "stopped"
   fi
 }

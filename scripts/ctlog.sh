@@ -15,6 +15,8 @@
 #   SLSABOX_CTLOG_ROOTS  PEM file of the CA certificates the log accepts (Fulcio's root; required by start)
 #   SLSABOX_CACHE        where the pinned servers are built (default ~/.cache/slsabox)
 set -euo pipefail
+# shellcheck source=scripts/lib/daemon.sh
+source "$(dirname "$0")/lib/daemon.sh"
 
 trillian_version=v1.8.0
 ctfe_pin=github.com/google/certificate-transparency-go/trillian/ctfe/ct_server@v1.3.3
@@ -185,11 +187,7 @@ start() {
 stop() {
   for s in ct_server trillian_log_signer trillian_log_server mariadb; do
     pid_alive "$s" || { rm -f "$run/$s.pid"; continue; }
-    local pid; pid=$(cat "$run/$s.pid")
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-    rm -f "$run/$s.pid"
+    daemon_stop "$run/$s.pid" 200
   done
 }
 

@@ -27,6 +27,8 @@
 #   SLSABOX_CACHE          where the pinned servers are built (default ~/.cache/slsabox)
 # Ports are fixed: they live in the namespace's own loopback.
 set -euo pipefail
+# shellcheck source=scripts/lib/daemon.sh
+source "$(dirname "$0")/lib/daemon.sh"
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 fulcio_pin=github.com/sigstore/fulcio@v1.8.8
@@ -182,11 +184,7 @@ write_trusted_root() {
 
 stop_one() {
   pid_alive "$1" || { rm -f "$run/$1.pid"; return 0; }
-  local pid; pid=$(cat "$run/$1.pid")
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -9 "$pid" 2>/dev/null || true
-  rm -f "$run/$1.pid"
+  daemon_stop "$run/$1.pid" 100
 }
 
 stop() {
@@ -222,17 +220,10 @@ export SLSABOX_TEST_TOKEN_SECRET=$(cat "$state/request-token")
 EOF
 }
 
-with_lock() {
-  mkdir -p "$run"
-  exec 9>"$run/lock"
-  flock 9
-  "$@"
-}
-
 case ${1:-} in
-  start) with_lock start ;;
-  stop) with_lock stop ;;
-  restart) with_lock stop; with_lock start ;;
+  start) with_lock "$run" start ;;
+  stop) with_lock "$run" stop ;;
+  restart) with_lock "$run" stop; with_lock "$run" start ;;
   status) status ;;
   env) [[ -f $state/request-token ]] || { say "not set up yet; run $0 start"; exit 3; }; env_vars ;;
   trusted-root)

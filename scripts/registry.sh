@@ -15,6 +15,8 @@
 # The package's own service (which listens on every interface) is never started:
 # a policy-rc.d keeps apt from starting it, and start stops it if it runs anyway.
 set -euo pipefail
+# shellcheck source=scripts/lib/daemon.sh
+source "$(dirname "$0")/lib/daemon.sh"
 
 port=${SLSABOX_REGISTRY_PORT:-5005}
 run_dir=${SLSABOX_RUN:-/run/slsabox}/registry
@@ -108,14 +110,10 @@ YAML
   # setsid: the daemon outlives the shell that started it and is not hit by its Ctrl-C.
   setsid docker-registry serve "$config" >>"$log" 2>&1 </dev/null &
   echo $! >"$pidfile"
-  for _ in $(seq 1 100); do
-    if answers; then
-      say "ready (log: $log)"
-      return 0
-    fi
-    if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then break; fi
-    sleep 0.1
-  done
+  if daemon_await "$pidfile" 100 answers; then
+    say "ready (log: $log)"
+    return 0
+  fi
   say "docker-registry did not come up; its log says:"; tail -20 "$log" >&2
   stop
   exit 3
@@ -123,13 +121,7 @@ YAML
 
 stop() {
   if [[ -f $pidfile ]]; then
-    local pid; pid=$(cat "$pidfile")
-    if kill -0 "$pid" 2>/dev/null; then
-      kill "$pid"
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$pid" 2>/dev/null || true
-    fi
-    rm -f "$pidfile"
+    daemon_stop "$pidfile"
     say "stopped"
   fi
 }

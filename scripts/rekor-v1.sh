@@ -29,6 +29,8 @@
 # signer's own metrics listener takes 127.0.0.1:2112 first, rekor-server's bind then
 # fails, and `start` checks that no listener of the stack is off loopback.
 set -euo pipefail
+# shellcheck source=scripts/lib/daemon.sh
+source "$(dirname "$0")/lib/daemon.sh"
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 trillian_version=v1.8.0
@@ -412,18 +414,10 @@ healthy() {
   http_ok "$(url)/api/v1/log"
 }
 
-# One command at a time on this log: a start racing a stop would leave stray servers.
-with_lock() {
-  mkdir -p "$run_dir"
-  exec 9>"$run_dir/lock"
-  flock 9
-  "$@"
-}
-
 case ${1:-} in
-  start) with_lock start ;;
-  stop) with_lock stop_all ;;
-  restart) with_lock stop_all; start ;;
+  start) with_lock "$run_dir" start ;;
+  stop) with_lock "$run_dir" stop_all ;;
+  restart) with_lock "$run_dir" stop_all; start ;;
   status)
     if healthy; then echo "running at $(url) (rekor-server pid $(cat "$run_dir/rekor-server.pid"))"
     else echo "not running"; exit 3; fi ;;

@@ -16,6 +16,8 @@
 #   SLSABOX_REKOR_BIN     a rekor-tiles posix server to use instead of the pinned build
 #   SLSABOX_CACHE         where the pinned server is built (default ~/.cache/slsabox)
 set -euo pipefail
+# shellcheck source=scripts/lib/daemon.sh
+source "$(dirname "$0")/lib/daemon.sh"
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 pin=github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix@v2.3.0
@@ -166,18 +168,10 @@ stop() {
   if running; then stop_pid; say "stopped"; else rm -f "$pidfile"; fi
 }
 
-# One command at a time on this log: a start racing a stop would leave a stray server.
-with_lock() {
-  mkdir -p "$run_dir"
-  exec 9>"$run_dir/lock"
-  flock 9
-  "$@"
-}
-
 case ${1:-} in
-  start) with_lock start ;;
-  stop) with_lock stop ;;
-  restart) with_lock stop; start ;;
+  start) with_lock "$run_dir" start ;;
+  stop) with_lock "$run_dir" stop ;;
+  restart) with_lock "$run_dir" stop; start ;;
   status)
     if running && healthy; then echo "running at $(url) (pid $(cat "$pidfile"))"; else echo "not running"; exit 3; fi ;;
   url) url ;;
