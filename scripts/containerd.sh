@@ -7,7 +7,7 @@
 # Environment: SLSABOX_RUN (default /run/slsabox) holds the socket, state and log;
 # SLSABOX_ROOT (default /var/lib/slsabox) holds images and snapshots across runs.
 set -euo pipefail
-# shellcheck source=scripts/lib/daemon.sh
+# shellcheck source=SCRIPTDIR/lib/daemon.sh
 source "$(dirname "$0")/lib/daemon.sh"
 
 run_dir=${SLSABOX_RUN:-/run/slsabox}/containerd

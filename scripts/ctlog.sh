@@ -15,7 +15,7 @@
 #   SLSABOX_CTLOG_ROOTS  PEM file of the CA certificates the log accepts (Fulcio's root; required by start)
 #   SLSABOX_CACHE        where the pinned servers are built (default ~/.cache/slsabox)
 set -euo pipefail
-# shellcheck source=scripts/lib/daemon.sh
+# shellcheck source=SCRIPTDIR/lib/daemon.sh
 source "$(dirname "$0")/lib/daemon.sh"
 
 trillian_version=v1.8.0

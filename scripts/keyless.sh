@@ -27,7 +27,7 @@
 #   SLSABOX_CACHE          where the pinned servers are built (default ~/.cache/slsabox)
 # Ports are fixed: they live in the namespace's own loopback.
 set -euo pipefail
-# shellcheck source=scripts/lib/daemon.sh
+# shellcheck source=SCRIPTDIR/lib/daemon.sh
 source "$(dirname "$0")/lib/daemon.sh"
 
 repo=$(cd "$(dirname "$0")/.." && pwd)

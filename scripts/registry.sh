@@ -15,7 +15,7 @@
 # The package's own service (which listens on every interface) is never started:
 # a policy-rc.d keeps apt from starting it, and start stops it if it runs anyway.
 set -euo pipefail
-# shellcheck source=scripts/lib/daemon.sh
+# shellcheck source=SCRIPTDIR/lib/daemon.sh
 source "$(dirname "$0")/lib/daemon.sh"
 
 port=${SLSABOX_REGISTRY_PORT:-5005}

@@ -29,7 +29,7 @@
 # signer's own metrics listener takes 127.0.0.1:2112 first, rekor-server's bind then
 # fails, and `start` checks that no listener of the stack is off loopback.
 set -euo pipefail
-# shellcheck source=scripts/lib/daemon.sh
+# shellcheck source=SCRIPTDIR/lib/daemon.sh
 source "$(dirname "$0")/lib/daemon.sh"
 
 repo=$(cd "$(dirname "$0")/.." && pwd)

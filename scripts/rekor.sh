@@ -16,7 +16,7 @@
 #   SLSABOX_REKOR_BIN     a rekor-tiles posix server to use instead of the pinned build
 #   SLSABOX_CACHE         where the pinned server is built (default ~/.cache/slsabox)
 set -euo pipefail
-# shellcheck source=scripts/lib/daemon.sh
+# shellcheck source=SCRIPTDIR/lib/daemon.sh
 source "$(dirname "$0")/lib/daemon.sh"
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
