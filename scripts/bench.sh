@@ -30,19 +30,6 @@ images=$repo/.cache/images
 
 step() { printf '== %s\n' "$*" >&2; }
 
-step "private containerd"
-if ! scripts/containerd.sh status >/dev/null 2>&1; then
-	scripts/containerd.sh start
-	trap 'scripts/containerd.sh stop' EXIT
-fi
-sock=$(scripts/containerd.sh address)
-
-step "images and bin/slsabox"
-mkdir -p "$images"
-testbox=$(scripts/images/testbox.sh "$images")
-gotool=$(scripts/images/go-toolchain.sh "$images")
-go build -trimpath -o bin/slsabox ./cmd/slsabox
-
 if [[ $which == inputs || $which == all ]]; then
 	step "inputs: warm host cache vs go mod download (network for the cold runs)"
 	inputs_cache=${SLSABOX_CACHE:-$HOME/.cache/slsabox}/bench-inputs
@@ -51,6 +38,19 @@ if [[ $which == inputs || $which == all ]]; then
 fi
 
 if [[ $which == sandbox || $which == all ]]; then
+	step "private containerd"
+	if ! scripts/containerd.sh status >/dev/null 2>&1; then
+		scripts/containerd.sh start
+		trap 'scripts/containerd.sh stop' EXIT
+	fi
+	sock=$(scripts/containerd.sh address)
+
+	step "images and bin/slsabox"
+	mkdir -p "$images"
+	testbox=$(scripts/images/testbox.sh "$images")
+	gotool=$(scripts/images/go-toolchain.sh "$images")
+	go build -trimpath -o bin/slsabox ./cmd/slsabox
+
 	step "sandbox: slsabox build against ctr run and the host"
 	go run ./bench/sandbox -containerd "$sock" -slsabox bin/slsabox \
 		-testbox "$testbox" -go-image "$gotool" "$@"
