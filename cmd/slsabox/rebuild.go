@@ -25,17 +25,14 @@ import (
 var errNotReproduced = errors.New("not reproduced")
 
 type rebuildOptions struct {
-	bundle      string
-	trustedRoot string
-	key         string
-	noTlog      bool
-	builderID   string
-	sourceURI   string
-	out         string
-	inputs      inputFlags
-	workDir     string
-	identity    identityFlags
-	vsa         vsaFlags
+	bundle    string
+	trust     trustFlags
+	builderID string
+	sourceURI string
+	out       string
+	inputs    inputFlags
+	workDir   string
+	vsa       vsaFlags
 }
 
 // inputFlags are the build's and the rebuild's say in how declared inputs are fetched.
@@ -101,15 +98,12 @@ bundle did not verify; 2 bad input (flags, bundle, a dirty recorded build); 3 en
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.bundle, "bundle", "", "the Sigstore bundle holding the provenance (provenance.sigstore.json)")
-	f.StringVar(&o.trustedRoot, "trusted-root", os.Getenv("SLSABOX_TRUSTED_ROOT"), "trusted_root.json with the transparency log's key (env SLSABOX_TRUSTED_ROOT)")
-	f.StringVar(&o.key, "key", "", "the builder's public key (PEM file; a private key file or KMS URI also works)")
-	f.BoolVar(&o.noTlog, "no-tlog-unsafe", false, "accept bundles without a transparency log proof (unsafe)")
+	o.trust.register(f)
 	f.StringVar(&o.builderID, "builder-id", "", "check the provenance names this builder id")
 	f.StringVar(&o.sourceURI, "source-uri", "", "check the provenance names this source repository")
 	f.StringVarP(&o.out, "out", "o", "", "keep the rebuilt artifacts here (default: a temporary directory, removed)")
 	f.StringVar(&o.workDir, "work-dir", "", "where the checkout, source copy and step outputs live (default $TMPDIR)")
 	o.inputs.register(f)
-	o.identity.register(f)
 	o.vsa.register(f)
 	return cmd
 }
@@ -144,11 +138,9 @@ func runRebuild(cmd *cobra.Command, g *globalOptions, o *rebuildOptions, dir str
 	switch {
 	case o.bundle == "":
 		return usageError{errors.New("rebuild needs --bundle")}
-	case o.key == "" && !o.identity.set():
-		return withHint(usageError{errors.New("rebuild needs --key, the builder's public key, or for keyless bundles --certificate-identity and --certificate-oidc-issuer")},
-			"the bundle is verified before anything is rebuilt; ask the publisher for the public key or the workflow identity")
-	case o.key != "" && o.identity.set():
-		return usageError{errors.New("--key conflicts with the --certificate-* flags: a bundle is signed either with a key or keyless")}
+	}
+	if err := o.trust.check("rebuild", "the bundle is verified before anything is rebuilt; ask the publisher for the public key or the workflow identity"); err != nil {
+		return err
 	}
 	if err := o.vsa.check(); err != nil {
 		return err
@@ -216,8 +208,7 @@ func rebuild(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *rebui
 	if err != nil || len(unverified.GetSubject()) == 0 {
 		return nil, usageError{fmt.Errorf("%s: the envelope holds no statement with subjects", o.bundle)}
 	}
-	t := trustFlags{key: o.key, trustedRoot: o.trustedRoot, noTlog: o.noTlog, identity: o.identity}
-	vopts, err := t.options(ctx, g, stderr)
+	vopts, err := o.trust.options(ctx, g, stderr)
 	if err != nil {
 		return nil, err
 	}

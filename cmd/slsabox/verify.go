@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/slsabox/slsabox/attest"
 	"github.com/slsabox/slsabox/attest/verify"
@@ -16,15 +17,12 @@ import (
 
 type verifyOptions struct {
 	bundle          string
-	trustedRoot     string
-	key             string
+	trust           trustFlags
 	digest          string
 	policyFile      string
-	noTlog          bool
 	policy          verify.Policy
 	allowAnyBuilder bool
 	allowAnySource  bool
-	identity        identityFlags
 	vsa             vsaFlags
 }
 
@@ -68,8 +66,7 @@ unreadable artifact); 3 environment.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.bundle, "bundle", "", "the Sigstore bundle holding the provenance (provenance.sigstore.json)")
-	f.StringVar(&o.trustedRoot, "trusted-root", os.Getenv("SLSABOX_TRUSTED_ROOT"), "trusted_root.json with the transparency log's key (env SLSABOX_TRUSTED_ROOT; default: Sigstore's public-good root, built in)")
-	f.StringVar(&o.key, "key", "", "the builder's public key (PEM file; a private key file or KMS URI also works)")
+	o.trust.register(f)
 	f.StringVar(&o.digest, "digest", "", "verify this artifact digest (sha256:HEX) instead of an ARTIFACT file")
 	f.StringVar(&o.policyFile, "policy", "", "YAML policy file")
 	f.StringVar(&o.policy.BuilderID, "builder-id", "", "the builder id you trust (required)")
@@ -82,9 +79,7 @@ unreadable artifact); 3 environment.`,
 	f.BoolVar(&o.allowAnyBuilder, "allow-any-builder-unsafe", false, "accept any builder id (unsafe)")
 	f.BoolVar(&o.allowAnySource, "allow-any-source-unsafe", false, "accept any source repository (unsafe)")
 	f.IntVar(&o.policy.BuilderLevel, "builder-level", 0, "the SLSA Build level (1-3) you trust this builder to meet, claimed in the report and VSA (default 1)")
-	f.BoolVar(&o.noTlog, "no-tlog-unsafe", false, "accept bundles without a transparency log proof (unsafe)")
 	o.vsa.register(f)
-	o.identity.register(f)
 	return cmd
 }
 
@@ -104,11 +99,9 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 		return usageError{errors.New("verify needs an ARTIFACT or --digest sha256:HEX")}
 	case len(args) > 0 && o.digest != "":
 		return usageError{errors.New("--digest conflicts with ARTIFACT arguments")}
-	case o.key == "" && !o.identity.set():
-		return withHint(usageError{errors.New("verify needs --key, the builder's public key, or for keyless bundles --certificate-identity and --certificate-oidc-issuer")},
-			"ask the publisher for the public key the builds are signed with, or for the workflow identity of keyless builds")
-	case o.key != "" && o.identity.set():
-		return usageError{errors.New("--key conflicts with the --certificate-* flags: a bundle is signed either with a key or keyless")}
+	}
+	if err := o.trust.check("verify", "ask the publisher for the public key the builds are signed with, or for the workflow identity of keyless builds"); err != nil {
+		return err
 	}
 	if err := o.vsa.check(); err != nil {
 		return err
@@ -163,8 +156,7 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 		}
 	}
 
-	t := trustFlags{key: o.key, trustedRoot: o.trustedRoot, noTlog: o.noTlog, identity: o.identity}
-	opts, err := t.options(cmd.Context(), g, stderr)
+	opts, err := o.trust.options(cmd.Context(), g, stderr)
 	if err != nil {
 		return err
 	}
@@ -278,7 +270,26 @@ type trustFlags struct {
 	identity         identityFlags
 }
 
-func (t trustFlags) options(ctx context.Context, g *globalOptions, stderr io.Writer) ([]verify.Option, error) {
+func (t *trustFlags) register(f *pflag.FlagSet) {
+	f.StringVar(&t.trustedRoot, "trusted-root", os.Getenv("SLSABOX_TRUSTED_ROOT"), "trusted_root.json with the transparency log's key (env SLSABOX_TRUSTED_ROOT; default: Sigstore's public-good root, built in)")
+	f.StringVar(&t.key, "key", "", "the builder's public key (PEM file; a private key file or KMS URI also works)")
+	f.BoolVar(&t.noTlog, "no-tlog-unsafe", false, "accept bundles without a transparency log proof (unsafe)")
+	t.identity.register(f)
+}
+
+// check requires exactly one of a key and a keyless identity; command names who
+// needs it, and hint says where to get it.
+func (t *trustFlags) check(command, hint string) error {
+	switch {
+	case t.key == "" && !t.identity.set():
+		return withHint(usageError{errors.New(command + " needs --key, the builder's public key, or for keyless bundles --certificate-identity and --certificate-oidc-issuer")}, hint)
+	case t.key != "" && t.identity.set():
+		return usageError{errors.New("--key conflicts with the --certificate-* flags: a bundle is signed either with a key or keyless")}
+	}
+	return nil
+}
+
+func (t *trustFlags) options(ctx context.Context, g *globalOptions, stderr io.Writer) ([]verify.Option, error) {
 	var opts []verify.Option
 	if t.identity.set() {
 		opts = append(opts, verify.WithIdentity(t.identity.id))
