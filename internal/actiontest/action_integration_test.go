@@ -64,18 +64,7 @@ func TestActionWithAct(t *testing.T) {
 	repo := filepath.Join(tmp, "repo")
 	commit := snapshotRepo(t, root, repo)
 
-	slsabox := filepath.Join(tmp, "slsabox")
-	if out, err := exec.Command("go", "build", "-o", slsabox, "github.com/slsabox/slsabox/cmd/slsabox").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	key := filepath.Join(tmp, "release")
-	if out, err := exec.Command(slsabox, "keygen", "--out", key).CombinedOutput(); err != nil {
-		t.Fatalf("slsabox keygen: %v\n%s", err, out)
-	}
-	pem, err := os.ReadFile(key + ".key")
-	if err != nil {
-		t.Fatal(err)
-	}
+	slsabox, key, pem := slsaboxAndKey(t, tmp)
 
 	// The action's private containerd lives beside the suite's, never in it.
 	runDir := envOr("SLSABOX_RUN", "/run/slsabox-test") + "-action"
@@ -323,6 +312,25 @@ func deadURL(t *testing.T) string {
 // snapshotRepo copies the work tree of root (tracked and untracked files that git
 // does not ignore, as they are now) into dst and commits it there, on main, with
 // GitHub's remote: what actions/checkout would leave, for this very code.
+// slsaboxAndKey builds slsabox into dir and makes a signing key pair there with it:
+// the binary, the key pair's path without extension, and the private key's PEM.
+func slsaboxAndKey(t *testing.T, dir string) (bin, key string, pem []byte) {
+	t.Helper()
+	bin = filepath.Join(dir, "slsabox")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/slsabox/slsabox/cmd/slsabox").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	key = filepath.Join(dir, "release")
+	if out, err := exec.Command(bin, "keygen", "--out", key).CombinedOutput(); err != nil {
+		t.Fatalf("slsabox keygen: %v\n%s", err, out)
+	}
+	pem, err := os.ReadFile(key + ".key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin, key, pem
+}
+
 func snapshotRepo(t *testing.T, root, dst string) string {
 	t.Helper()
 	list, err := exec.Command("git", "-C", root, "ls-files", "-z", "--cached", "--others", "--exclude-standard").Output()

@@ -72,18 +72,7 @@ func TestKeylessActionWithAct(t *testing.T) {
 	}
 	commit := strings.TrimSpace(string(head))
 
-	slsabox := filepath.Join(tmp, "slsabox")
-	if out, err := exec.Command("go", "build", "-o", slsabox, "github.com/slsabox/slsabox/cmd/slsabox").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	key := filepath.Join(tmp, "release")
-	if out, err := exec.Command(slsabox, "keygen", "--out", key).CombinedOutput(); err != nil {
-		t.Fatalf("slsabox keygen: %v\n%s", err, out)
-	}
-	pem, err := os.ReadFile(key + ".key")
-	if err != nil {
-		t.Fatal(err)
-	}
+	slsabox, key, pem := slsaboxAndKey(t, tmp)
 
 	// What GitHub gives a push to main of testRepo with id-token: write, and the
 	// matching claims of the token the issuer mints for it.
