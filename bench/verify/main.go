@@ -201,8 +201,8 @@ func run(url, trustedRoot, slsabox, cosign string, n int, dur time.Duration) err
 		pw, pc = append(pw, w), append(pc, c)
 	}
 	fmt.Printf("library verification on one core (GOMAXPROCS=1, %d alternating rounds of %s, median round)\n", rounds, dur/rounds)
-	fmt.Printf("  %-40s %6.0f per CPU-second  %6.0f per wall-second (target at least 1000)\n", "Verifier.Verify (bundle parsed once)", median(vc), median(vw))
-	fmt.Printf("  %-40s %6.0f per CPU-second  %6.0f per wall-second\n", "ParseBundle + Verifier.Verify", median(pc), median(pw))
+	fmt.Printf("  %-40s %6.0f per CPU-second  %6.0f per wall-second (target at least 1000)\n", "Verifier.Verify (bundle parsed once)", stats.Median(vc), stats.Median(vw))
+	fmt.Printf("  %-40s %6.0f per CPU-second  %6.0f per wall-second\n", "ParseBundle + Verifier.Verify", stats.Median(pc), stats.Median(pw))
 	return nil
 }
 
@@ -256,13 +256,4 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func median(x []float64) float64 {
-	s := slices.Clone(x)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
