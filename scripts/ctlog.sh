@@ -72,11 +72,7 @@ launch() {
 
 await() { # NAME CHECK...
   local name=$1; shift
-  for _ in $(seq 1 600); do
-    if "$@"; then return 0; fi
-    pid_alive "$name" || break
-    sleep 0.1
-  done
+  if daemon_await "$run/$name.pid" 600 "$@"; then return 0; fi
   say "$name did not come up; the end of $run/$name.log:"; tail -20 "$run/$name.log" >&2
   stop; exit 3
 }

@@ -124,12 +124,10 @@ spawn() {
   echo $! >"$run/$name.pid"
 }
 
+http_up() { in_ns curl -fsS --max-time 2 -o /dev/null "$1" 2>/dev/null; }
+
 wait_http() { # name url
-  for _ in $(seq 1 300); do
-    if in_ns curl -fsS --max-time 2 -o /dev/null "$2" 2>/dev/null; then return 0; fi
-    if ! pid_alive "$1"; then break; fi
-    sleep 0.1
-  done
+  if daemon_await "$run/$1.pid" 300 http_up "$2"; then return 0; fi
   say "$1 did not come up at $2; its log says:"; tail -20 "$run/$1.log" >&2
   return 1
 }
