@@ -147,7 +147,7 @@ func (b *Builder) prepareInputs(ctx context.Context, def *Definition, srcDir, di
 			return nil, fmt.Errorf("inputs: %v: %w", err, ErrEnvironment)
 		}
 		// Hash what the steps will see, not what was downloaded some builds ago.
-		if got, err := fileSHA256(dst); err != nil || got != in.SHA256 {
+		if got, err := filehash.SHA256(dst); err != nil || got != in.SHA256 {
 			return nil, withHint(fmt.Errorf("input %s in the cache %s has sha256 %s, slsabox.yaml says %s: %w", in.URL, cached, got, in.SHA256, ErrInputDigest),
 				"the host's input cache was changed after slsabox fetched the file: remove it (rm %s) and build again", cached)
 		}
@@ -250,8 +250,6 @@ func fetchURL(ctx context.Context, dir string, in Input) (string, error) {
 	}
 	return dst, nil
 }
-
-func fileSHA256(p string) (string, error) { return filehash.SHA256(p) }
 
 // h1Hex turns a go.sum "h1:<base64>" into in-toto's dirHash (the same SHA-256 in hex).
 func h1Hex(h1 string) string {
