@@ -9,6 +9,8 @@
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib/daemon.sh
 source "$(dirname "$0")/lib/daemon.sh"
+# shellcheck source=SCRIPTDIR/lib/apt.sh
+source "$(dirname "$0")/lib/apt.sh"
 
 run_dir=${SLSABOX_RUN:-/run/slsabox}/containerd
 root_dir=${SLSABOX_ROOT:-/var/lib/slsabox}/containerd
@@ -19,22 +21,8 @@ log=$run_dir/containerd.log
 say() { echo "containerd.sh: $*" >&2; }
 
 ensure_installed() {
-  local missing=()
-  command -v containerd >/dev/null || missing+=(containerd)
-  command -v runc >/dev/null || missing+=(runc)
-  command -v containerd-shim-runc-v2 >/dev/null || missing+=(containerd)
-  if ((${#missing[@]})); then
-    if [[ $(id -u) != 0 ]]; then
-      say "missing ${missing[*]}; run as root or install: apt-get install containerd runc"; exit 3
-    fi
-    say "installing containerd and runc from Debian"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    # Debian's package would start the system daemon; policy-rc.d keeps it from doing so.
-    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-    apt-get install -y -qq --no-install-recommends containerd runc >/dev/null
-    rm -f /usr/sbin/policy-rc.d
-  fi
+  # containerd-shim-runc-v2 comes with Debian's containerd; ctr too.
+  apt_ensure containerd containerd-shim-runc-v2:containerd ctr:containerd runc || exit 3
 }
 
 running() {

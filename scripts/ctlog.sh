@@ -17,6 +17,8 @@
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib/daemon.sh
 source "$(dirname "$0")/lib/daemon.sh"
+# shellcheck source=SCRIPTDIR/lib/apt.sh
+source "$(dirname "$0")/lib/apt.sh"
 
 trillian_version=v1.8.0
 ctfe_pin=github.com/google/certificate-transparency-go/trillian/ctfe/ct_server@v1.3.3
@@ -37,11 +39,7 @@ say() { echo "ctlog.sh: $*" >&2; }
 if [[ $(id -u) == 0 ]]; then db_user=mysql; db_admin=root; else db_user=$(id -un); db_admin=$db_user; fi
 
 install() {
-  if ! command -v mariadbd >/dev/null || ! command -v mariadb-install-db >/dev/null; then
-    [[ $(id -u) == 0 ]] || { say "MariaDB is missing: apt-get install mariadb-server"; exit 2; }
-    say "installing mariadb-server from Debian"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mariadb-server mariadb-client >/dev/null
-  fi
+  apt_ensure mariadbd:mariadb-server mariadb-install-db:mariadb-server mariadb:mariadb-client mariadb-admin:mariadb-client || exit 2
   if [[ ! -x $trillian_dir/trillian_log_server || ! -x $trillian_dir/trillian_log_signer || ! -x $trillian_dir/createtree ]]; then
     say "building Trillian $trillian_version into $trillian_dir (minutes the first time, cached afterwards)"
     mkdir -p "$trillian_dir"

@@ -29,6 +29,8 @@
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib/daemon.sh
 source "$(dirname "$0")/lib/daemon.sh"
+# shellcheck source=SCRIPTDIR/lib/apt.sh
+source "$(dirname "$0")/lib/apt.sh"
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 fulcio_pin=github.com/sigstore/fulcio@v1.8.8
@@ -70,7 +72,7 @@ install_pinned() { # bin pin
 }
 
 ensure_netns() {
-  command -v ip >/dev/null || { say "the ip command is needed: apt-get install iproute2"; exit 2; }
+  apt_ensure ip:iproute2 || exit 2
   if ! has_ns; then
     ip netns add "$ns"
   fi

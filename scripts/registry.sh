@@ -17,6 +17,8 @@
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib/daemon.sh
 source "$(dirname "$0")/lib/daemon.sh"
+# shellcheck source=SCRIPTDIR/lib/apt.sh
+source "$(dirname "$0")/lib/apt.sh"
 
 port=${SLSABOX_REGISTRY_PORT:-5005}
 run_dir=${SLSABOX_RUN:-/run/slsabox}/registry
@@ -42,27 +44,9 @@ stop_package_service() {
 }
 
 ensure_installed() {
-  if ! command -v docker-registry >/dev/null; then
-    if [[ $(id -u) != 0 ]]; then
-      say "docker-registry is missing; run as root or install it: apt-get install docker-registry"; exit 3
-    fi
-    say "installing docker-registry from Debian"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null
-    # Debian's package would start its system daemon (on every interface); exit 101
-    # from policy-rc.d keeps invoke-rc.d and deb-systemd-invoke from doing so.
-    local policy=/usr/sbin/policy-rc.d ours=0
-    if [[ ! -e $policy ]]; then
-      printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy"
-      ours=1
-    fi
-    local rc=0
-    apt-get install -y -qq --no-install-recommends docker-registry >/dev/null || rc=$?
-    if ((ours)); then rm -f "$policy"; fi
-    if ((rc)); then say "apt-get install docker-registry failed ($rc)"; exit 3; fi
-  fi
+  # apt_ensure keeps the package from starting its own service (on every interface).
+  apt_ensure docker-registry curl || exit 3
   stop_package_service
-  command -v curl >/dev/null || { say "curl is needed: apt-get install curl"; exit 3; }
 }
 
 running() {

@@ -31,6 +31,8 @@
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib/daemon.sh
 source "$(dirname "$0")/lib/daemon.sh"
+# shellcheck source=SCRIPTDIR/lib/apt.sh
+source "$(dirname "$0")/lib/apt.sh"
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 trillian_version=v1.8.0
@@ -74,23 +76,6 @@ url() { echo "http://127.0.0.1:$rekor_port"; }
 # as the caller. The database's admin account is that OS user, by unix socket.
 if [[ $(id -u) == 0 ]]; then db_user=mysql; db_admin=root; else db_user=$(id -un); db_admin=$db_user; fi
 
-ensure_mariadb() {
-  command -v mariadbd >/dev/null && command -v mariadb-install-db >/dev/null &&
-    command -v mariadb >/dev/null && return 0
-  if [[ $(id -u) != 0 ]]; then
-    say "MariaDB is missing; run as root or install it: apt-get install mariadb-server"; exit 2
-  fi
-  say "installing mariadb-server from Debian"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  # Debian's package would start the system server; policy-rc.d keeps it from doing so.
-  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-  local rc=0
-  apt-get install -y -qq --no-install-recommends mariadb-server mariadb-client >/dev/null || rc=$?
-  rm -f /usr/sbin/policy-rc.d
-  if ((rc)); then say "apt-get install mariadb-server failed"; exit 2; fi
-}
-
 # go_build PKG... DIR builds the pinned commands into DIR (cached).
 go_build() {
   local dir=${*: -1} pkgs=("${@:1:$#-1}")
@@ -100,9 +85,7 @@ go_build() {
 }
 
 ensure_installed() {
-  ensure_mariadb
-  command -v openssl >/dev/null || { say "openssl is needed: apt-get install openssl"; exit 2; }
-  command -v curl >/dev/null || { say "curl is needed: apt-get install curl"; exit 2; }
+  apt_ensure mariadbd:mariadb-server mariadb-install-db:mariadb-server mariadb:mariadb-client mariadb-admin:mariadb-client openssl curl || exit 2
   if [[ ! -x $log_server_bin || ! -x $log_signer_bin || ! -x $createtree_bin ]]; then
     go_build "github.com/google/trillian/cmd/trillian_log_server@$trillian_version" \
       "github.com/google/trillian/cmd/trillian_log_signer@$trillian_version" \

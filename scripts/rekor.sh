@@ -18,6 +18,8 @@
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib/daemon.sh
 source "$(dirname "$0")/lib/daemon.sh"
+# shellcheck source=SCRIPTDIR/lib/apt.sh
+source "$(dirname "$0")/lib/apt.sh"
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 pin=github.com/sigstore/rekor-tiles/v2/cmd/rekor-server/posix@v2.3.0
@@ -75,7 +77,7 @@ ensure_key() {
     say "restore the key, or move $state_dir away to start a new log"
     exit 2
   fi
-  command -v openssl >/dev/null || { say "openssl is needed once to make the log key: apt-get install openssl"; exit 2; }
+  apt_ensure openssl || exit 2   # once, to make the log key
   say "making the log's signing key $key (once; keep it, old proofs need it)"
   local tmp
   tmp=$(mktemp "$state_dir/.log.key.XXXXXX")

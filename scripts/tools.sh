@@ -7,6 +7,8 @@
 # same bin directory).
 #   scripts/tools.sh [cosign|actionlint|act|shellcheck|action-validator]...   (default: all)
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib/apt.sh
+source "$(dirname "$0")/lib/apt.sh"
 
 declare -A pins=(
   [cosign]=github.com/sigstore/cosign/v3/cmd/cosign@v3.1.3
@@ -15,17 +17,12 @@ declare -A pins=(
 )
 action_validator=@action-validator/cli@0.6.0
 
-shellcheck() {
-  type -P shellcheck >/dev/null && return 0
-  echo "tools.sh: installing shellcheck from Debian" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null ||
-    { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null; }
-}
+shellcheck() { apt_ensure shellcheck || exit 2; }
 
 action-validator() {
   local dir=${SLSABOX_CACHE:-$HOME/.cache/slsabox}/tools/action-validator-${action_validator##*@}
   if [[ ! -x $dir/node_modules/.bin/action-validator ]]; then
-    command -v npm >/dev/null || { echo "tools.sh: npm is needed for $action_validator: apt-get install npm" >&2; exit 2; }
+    apt_ensure npm || exit 2
     echo "tools.sh: installing $action_validator (npm, cached in $dir)" >&2
     mkdir -p "$dir"
     npm install --no-audit --no-fund --silent --prefix "$dir" "$action_validator"

@@ -29,6 +29,7 @@ bool() {
 
 # as_root CMD... runs CMD as root: containerd and the sandbox's mounts need it.
 # GitHub's hosted runners run steps as the user "runner" with password-less sudo.
+# scriptcheck:optional sudo (used only when the runner has it)
 as_root() {
 	if [ "$(id -u)" = 0 ]; then
 		"$@"

@@ -84,7 +84,9 @@ if [ "${SLSABOX_REBUILD:-0}" != 1 ] && [ -f "$cached" ] && [ -f "$cached.digest"
 	exit 0
 fi
 
-need mmdebstrap mmtarfilter
+# shellcheck source=SCRIPTDIR/../lib/apt.sh
+source "$images_dir/../lib/apt.sh"
+apt_ensure mmdebstrap mmtarfilter:mmdebstrap || exit 1
 work=$(mktemp -d "${TMPDIR:-/tmp}/debian-c-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 log "building $ref with mmdebstrap (a few minutes)"
