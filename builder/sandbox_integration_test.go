@@ -5,7 +5,6 @@ package builder
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -245,9 +244,6 @@ func TestSandboxHostile(t *testing.T) {
     run: [mkfifo, /out/pipe]`, "", ErrOutputRejected, "named pipe", "", 0},
 		{"setuid output", `  - name: suidout
     run: [sh, -c, "cp /bin/busybox /out/sh && chmod 4755 /out/sh"]`, "", ErrOutputRejected, "/out/sh is setuid", "", 0},
-		{"32-bit system calls", fmt.Sprintf(`  - name: abi32
-    run: [sh, -c, "printf '%s' > /tmp/int80 && chmod +x /tmp/int80 && echo running && exec /tmp/int80"]`, int80YAML()),
-			"", ErrStepFailed, "exit status 159", "running", 0},
 		{"missing program", `  - name: missing
     run: [/no/such/program]`, "", ErrStepFailed, "could not start", "", 0},
 	}
@@ -374,41 +370,4 @@ func TestSandboxContainerdRestart(t *testing.T) {
 		t.Fatalf("result after restart: %+v", res)
 	}
 	t.Logf("after a containerd restart mid-step: err=%v", err)
-}
-
-// int80YAML returns a tiny x86-64 ELF program as printf octal escapes, with the
-// backslashes doubled for a double-quoted YAML string. It calls exit(0) through the
-// 32-bit int 0x80 entry point, and exit(42) through syscall if that returned: the
-// sandbox's seccomp filter admits only the native ABI, so it dies of SIGSYS (159).
-func int80YAML() string {
-	code := []byte{
-		0xb8, 1, 0, 0, 0, // mov eax, 1 (exit, 32-bit ABI)
-		0x31, 0xdb, // xor ebx, ebx
-		0xcd, 0x80, // int 0x80
-		0xbf, 42, 0, 0, 0, // mov edi, 42
-		0xb8, 60, 0, 0, 0, // mov eax, 60 (exit, 64-bit ABI)
-		0x0f, 0x05, // syscall
-	}
-	const base, ehsize, phsize = 0x400000, 64, 56
-	total := uint64(ehsize + phsize + len(code))
-	var b bytes.Buffer
-	b.WriteString("\x7fELF")
-	b.Write([]byte{2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0})
-	le := func(v any) { _ = binary.Write(&b, binary.LittleEndian, v) }
-	le(uint16(2))                      // ET_EXEC
-	le(uint16(0x3e))                   // x86-64
-	le(uint32(1))                      // version
-	le(uint64(base + ehsize + phsize)) // entry
-	le(uint64(ehsize))                 // program headers
-	le(uint64(0))                      // no section headers
-	le(uint32(0))                      // flags
-	le([]uint16{ehsize, phsize, 1, 0, 0, 0})
-	le([]uint32{1, 5})                              // PT_LOAD, R+X
-	le([]uint64{0, base, base, total, total, 4096}) // offset, vaddr, paddr, filesz, memsz, align
-	b.Write(code)
-	var esc strings.Builder
-	for _, c := range b.Bytes() {
-		fmt.Fprintf(&esc, `\\%03o`, c)
-	}
-	return esc.String()
 }
