@@ -17,7 +17,28 @@ export SLSABOX_CONTAINERD=$SLSABOX_RUN/containerd/containerd.sock
 export SLSABOX_TEST_RESTART=1
 export GOFLAGS=${GOFLAGS:--mod=readonly}
 
-step() { printf '\n== %s\n' "$*" >&2; }
+# step NAME starts a phase; each phase's wall time is printed as it ends, and all of
+# them at exit, so that a cold run's cost can be read off CI's log.
+phases=() phase_start=$SECONDS phase_name=
+step() {
+  end_phase
+  phase_name=$*
+  phase_start=$SECONDS
+  printf '\n== %s\n' "$*" >&2
+}
+end_phase() {
+  [[ -n $phase_name ]] || return 0
+  phases+=("$(printf '%5ds  %s' $((SECONDS - phase_start)) "$phase_name")")
+  phase_name=
+}
+summary() {
+  local rc=$?
+  end_phase
+  printf '\n== phases (exit %d after %ds)\n' "$rc" "$SECONDS" >&2
+  printf '%s\n' "${phases[@]}" >&2
+}
+
+trap summary EXIT
 
 step "gofmt and go vet"
 unformatted=$(git ls-files -z '*.go' | xargs -0 gofmt -l)
@@ -36,11 +57,11 @@ go test -count=1 -tags integration -run 'TestActionlint|TestShellcheck|TestActio
 
 step "private containerd and test images"
 scripts/containerd.sh start
-trap 'scripts/containerd.sh stop' EXIT
+trap 'summary; scripts/containerd.sh stop' EXIT
 # A private OCI registry on 127.0.0.1 (Debian's docker-registry) for pulls by digest.
 export SLSABOX_REGISTRY_PORT=${SLSABOX_REGISTRY_PORT:-5015}  # its own port, beside a registry on the default
 scripts/registry.sh start
-trap 'scripts/registry.sh stop; scripts/containerd.sh stop' EXIT
+trap 'summary; scripts/registry.sh stop; scripts/containerd.sh stop' EXIT
 SLSABOX_REGISTRY=$(scripts/registry.sh address)
 export SLSABOX_REGISTRY
 
@@ -49,14 +70,16 @@ step "local Rekor v2 log (rekor-tiles, built from the pinned module)"
 export SLSABOX_REKOR_PORT=${SLSABOX_REKOR_PORT:-3420} SLSABOX_REKOR_GRPC_PORT=${SLSABOX_REKOR_GRPC_PORT:-3421} \
   SLSABOX_REKOR_METRICS_PORT=${SLSABOX_REKOR_METRICS_PORT:-3422}
 scripts/rekor.sh start
-trap 'scripts/rekor.sh stop; scripts/registry.sh stop; scripts/containerd.sh stop' EXIT
+trap 'summary; scripts/rekor.sh stop; scripts/registry.sh stop; scripts/containerd.sh stop' EXIT
 SLSABOX_REKOR_URL=$(scripts/rekor.sh url)
 SLSABOX_TRUSTED_ROOT=$(scripts/rekor.sh trusted-root)
 export SLSABOX_REKOR_URL SLSABOX_TRUSTED_ROOT
 
 step "local keyless stack (test OIDC issuer, Fulcio, TSA, Rekor v2) in its own network namespace"
 scripts/keyless.sh start
-trap 'scripts/keyless.sh stop; scripts/rekor.sh stop; scripts/registry.sh stop; scripts/containerd.sh stop' EXIT
+trap 'summary; scripts/keyless.sh stop; scripts/rekor.sh stop; scripts/registry.sh stop; scripts/containerd.sh stop' EXIT
+
+step "test images (testbox and go-toolchain from Go modules only; debian-c from Debian's archive)"
 mkdir -p "$SLSABOX_TEST_IMAGES"
 scripts/images/testbox.sh "$SLSABOX_TEST_IMAGES"
 scripts/images/go-toolchain.sh "$SLSABOX_TEST_IMAGES"
