@@ -214,52 +214,90 @@ func TestSandboxHostile(t *testing.T) {
 		limits  string
 		wantErr error
 		reason  string // in the error
-		logHas  string // in the build log
+		logHas  string // in the build log, ignoring case: an errno's text, not one tool's wording
 		maxTime time.Duration
+		pidsMax bool // the pids limit must have refused a fork or a thread
 	}{
 		{"network to host listener", fmt.Sprintf(`  - name: net
     run: [sh, -c, "nc -w 3 127.0.0.1 %d </dev/null && echo CONNECTED; cat /proc/net/dev; exit 1"]`, port),
-			"", ErrStepFailed, "exit status 1", "lo:", 0},
+			"", ErrStepFailed, "exit status 1", "lo:", 0, false},
 		{"read host file", fmt.Sprintf(`  - name: read
-    run: [sh, -c, "cat %s /proc/1/root%s"]`, secret, secret), "", ErrStepFailed, "exit status 1", "No such file", 0},
+    run: [sh, -c, "cat %s /proc/1/root%s"]`, secret, secret), "", ErrStepFailed, "exit status 1", "no such file or directory", 0, false},
 		{"write outside /out", fmt.Sprintf(`  - name: write
-    run: [sh, -c, "echo pwned > %s; echo pwned > /src/../pwned; echo pwned > /etc/pwned"]`, outside), "", ErrStepFailed, "exit status 1", "Read-only file system", 0},
+    run: [sh, -c, "echo pwned > %s; echo pwned > /src/../pwned; echo pwned > /etc/pwned"]`, outside), "", ErrStepFailed, "exit status 1", "read-only file system", 0, false},
 		{"setuid escalation", `  - name: suid
-    run: [sh, -c, "u=$(/bin/suidbox id -u); echo euid=$u; test \"$u\" = 0"]`, "", ErrStepFailed, "exit status 1", "euid=48213", 0},
+    run: [sh, -c, "u=$(/bin/suidbox id -u); echo euid=$u; test \"$u\" = 0"]`, "", ErrStepFailed, "exit status 1", "euid=48213", 0, false},
 		{"mount", `  - name: mount
-    run: [sh, -c, "mount -t tmpfs none /tmp || mount -o remount,rw / "]`, "", ErrStepFailed, "exit status", "permission denied", 0},
+    run: [sh, -c, "mount -t tmpfs none /tmp || mount -o remount,rw / "]`, "", ErrStepFailed, "exit status", "operation not permitted", 0, false},
+		// Every shell starts two more and waits for them, so the tree grows until the
+		// pids limit refuses a fork (or a Go runtime thread); sleep holds the step open
+		// until the timeout. Each sh is a process of its own: the functions of an
+		// in-process interpreter would not fork.
 		{"fork bomb", `  - name: bomb
-    run: [sh, -c, "b() { b | b & }; b; sleep 600"]`, "{pids: 64, timeout: 4s}", ErrStepFailed, "timed out after 4s", "", 30 * time.Second},
+    run: [sh, -c, "echo 'sh /tmp/b & sh /tmp/b; wait' > /tmp/b; sh /tmp/b & sleep 600"]`, "{pids: 64, timeout: 4s}", ErrStepFailed, "timed out after 4s", "", 30 * time.Second, true},
 		{"memory hog", `  - name: hog
-    run: [dd, if=/dev/zero, of=/dev/null, bs=512M, count=1]`, "{memory: 64MiB}", ErrStepFailed, "out of memory", "", 0},
+    run: [dd, if=/dev/zero, of=/dev/null, bs=512M, count=1]`, "{memory: 64MiB}", ErrStepFailed, "out of memory", "", 0, false},
 		{"endless sleep", `  - name: sleep
-    run: [sleep, "1000"]`, "{timeout: 2s}", ErrStepFailed, "timed out after 2s", "", 20 * time.Second},
+    run: [sleep, "1000"]`, "{timeout: 2s}", ErrStepFailed, "timed out after 2s", "", 20 * time.Second, false},
 		{"symlink output", `  - name: link
-    run: [ln, -s, /etc/passwd, /out/passwd]`, "", ErrOutputRejected, "/out/passwd is a symlink", "", 0},
+    run: [ln, -s, /etc/passwd, /out/passwd]`, "", ErrOutputRejected, "/out/passwd is a symlink", "", 0, false},
 		{"hardlink output", `  - name: hard
-    run: [sh, -c, "echo a > /out/a && ln /out/a /out/b"]`, "", ErrOutputRejected, "hard link", "", 0},
+    run: [sh, -c, "echo a > /out/a && ln /out/a /out/b"]`, "", ErrOutputRejected, "hard link", "", 0, false},
 		{"device output", `  - name: dev
-    run: [mknod, /out/null, c, "1", "3"]`, "", ErrStepFailed, "exit status 1", "Operation not permitted", 0},
+    run: [mknod, /out/null, c, "1", "3"]`, "", ErrStepFailed, "exit status 1", "operation not permitted", 0, false},
 		{"fifo output", `  - name: fifo
-    run: [mkfifo, /out/pipe]`, "", ErrOutputRejected, "named pipe", "", 0},
+    run: [mkfifo, /out/pipe]`, "", ErrOutputRejected, "named pipe", "", 0, false},
 		{"setuid output", `  - name: suidout
-    run: [sh, -c, "cp /bin/busybox /out/sh && chmod 4755 /out/sh"]`, "", ErrOutputRejected, "/out/sh is setuid", "", 0},
+    run: [sh, -c, "cp /bin/sh /out/sh && chmod 4755 /out/sh"]`, "", ErrOutputRejected, "/out/sh is setuid", "", 0, false},
 		{"missing program", `  - name: missing
-    run: [/no/such/program]`, "", ErrStepFailed, "could not start", "", 0},
+    run: [/no/such/program]`, "", ErrStepFailed, "could not start", "", 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h.t = t
 			dir := h.project(tt.steps, tt.limits)
 			start := time.Now()
+			var refused atomic.Int64
+			refused.Store(-1)
+			watching := make(chan struct{})
+			done := make(chan struct{})
+			if tt.pidsMax {
+				go func() {
+					defer close(done)
+					for {
+						if n, ok := pidsLimitRefusals(); ok {
+							refused.Store(max(refused.Load(), n))
+						}
+						select {
+						case <-watching:
+							return
+						case <-time.After(50 * time.Millisecond):
+						}
+					}
+				}()
+			} else {
+				close(done)
+			}
 			_, out, err := h.build(context.Background(), dir)
+			close(watching)
+			<-done
+			if tt.pidsMax {
+				switch n := refused.Load(); {
+				case n < 0:
+					t.Errorf("never found the step's pids cgroup (pids.events) while it ran")
+				case n == 0:
+					t.Errorf("the pids limit never refused a fork: the bomb did not fork\nlog:\n%s", h.log)
+				default:
+					t.Logf("the pids limit refused %d forks or threads", n)
+				}
+			}
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v\nlog:\n%s", err, tt.wantErr, h.log)
 			}
 			if !strings.Contains(err.Error(), tt.reason) {
 				t.Errorf("err = %q, want it to say %q\nlog:\n%s", err, tt.reason, h.log)
 			}
-			if tt.logHas != "" && !strings.Contains(h.log.String(), tt.logHas) {
+			if tt.logHas != "" && !strings.Contains(strings.ToLower(h.log.String()), strings.ToLower(tt.logHas)) {
 				t.Errorf("log lacks %q:\n%s", tt.logHas, h.log)
 			}
 			if tt.maxTime > 0 && time.Since(start) > tt.maxTime {
@@ -370,4 +408,44 @@ func TestSandboxContainerdRestart(t *testing.T) {
 		t.Fatalf("result after restart: %+v", res)
 	}
 	t.Logf("after a containerd restart mid-step: err=%v", err)
+}
+
+// pidsLimitRefusals returns the largest "max" count of pids.events (forks and
+// threads the pids limit refused) among the cgroups of this test namespace's
+// containers, and whether it found one (cgroup v1 pids hierarchy or v2).
+func pidsLimitRefusals() (int64, bool) {
+	best, found := int64(0), false
+	matches, _ := filepath.Glob("/proc/[0-9]*/cgroup")
+	for _, m := range matches {
+		b, err := os.ReadFile(m)
+		if err != nil || !strings.Contains(string(b), "/"+testNamespace+"/") {
+			continue
+		}
+		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			parts := strings.SplitN(l, ":", 3)
+			if len(parts) != 3 || !strings.Contains(parts[2], "/"+testNamespace+"/") {
+				continue
+			}
+			var f string
+			switch {
+			case parts[1] == "pids":
+				f = filepath.Join("/sys/fs/cgroup/pids", parts[2], "pids.events")
+			case parts[0] == "0" && parts[1] == "":
+				f = filepath.Join("/sys/fs/cgroup", parts[2], "pids.events")
+			default:
+				continue
+			}
+			ev, err := os.ReadFile(f)
+			if err != nil {
+				continue
+			}
+			for _, e := range strings.Split(string(ev), "\n") {
+				var n int64
+				if _, err := fmt.Sscanf(e, "max %d", &n); err == nil {
+					best, found = max(best, n), true
+				}
+			}
+		}
+	}
+	return best, found
 }

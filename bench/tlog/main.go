@@ -32,7 +32,7 @@ import (
 func main() {
 	url := flag.String("rekor-url", "http://127.0.0.1:3410", "Rekor v2 URL")
 	slsabox := flag.String("slsabox", "bin/slsabox", "slsabox binary (for the latency part)")
-	image := flag.String("image", "", "oci-archive:...@sha256:... of a busybox image (for the latency part; empty skips it)")
+	image := flag.String("image", "", "oci-archive:...@sha256:... of an image with sh, e.g. testbox (for the latency part; empty skips it)")
 	runs := flag.Int("runs", 10, "builds per side for the latency part")
 	n := flag.Int("n", 50, "attestations for the throughput part")
 	flag.Parse()

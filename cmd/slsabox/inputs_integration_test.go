@@ -215,7 +215,7 @@ func TestInputsCheckedBeforeAnyStep(t *testing.T) {
 }
 
 // TestRebuildNotReproducible: a build that embeds the time (the clock, and the uptime
-// for 10 ms resolution: busybox date has no %N) is rebuilt, and rebuild
+// for 10 ms resolution, in case date's resolution is seconds) is rebuilt, and rebuild
 // names the subject that differs (and the one that does not) and exits 1.
 func TestRebuildNotReproducible(t *testing.T) {
 	testenv.Containerd(t)

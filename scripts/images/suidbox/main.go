@@ -7,9 +7,8 @@
 //	suidbox id -r -u real uid (-r -g: real gid)
 //	suidbox id       uid=R gid=G euid=E egid=F
 //
-// A setuid copy of busybox cannot play this part: busybox picks its applet from
-// argv[0] (only names starting with "busybox" take it from argv[1]) and drops
-// setuid privileges before running applets such as id.
+// A program of its own rather than a setuid copy of the toolbox: it does
+// nothing but report its ids, so a test reads exactly what the kernel granted.
 package main
 
 import (
