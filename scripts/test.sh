@@ -45,9 +45,12 @@ unformatted=$(git ls-files -z '*.go' | xargs -0 gofmt -l)
 if [[ -n $unformatted ]]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi
 go vet ./...
 go vet -tags integration ./...
+# The image helpers are modules of their own (their dependencies stay out of go.mod).
+for mod in scripts/images/toolbox scripts/images/suidbox; do (cd "$mod" && go vet ./...); done
 
 step "unit tests"
 go test -race -count=1 ./...
+(cd scripts/images/toolbox && go test -race -count=1 ./...)
 
 step "peer tools (cosign, actionlint, act, shellcheck, action-validator)"
 scripts/tools.sh
