@@ -165,6 +165,29 @@ func TestProvenanceErrors(t *testing.T) {
 	}
 }
 
+// TestProvenanceRecordsNoTlog: --no-tlog is an opt-out, so the signed statement
+// says whether it was taken, as externalParameters.noTlog.
+func TestProvenanceRecordsNoTlog(t *testing.T) {
+	for _, noTlog := range []bool{false, true} {
+		opts := testOpts
+		opts.NoTlog = noTlog
+		st, err := Provenance(testResult(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := MarshalStatement(st)
+		st, err = ParseStatement(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pred := st.GetPredicate().GetFields()["buildDefinition"].GetStructValue()
+		v, ok := pred.GetFields()["externalParameters"].GetStructValue().GetFields()["noTlog"]
+		if !ok || v.GetBoolValue() != noTlog {
+			t.Errorf("NoTlog %v: externalParameters.noTlog = %v (present %v)", noTlog, v, ok)
+		}
+	}
+}
+
 func TestSourceURI(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://github.com/o/r.git":                 "git+https://github.com/o/r",

@@ -42,6 +42,10 @@ type ProvenanceOptions struct {
 	SourceURI, SourceRef string
 	// SlsaboxVersion and SlsaboxDigest (sha256 hex of the binary) identify the builder.
 	SlsaboxVersion, SlsaboxDigest string
+	// NoTlog records that the build was told not to log its provenance to a
+	// transparency log (slsabox build --no-tlog), as externalParameters.noTlog:
+	// the opt-out travels with the signed statement, where a verifier sees it.
+	NoTlog bool
 }
 
 // SourceURI returns the canonical "git+https://host/path" form of a git remote, with
@@ -103,6 +107,7 @@ func Provenance(res *builder.Result, opts ProvenanceOptions) (*intoto.Statement,
 			"content": res.Definition.Content,
 		},
 		"allowDirty": res.AllowDirtyTree,
+		"noTlog":     opts.NoTlog,
 	})
 	if err != nil {
 		return nil, err
