@@ -197,6 +197,17 @@ func TestSourceURI(t *testing.T) {
 		"git+https://github.com/o/r":                 "git+https://github.com/o/r",
 		"":                                           "git+file:///repo",
 		"https://example.org/r?token=secret#section": "git+https://example.org/r",
+		// Local remotes are file URLs, relative ones resolved against the repository.
+		"/srv/git/r.git":               "git+file:///srv/git/r.git",
+		"/srv/git/r/":                  "git+file:///srv/git/r",
+		"/srv/my repo":                 "git+file:///srv/my%20repo",
+		"../other":                     "git+file:///other",
+		"./sub/../peer.git":            "git+file:///repo/peer.git",
+		"other":                        "git+file:///repo/other",
+		"dir/with:colon":               "git+file:///repo/dir/with:colon",
+		"file:///srv/git/r.git":        "git+file:///srv/git/r.git",
+		"git+file:///srv/git/r":        "git+file:///srv/git/r",
+		"file://user:token@/srv/git/r": "git+file:///srv/git/r",
 	} {
 		if got := SourceURI(in, "/repo"); got != want {
 			t.Errorf("SourceURI(%q) = %q, want %q", in, got, want)
