@@ -165,6 +165,29 @@ func TestProvenanceErrors(t *testing.T) {
 	}
 }
 
+// TestProvenanceRecordsNoTlog: --no-tlog is an opt-out, so the signed statement
+// says whether it was taken, as externalParameters.noTlog.
+func TestProvenanceRecordsNoTlog(t *testing.T) {
+	for _, noTlog := range []bool{false, true} {
+		opts := testOpts
+		opts.NoTlog = noTlog
+		st, err := Provenance(testResult(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := MarshalStatement(st)
+		st, err = ParseStatement(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pred := st.GetPredicate().GetFields()["buildDefinition"].GetStructValue()
+		v, ok := pred.GetFields()["externalParameters"].GetStructValue().GetFields()["noTlog"]
+		if !ok || v.GetBoolValue() != noTlog {
+			t.Errorf("NoTlog %v: externalParameters.noTlog = %v (present %v)", noTlog, v, ok)
+		}
+	}
+}
+
 func TestSourceURI(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://github.com/o/r.git":                 "git+https://github.com/o/r",
@@ -174,6 +197,17 @@ func TestSourceURI(t *testing.T) {
 		"git+https://github.com/o/r":                 "git+https://github.com/o/r",
 		"":                                           "git+file:///repo",
 		"https://example.org/r?token=secret#section": "git+https://example.org/r",
+		// Local remotes are file URLs, relative ones resolved against the repository.
+		"/srv/git/r.git":               "git+file:///srv/git/r.git",
+		"/srv/git/r/":                  "git+file:///srv/git/r",
+		"/srv/my repo":                 "git+file:///srv/my%20repo",
+		"../other":                     "git+file:///other",
+		"./sub/../peer.git":            "git+file:///repo/peer.git",
+		"other":                        "git+file:///repo/other",
+		"dir/with:colon":               "git+file:///repo/dir/with:colon",
+		"file:///srv/git/r.git":        "git+file:///srv/git/r.git",
+		"git+file:///srv/git/r":        "git+file:///srv/git/r",
+		"file://user:token@/srv/git/r": "git+file:///srv/git/r",
 	} {
 		if got := SourceURI(in, "/repo"); got != want {
 			t.Errorf("SourceURI(%q) = %q, want %q", in, got, want)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -42,30 +43,52 @@ type ProvenanceOptions struct {
 	SourceURI, SourceRef string
 	// SlsaboxVersion and SlsaboxDigest (sha256 hex of the binary) identify the builder.
 	SlsaboxVersion, SlsaboxDigest string
+	// NoTlog records that the build was told not to log its provenance to a
+	// transparency log (slsabox build --no-tlog), as externalParameters.noTlog:
+	// the opt-out travels with the signed statement, where a verifier sees it.
+	NoTlog bool
 }
 
 // SourceURI returns the canonical "git+https://host/path" form of a git remote, with
-// any credentials removed; a repository without a remote is "git+file://<root>".
+// any credentials removed. A local remote is a file URL: "git+file:///abs/path" for
+// an absolute path, a relative path resolved against repoRoot as git resolves it, a
+// file:// URL as given; a repository without a remote is "git+file://<repoRoot>".
 func SourceURI(remote, repoRoot string) string {
 	r := strings.TrimSpace(remote)
 	if r == "" {
-		return "git+file://" + repoRoot
+		return "git+" + fileURL(repoRoot)
 	}
-	if m := scpLike.FindStringSubmatch(r); m != nil && !strings.Contains(r, "://") {
+	if !strings.Contains(r, "://") {
+		m := scpLike.FindStringSubmatch(r)
+		if m == nil {
+			// Git's rule: no colon before the first slash makes a local path.
+			if !filepath.IsAbs(r) {
+				r = filepath.Join(repoRoot, r)
+			}
+			return "git+" + fileURL(r)
+		}
 		r = "https://" + m[1] + "/" + m[2]
 	}
 	r = strings.TrimPrefix(r, "git+")
 	if u, err := url.Parse(r); err == nil && u.Scheme != "" {
 		u.User = nil // a remote may carry a token: never record it
+		u.RawQuery, u.Fragment = "", ""
 		if u.Scheme == "ssh" || u.Scheme == "git" {
 			u.Scheme = "https"
 			u.Host = u.Hostname()
 		}
-		u.Path = strings.TrimSuffix(u.Path, ".git")
-		u.RawQuery, u.Fragment = "", ""
+		if u.Scheme != "file" {
+			// Hosts serve repo.git as repo; on disk they are two directories.
+			u.Path = strings.TrimSuffix(u.Path, ".git")
+		}
 		r = u.String()
 	}
 	return "git+" + r
+}
+
+// fileURL is the file:// URL of a local path: "/srv/my repo" is "file:///srv/my%20repo".
+func fileURL(p string) string {
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(filepath.Clean(p))}).String()
 }
 
 var scpLike = regexp.MustCompile(`^(?:[^@/]+@)?([^:/]+):(.+?)(?:\.git)?/?$`)
@@ -103,6 +126,7 @@ func Provenance(res *builder.Result, opts ProvenanceOptions) (*intoto.Statement,
 			"content": res.Definition.Content,
 		},
 		"allowDirty": res.AllowDirtyTree,
+		"noTlog":     opts.NoTlog,
 	})
 	if err != nil {
 		return nil, err

@@ -58,10 +58,13 @@ say "slsabox verify: what a consumer runs on the downloaded artifact (offline)"
 origin=$(git remote get-url origin 2>/dev/null || true)
 case $origin in
   "") source_uri="git+file://$PWD" ;;
-  git@*:*) host=${origin#git@}; source_uri="git+https://${host%%:*}/${host#*:}" ;;
-  *) source_uri="git+$origin" ;;
+  git@*:*) host=${origin#git@}; source_uri="git+https://${host%%:*}/${host#*:}"; source_uri=${source_uri%.git} ;;
+  file://*) source_uri="git+$origin" ;;
+  *://*) source_uri="git+${origin%.git}" ;;
+  # A local path, relative to the repository root (the directory we are in); a
+  # path keeps its .git: repo.git and repo are two directories.
+  *) source_uri="git+file://$(realpath -m -s "$origin")" ;;
 esac
-source_uri=${source_uri%.git}
 bin/slsabox verify slsabox-out/hello-go/hello --bundle slsabox-out/hello-go/provenance.sigstore.json \
   --key .cache/demo.pub --trusted-root "$trusted_root" \
   --builder-id https://slsabox.dev/builders/demo/v1 --source-uri "$source_uri" --require-hermetic

@@ -59,6 +59,9 @@ func checkStatement(st *statement, payload []byte, p Policy, results map[string]
 		results[CheckSourceURI] = equal(p.SourceURI, uri, true)
 	}
 	results[CheckSourceRef] = equal(p.SourceRef, str(source, "ref"), p.SourceRef != "")
+	if ext.GetFields()["noTlog"].GetBoolValue() {
+		r.Warnings = append(r.Warnings, "built with --no-tlog: the builder was told not to log this provenance to a transparency log")
+	}
 
 	deps := pred.GetBuildDefinition().GetResolvedDependencies()
 	var commit string

@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -288,6 +289,27 @@ func TestTamper(t *testing.T) {
 				t.Errorf("error does not name the check: %v", err)
 			}
 		})
+	}
+}
+
+// TestNoTlogWarns: provenance that records --no-tlog verifies, with a warning.
+func TestNoTlogWarns(t *testing.T) {
+	k := newKey(t)
+	v := unlogged(t, k.pub)
+	for _, noTlog := range []bool{false, true} {
+		data := sign(t, k, func(_ *builder.Result, o *attest.ProvenanceOptions, _ *intoto.Statement) {
+			if o != nil {
+				o.NoTlog = noTlog
+			}
+		})
+		r, err := v.Verify(parse(t, data), goodPolicy())
+		if err != nil {
+			t.Fatalf("noTlog %v: %v", noTlog, err)
+		}
+		warned := slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.Contains(w, "--no-tlog") })
+		if warned != noTlog {
+			t.Errorf("noTlog %v: warnings %q", noTlog, r.Warnings)
+		}
 	}
 }
 

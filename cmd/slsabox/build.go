@@ -85,7 +85,7 @@ tree, key, flags); 3 environment (containerd, disk, transparency log) or interru
 	f.StringVar(&o.workDir, "work-dir", "", "where the source copy and step outputs live during the build (default $TMPDIR)")
 	f.StringVar(&o.key, "key", os.Getenv("SLSABOX_KEY"), "signing key: PEM file or KMS URI (env SLSABOX_KEY; passphrase in $"+attest.PassphraseEnv+")")
 	f.BoolVar(&o.unsigned, "unsigned", false, "write no provenance at all (unsafe: consumers can verify nothing)")
-	f.BoolVar(&o.noTlog, "no-tlog", false, "do not log the signed provenance to a transparency log (the bundle says so)")
+	f.BoolVar(&o.noTlog, "no-tlog", false, "do not log the signed provenance to a transparency log (recorded in the provenance as externalParameters.noTlog)")
 	o.rekor.register(f)
 	o.keyless.register(f)
 	f.StringVar(&o.builderID, "builder-id", envOr("SLSABOX_BUILDER_ID", ""), "builder.id recorded in the provenance (default: the CI's workflow identity, else "+defaultBuilderID+")")
@@ -219,6 +219,7 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 		SourceRef:      firstOf(o.sourceRef, id.sourceRef),
 		SlsaboxVersion: version.String(),
 		SlsaboxDigest:  version.BinaryDigest(),
+		NoTlog:         o.noTlog,
 	}
 	st, err := attest.Provenance(res, popts)
 	if err != nil {

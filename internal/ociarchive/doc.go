@@ -13,8 +13,10 @@
 //     numeric ids come from a tar input and are 0:0 for a directory input;
 //     permission bits (setuid, setgid, sticky included), symlinks, hardlinks,
 //     devices and fifos are kept; PAX records and xattrs are dropped;
-//   - headers are written in GNU tar format, layers are gzip level 6 with an
-//     empty gzip header, JSON is compact with a fixed field order.
+//   - headers are POSIX ustar, with a PAX header only where ustar cannot hold
+//     a field (a long or non-ASCII name, a large id); no atime or ctime;
+//     layers are gzip level 6 with an empty gzip header, JSON is compact with
+//     a fixed field order.
 //
 // Options.Mountpoints appends a layer of the empty directories a read-only
 // sandbox rootfs needs (/src, /out, /inputs, /tmp, /dev, /proc, /sys, /run).

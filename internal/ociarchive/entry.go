@@ -26,18 +26,20 @@ type entry struct {
 
 // header returns the tar header written for e.
 func (e *entry) header(epoch int64) *tar.Header {
-	t := unixTime(epoch)
+	// Plain ustar, with a PAX header only for a field ustar cannot hold (a
+	// long or non-ASCII name, a large id). Not GNU: its atime and ctime fields
+	// sit where ustar keeps the name prefix, and readers that ignore the magic
+	// (Python's tarfile) read them as one ("00000000000/index.json").
+	// AccessTime and ChangeTime stay zero, so no PAX atime/ctime is written.
 	h := &tar.Header{
-		Typeflag:   e.typ,
-		Name:       e.path,
-		Linkname:   e.linkname,
-		Mode:       e.mode,
-		Uid:        e.uid,
-		Gid:        e.gid,
-		ModTime:    t,
-		AccessTime: t,
-		ChangeTime: t,
-		Format:     tar.FormatGNU,
+		Typeflag: e.typ,
+		Name:     e.path,
+		Linkname: e.linkname,
+		Mode:     e.mode,
+		Uid:      e.uid,
+		Gid:      e.gid,
+		ModTime:  unixTime(epoch),
+		Format:   tar.FormatPAX,
 	}
 	switch e.typ {
 	case tar.TypeDir:

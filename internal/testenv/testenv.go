@@ -29,11 +29,27 @@ func RepoRoot(t testing.TB) string {
 
 func missing(t testing.TB, format string, args ...any) {
 	t.Helper()
-	msg := fmt.Sprintf(format, args...) + " (run the suite with scripts/test.sh, which starts it)"
+	skipOrFail(t, fmt.Sprintf(format, args...)+" (run the suite with scripts/test.sh, which starts it)")
+}
+
+// skipOrFail skips the test, or fails it in CI (CI set).
+func skipOrFail(t testing.TB, msg string) {
+	t.Helper()
 	if os.Getenv("CI") != "" {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)
+}
+
+// Python3 returns the path of python3 on $PATH, for tests that read our output
+// with Python's standard library as a second, independent implementation.
+func Python3(t testing.TB) string {
+	t.Helper()
+	p, err := exec.LookPath("python3")
+	if err != nil {
+		skipOrFail(t, "python3 is not on PATH: install it (apt-get install -y python3)")
+	}
+	return p
 }
 
 // Containerd returns the socket of the containerd to test against (SLSABOX_CONTAINERD).

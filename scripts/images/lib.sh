@@ -180,5 +180,5 @@ toolbox_rootfs() {
 # pack_tar DIR OUT.tar packs DIR with root ownership (mkimage sorts and
 # normalizes timestamps; --numeric-owner keeps names out).
 pack_tar() {
-	tar --owner=0 --group=0 --numeric-owner --sort=name --mtime=@0 --format=gnu -C "$1" -cf "$2" .
+	tar --owner=0 --group=0 --numeric-owner --sort=name --mtime=@0 --format=posix --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime -C "$1" -cf "$2" .
 }
