@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	intoto "github.com/in-toto/attestation/go/v1"
+
 	"github.com/slsabox/slsabox/attest"
 	"github.com/slsabox/slsabox/builder"
 )
@@ -46,21 +48,28 @@ func TestWriteProvenanceRecordsNoTlog(t *testing.T) {
 		if _, err := writeProvenance(context.Background(), &globalOptions{quiet: true}, o, stage, res, signer, nil, io.Discard); err != nil {
 			t.Fatal(err)
 		}
-		data, err := os.ReadFile(filepath.Join(stage, attest.BundleFile))
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := attest.ParseBundle(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, err := attest.ParseStatement(b.GetDsseEnvelope().GetPayload())
-		if err != nil {
-			t.Fatal(err)
-		}
+		st := bundleStatement(t, filepath.Join(stage, attest.BundleFile))
 		ext := st.GetPredicate().GetFields()["buildDefinition"].GetStructValue().GetFields()["externalParameters"].GetStructValue()
 		if v, ok := ext.GetFields()["noTlog"]; !ok || v.GetBoolValue() != noTlog {
 			t.Errorf("--no-tlog %v: externalParameters.noTlog = %v (present %v)", noTlog, v, ok)
 		}
 	}
+}
+
+// bundleStatement reads the in-toto statement of the bundle file at path.
+func bundleStatement(t *testing.T, path string) *intoto.Statement {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := attest.ParseBundle(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := attest.ParseStatement(b.GetDsseEnvelope().GetPayload())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -79,18 +79,7 @@ func TestGoDepsHermeticAndRebuild(t *testing.T) {
 		}
 	}
 	// The same dependencies are in the signed provenance.
-	data, err := os.ReadFile(filepath.Join(out, attest.BundleFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := attest.ParseBundle(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := attest.ParseStatement(b.GetDsseEnvelope().GetPayload())
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := bundleStatement(t, filepath.Join(out, attest.BundleFile))
 	rec, err := attest.ReadProvenance(st)
 	if err != nil {
 		t.Fatal(err)
