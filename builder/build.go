@@ -254,7 +254,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	}
 	def := req.Definition
 	if def == nil {
-		if def, err = LoadDefinition(req.DefinitionFile); err != nil {
+		if def, err = LoadDefinition(req.SourceDir, req.DefinitionFile); err != nil {
 			return nil, err
 		}
 	}

@@ -161,7 +161,7 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildOptions, dir string)
 		file = filepath.Join(dir, "slsabox.yaml")
 	}
 	// A bad definition is the user's to fix, whether or not containerd is up.
-	if _, err := builder.LoadDefinition(file); err != nil {
+	if _, err := builder.LoadDefinition(dir, file); err != nil {
 		return err
 	}
 	opts := []builder.Option{}

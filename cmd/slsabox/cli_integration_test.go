@@ -176,7 +176,7 @@ func cosignAccepts(t *testing.T, pub, bundle, artifact string) {
 func TestExamplesPinBuiltImages(t *testing.T) {
 	for example, archive := range map[string]string{"hello-go": "go-toolchain.tar", "go-deps": "go-toolchain.tar", "c-make": "debian-c.tar"} {
 		want := testenv.Image(t, archive)
-		def, err := builder.LoadDefinition(filepath.Join(testenv.RepoRoot(t), "examples", example, "slsabox.yaml"))
+		def, err := builder.LoadDefinition(filepath.Join(testenv.RepoRoot(t), "examples", example), "")
 		if err != nil {
 			t.Fatal(err)
 		}
