@@ -161,6 +161,10 @@ func (v *Verifier) Verify(b *bundle.Bundle, p Policy) (*Report, error) {
 	if p.AllowAnySourceUnsafe {
 		r.Warnings = append(r.Warnings, "source uri not checked (unsafe opt-out): the artifact may be built from any repository")
 	}
+	if !v.logged {
+		r.OptOuts = append(r.OptOuts, OptOutNoTlog)
+	}
+	r.OptOuts = append(r.OptOuts, p.optOuts()...)
 	results := map[string]result{}
 
 	st, detail, err := v.verifySignature(b)
@@ -188,6 +192,9 @@ func (v *Verifier) Verify(b *bundle.Bundle, p Policy) (*Report, error) {
 	r, err = r.finish(results)
 	if r.Verified {
 		r.BuildLevel = max(1, p.BuilderLevel)
+		if len(r.OptOuts) > 0 {
+			r.BuildLevel = 1
+		}
 	}
 	return r, err
 }

@@ -334,6 +334,7 @@ func writeRebuildVSA(ctx context.Context, w *vsaWriter, bundlePath string, outco
 	var levels []string
 	if outcome != nil && outcome.Reproduced && outcome.Report != nil {
 		levels = []string{fmt.Sprintf("SLSA_BUILD_LEVEL_%d", max(1, outcome.Report.BuildLevel)), reproducedLevel}
+		w.summary.OptOuts = outcome.Report.OptOuts
 	}
 	return w.write(ctx, bundlePath, data, subjects, levels)
 }
