@@ -88,7 +88,7 @@ tree, key, flags); 3 environment (containerd, disk, transparency log) or interru
 	f.BoolVar(&o.noTlog, "no-tlog", false, "do not log the signed provenance to a transparency log (the bundle says so)")
 	o.rekor.register(f)
 	o.keyless.register(f)
-	f.StringVar(&o.builderID, "builder-id", envOr("SLSABOX_BUILDER_ID", ""), "builder.id recorded in the provenance (default: the CI's workflow identity, else "+defaultBuilderID+")")
+	f.StringVar(&o.builderID, "builder-id", envOr("SLSABOX_BUILDER_ID", ""), "builder.id recorded in the provenance (default: the CI's workflow identity, else "+defaultBuilderID+"; keyless: always the certificate's identity)")
 	f.StringVar(&o.invocationID, "invocation-id", "", "invocation id recorded in the provenance (default: the CI run URL, else a build id)")
 	f.StringVar(&o.sourceURI, "source-uri", "", "canonical source URI for the provenance (default: from git's remote.origin.url)")
 	f.StringVar(&o.sourceRef, "source-ref", "", "source ref for the provenance (default: the checked-out branch)")
@@ -212,8 +212,32 @@ type provenanceInfo struct {
 func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, stage string, res *builder.Result,
 	signer attest.Signer, tlog attest.TransparencyLog, stderr io.Writer) (*provenanceInfo, error) {
 	id := ciIdentity()
+	builderID := firstOf(o.builderID, id.builderID, defaultBuilderID)
+	if ks, ok := signer.(*attest.KeylessSigner); ok {
+		// A keyless provenance's builder is the identity its certificate proves (for
+		// GitHub Actions the job's workflow, https://github.com/{job_workflow_ref}):
+		// verify requires them to be equal, so that no other workflow an identity
+		// regexp admits can claim to be this builder.
+		cert, err := ks.Certificate(ctx)
+		if err != nil {
+			if h := keylessHint(err, &o.keyless); h != "" {
+				return nil, withHint(err, h)
+			}
+			return nil, err
+		}
+		certID := attest.CertificateIdentity(cert)
+		switch {
+		case certID == "":
+			return nil, withHint(usageError{fmt.Errorf("the certificate from %s names no identity (no subject alternative name)", ks.FulcioURL())},
+				"sign with --key, or with an OIDC identity Fulcio certifies by name")
+		case o.builderID != "" && o.builderID != certID:
+			return nil, withHint(usageError{fmt.Errorf("--builder-id %s is not the identity the signing certificate proves, %s", o.builderID, certID)},
+				"a keyless build's builder id is its certificate's identity: leave --builder-id (and $SLSABOX_BUILDER_ID) out, or sign with --key")
+		}
+		builderID = certID
+	}
 	popts := attest.ProvenanceOptions{
-		BuilderID:      firstOf(o.builderID, id.builderID, defaultBuilderID),
+		BuilderID:      builderID,
 		InvocationID:   firstOf(o.invocationID, id.invocationID, "urn:slsabox:build:"+res.BuildID),
 		SourceURI:      firstOf(o.sourceURI, id.sourceURI),
 		SourceRef:      firstOf(o.sourceRef, id.sourceRef),
