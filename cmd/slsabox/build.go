@@ -336,19 +336,19 @@ func printResult(cmd *cobra.Command, g *globalOptions, res *builder.Result, prov
 			Provenance *provenanceInfo `json:"provenance,omitempty"`
 		}{res, prov})
 	}
-	fmt.Fprintf(w, "built %s at %s", res.Source.RepoRoot, short(res.Source.Commit))
+	fmt.Fprintf(w, "built %s at %s", termSafe(res.Source.RepoRoot), short(res.Source.Commit))
 	if res.Source.Dirty {
 		fmt.Fprint(w, " (dirty)")
 	}
 	fmt.Fprintf(w, " in %s with %s\n", res.FinishedOn.Sub(res.StartedOn).Round(1e6), res.Image.ManifestDigest)
 	for _, s := range res.Subjects {
-		fmt.Fprintf(w, "sha256:%s  %s\n", s.SHA256, filepath.Join(res.OutDir, s.Name))
+		fmt.Fprintf(w, "sha256:%s  %s\n", s.SHA256, termSafe(filepath.Join(res.OutDir, s.Name)))
 	}
 	if prov != nil {
-		fmt.Fprintf(w, "provenance: %s\n", prov.Bundle)
+		fmt.Fprintf(w, "provenance: %s\n", termSafe(prov.Bundle))
 		switch {
 		case prov.Logged:
-			fmt.Fprintf(w, "log entry: %s index %d\n", prov.LogURL, prov.LogIndex)
+			fmt.Fprintf(w, "log entry: %s index %d\n", termSafe(prov.LogURL), prov.LogIndex)
 		case g.output == "text":
 			fmt.Fprintln(w, "log entry: none (UNLOGGED)")
 		}

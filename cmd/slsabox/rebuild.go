@@ -411,18 +411,18 @@ func printRebuild(cmd *cobra.Command, g *globalOptions, o *rebuildOutcome) error
 		if !s.Match {
 			differ++
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, shortDigest(s.Recorded), shortDigest(s.Rebuilt), res)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", termSafe(s.Name), termSafe(shortDigest(s.Recorded)), termSafe(shortDigest(s.Rebuilt)), res)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	for _, d := range o.Differences {
-		fmt.Fprintf(w, "DIFFERS: %s\n", d)
+		fmt.Fprintf(w, "DIFFERS: %s\n", termSafe(d))
 	}
 	if o.Reproduced {
-		fmt.Fprintf(w, "reproduced: all %d subjects of commit %s match the provenance (image %s, %d inputs)\n", len(o.Subjects), short(o.Commit), o.Image, o.Inputs)
+		fmt.Fprintf(w, "reproduced: all %d subjects of commit %s match the provenance (image %s, %d inputs)\n", len(o.Subjects), termSafe(short(o.Commit)), termSafe(o.Image), o.Inputs)
 	} else {
-		fmt.Fprintf(w, "NOT reproduced: %d of %d subjects differ, %d other differences (commit %s)\n", differ, len(o.Subjects), len(o.Differences), short(o.Commit))
+		fmt.Fprintf(w, "NOT reproduced: %d of %d subjects differ, %d other differences (commit %s)\n", differ, len(o.Subjects), len(o.Differences), termSafe(short(o.Commit)))
 	}
 	return nil
 }

@@ -222,7 +222,7 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 	}
 	for _, r := range results {
 		for _, w := range r.Warnings {
-			fmt.Fprintf(stderr, "slsabox: warning: %s: %s\n", r.Artifact, w)
+			fmt.Fprintf(stderr, "slsabox: warning: %s: %s\n", termSafe(r.Artifact), termSafe(w))
 		}
 	}
 	if first != nil {
@@ -256,7 +256,7 @@ func printVerify(cmd *cobra.Command, g *globalOptions, results []artifactResult)
 		} else {
 			level = fmt.Sprintf(" SLSA_BUILD_LEVEL_%d", r.BuildLevel)
 		}
-		fmt.Fprintf(w, "%s %s (sha256:%s)%s\n", status, r.Artifact, r.Digest, level)
+		fmt.Fprintf(w, "%s %s (sha256:%s)%s\n", status, termSafe(r.Artifact), termSafe(r.Digest), level)
 		for _, c := range r.Checks {
 			label := "ok  "
 			switch {
@@ -265,7 +265,7 @@ func printVerify(cmd *cobra.Command, g *globalOptions, results []artifactResult)
 			case !c.OK:
 				label = "FAIL"
 			}
-			fmt.Fprintf(w, "%s %s: %s\n", label, c.Name, c.Detail)
+			fmt.Fprintf(w, "%s %s: %s\n", label, c.Name, termSafe(c.Detail))
 		}
 	}
 	return nil
