@@ -1,6 +1,7 @@
 package builder
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -359,6 +361,13 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	if err := exportFirst(nil); err != nil {
 		return nil, err
 	}
+	if rel, inside := relInside(req.SourceDir, req.DefinitionFile); inside && req.Definition == nil {
+		// The definition was read from the work tree, to start on the image early;
+		// what is recorded must be the one of the exported source.
+		if err := definitionInExport(srcDir, filepath.ToSlash(rel), def, src); err != nil {
+			return nil, err
+		}
+	}
 	<-swept
 	res.Source = src
 	res.Inputs = inputs.resolved
@@ -546,13 +555,36 @@ func setEnv(env []string, name, value string) []string {
 	return append(env, name+"="+value)
 }
 
+// relTo is p relative to base (slash-separated) when p lies inside base, else p's
+// absolute path: a file outside the built directory is named as what it is, never as
+// if it were a path of the repository.
 func relTo(base, p string) string {
-	ab, err1 := filepath.Abs(base)
-	ap, err2 := filepath.Abs(p)
-	if err1 == nil && err2 == nil {
-		if r, err := filepath.Rel(ab, ap); err == nil && !strings.HasPrefix(r, "..") {
-			return filepath.ToSlash(r)
-		}
+	if r, ok := relInside(base, p); ok {
+		return filepath.ToSlash(r)
+	}
+	if ap, err := filepath.Abs(p); err == nil {
+		return ap
 	}
 	return p
+}
+
+// definitionInExport checks that the definition read from the work tree (def, at rel
+// inside the source directory) is byte for byte the one in the exported source: an
+// edit that git status does not show (an ignored file, --assume-unchanged,
+// --skip-worktree) would otherwise be built and recorded as the commit's.
+func definitionInExport(srcDir, rel string, def *Definition, src *Source) error {
+	data, err := readSourceFile(srcDir, rel, MaxDefinitionSize)
+	if errors.Is(err, fs.ErrNotExist) {
+		return withHint(fmt.Errorf("%s is not in the exported source (commit %.12s): %w", rel, src.Commit, ErrDirtyTree),
+			"commit it (git add -f if it is ignored), or keep the definition outside the built directory and pass -f")
+	}
+	if err != nil {
+		return sourceFileErr("the build definition", rel, err, "commit slsabox.yaml")
+	}
+	if !bytes.Equal(data, def.Raw) {
+		return withHint(fmt.Errorf("%s in the work tree differs from the one in the exported source (commit %.12s), a change git status does not show (ignored, --assume-unchanged or --skip-worktree): %w",
+			rel, src.Commit, ErrDirtyTree),
+			"commit the change, or undo it: git update-index --no-assume-unchanged --no-skip-worktree %s && git checkout -- %s", rel, rel)
+	}
+	return nil
 }

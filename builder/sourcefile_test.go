@@ -1,6 +1,7 @@
 package builder
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -251,5 +252,72 @@ func TestParseDefinitionBoundsContent(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestDefinitionInExport: an edit of slsabox.yaml that git status does not show is
+// not built as the commit's definition.
+func TestDefinitionInExport(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		hide func(t *testing.T, dir string)
+	}{
+		{"assume-unchanged", func(t *testing.T, dir string) {
+			runGit(t, dir, "update-index", "--assume-unchanged", "slsabox.yaml")
+			write(t, filepath.Join(dir, "slsabox.yaml"), validDef+"# edited\n", 0o644)
+		}},
+		{"skip-worktree", func(t *testing.T, dir string) {
+			runGit(t, dir, "update-index", "--skip-worktree", "slsabox.yaml")
+			write(t, filepath.Join(dir, "slsabox.yaml"), validDef+"# edited\n", 0o644)
+		}},
+		{"ignored and not committed", func(t *testing.T, dir string) {
+			runGit(t, dir, "rm", "-q", "--cached", "slsabox.yaml")
+			write(t, filepath.Join(dir, ".gitignore"), "slsabox.yaml\n", 0o644)
+			runGit(t, dir, "add", ".gitignore")
+			runGit(t, dir, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "ignore")
+		}},
+		{"unchanged", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := gitRepo(t, map[string]string{"slsabox.yaml": validDef, "main.go": "package main\n"})
+			if tc.hide != nil {
+				tc.hide(t, dir)
+			}
+			dest := t.TempDir()
+			src, err := ExportSource(context.Background(), dir, dest, false)
+			if err != nil {
+				t.Fatalf("export: %v (git status shows nothing)", err)
+			}
+			def, err := LoadDefinition(dir, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = definitionInExport(dest, "slsabox.yaml", def, src)
+			if tc.hide == nil {
+				if err != nil {
+					t.Errorf("unchanged: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrDirtyTree) {
+				t.Errorf("err = %v, want ErrDirtyTree", err)
+			}
+		})
+	}
+}
+
+// TestRelTo: a definition outside the built directory is named by its absolute path,
+// never as if it were inside the repository.
+func TestRelTo(t *testing.T) {
+	base := t.TempDir()
+	if got := relTo(base, filepath.Join(base, "sub", "slsabox.yaml")); got != "sub/slsabox.yaml" {
+		t.Errorf("inside: %q", got)
+	}
+	if got := relTo(base, "/tmp/x.yaml"); got != "/tmp/x.yaml" {
+		t.Errorf("outside: %q", got)
+	}
+	wd, _ := os.Getwd()
+	if got := relTo(base, "x.yaml"); got != filepath.Join(wd, "x.yaml") {
+		t.Errorf("relative, outside: %q", got)
 	}
 }

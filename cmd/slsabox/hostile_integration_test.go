@@ -132,3 +132,28 @@ func gitInitCommit(t *testing.T, dir string) {
 		}
 	}
 }
+
+// TestHiddenDefinitionEdit: an edit of slsabox.yaml hidden from git status
+// (--assume-unchanged) is refused, not built and recorded as the commit's.
+func TestHiddenDefinitionEdit(t *testing.T) {
+	testenv.Containerd(t)
+	image := testenv.Image(t, "testbox.tar")
+	repo := t.TempDir()
+	def := "version: 1\nimage: " + image + "\nsteps:\n  - name: build\n    run: [\"true\"]\noutputs: [\"/out/*\"]\n"
+	if err := os.WriteFile(filepath.Join(repo, "slsabox.yaml"), []byte(def), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitInitCommit(t, repo)
+	if out, err := exec.Command("git", "-C", repo, "update-index", "--assume-unchanged", "slsabox.yaml").CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	edited := strings.Replace(def, `run: ["true"]`, `run: ["false"]`, 1)
+	if err := os.WriteFile(filepath.Join(repo, "slsabox.yaml"), []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := slsabox(t, "build", repo, "-o", filepath.Join(t.TempDir(), "out"), "--unsigned")
+	if code != 2 || !strings.Contains(stderr, "slsabox.yaml in the work tree differs from the one in the exported source") {
+		t.Errorf("exit %d, want 2:\n%s", code, stderr)
+	}
+	noStepRan(t, stderr)
+}
