@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/spf13/cobra"
@@ -164,6 +165,17 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildOptions, dir string)
 	if _, err := builder.LoadDefinition(dir, file); err != nil {
 		return err
 	}
+	// In a CI, a checkout that is not of the workflow's commit and repository is
+	// refused before the build (and checked again on the tree that was built).
+	if id := ciIdentity(); signer != nil && (id.sha != "" || id.sourceURI != "") {
+		src, err := builder.InspectSource(ctx, dir)
+		if err != nil {
+			return err
+		}
+		if err := checkCheckout(id, o, src); err != nil {
+			return err
+		}
+	}
 	opts := []builder.Option{}
 	if o.workDir != "" {
 		opts = append(opts, builder.WithWorkDir(o.workDir))
@@ -212,6 +224,9 @@ type provenanceInfo struct {
 func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, stage string, res *builder.Result,
 	signer attest.Signer, tlog attest.TransparencyLog, stderr io.Writer) (*provenanceInfo, error) {
 	id := ciIdentity()
+	if err := checkCheckout(id, o, res.Source); err != nil {
+		return nil, err
+	}
 	builderID := firstOf(o.builderID, id.builderID, defaultBuilderID)
 	if ks, ok := signer.(*attest.KeylessSigner); ok {
 		// A keyless provenance's builder is the identity its certificate proves (for
@@ -296,7 +311,7 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 }
 
 // ciIdentity reads what a CI says about the run from its standard variables.
-type identity struct{ builderID, invocationID, sourceURI, sourceRef string }
+type identity struct{ builderID, invocationID, sourceURI, sourceRef, sha string }
 
 func ciIdentity() identity {
 	var id identity
@@ -313,8 +328,36 @@ func ciIdentity() identity {
 			id.sourceURI = "git+" + server + "/" + repo
 		}
 		id.sourceRef = os.Getenv("GITHUB_REF")
+		id.sha = os.Getenv("GITHUB_SHA")
 	}
 	return id
+}
+
+// checkCheckout refuses to record the CI's repository and ref for a checkout that is
+// not of them. In GitHub Actions the repository and ref come from the environment and
+// the commit from the checkout: a workflow on main that checks out another ref or
+// another repository would otherwise get provenance claiming main of this repository
+// for a commit from elsewhere. --source-uri and --source-ref replace what they name.
+func checkCheckout(id identity, o *buildOptions, src *builder.Source) error {
+	if id.sha != "" && o.sourceRef == "" && id.sourceRef != "" && !strings.EqualFold(id.sha, src.Commit) {
+		return withHint(usageError{fmt.Errorf("the checkout is at %s, not at GITHUB_SHA %s: the provenance would record %s for a commit that is not its", short(src.Commit), short(id.sha), id.sourceRef)},
+			"build the commit the workflow ran for (actions/checkout without ref:), or pass --source-ref with the ref that was checked out")
+	}
+	if o.sourceURI == "" && id.sourceURI != "" && !sameRepository(attest.SourceURI(src.RemoteURL, src.RepoRoot), id.sourceURI) {
+		return withHint(usageError{fmt.Errorf("the checkout's origin %s is not GITHUB_REPOSITORY's %s: the provenance would record the workflow's repository for another's code",
+			attest.SourceURI(src.RemoteURL, src.RepoRoot), id.sourceURI)},
+			"build a checkout of the workflow's repository, or pass --source-uri with the repository that was checked out")
+	}
+	return nil
+}
+
+// sameRepository compares source URIs as GitHub does: without a final .git or slash,
+// case-insensitively.
+func sameRepository(a, b string) bool {
+	norm := func(u string) string {
+		return strings.TrimSuffix(strings.TrimSuffix(strings.ToLower(u), "/"), ".git")
+	}
+	return norm(a) == norm(b)
 }
 
 func firstOf(vals ...string) string {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -156,4 +157,40 @@ func TestHiddenDefinitionEdit(t *testing.T) {
 		t.Errorf("exit %d, want 2:\n%s", code, stderr)
 	}
 	noStepRan(t, stderr)
+}
+
+// TestGitHubCheckoutMismatch: in GitHub Actions, a checkout of another ref or another
+// repository than the workflow's is refused, not recorded as the workflow's.
+func TestGitHubCheckoutMismatch(t *testing.T) {
+	testenv.Containerd(t)
+	image := testenv.Image(t, "testbox.tar")
+	repo := t.TempDir()
+	def := "version: 1\nimage: " + image + "\nsteps:\n  - name: build\n    run: [\"true\"]\noutputs: [\"/out/*\"]\n"
+	if err := os.WriteFile(filepath.Join(repo, "slsabox.yaml"), []byte(def), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitInitCommit(t, repo)
+	if out, err := exec.Command("git", "-C", repo, "remote", "add", "origin", "https://github.com/o/r.git").CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	head, err := exec.Command("git", "-C", repo, "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := keygen(t)
+	for name, tc := range map[string]struct{ repository, sha, want string }{
+		"another ref":        {"o/r", strings.Repeat("e", 40), "not at GITHUB_SHA"},
+		"another repository": {"o/other", strings.TrimSpace(string(head)), "is not GITHUB_REPOSITORY's"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(slsaboxBin, "build", repo, "-o", filepath.Join(t.TempDir(), "out"), "--key", key+".key", "--no-tlog")
+			cmd.Env = append(os.Environ(), "SLSABOX_NAMESPACE=slsabox-test-cli", "GITHUB_ACTIONS=true", "GITHUB_SERVER_URL=https://github.com",
+				"GITHUB_REPOSITORY="+tc.repository, "GITHUB_REF=refs/heads/main", "GITHUB_SHA="+tc.sha, "ACTIONS_ID_TOKEN_REQUEST_URL=", "ACTIONS_ID_TOKEN_REQUEST_TOKEN=")
+			out, err := cmd.CombinedOutput()
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), tc.want) {
+				t.Errorf("%v, want exit 2 saying %q:\n%s", err, tc.want, out)
+			}
+		})
+	}
 }
