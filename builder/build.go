@@ -21,6 +21,7 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"golang.org/x/sys/unix"
 )
 
 // Builder runs hermetic builds on one containerd daemon.
@@ -441,6 +442,12 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		finishErr = req.Finish(ctx, stage, res)
 		var pub *Publish
 		if finishErr != nil && !errors.As(finishErr, &pub) {
+			// Signing failed (the key, Fulcio, the TSA) after a good build: OUT stays
+			// as it was, but the log and the unsigned artifacts are kept beside it.
+			b.saveFailedLog(logFile, outAbs)
+			if keepUnpublished(stage, outAbs) == nil {
+				b.progressf("the build's artifacts, not signed, are in %s", outAbs+unpublishedSuffix)
+			}
 			return res, finishErr
 		}
 	}
@@ -448,6 +455,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		return res, err
 	}
 	_ = os.Remove(outAbs + ".failed.log") // from an earlier failure: no longer true
+	removeUnpublished(outAbs)
 	return res, finishErr
 }
 
@@ -488,30 +496,80 @@ func checkOutDir(out string) error {
 }
 
 // publish moves the staged outputs into place: OUT holds either the old or the new
-// build's files, never a mix or a half-written file.
+// build's files, never a mix, a half-written file, or nothing. An existing OUT is
+// swapped with the stage in one renameat2(RENAME_EXCHANGE); the old files then go to
+// OUT.old-<id> and are removed. A crash leaves at most that directory, which the next
+// publish removes.
 func publish(stage, out, id string) error {
+	removeLeftovers(out)
 	old := out + ".old-" + id
-	hadOld := false
-	if _, err := os.Stat(out); err == nil {
-		if err := os.Rename(out, old); err != nil {
-			return fmt.Errorf("replacing %s: %v: %w", out, err, ErrEnvironment)
+	err := unix.Renameat2(unix.AT_FDCWD, stage, unix.AT_FDCWD, out, unix.RENAME_EXCHANGE)
+	switch {
+	case err == nil:
+		// stage now holds the old output.
+		if rerr := os.Rename(stage, old); rerr == nil {
+			_ = os.RemoveAll(old)
 		}
-		hadOld = true
-	}
-	if err := os.Rename(stage, out); err != nil {
-		if hadOld {
-			_ = os.Rename(old, out)
+	case errors.Is(err, unix.ENOENT):
+		// No OUT yet: a plain rename.
+		if err := os.Rename(stage, out); err != nil {
+			return fmt.Errorf("publishing outputs to %s: %v: %w", out, err, ErrEnvironment)
 		}
-		return fmt.Errorf("publishing outputs to %s: %v: %w", out, err, ErrEnvironment)
-	}
-	if hadOld {
-		_ = os.RemoveAll(old)
+	case errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENOSYS):
+		// A file system without RENAME_EXCHANGE: move the old OUT aside first.
+		if err := publishByRename(stage, out, old); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("replacing %s: %v: %w", out, err, ErrEnvironment)
 	}
 	if d, err := os.Open(filepath.Dir(out)); err == nil {
 		_ = d.Sync()
 		d.Close()
 	}
 	return nil
+}
+
+func publishByRename(stage, out, old string) error {
+	if err := os.Rename(out, old); err != nil {
+		return fmt.Errorf("replacing %s: %v: %w", out, err, ErrEnvironment)
+	}
+	if err := os.Rename(stage, out); err != nil {
+		_ = os.Rename(old, out)
+		return fmt.Errorf("publishing outputs to %s: %v: %w", out, err, ErrEnvironment)
+	}
+	_ = os.RemoveAll(old)
+	return nil
+}
+
+// removeLeftovers removes what a crashed publish left beside OUT: OUT.old-<id>
+// directories holding an earlier output (only those slsabox marked as its own).
+func removeLeftovers(out string) {
+	dirs, _ := filepath.Glob(out + ".old-*")
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, outputMarker)); err == nil {
+			_ = os.RemoveAll(d)
+		}
+	}
+}
+
+// unpublishedSuffix names the directory beside OUT that keeps the artifacts of a
+// build whose outputs were not published because Finish (signing) failed.
+const unpublishedSuffix = ".failed"
+
+// keepUnpublished moves the staged outputs to OUT.failed (replacing an earlier one
+// that slsabox made), instead of throwing them away with the stage.
+func keepUnpublished(stage, out string) error {
+	removeUnpublished(out)
+	return os.Rename(stage, out+unpublishedSuffix)
+}
+
+// removeUnpublished removes OUT.failed when slsabox made it (it holds the marker).
+func removeUnpublished(out string) {
+	d := out + unpublishedSuffix
+	if _, err := os.Stat(filepath.Join(d, outputMarker)); err == nil {
+		_ = os.RemoveAll(d)
+	}
 }
 
 // saveFailedLog keeps the log of a failed build beside the (untouched) output directory.

@@ -154,9 +154,14 @@ func runRebuild(cmd *cobra.Command, g *globalOptions, o *rebuildOptions, dir str
 			return err
 		}
 	}
-	outcome, err := rebuild(ctx, cmd, g, o, dir)
+	// The bundle is read once: what is verified is what the VSA names by digest.
+	data, err := os.ReadFile(o.bundle)
+	if err != nil {
+		return usageError{err}
+	}
+	outcome, err := rebuild(ctx, cmd, g, o, dir, data)
 	if vsaw != nil && (err == nil || exitCode(err) == exitFailed) {
-		if werr := writeRebuildVSA(ctx, vsaw, o.bundle, outcome); werr != nil {
+		if werr := writeRebuildVSA(ctx, vsaw, o.bundle, data, outcome); werr != nil {
 			return werr
 		}
 		g.logf(cmd.ErrOrStderr(), "wrote %s VSA %s", vsaw.result, o.vsa.out)
@@ -188,12 +193,8 @@ func runRebuild(cmd *cobra.Command, g *globalOptions, o *rebuildOptions, dir str
 }
 
 // rebuild verifies the bundle, runs the recorded build again and compares.
-func rebuild(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *rebuildOptions, dir string) (*rebuildOutcome, error) {
+func rebuild(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *rebuildOptions, dir string, data []byte) (*rebuildOutcome, error) {
 	stderr := cmd.ErrOrStderr()
-	data, err := os.ReadFile(o.bundle)
-	if err != nil {
-		return nil, usageError{err}
-	}
 	b, err := attest.ParseBundle(data)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("%s: %w", o.bundle, err)}
@@ -311,12 +312,8 @@ const reproducedLevel = "SLSABOX_BUILD_REPRODUCED"
 // writeRebuildVSA writes the VSA of a rebuild: PASSED with the verified build level
 // and reproducedLevel when outcome says every subject was reproduced; FAILED, over
 // the subjects the bundle names, otherwise (outcome is nil when the rebuild stopped
-// before comparing).
-func writeRebuildVSA(ctx context.Context, w *vsaWriter, bundlePath string, outcome *rebuildOutcome) error {
-	data, err := os.ReadFile(bundlePath)
-	if err != nil {
-		return usageError{err}
-	}
+// before comparing). data is the bundle as it was read and verified, never read again.
+func writeRebuildVSA(ctx context.Context, w *vsaWriter, bundlePath string, data []byte, outcome *rebuildOutcome) error {
 	var subjects []*intoto.ResourceDescriptor
 	if outcome != nil && outcome.Recorded != nil {
 		for _, s := range outcome.Recorded.Subjects {
