@@ -223,6 +223,11 @@ func rebuild(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *rebui
 		SourceURI: o.sourceURI, AllowAnySourceUnsafe: o.sourceURI == "",
 	}
 	report, err := v.Verify(b, policy)
+	if f := report.Failed(); err != nil && len(f) == 1 && f[0].Name == verify.CheckCleanSource {
+		// Signed and logged as required, but of uncommitted changes: nothing to check out.
+		return nil, withHint(usageError{fmt.Errorf("the recorded build was of uncommitted changes (--allow-dirty): there is no commit to rebuild")},
+			"only builds of committed trees can be rebuilt")
+	}
 	if err != nil {
 		return nil, withHint(fmt.Errorf("verifying %s: %w", o.bundle, err), "nothing was rebuilt: the bundle does not verify (slsabox verify prints every check)")
 	}
