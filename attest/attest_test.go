@@ -144,6 +144,26 @@ func TestReadProvenance(t *testing.T) {
 	}
 }
 
+// TestDefinitionPathOutside: a -f file outside the built directory is recorded by its
+// absolute path, not joined onto source.path as if it were in the repository.
+func TestDefinitionPathOutside(t *testing.T) {
+	res := testResult()
+	res.Definition.Path = "/tmp/x.yaml"
+	st, err := Provenance(res, ProvenanceOptions{BuilderID: "https://example.org/b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := MarshalStatement(st)
+	st, _ = ParseStatement(b)
+	r, err := ReadProvenance(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.DefinitionPath != "/tmp/x.yaml" {
+		t.Errorf("definition.path = %q, want /tmp/x.yaml", r.DefinitionPath)
+	}
+}
+
 func TestProvenanceErrors(t *testing.T) {
 	if _, err := Provenance(testResult(), ProvenanceOptions{}); !errors.Is(err, ErrInvalidProvenance) {
 		t.Errorf("no builder id: %v", err)

@@ -2,6 +2,7 @@ package attest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -12,9 +13,11 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore/pkg/signature"
 )
@@ -91,6 +94,33 @@ func (k *KeylessSigner) CertificateProvider() (sign.CertificateProvider, *sign.C
 	return k.provider, &sign.CertificateProviderOptions{}
 }
 
+// Certificate asks Fulcio for the certificate now (once: the bundle then carries the
+// same one), so that the provenance can name the identity it proves before it is
+// signed. Call it at signing time: the token and the certificate are short-lived.
+func (k *KeylessSigner) Certificate(ctx context.Context) (*x509.Certificate, error) {
+	der, err := k.provider.GetCertificate(ctx, k, nil)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, fmt.Errorf("%w: the certificate from %s: %v", ErrCertificateRefused, k.provider.url, err)
+	}
+	return cert, nil
+}
+
+// CertificateIdentity is the identity a certificate proves: its subject alternative
+// name as verifiers read it (for GitHub Actions https://github.com/{job_workflow_ref}),
+// else Fulcio's Build Signer URI extension; "" when it has neither. A keyless slsabox
+// provenance names it as its builder id, and verify checks that they are equal.
+func CertificateIdentity(cert *x509.Certificate) string {
+	sum, err := certificate.SummarizeCertificate(cert)
+	if err != nil {
+		return ""
+	}
+	return cmp.Or(sum.SubjectAlternativeName, sum.Extensions.BuildSignerURI)
+}
+
 // FulcioURL is where the certificate comes from.
 func (k *KeylessSigner) FulcioURL() string { return k.provider.url }
 
@@ -98,6 +128,8 @@ type fulcioProvider struct {
 	url     string
 	tokens  TokenSource
 	timeout time.Duration
+	mu      sync.Mutex
+	der     []byte // the certificate, once issued: one key, one certificate
 }
 
 var fulcioStatusRE = regexp.MustCompile(`^Fulcio returned (\d{3}): `)
@@ -105,6 +137,19 @@ var fulcioStatusRE = regexp.MustCompile(`^Fulcio returned (\d{3}): `)
 // GetCertificate fetches the identity token, then the certificate, and sorts the
 // failures: a token that cannot be had, Fulcio refusing, Fulcio unreachable.
 func (p *fulcioProvider) GetCertificate(ctx context.Context, kp sign.Keypair, _ *sign.CertificateProviderOptions) ([]byte, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.der != nil {
+		return p.der, nil
+	}
+	der, err := p.issue(ctx, kp)
+	if err == nil {
+		p.der = der
+	}
+	return der, err
+}
+
+func (p *fulcioProvider) issue(ctx context.Context, kp sign.Keypair) ([]byte, error) {
 	tok, err := p.tokens.Token(ctx)
 	if err != nil {
 		return nil, err

@@ -121,7 +121,7 @@ func Provenance(res *builder.Result, opts ProvenanceOptions) (*intoto.Statement,
 			"path": src.Subdir,
 		},
 		"definition": map[string]any{
-			"path":    path.Join(src.Subdir, res.Definition.Path),
+			"path":    definitionPath(src.Subdir, res.Definition.Path),
 			"sha256":  res.Definition.SHA256,
 			"content": res.Definition.Content,
 		},
@@ -281,4 +281,14 @@ func protoToStruct(p *slsa.Provenance) (*structpb.Struct, error) {
 
 func sortByName(d []*intoto.ResourceDescriptor) {
 	slices.SortFunc(d, func(a, b *intoto.ResourceDescriptor) int { return strings.Compare(a.Name, b.Name) })
+}
+
+// definitionPath is the definition's path relative to the repository root, or, for a
+// file outside the built directory (given with -f), its absolute path as it was:
+// such a file is part of no commit, and must not look like one.
+func definitionPath(subdir, p string) string {
+	if path.IsAbs(p) {
+		return p
+	}
+	return path.Join(subdir, p)
 }

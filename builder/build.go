@@ -1,6 +1,7 @@
 package builder
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +21,7 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"golang.org/x/sys/unix"
 )
 
 // Builder runs hermetic builds on one containerd daemon.
@@ -254,7 +257,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	}
 	def := req.Definition
 	if def == nil {
-		if def, err = LoadDefinition(req.DefinitionFile); err != nil {
+		if def, err = LoadDefinition(req.SourceDir, req.DefinitionFile); err != nil {
 			return nil, err
 		}
 	}
@@ -359,6 +362,13 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	if err := exportFirst(nil); err != nil {
 		return nil, err
 	}
+	if rel, inside := relInside(req.SourceDir, req.DefinitionFile); inside && req.Definition == nil {
+		// The definition was read from the work tree, to start on the image early;
+		// what is recorded must be the one of the exported source.
+		if err := definitionInExport(srcDir, filepath.ToSlash(rel), def, src); err != nil {
+			return nil, err
+		}
+	}
 	<-swept
 	res.Source = src
 	res.Inputs = inputs.resolved
@@ -432,6 +442,12 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		finishErr = req.Finish(ctx, stage, res)
 		var pub *Publish
 		if finishErr != nil && !errors.As(finishErr, &pub) {
+			// Signing failed (the key, Fulcio, the TSA) after a good build: OUT stays
+			// as it was, but the log and the unsigned artifacts are kept beside it.
+			b.saveFailedLog(logFile, outAbs)
+			if keepUnpublished(stage, outAbs) == nil {
+				b.progressf("the build's artifacts, not signed, are in %s", outAbs+unpublishedSuffix)
+			}
 			return res, finishErr
 		}
 	}
@@ -439,6 +455,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		return res, err
 	}
 	_ = os.Remove(outAbs + ".failed.log") // from an earlier failure: no longer true
+	removeUnpublished(outAbs)
 	return res, finishErr
 }
 
@@ -479,30 +496,80 @@ func checkOutDir(out string) error {
 }
 
 // publish moves the staged outputs into place: OUT holds either the old or the new
-// build's files, never a mix or a half-written file.
+// build's files, never a mix, a half-written file, or nothing. An existing OUT is
+// swapped with the stage in one renameat2(RENAME_EXCHANGE); the old files then go to
+// OUT.old-<id> and are removed. A crash leaves at most that directory, which the next
+// publish removes.
 func publish(stage, out, id string) error {
+	removeLeftovers(out)
 	old := out + ".old-" + id
-	hadOld := false
-	if _, err := os.Stat(out); err == nil {
-		if err := os.Rename(out, old); err != nil {
-			return fmt.Errorf("replacing %s: %v: %w", out, err, ErrEnvironment)
+	err := unix.Renameat2(unix.AT_FDCWD, stage, unix.AT_FDCWD, out, unix.RENAME_EXCHANGE)
+	switch {
+	case err == nil:
+		// stage now holds the old output.
+		if rerr := os.Rename(stage, old); rerr == nil {
+			_ = os.RemoveAll(old)
 		}
-		hadOld = true
-	}
-	if err := os.Rename(stage, out); err != nil {
-		if hadOld {
-			_ = os.Rename(old, out)
+	case errors.Is(err, unix.ENOENT):
+		// No OUT yet: a plain rename.
+		if err := os.Rename(stage, out); err != nil {
+			return fmt.Errorf("publishing outputs to %s: %v: %w", out, err, ErrEnvironment)
 		}
-		return fmt.Errorf("publishing outputs to %s: %v: %w", out, err, ErrEnvironment)
-	}
-	if hadOld {
-		_ = os.RemoveAll(old)
+	case errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENOSYS):
+		// A file system without RENAME_EXCHANGE: move the old OUT aside first.
+		if err := publishByRename(stage, out, old); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("replacing %s: %v: %w", out, err, ErrEnvironment)
 	}
 	if d, err := os.Open(filepath.Dir(out)); err == nil {
 		_ = d.Sync()
 		d.Close()
 	}
 	return nil
+}
+
+func publishByRename(stage, out, old string) error {
+	if err := os.Rename(out, old); err != nil {
+		return fmt.Errorf("replacing %s: %v: %w", out, err, ErrEnvironment)
+	}
+	if err := os.Rename(stage, out); err != nil {
+		_ = os.Rename(old, out)
+		return fmt.Errorf("publishing outputs to %s: %v: %w", out, err, ErrEnvironment)
+	}
+	_ = os.RemoveAll(old)
+	return nil
+}
+
+// removeLeftovers removes what a crashed publish left beside OUT: OUT.old-<id>
+// directories holding an earlier output (only those slsabox marked as its own).
+func removeLeftovers(out string) {
+	dirs, _ := filepath.Glob(out + ".old-*")
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, outputMarker)); err == nil {
+			_ = os.RemoveAll(d)
+		}
+	}
+}
+
+// unpublishedSuffix names the directory beside OUT that keeps the artifacts of a
+// build whose outputs were not published because Finish (signing) failed.
+const unpublishedSuffix = ".failed"
+
+// keepUnpublished moves the staged outputs to OUT.failed (replacing an earlier one
+// that slsabox made), instead of throwing them away with the stage.
+func keepUnpublished(stage, out string) error {
+	removeUnpublished(out)
+	return os.Rename(stage, out+unpublishedSuffix)
+}
+
+// removeUnpublished removes OUT.failed when slsabox made it (it holds the marker).
+func removeUnpublished(out string) {
+	d := out + unpublishedSuffix
+	if _, err := os.Stat(filepath.Join(d, outputMarker)); err == nil {
+		_ = os.RemoveAll(d)
+	}
 }
 
 // saveFailedLog keeps the log of a failed build beside the (untouched) output directory.
@@ -546,13 +613,36 @@ func setEnv(env []string, name, value string) []string {
 	return append(env, name+"="+value)
 }
 
+// relTo is p relative to base (slash-separated) when p lies inside base, else p's
+// absolute path: a file outside the built directory is named as what it is, never as
+// if it were a path of the repository.
 func relTo(base, p string) string {
-	ab, err1 := filepath.Abs(base)
-	ap, err2 := filepath.Abs(p)
-	if err1 == nil && err2 == nil {
-		if r, err := filepath.Rel(ab, ap); err == nil && !strings.HasPrefix(r, "..") {
-			return filepath.ToSlash(r)
-		}
+	if r, ok := relInside(base, p); ok {
+		return filepath.ToSlash(r)
+	}
+	if ap, err := filepath.Abs(p); err == nil {
+		return ap
 	}
 	return p
+}
+
+// definitionInExport checks that the definition read from the work tree (def, at rel
+// inside the source directory) is byte for byte the one in the exported source: an
+// edit that git status does not show (an ignored file, --assume-unchanged,
+// --skip-worktree) would otherwise be built and recorded as the commit's.
+func definitionInExport(srcDir, rel string, def *Definition, src *Source) error {
+	data, err := readSourceFile(srcDir, rel, MaxDefinitionSize)
+	if errors.Is(err, fs.ErrNotExist) {
+		return withHint(fmt.Errorf("%s is not in the exported source (commit %.12s): %w", rel, src.Commit, ErrDirtyTree),
+			"commit it (git add -f if it is ignored), or keep the definition outside the built directory and pass -f")
+	}
+	if err != nil {
+		return sourceFileErr("the build definition", rel, err, "commit slsabox.yaml")
+	}
+	if !bytes.Equal(data, def.Raw) {
+		return withHint(fmt.Errorf("%s in the work tree differs from the one in the exported source (commit %.12s), a change git status does not show (ignored, --assume-unchanged or --skip-worktree): %w",
+			rel, src.Commit, ErrDirtyTree),
+			"commit the change, or undo it: git update-index --no-assume-unchanged --no-skip-worktree %s && git checkout -- %s", rel, rel)
+	}
+	return nil
 }

@@ -93,17 +93,58 @@ func (e *DefinitionError) Error() string {
 func (e *DefinitionError) Unwrap() error { return ErrInvalidDefinition }
 func (e *DefinitionError) Hint() string  { return e.Fix }
 
-// LoadDefinition reads and validates the build definition at file.
-func LoadDefinition(file string) (*Definition, error) {
-	data, err := os.ReadFile(file)
+// LoadDefinition reads and validates the build definition of the source directory
+// dir: file, or dir/slsabox.yaml when file is "". A file inside dir is part of the
+// source and is opened inside dir, so that a committed symlink cannot make slsabox
+// read a host file; one outside dir is the user's own. Either must be a regular file
+// of at most MaxDefinitionSize bytes.
+func LoadDefinition(dir, file string) (*Definition, error) {
+	if file == "" {
+		file = filepath.Join(dir, "slsabox.yaml")
+	}
+	var (
+		data []byte
+		err  error
+	)
+	if rel, inside := relInside(dir, file); inside {
+		data, err = readSourceFile(dir, rel, MaxDefinitionSize)
+	} else {
+		data, err = readUserFile(file, MaxDefinitionSize)
+	}
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
+		switch {
+		case errors.Is(err, os.ErrNotExist):
 			return nil, &DefinitionError{File: file, Msg: "no build definition found",
 				Fix: "create slsabox.yaml in the source directory (see docs/config.md) or point at one with -f FILE"}
+		case errors.Is(err, errLeavesRoot), errors.Is(err, errNotRegular), errors.Is(err, errTooLarge):
+			return nil, &DefinitionError{File: file, Msg: "the build definition " + strings.TrimPrefix(err.Error(), rel(dir, file)+" "),
+				Fix: fmt.Sprintf("commit slsabox.yaml itself, a regular file of at most %s, not a symlink to something outside the source", FormatSize(MaxDefinitionSize))}
 		}
 		return nil, &DefinitionError{File: file, Msg: err.Error(), Fix: "check the file's permissions"}
 	}
 	return ParseDefinition(file, data)
+}
+
+func rel(dir, file string) string {
+	if r, ok := relInside(dir, file); ok {
+		return r
+	}
+	return file
+}
+
+// relInside says whether file lies inside dir (both taken from the current
+// directory) and gives its path relative to dir.
+func relInside(dir, file string) (string, bool) {
+	ad, err1 := filepath.Abs(dir)
+	af, err2 := filepath.Abs(file)
+	if err1 != nil || err2 != nil {
+		return "", false
+	}
+	r, err := filepath.Rel(ad, af)
+	if err != nil || r == "." || r == ".." || strings.HasPrefix(r, "../") {
+		return "", false
+	}
+	return r, true
 }
 
 var (
@@ -119,6 +160,32 @@ var reservedEnv = []string{"HOME", "SOURCE_DATE_EPOCH"}
 // ParseDefinition validates data as the content of file. The file name is used in
 // error messages and to resolve relative oci-archive paths.
 func ParseDefinition(file string, data []byte) (*Definition, error) {
+	def, err := parseDefinition(file, data)
+	if err != nil {
+		return nil, boundDefinitionErr(err)
+	}
+	return def, nil
+}
+
+// boundDefinitionErr keeps the file's content out of an error beyond the offending
+// token, cut short (boundMsg): slsabox.yaml may be a hostile commit's.
+func boundDefinitionErr(err error) error {
+	var de *DefinitionError
+	if errors.As(err, &de) {
+		de.Msg, de.Fix = boundMsg(de.Msg), boundQuotes(de.Fix)
+		return de
+	}
+	return &boundedError{err}
+}
+
+// boundedError is err with its message and hint bounded by boundMsg.
+type boundedError struct{ err error }
+
+func (e *boundedError) Error() string { return boundMsg(e.err.Error()) }
+func (e *boundedError) Unwrap() error { return e.err }
+func (e *boundedError) Hint() string  { return boundQuotes(HintOf(e.err)) }
+
+func parseDefinition(file string, data []byte) (*Definition, error) {
 	p := &defParser{file: file}
 	sum := sha256.Sum256(data)
 	def := &Definition{File: file, Digest: hex.EncodeToString(sum[:]), Raw: data, Limits: DefaultLimits}
@@ -254,7 +321,7 @@ func ParseImageRef(s, baseDir string) (ImageRef, error) {
 	at := strings.LastIndex(s, "@")
 	if at < 0 {
 		return ref, withHint(fmt.Errorf("image %q is not pinned by digest: %w", s, ErrInvalidDefinition),
-			"append the manifest digest, e.g. %s@sha256:<64 hex> (slsabox image import prints it for archives)", s)
+			"append the manifest digest, e.g. NAME@sha256:<64 hex> (slsabox image import prints it for archives)")
 	}
 	name, dgst := s[:at], s[at+1:]
 	if !digestRE.MatchString(dgst) {
@@ -402,7 +469,7 @@ func (p *defParser) steps(n *yaml.Node, def *Definition) error {
 					}
 					for _, e := range st.Env {
 						if e.Name == k.Value {
-							return p.fail(k, fmt.Sprintf("%s is set twice", k.Value), "keep one of them")
+							return p.fail(k, fmt.Sprintf("%q is set twice", k.Value), "keep one of them")
 						}
 					}
 					s, err := p.scalar(val, k.Value)

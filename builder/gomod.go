@@ -226,8 +226,6 @@ func linkModule(root, view string, e goSumEntry) error {
 	return os.WriteFile(zh, []byte(e.Hash+"\n"), 0o444)
 }
 
-var errNotRegular = errors.New("not a regular file")
-
 // goModules prepares every module the go.sum files list: fetched into the cache at
 // root when missing, then linked into view and verified. It returns the resolved
 // dependencies, sorted by module path and version.
@@ -340,21 +338,22 @@ func readGoSums(srcDir string, ins []Input) ([]goSumEntry, error) {
 			continue
 		}
 		rel := path.Clean(in.GoMod)
-		sumFile := filepath.Join(srcDir, filepath.FromSlash(rel))
-		data, err := os.ReadFile(sumFile)
+		data, err := readSourceFile(srcDir, rel, MaxGoSumSize)
 		if err != nil {
-			return nil, withHint(fmt.Errorf("gomod input %s: %v: %w", rel, err, ErrInvalidSource),
-				"commit the go.sum that gomod: names (go mod tidy writes it)")
+			return nil, sourceFileErr("gomod input", rel, err, "commit the go.sum that gomod: names (go mod tidy writes it)")
 		}
 		entries, err := parseGoSum(rel, data)
 		if err != nil {
 			return nil, err
 		}
 		modRel := path.Join(path.Dir(rel), "go.mod")
-		goMod, err := os.ReadFile(filepath.Join(srcDir, filepath.FromSlash(modRel)))
-		if err != nil {
+		goMod, err := readSourceFile(srcDir, modRel, MaxGoModSize)
+		if errors.Is(err, fs.ErrNotExist) {
 			return nil, withHint(fmt.Errorf("gomod input %s: no %s beside it: %w", rel, modRel, ErrInvalidSource),
 				"gomod: names the go.sum next to the module's go.mod")
+		}
+		if err != nil {
+			return nil, sourceFileErr("gomod input "+rel+": its", modRel, err, "commit go.mod itself, a regular file, beside go.sum")
 		}
 		missing, err := missingSums(modRel, goMod, entries)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -43,7 +44,7 @@ func parseGoSum(file string, data []byte) ([]goSumEntry, error) {
 			continue
 		}
 		bad := func(why string) error {
-			return withHint(fmt.Errorf("%s:%d: %s: %w", file, n, why, ErrInvalidSource),
+			return withHint(fmt.Errorf("%s:%d: %s: %w", file, n, boundMsg(why), ErrInvalidSource),
 				"regenerate go.sum with go mod tidy and commit it")
 		}
 		f := strings.Fields(line)
@@ -67,7 +68,7 @@ func parseGoSum(file string, data []byte) ([]goSumEntry, error) {
 		}
 		if prev, ok := seen[e.key()]; ok {
 			if prev != e.Hash {
-				return nil, bad(fmt.Sprintf("%s has two different hashes", e.key()))
+				return nil, bad(fmt.Sprintf("%q has two different hashes", e.key()))
 			}
 			continue
 		}
@@ -85,7 +86,7 @@ func parseGoSum(file string, data []byte) ([]goSumEntry, error) {
 func missingSums(file string, goMod []byte, sums []goSumEntry) ([]string, error) {
 	mf, err := modfile.Parse(file, goMod, nil)
 	if err != nil {
-		return nil, withHint(fmt.Errorf("%v: %w", err, ErrInvalidSource), "fix go.mod (go mod tidy)")
+		return nil, withHint(fmt.Errorf("%s: %w", goModErr(file, err), ErrInvalidSource), "fix go.mod (go mod tidy)")
 	}
 	have := map[string]bool{}
 	for _, e := range sums {
@@ -110,4 +111,29 @@ func missingSums(file string, goMod []byte, sums []goSumEntry) ([]string, error)
 	}
 	slices.Sort(missing)
 	return missing, nil
+}
+
+// goModErr describes a go.mod the parser refused by its first error only, with the
+// offending token cut short: the parser reports every line of a file that is not a
+// go.mod ("unknown directive: <first word>"), which would otherwise quote a private
+// key behind a symlink line by line.
+func goModErr(file string, err error) string {
+	var list modfile.ErrorList
+	if !errors.As(err, &list) || len(list) == 0 {
+		return file + ": " + boundMsg(err.Error())
+	}
+	first := list[0]
+	msg := first.Err.Error()
+	if verb, ok := strings.CutPrefix(msg, "unknown directive: "); ok {
+		msg = "unknown directive " + quoteToken(verb)
+	}
+	loc := file
+	if first.Pos.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", file, first.Pos.Line)
+	}
+	s := loc + ": " + boundMsg(msg)
+	if len(list) > 1 {
+		s += fmt.Sprintf(" (and %d more errors)", len(list)-1)
+	}
+	return s
 }

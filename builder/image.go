@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/content"
@@ -170,12 +171,17 @@ func platformManifest(ctx context.Context, cs content.Store, target ocispec.Desc
 
 // importPinned imports the archive, then checks it held the pinned manifest or index.
 func importPinned(ctx context.Context, c *containerd.Client, ref ImageRef) (images.Image, error) {
-	f, err := os.Open(ref.Archive)
+	// The path comes from slsabox.yaml: a FIFO or a device there must not hang the build.
+	f, err := os.OpenFile(ref.Archive, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
 		return images.Image{}, withHint(fmt.Errorf("opening image archive: %v: %w", err, ErrImage),
 			"build the archive first (scripts/images/*.sh) or fix the oci-archive: path in slsabox.yaml")
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return images.Image{}, withHint(fmt.Errorf("image archive %s %w: %w", ref.Archive, errNotRegular, ErrImage),
+			"the oci-archive: path in slsabox.yaml must name an OCI image archive file")
+	}
 	imgs, err := c.Import(ctx, f, containerd.WithDigestRef(func(d digestT) string { return "slsabox.local/oci-archive@" + d.String() }),
 		containerd.WithSkipDigestRef(func(string) bool { return false }))
 	if err != nil {

@@ -72,9 +72,12 @@ func collectOutputs(outDir, stage string, patterns []string, limit int64) ([]Sub
 	}
 	sort.Strings(matched)
 	for _, name := range matched {
+		// OUT's top level is slsabox's too: /out/build.log/x would make build.log a
+		// directory, and writing the log would then fail as if the machine had.
+		top, _, _ := strings.Cut(name, "/")
 		for _, r := range reservedOutputNames {
-			if name == r {
-				return nil, withHint(fmt.Errorf("%w: /out/%s has a name slsabox uses for its own files", ErrOutputRejected, name),
+			if top == r {
+				return nil, withHint(fmt.Errorf("%w: /out/%s has a name slsabox uses for its own files (%s)", ErrOutputRejected, name, r),
 					"rename the output")
 			}
 		}

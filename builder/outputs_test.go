@@ -118,3 +118,25 @@ func TestMatchAny(t *testing.T) {
 		}
 	}
 }
+
+// TestCollectOutputsReservedNested: a reserved name is refused below /out's top level
+// too (/out/build.log/x with /out/**), as a rejected output (exit 1), not an
+// environment error when the log is written later.
+func TestCollectOutputsReservedNested(t *testing.T) {
+	for _, name := range []string{"build.log/x", "provenance.sigstore.json/a/b", ".slsabox-output/x"} {
+		out := t.TempDir()
+		must(t, os.MkdirAll(filepath.Join(out, filepath.Dir(name)), 0o755))
+		write(t, filepath.Join(out, name), "x", 0o644)
+		_, err := collectOutputs(out, t.TempDir(), []string{"/out/**"}, 1<<20)
+		if !errors.Is(err, ErrOutputRejected) || errors.Is(err, ErrEnvironment) || !strings.Contains(err.Error(), "slsabox uses") {
+			t.Errorf("/out/%s: %v, want ErrOutputRejected", name, err)
+		}
+	}
+	// A reserved name deeper down is an ordinary file.
+	out := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(out, "docs"), 0o755))
+	write(t, filepath.Join(out, "docs", "build.log"), "x", 0o644)
+	if _, err := collectOutputs(out, t.TempDir(), []string{"/out/**"}, 1<<20); err != nil {
+		t.Errorf("/out/docs/build.log: %v", err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/snapshots"
 	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/errdefs"
 	"github.com/containerd/typeurl/v2"
 )
 
@@ -129,7 +130,20 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 	defer timeout.Stop()
 	poll := time.NewTicker(250 * time.Millisecond)
 	defer poll.Stop()
-	var killedFor error
+	var (
+		killedFor error
+		killing   time.Time // when the step was first killed (timeout, Ctrl-C)
+		killErr   error     // the last kill's failure
+	)
+	kill := func() {
+		if killing.IsZero() {
+			killing = time.Now()
+		}
+		killErr = killTask(cleanCtx, task)
+		if errdefs.IsNotFound(killErr) {
+			killErr = nil // gone already: its exit is on its way
+		}
+	}
 	for {
 		select {
 		case st := <-exitCh:
@@ -162,20 +176,48 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 			return nil
 		case <-poll.C:
 			s.sample(cleanCtx, task, res)
+			if killing.IsZero() {
+				continue
+			}
+			// A kill can fail (containerd restarting) or not be done yet: it is sent
+			// again until the task exits, and a step that outlives killGrace is an
+			// environment failure, never a step left running without its limit.
+			if time.Since(killing) > killGrace {
+				res.ExitCode = -1
+				reason := fmt.Sprintf("could not be killed within %s", killGrace)
+				if killErr != nil {
+					reason += ": " + killErr.Error()
+				}
+				return withHint(&StepError{Step: res.Name, ExitCode: -1, Err: ErrEnvironment, Reason: reason},
+					"check containerd (scripts/containerd.sh status); if the step's processes still run, slsabox sweep --all stops them")
+			}
+			kill()
 		case <-timeout.C:
 			res.TimedOut = true
 			killedFor = withHint(&StepError{Step: res.Name, ExitCode: -1, Err: ErrStepFailed,
 				Reason: fmt.Sprintf("timed out after %s", s.limits.Timeout)}, "raise limits.timeout in slsabox.yaml if the build needs longer")
-			_ = task.Kill(cleanCtx, syscall.SIGKILL, containerd.WithKillAll)
+			kill()
 		case <-ctx.Done():
 			if killedFor == nil {
 				killedFor = withHint(fmt.Errorf("step %q: %w", res.Name, ErrInterrupted), "the build was cancelled and its containers removed; run it again")
-				_ = task.Kill(cleanCtx, syscall.SIGKILL, containerd.WithKillAll)
+				kill()
 			}
 			ctx = cleanCtx // keep waiting for the exit, then clean up
 		}
 	}
 }
+
+// killTask sends SIGKILL to every process of the task (a variable, so that a test can
+// make it fail as it does while containerd restarts).
+var killTask = func(ctx context.Context, task containerd.Task) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second) // a hung daemon must not stop the retries
+	defer cancel()
+	return task.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll)
+}
+
+// killGrace bounds how long a step that must die (timeout, Ctrl-C) may take to exit
+// while its kill is sent again every poll.
+var killGrace = 30 * time.Second
 
 // rewait reconnects after the daemon dropped the connection and waits again; a task
 // that is gone, or whose exit was lost, is an environment failure.

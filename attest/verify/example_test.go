@@ -56,6 +56,7 @@ func ExampleVerifier_Verify() {
 	// ok source uri
 	// -- source ref
 	// -- source commit
+	// ok committed source
 	// -- builder image
 	// ok hermetic
 	// transparency log not checked (u

@@ -9,6 +9,8 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+
+	"github.com/slsabox/slsabox/attest"
 )
 
 // ErrIdentity: the bundle's certificate was issued to another identity than the one
@@ -204,7 +206,7 @@ func (v *Verifier) checkIdentity(b *bundle.Bundle, st *statement, results map[st
 	} else {
 		results[CheckCertIdentity] = v.identity.check(sum)
 	}
-	results[CheckCertSource] = crossCheck(sum.Extensions, st, b.GetDsseEnvelope().GetPayload())
+	results[CheckCertSource] = crossCheck(sum, st, b.GetDsseEnvelope().GetPayload())
 }
 
 func summary(b *bundle.Bundle) (*certificate.Summary, error) {
@@ -251,13 +253,33 @@ func (id *Identity) check(sum *certificate.Summary) result {
 
 // crossCheck requires the certificate's source repository, commit and ref to be the
 // provenance's: a workflow of one repository must not vouch for a build of another.
-func crossCheck(ext certificate.Extensions, st *statement, payload []byte) result {
-	if ext.SourceRepositoryURI == "" {
-		return skip("the certificate names no source repository (not a CI identity)")
-	}
+// For slsabox's build type, the provenance's builder id must also be the identity the
+// certificate proves (its SAN or Build Signer URI): otherwise any workflow the
+// identity regexp admits could claim to be the builder the policy trusts. Other
+// builders' provenance keeps its own convention (GitHub's names the runner).
+func crossCheck(sum *certificate.Summary, st *statement, payload []byte) result {
+	ext := sum.Extensions
 	pred, err := provenance(st, payload)
 	if err != nil {
+		if ext.SourceRepositoryURI == "" {
+			return skip("the certificate names no source repository (not a CI identity)")
+		}
 		return fail(fmt.Errorf("%w: no SLSA v1 provenance to compare: %v", ErrIdentity, err))
+	}
+	var bad []string
+	builderID := pred.GetRunDetails().GetBuilder().GetId()
+	slsaboxBuild := pred.GetBuildDefinition().GetBuildType() == attest.BuildType
+	if slsaboxBuild && (builderID == "" || (builderID != sum.SubjectAlternativeName && builderID != ext.BuildSignerURI)) {
+		bad = append(bad, fmt.Sprintf("builder id %s, certificate identity %s", quote(builderID), quote(sum.SubjectAlternativeName)))
+	}
+	if ext.SourceRepositoryURI == "" {
+		if len(bad) > 0 {
+			return fail(fmt.Errorf("%w: the provenance's builder is not the identity the certificate proves: %s", ErrIdentity, strings.Join(bad, "; ")))
+		}
+		if slsaboxBuild {
+			return pass("builder id " + builderID + " is the certificate's identity (no source repository in the certificate)")
+		}
+		return skip("the certificate names no source repository (not a CI identity)")
 	}
 	source := pred.GetBuildDefinition().GetExternalParameters().GetFields()["source"].GetStructValue()
 	uri, ref := str(source, "uri"), str(source, "ref")
@@ -265,7 +287,6 @@ func crossCheck(ext certificate.Extensions, st *statement, payload []byte) resul
 	if deps := pred.GetBuildDefinition().GetResolvedDependencies(); len(deps) > 0 {
 		commit = deps[0].GetDigest()["gitCommit"]
 	}
-	var bad []string
 	if normalizeRepo(uri) != normalizeRepo(ext.SourceRepositoryURI) {
 		bad = append(bad, fmt.Sprintf("source %s, certificate %s", quote(uri), ext.SourceRepositoryURI))
 	}
@@ -276,7 +297,10 @@ func crossCheck(ext certificate.Extensions, st *statement, payload []byte) resul
 		bad = append(bad, fmt.Sprintf("ref %s, certificate %s", ref, ext.SourceRepositoryRef))
 	}
 	if len(bad) > 0 {
-		return fail(fmt.Errorf("%w: the provenance's source is not what the certificate's workflow ran on: %s", ErrIdentity, strings.Join(bad, "; ")))
+		return fail(fmt.Errorf("%w: the provenance's builder or source is not what the certificate's workflow is and ran on: %s", ErrIdentity, strings.Join(bad, "; ")))
+	}
+	if slsaboxBuild {
+		return pass(fmt.Sprintf("%s at %s, built by %s", ext.SourceRepositoryURI, commit, builderID))
 	}
 	return pass(fmt.Sprintf("%s at %s", ext.SourceRepositoryURI, commit))
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/slsabox/slsabox/attest"
 )
@@ -110,41 +111,84 @@ func TestIdentityCheck(t *testing.T) {
 	}
 }
 
-// TestCrossCheck: the certificate's repository, commit and ref must be the provenance's.
+// TestCrossCheck: the certificate's repository, commit and ref must be the
+// provenance's, and a slsabox provenance's builder id the certificate's identity.
 func TestCrossCheck(t *testing.T) {
-	st, err := attest.Provenance(testResult(), attest.ProvenanceOptions{BuilderID: testBuilder, SourceURI: testSource, SourceRef: "refs/heads/main"})
-	if err != nil {
-		t.Fatal(err)
+	statement := func(builderID string) (*statement, []byte) {
+		st, err := attest.Provenance(testResult(), attest.ProvenanceOptions{BuilderID: builderID, SourceURI: testSource, SourceRef: "refs/heads/main"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload, err := attest.MarshalStatement(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, payload
 	}
-	payload, err := attest.MarshalStatement(st)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, payload := statement(ghSAN)
 	for _, tt := range []struct {
 		name string
-		edit func(*certificate.Extensions)
+		edit func(*certificate.Summary)
 		ok   bool
 	}{
 		{"same", nil, true},
-		{"same, other spelling", func(e *certificate.Extensions) { e.SourceRepositoryURI = "https://GitHub.com/slsabox/slsabox.git/" }, true},
-		{"another repository", func(e *certificate.Extensions) { e.SourceRepositoryURI = "https://github.com/evil/slsabox" }, false},
-		{"another commit", func(e *certificate.Extensions) { e.SourceRepositoryDigest = strings.Repeat("e", 40) }, false},
-		{"no commit", func(e *certificate.Extensions) { e.SourceRepositoryDigest = "" }, false},
-		{"another ref", func(e *certificate.Extensions) { e.SourceRepositoryRef = "refs/heads/evil" }, false},
+		{"same, other spelling", func(s *certificate.Summary) {
+			s.Extensions.SourceRepositoryURI = "https://GitHub.com/slsabox/slsabox.git/"
+		}, true},
+		{"another repository", func(s *certificate.Summary) { s.Extensions.SourceRepositoryURI = "https://github.com/evil/slsabox" }, false},
+		{"another commit", func(s *certificate.Summary) { s.Extensions.SourceRepositoryDigest = strings.Repeat("e", 40) }, false},
+		{"no commit", func(s *certificate.Summary) { s.Extensions.SourceRepositoryDigest = "" }, false},
+		{"another ref", func(s *certificate.Summary) { s.Extensions.SourceRepositoryRef = "refs/heads/evil" }, false},
+		// Another workflow of the same repository (any branch) claiming the release
+		// workflow's builder id.
+		{"another workflow", func(s *certificate.Summary) {
+			s.SubjectAlternativeName = "https://github.com/slsabox/slsabox/.github/workflows/pr.yml@refs/heads/feature"
+		}, false},
+		{"build signer uri", func(s *certificate.Summary) {
+			s.SubjectAlternativeName, s.Extensions.BuildSignerURI = "https://github.com/other/reusable/.github/workflows/x.yml@v1", ghSAN
+		}, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			ext := ghSummary().Extensions
+			sum := ghSummary()
 			if tt.edit != nil {
-				tt.edit(&ext)
+				tt.edit(&sum)
 			}
-			r := crossCheck(ext, st, payload)
+			r := crossCheck(&sum, st, payload)
 			if r.ok != tt.ok || (!tt.ok && !errors.Is(r.err, ErrIdentity)) {
 				t.Errorf("ok = %v, err = %v (%s), want ok=%v", r.ok, r.err, r.detail, tt.ok)
 			}
 		})
 	}
-	// A certificate that names no repository (an e-mail identity) cannot be compared.
-	if r := crossCheck(certificate.Extensions{Issuer: "https://accounts.google.com"}, st, payload); !r.skipped {
-		t.Errorf("no repository: %+v, want skipped", r)
+	// A provenance whose builder id is not the certificate's identity.
+	other, otherPayload := statement("https://github.com/slsabox/slsabox/.github/workflows/release.yml@refs/tags/v9")
+	sum := ghSummary()
+	if r := crossCheck(&sum, other, otherPayload); r.ok || !strings.Contains(r.detail, "builder id") {
+		t.Errorf("another builder id: %+v", r)
+	}
+	// A certificate that names no repository (an e-mail identity) cannot be compared
+	// for the source, but a slsabox provenance's builder must still be its identity.
+	mail := &certificate.Summary{SubjectAlternativeName: "dev@example.org", Extensions: certificate.Extensions{Issuer: "https://accounts.google.com"}}
+	if r := crossCheck(mail, st, payload); r.ok {
+		t.Errorf("e-mail identity, builder id %s: %+v, want a failure", ghSAN, r)
+	}
+	byMail, byMailPayload := statement("dev@example.org")
+	if r := crossCheck(mail, byMail, byMailPayload); !r.ok {
+		t.Errorf("e-mail identity as builder id: %+v", r)
+	}
+	// Other builders' provenance keeps its own builder id (GitHub names the runner).
+	gh, err := attest.Provenance(testResult(), attest.ProvenanceOptions{BuilderID: "https://github.com/actions/runner/github-hosted", SourceURI: testSource, SourceRef: "refs/heads/main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gh.GetPredicate().GetFields()["buildDefinition"].GetStructValue().GetFields()["buildType"] = structpb.NewStringValue("https://actions.github.io/buildtypes/workflow/v1")
+	ghPayload, err := attest.MarshalStatement(gh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := crossCheck(&sum, gh, ghPayload); !r.ok || r.skipped {
+		t.Errorf("GitHub's build type with the runner as builder id: %+v", r)
+	}
+	if r := crossCheck(mail, gh, ghPayload); !r.skipped {
+		t.Errorf("GitHub's build type, no repository in the certificate: %+v, want skipped", r)
 	}
 }

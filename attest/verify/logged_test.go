@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -198,4 +199,23 @@ func FuzzLoggedTamperedNeverVerifies(f *testing.F) {
 			t.Fatalf("a bundle with another envelope or proof verifies:\n%s", in)
 		}
 	})
+}
+
+// TestTlogReportsVerifiedEntry: with an entry sigstore-go skips (a promise that does
+// not verify) before the good one, the check reports, and compares with its
+// checkpoint, the entry that was verified, not the first one of a known log.
+func TestTlogReportsVerifiedEntry(t *testing.T) {
+	data, v := loggedFixture(t)
+	b := parse(t, data)
+	good := b.VerificationMaterial.TlogEntries[0]
+	skipped := proto.Clone(good).(*protorekor.TransparencyLogEntry)
+	skipped.LogIndex = good.LogIndex + 1000
+	skipped.IntegratedTime = 1
+	skipped.InclusionPromise = &protorekor.InclusionPromise{SignedEntryTimestamp: []byte("not a signature")}
+	b.VerificationMaterial.TlogEntries = []*protorekor.TransparencyLogEntry{skipped, good}
+	r, err := v.Verify(b, goodPolicy())
+	c, _ := r.Check(CheckTlog)
+	if err != nil || !c.OK || !strings.Contains(c.Detail, fmt.Sprintf("inclusion proof at index %d ", good.LogIndex)) {
+		t.Errorf("log check: %+v, err %v; want the entry at index %d", c, err, good.LogIndex)
+	}
 }

@@ -44,6 +44,32 @@ type Policy struct {
 	AllowAnyBuilderUnsafe bool `yaml:"allowAnyBuilderUnsafe" json:"allowAnyBuilderUnsafe,omitempty"`
 	// AllowAnySourceUnsafe accepts an artifact built from any source.
 	AllowAnySourceUnsafe bool `yaml:"allowAnySourceUnsafe" json:"allowAnySourceUnsafe,omitempty"`
+	// AllowDirtyUnsafe accepts an artifact built from uncommitted changes (slsabox
+	// build --allow-dirty): its source is not the commit the provenance names.
+	AllowDirtyUnsafe bool `yaml:"allowDirtyUnsafe" json:"allowDirtyUnsafe,omitempty"`
+}
+
+// Opt-outs a Report lists (Report.OptOuts) when they were in effect. Any of them
+// limits the report, and a VSA, to SLSA Build level 1.
+const (
+	OptOutNoTlog     = "WithoutTransparencyLogUnsafe"
+	OptOutAnyBuilder = "AllowAnyBuilderUnsafe"
+	OptOutAnySource  = "AllowAnySourceUnsafe"
+	OptOutDirty      = "AllowDirtyUnsafe"
+)
+
+// optOuts lists the policy's opt-outs in effect.
+func (p Policy) optOuts() []string {
+	var out []string
+	for _, o := range []struct {
+		on   bool
+		name string
+	}{{p.AllowAnyBuilderUnsafe, OptOutAnyBuilder}, {p.AllowAnySourceUnsafe, OptOutAnySource}, {p.AllowDirtyUnsafe, OptOutDirty}} {
+		if o.on {
+			out = append(out, o.name)
+		}
+	}
+	return out
 }
 
 // LoadPolicy parses a YAML policy (the Policy fields, by their yaml names). Unknown
@@ -103,6 +129,9 @@ func (p Policy) validate() (Policy, error) {
 		return p, fmt.Errorf("%w: builder level %d rests on trusting one builder: give its builder id", ErrInvalidPolicy, p.BuilderLevel)
 	case p.BuilderLevel == 3 && !p.RequireHermetic:
 		return p, fmt.Errorf("%w: builder level 3 needs requireHermetic: the provenance must show the isolated sandbox", ErrInvalidPolicy)
+	case p.BuilderLevel >= 2 && len(p.optOuts()) > 0:
+		return p, fmt.Errorf("%w: builder level %d conflicts with the unsafe opt-out %s: a verification that waives a check claims level 1 at most",
+			ErrInvalidPolicy, p.BuilderLevel, strings.Join(p.optOuts(), ", "))
 	}
 	for _, img := range p.AllowedImages {
 		if _, ok := imageDigest(img); !ok {

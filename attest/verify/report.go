@@ -15,12 +15,13 @@ const (
 	CheckSourceURI     = "source uri"
 	CheckSourceRef     = "source ref"
 	CheckSourceCommit  = "source commit"
+	CheckCleanSource   = "committed source"
 	CheckBuilderImage  = "builder image"
 	CheckHermetic      = "hermetic"
 )
 
 var checkOrder = []string{CheckSignature, CheckTlog, CheckPredicateType, CheckSubjectDigest, CheckBuilderID,
-	CheckBuildType, CheckSourceURI, CheckSourceRef, CheckSourceCommit, CheckBuilderImage, CheckHermetic}
+	CheckBuildType, CheckSourceURI, CheckSourceRef, CheckSourceCommit, CheckCleanSource, CheckBuilderImage, CheckHermetic}
 
 // Check is the outcome of one check. A skipped check (nothing required, or not run
 // because the signature failed) has Skipped set; it is OK only when nothing was required.
@@ -38,8 +39,12 @@ type Report struct {
 	// Digest is the sha256 hex of the artifact checked.
 	Digest string `json:"digest"`
 	// BuildLevel is the SLSA Build level the verification supports: 0 when not
-	// verified, else 1, or Policy.BuilderLevel when the policy trusts the builder more.
+	// verified, else 1, or Policy.BuilderLevel when the policy trusts the builder more
+	// and no opt-out was in effect.
 	BuildLevel int `json:"buildLevel"`
+	// OptOuts names every unsafe opt-out in effect (the OptOut* names), in a fixed
+	// order; with any of them the report claims level 1 at most.
+	OptOuts []string `json:"optOuts,omitempty"`
 	// Checks lists every check in a fixed order (see the Check* names).
 	Checks []Check `json:"checks"`
 	// Warnings name every opt-out in effect and anything else a person should know.

@@ -27,7 +27,7 @@ func checkStatement(st *statement, payload []byte, p Policy, results map[string]
 	results[CheckSubjectDigest] = checkSubject(st, p.Digest)
 	if pred == nil {
 		// Without a readable predicate every predicate check fails for the same reason.
-		for _, n := range []string{CheckBuilderID, CheckBuildType, CheckSourceURI, CheckSourceRef, CheckSourceCommit, CheckBuilderImage, CheckHermetic} {
+		for _, n := range []string{CheckBuilderID, CheckBuildType, CheckSourceURI, CheckSourceRef, CheckSourceCommit, CheckCleanSource, CheckBuilderImage, CheckHermetic} {
 			results[n] = fail(fmt.Errorf("%w: no SLSA v1 provenance to check", errFor(n)))
 		}
 		return
@@ -64,14 +64,25 @@ func checkStatement(st *statement, payload []byte, p Policy, results map[string]
 	}
 
 	deps := pred.GetBuildDefinition().GetResolvedDependencies()
-	var commit string
+	var (
+		commit string
+		dirty  bool
+	)
 	if len(deps) > 0 {
 		commit = strings.ToLower(deps[0].GetDigest()["gitCommit"])
-		if d := deps[0].GetAnnotations().GetFields()["dirty"]; d.GetBoolValue() {
-			r.Warnings = append(r.Warnings, "built from a dirty work tree: the source is not exactly commit "+commit)
-		}
+		dirty = deps[0].GetAnnotations().GetFields()["dirty"].GetBoolValue()
 	}
 	results[CheckSourceCommit] = equal(p.SourceCommit, commit, p.SourceCommit != "")
+	switch {
+	case !dirty:
+		results[CheckCleanSource] = pass("no uncommitted changes recorded")
+	case p.AllowDirtyUnsafe:
+		results[CheckCleanSource] = skip("built from uncommitted changes on top of " + quote(commit) + ", accepted (unsafe opt-out)")
+		r.Warnings = append(r.Warnings, "built from a dirty work tree (accepted by unsafe opt-out): the source is not exactly commit "+quote(commit))
+	default:
+		results[CheckCleanSource] = fail(fmt.Errorf("%w: built from uncommitted changes (slsabox build --allow-dirty) on top of %s: the source is not that commit; accept it only with AllowDirtyUnsafe (--allow-dirty-unsafe)",
+			ErrPolicy, quote(commit)))
+	}
 	results[CheckBuilderImage] = checkImage(deps, p.AllowedImages)
 
 	network := str(pred.GetBuildDefinition().GetInternalParameters().GetFields()["sandbox"].GetStructValue(), "network")

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -21,6 +22,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/slsabox/slsabox/attest"
 	"github.com/slsabox/slsabox/internal/filehash"
@@ -161,6 +163,10 @@ func (v *Verifier) Verify(b *bundle.Bundle, p Policy) (*Report, error) {
 	if p.AllowAnySourceUnsafe {
 		r.Warnings = append(r.Warnings, "source uri not checked (unsafe opt-out): the artifact may be built from any repository")
 	}
+	if !v.logged {
+		r.OptOuts = append(r.OptOuts, OptOutNoTlog)
+	}
+	r.OptOuts = append(r.OptOuts, p.optOuts()...)
 	results := map[string]result{}
 
 	st, detail, err := v.verifySignature(b)
@@ -188,6 +194,9 @@ func (v *Verifier) Verify(b *bundle.Bundle, p Policy) (*Report, error) {
 	r, err = r.finish(results)
 	if r.Verified {
 		r.BuildLevel = max(1, p.BuilderLevel)
+		if len(r.OptOuts) > 0 {
+			r.BuildLevel = 1
+		}
 	}
 	return r, err
 }
@@ -231,33 +240,60 @@ func (v *Verifier) verifySignature(b *bundle.Bundle) (*statement, string, error)
 }
 
 func (v *Verifier) checkTlog(b *bundle.Bundle) result {
-	if len(b.GetVerificationMaterial().GetTlogEntries()) == 0 {
+	entries := b.GetVerificationMaterial().GetTlogEntries()
+	if len(entries) == 0 {
 		return fail(fmt.Errorf("%w: the bundle has none (log it with slsabox upload)", ErrNotLogged))
 	}
-	// The first entry in a log the root names is the one reported.
-	entries := b.GetVerificationMaterial().GetTlogEntries()
-	e := entries[0]
-	var log *root.TransparencyLog
-	for _, x := range entries {
-		if l, ok := v.logs[hex.EncodeToString(x.GetLogId().GetKeyId())]; ok {
-			e, log = x, l
-			break
-		}
-	}
+	// The whole bundle first: every entry of a log the root names must be sound.
 	if _, err := sgverify.VerifyTlogEntry(b, v.trusted, 1, false); err != nil {
-		if log == nil {
-			return fail(fmt.Errorf("%w: the bundle was logged to a log that the trusted root (%s) does not name (log id %x): give that log's trusted_root.json",
-				ErrNotLogged, v.rootName, e.GetLogId().GetKeyId()))
+		for _, x := range entries {
+			if _, ok := v.logs[hex.EncodeToString(x.GetLogId().GetKeyId())]; ok {
+				return fail(fmt.Errorf("%w: %v", ErrNotLogged, err))
+			}
 		}
-		return fail(fmt.Errorf("%w: %v", ErrNotLogged, err))
+		return fail(fmt.Errorf("%w: the bundle was logged to a log that the trusted root (%s) does not name (log id %x): give that log's trusted_root.json",
+			ErrNotLogged, v.rootName, entries[0].GetLogId().GetKeyId()))
 	}
-	if log == nil { // verified against a log the root names under another key id
-		return fail(fmt.Errorf("%w: the entry's log id %x is not one the trusted root (%s) names", ErrNotLogged, e.GetLogId().GetKeyId(), v.rootName))
+	// Then the entry that is reported, and whose proof is compared with its checkpoint,
+	// is one that verifies on its own: sigstore-go passes a bundle on the first good
+	// entry and skips the others (a bad promise), so the first entry of a known log
+	// need not be the one that was verified.
+	var lastErr error
+	for _, e := range entries {
+		log, ok := v.logs[hex.EncodeToString(e.GetLogId().GetKeyId())]
+		if !ok {
+			continue
+		}
+		if err := verifyOneEntry(b, e, v.trusted); err != nil {
+			lastErr = err
+			continue
+		}
+		if err := proofMatchesCheckpoint(e); err != nil {
+			lastErr = err
+			continue
+		}
+		return pass(fmt.Sprintf("inclusion proof at index %d verified against the key of %s", e.GetLogIndex(), log.BaseURL))
 	}
-	if err := proofMatchesCheckpoint(e); err != nil {
-		return fail(fmt.Errorf("%w: %v", ErrNotLogged, err))
+	if lastErr == nil {
+		// Verified against a log the root names under another key id.
+		return fail(fmt.Errorf("%w: no entry's log id is one the trusted root (%s) names (log id %x)", ErrNotLogged, v.rootName, entries[0].GetLogId().GetKeyId()))
 	}
-	return pass(fmt.Sprintf("inclusion proof at index %d verified against the key of %s", e.GetLogIndex(), log.BaseURL))
+	return fail(fmt.Errorf("%w: %v", ErrNotLogged, lastErr))
+}
+
+// verifyOneEntry verifies the bundle with e as its only log entry.
+func verifyOneEntry(b *bundle.Bundle, e *protorekor.TransparencyLogEntry, trusted root.TrustedMaterial) error {
+	one, ok := proto.Clone(b.Bundle).(*protobundle.Bundle)
+	if !ok || one.GetVerificationMaterial() == nil {
+		return errors.New("the bundle cannot be copied")
+	}
+	one.VerificationMaterial.TlogEntries = []*protorekor.TransparencyLogEntry{e}
+	ob, err := bundle.NewBundle(one)
+	if err != nil {
+		return err
+	}
+	_, err = sgverify.VerifyTlogEntry(ob, trusted, 1, false)
+	return err
 }
 
 // rekorV1Origin is how a Rekor v1 checkpoint names its log ("HOST - TREEID").

@@ -54,6 +54,10 @@ type Summary struct {
 	// "SLSA_BUILD_LEVEL_2" or a custom "SLSA_BUILD_REPRODUCED". At most one level per
 	// SLSA track. Ignored for a failure, which records "FAILED".
 	VerifiedLevels []string
+	// OptOuts are the unsafe opt-outs the verification used (Report.OptOuts). A
+	// PASSED VSA records each as the level OptOutLevel(name) and claims at most
+	// SLSA_BUILD_LEVEL_1.
+	OptOuts []string
 	// TimeVerified defaults to now.
 	TimeVerified time.Time
 	// SlsaVersion defaults to "1.0", the SLSA version of the levels.
@@ -85,6 +89,9 @@ func NewVSA(s Summary) (*intoto.Statement, error) {
 	if s.Passed {
 		pred.VerificationResult = VSAPassed
 		pred.VerifiedLevels = slices.Clone(s.VerifiedLevels)
+		for _, o := range s.OptOuts {
+			pred.VerifiedLevels = append(pred.VerifiedLevels, OptOutLevel(o))
+		}
 	}
 	for _, a := range s.InputAttestations {
 		pred.InputAttestations = append(pred.InputAttestations,
@@ -130,6 +137,9 @@ func (s Summary) validate() error {
 		}
 		tracks := map[string]bool{}
 		for _, l := range s.VerifiedLevels {
+			if m := slsaLevel.FindStringSubmatch(l); m != nil && m[1] == "BUILD" && m[2] > "1" && len(s.OptOuts) > 0 {
+				return bad("%s with the unsafe opt-out %s: a verification that waives a check claims SLSA_BUILD_LEVEL_1 at most", l, strings.Join(s.OptOuts, ", "))
+			}
 			if l == VSAFailed {
 				return bad("a passed verification cannot record the level FAILED")
 			}
@@ -148,6 +158,21 @@ func (s Summary) validate() error {
 		}
 	}
 	return nil
+}
+
+// OptOutLevel is how a PASSED VSA records an unsafe opt-out among its verified
+// levels, e.g. SLSABOX_OPT_OUT_ALLOW_DIRTY for AllowDirtyUnsafe: a consumer that
+// requires a level sees it, and one that reads the levels sees what was waived.
+func OptOutLevel(name string) string {
+	name = strings.TrimSuffix(name, "Unsafe")
+	var b strings.Builder
+	for i, r := range name {
+		if i > 0 && r >= 'A' && r <= 'Z' {
+			b.WriteByte('_')
+		}
+		b.WriteRune(r)
+	}
+	return "SLSABOX_OPT_OUT_" + strings.ToUpper(b.String())
 }
 
 func isURI(s string) bool {

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
 	"github.com/slsabox/slsabox/attest"
+	"github.com/slsabox/slsabox/builder"
 )
 
 // stdVerifier checks DSSE signatures with the standard library alone, so that the
@@ -241,9 +243,8 @@ func TestVSAInvalid(t *testing.T) {
 }
 
 func TestBuildLevel(t *testing.T) {
-	k := newKey(t)
-	v := unlogged(t, k.pub)
-	b := parse(t, sign(t, k, nil))
+	data, v := loggedFixture(t)
+	b := parse(t, data)
 	for _, tc := range []struct {
 		level int
 		edit  func(*Policy)
@@ -255,6 +256,8 @@ func TestBuildLevel(t *testing.T) {
 		{3, nil, 3, nil},
 		{3, func(p *Policy) { p.RequireHermetic = false }, 0, ErrInvalidPolicy},
 		{2, func(p *Policy) { p.BuilderID, p.AllowAnyBuilderUnsafe = "", true }, 0, ErrInvalidPolicy},
+		{3, func(p *Policy) { p.AllowDirtyUnsafe = true }, 0, ErrInvalidPolicy},
+		{2, func(p *Policy) { p.SourceURI, p.AllowAnySourceUnsafe = "", true }, 0, ErrInvalidPolicy},
 		{4, nil, 0, ErrInvalidPolicy},
 		{2, func(p *Policy) { p.BuilderID = "https://other.example" }, 0, ErrUntrustedBuilder},
 	} {
@@ -267,5 +270,80 @@ func TestBuildLevel(t *testing.T) {
 		if !errors.Is(err, tc.err) || r.BuildLevel != tc.want {
 			t.Errorf("level %d: build level %d, err %v; want %d, %v", tc.level, r.BuildLevel, err, tc.want, tc.err)
 		}
+		if err == nil && len(r.OptOuts) != 0 {
+			t.Errorf("level %d: opt-outs %v", tc.level, r.OptOuts)
+		}
+	}
+}
+
+// TestOptOutsCapLevel: a verification that skipped the log claims level 1 at most,
+// whatever level the policy trusts the builder with, and names the opt-out.
+func TestOptOutsCapLevel(t *testing.T) {
+	k := newKey(t)
+	v := unlogged(t, k.pub)
+	b := parse(t, sign(t, k, nil))
+	p := goodPolicy()
+	p.BuilderLevel = 3
+	r, err := v.Verify(b, p)
+	if err != nil || r.BuildLevel != 1 || !slices.Equal(r.OptOuts, []string{OptOutNoTlog}) {
+		t.Errorf("--no-tlog-unsafe at level 3: level %d, opt-outs %v, err %v; want 1, [%s]", r.BuildLevel, r.OptOuts, err, OptOutNoTlog)
+	}
+}
+
+// TestDirtyFails: a build of uncommitted changes fails verification unless the policy
+// opts out by name; then the report names the opt-out and claims level 1.
+func TestDirtyFails(t *testing.T) {
+	k := newKey(t)
+	v := unlogged(t, k.pub)
+	b := parse(t, sign(t, k, func(res *builder.Result, _ *attest.ProvenanceOptions, _ *intoto.Statement) {
+		if res != nil {
+			res.Source.Dirty, res.AllowDirtyTree = true, true
+		}
+	}))
+	p := goodPolicy()
+	r, err := v.Verify(b, p)
+	if !errors.Is(err, ErrPolicy) || r.Verified {
+		t.Fatalf("dirty build: verified %v, err %v", r.Verified, err)
+	}
+	if c, _ := r.Check(CheckCleanSource); c.OK || !strings.Contains(c.Detail, "uncommitted changes") {
+		t.Errorf("check %+v", c)
+	}
+	p.AllowDirtyUnsafe = true
+	r, err = v.Verify(b, p)
+	if err != nil || r.BuildLevel != 1 || !slices.Equal(r.OptOuts, []string{OptOutNoTlog, OptOutDirty}) {
+		t.Errorf("with AllowDirtyUnsafe: level %d, opt-outs %v, err %v", r.BuildLevel, r.OptOuts, err)
+	}
+	if c, _ := r.Check(CheckCleanSource); !c.Skipped {
+		t.Errorf("check %+v", c)
+	}
+	// A clean build passes the check.
+	r, _ = v.Verify(parse(t, sign(t, k, nil)), goodPolicy())
+	if c, _ := r.Check(CheckCleanSource); !c.OK || c.Skipped {
+		t.Errorf("clean build: %+v", c)
+	}
+}
+
+// TestVSAOptOuts: a PASSED VSA records every opt-out as a level and never claims more
+// than SLSA_BUILD_LEVEL_1 with one.
+func TestVSAOptOuts(t *testing.T) {
+	s := testSummary(true)
+	s.VerifiedLevels = []string{"SLSA_BUILD_LEVEL_3"}
+	s.OptOuts = []string{OptOutNoTlog}
+	if _, err := NewVSA(s); !errors.Is(err, ErrInvalidVSA) {
+		t.Errorf("level 3 with an opt-out: %v", err)
+	}
+	s.VerifiedLevels = []string{"SLSA_BUILD_LEVEL_1"}
+	s.OptOuts = []string{OptOutNoTlog, OptOutDirty}
+	st, err := NewVSA(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range st.GetPredicate().GetFields()["verifiedLevels"].GetListValue().GetValues() {
+		got = append(got, l.GetStringValue())
+	}
+	want := []string{"SLSA_BUILD_LEVEL_1", "SLSABOX_OPT_OUT_WITHOUT_TRANSPARENCY_LOG", "SLSABOX_OPT_OUT_ALLOW_DIRTY"}
+	if !slices.Equal(got, want) {
+		t.Errorf("levels %v, want %v", got, want)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/spf13/cobra"
@@ -88,7 +89,7 @@ tree, key, flags); 3 environment (containerd, disk, transparency log) or interru
 	f.BoolVar(&o.noTlog, "no-tlog", false, "do not log the signed provenance to a transparency log (recorded in the provenance as externalParameters.noTlog)")
 	o.rekor.register(f)
 	o.keyless.register(f)
-	f.StringVar(&o.builderID, "builder-id", envOr("SLSABOX_BUILDER_ID", ""), "builder.id recorded in the provenance (default: the CI's workflow identity, else "+defaultBuilderID+")")
+	f.StringVar(&o.builderID, "builder-id", envOr("SLSABOX_BUILDER_ID", ""), "builder.id recorded in the provenance (default: the CI's workflow identity, else "+defaultBuilderID+"; keyless: always the certificate's identity)")
 	f.StringVar(&o.invocationID, "invocation-id", "", "invocation id recorded in the provenance (default: the CI run URL, else a build id)")
 	f.StringVar(&o.sourceURI, "source-uri", "", "canonical source URI for the provenance (default: from git's remote.origin.url)")
 	f.StringVar(&o.sourceRef, "source-ref", "", "source ref for the provenance (default: the checked-out branch)")
@@ -161,8 +162,19 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildOptions, dir string)
 		file = filepath.Join(dir, "slsabox.yaml")
 	}
 	// A bad definition is the user's to fix, whether or not containerd is up.
-	if _, err := builder.LoadDefinition(file); err != nil {
+	if _, err := builder.LoadDefinition(dir, file); err != nil {
 		return err
+	}
+	// In a CI, a checkout that is not of the workflow's commit and repository is
+	// refused before the build (and checked again on the tree that was built).
+	if id := ciIdentity(); signer != nil && (id.sha != "" || id.sourceURI != "") {
+		src, err := builder.InspectSource(ctx, dir)
+		if err != nil {
+			return err
+		}
+		if err := checkCheckout(id, o, src); err != nil {
+			return err
+		}
 	}
 	opts := []builder.Option{}
 	if o.workDir != "" {
@@ -212,8 +224,35 @@ type provenanceInfo struct {
 func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, stage string, res *builder.Result,
 	signer attest.Signer, tlog attest.TransparencyLog, stderr io.Writer) (*provenanceInfo, error) {
 	id := ciIdentity()
+	if err := checkCheckout(id, o, res.Source); err != nil {
+		return nil, err
+	}
+	builderID := firstOf(o.builderID, id.builderID, defaultBuilderID)
+	if ks, ok := signer.(*attest.KeylessSigner); ok {
+		// A keyless provenance's builder is the identity its certificate proves (for
+		// GitHub Actions the job's workflow, https://github.com/{job_workflow_ref}):
+		// verify requires them to be equal, so that no other workflow an identity
+		// regexp admits can claim to be this builder.
+		cert, err := ks.Certificate(ctx)
+		if err != nil {
+			if h := keylessHint(err, &o.keyless); h != "" {
+				return nil, withHint(err, h)
+			}
+			return nil, err
+		}
+		certID := attest.CertificateIdentity(cert)
+		switch {
+		case certID == "":
+			return nil, withHint(usageError{fmt.Errorf("the certificate from %s names no identity (no subject alternative name)", ks.FulcioURL())},
+				"sign with --key, or with an OIDC identity Fulcio certifies by name")
+		case o.builderID != "" && o.builderID != certID:
+			return nil, withHint(usageError{fmt.Errorf("--builder-id %s is not the identity the signing certificate proves, %s", o.builderID, certID)},
+				"a keyless build's builder id is its certificate's identity: leave --builder-id (and $SLSABOX_BUILDER_ID) out, or sign with --key")
+		}
+		builderID = certID
+	}
 	popts := attest.ProvenanceOptions{
-		BuilderID:      firstOf(o.builderID, id.builderID, defaultBuilderID),
+		BuilderID:      builderID,
 		InvocationID:   firstOf(o.invocationID, id.invocationID, "urn:slsabox:build:"+res.BuildID),
 		SourceURI:      firstOf(o.sourceURI, id.sourceURI),
 		SourceRef:      firstOf(o.sourceRef, id.sourceRef),
@@ -273,7 +312,7 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 }
 
 // ciIdentity reads what a CI says about the run from its standard variables.
-type identity struct{ builderID, invocationID, sourceURI, sourceRef string }
+type identity struct{ builderID, invocationID, sourceURI, sourceRef, sha string }
 
 func ciIdentity() identity {
 	var id identity
@@ -290,8 +329,36 @@ func ciIdentity() identity {
 			id.sourceURI = "git+" + server + "/" + repo
 		}
 		id.sourceRef = os.Getenv("GITHUB_REF")
+		id.sha = os.Getenv("GITHUB_SHA")
 	}
 	return id
+}
+
+// checkCheckout refuses to record the CI's repository and ref for a checkout that is
+// not of them. In GitHub Actions the repository and ref come from the environment and
+// the commit from the checkout: a workflow on main that checks out another ref or
+// another repository would otherwise get provenance claiming main of this repository
+// for a commit from elsewhere. --source-uri and --source-ref replace what they name.
+func checkCheckout(id identity, o *buildOptions, src *builder.Source) error {
+	if id.sha != "" && o.sourceRef == "" && id.sourceRef != "" && !strings.EqualFold(id.sha, src.Commit) {
+		return withHint(usageError{fmt.Errorf("the checkout is at %s, not at GITHUB_SHA %s: the provenance would record %s for a commit that is not its", short(src.Commit), short(id.sha), id.sourceRef)},
+			"build the commit the workflow ran for (actions/checkout without ref:), or pass --source-ref with the ref that was checked out")
+	}
+	if o.sourceURI == "" && id.sourceURI != "" && !sameRepository(attest.SourceURI(src.RemoteURL, src.RepoRoot), id.sourceURI) {
+		return withHint(usageError{fmt.Errorf("the checkout's origin %s is not GITHUB_REPOSITORY's %s: the provenance would record the workflow's repository for another's code",
+			attest.SourceURI(src.RemoteURL, src.RepoRoot), id.sourceURI)},
+			"build a checkout of the workflow's repository, or pass --source-uri with the repository that was checked out")
+	}
+	return nil
+}
+
+// sameRepository compares source URIs as GitHub does: without a final .git or slash,
+// case-insensitively.
+func sameRepository(a, b string) bool {
+	norm := func(u string) string {
+		return strings.TrimSuffix(strings.TrimSuffix(strings.ToLower(u), "/"), ".git")
+	}
+	return norm(a) == norm(b)
 }
 
 func firstOf(vals ...string) string {
@@ -313,19 +380,19 @@ func printResult(cmd *cobra.Command, g *globalOptions, res *builder.Result, prov
 			Provenance *provenanceInfo `json:"provenance,omitempty"`
 		}{res, prov})
 	}
-	fmt.Fprintf(w, "built %s at %s", res.Source.RepoRoot, short(res.Source.Commit))
+	fmt.Fprintf(w, "built %s at %s", termSafe(res.Source.RepoRoot), short(res.Source.Commit))
 	if res.Source.Dirty {
 		fmt.Fprint(w, " (dirty)")
 	}
 	fmt.Fprintf(w, " in %s with %s\n", res.FinishedOn.Sub(res.StartedOn).Round(1e6), res.Image.ManifestDigest)
 	for _, s := range res.Subjects {
-		fmt.Fprintf(w, "sha256:%s  %s\n", s.SHA256, filepath.Join(res.OutDir, s.Name))
+		fmt.Fprintf(w, "sha256:%s  %s\n", s.SHA256, termSafe(filepath.Join(res.OutDir, s.Name)))
 	}
 	if prov != nil {
-		fmt.Fprintf(w, "provenance: %s\n", prov.Bundle)
+		fmt.Fprintf(w, "provenance: %s\n", termSafe(prov.Bundle))
 		switch {
 		case prov.Logged:
-			fmt.Fprintf(w, "log entry: %s index %d\n", prov.LogURL, prov.LogIndex)
+			fmt.Fprintf(w, "log entry: %s index %d\n", termSafe(prov.LogURL), prov.LogIndex)
 		case g.output == "text":
 			fmt.Fprintln(w, "log entry: none (UNLOGGED)")
 		}

@@ -181,7 +181,7 @@ func cosignAccepts(t *testing.T, pub, bundle, artifact string) {
 func TestExamplesPinBuiltImages(t *testing.T) {
 	for example, archive := range map[string]string{"hello-go": "go-toolchain.tar", "go-deps": "go-toolchain.tar"} {
 		want := testenv.Image(t, archive)
-		def, err := builder.LoadDefinition(filepath.Join(testenv.RepoRoot(t), "examples", example, "slsabox.yaml"))
+		def, err := builder.LoadDefinition(filepath.Join(testenv.RepoRoot(t), "examples", example), "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -193,7 +193,7 @@ func TestExamplesPinBuiltImages(t *testing.T) {
 	built := testenv.Image(t, "debian-c.tar")
 	builtDigest := built[strings.LastIndex(built, "@")+1:]
 	committed := filepath.Join(testenv.RepoRoot(t), "examples", "c-make", "slsabox.yaml")
-	def, err := builder.LoadDefinition(committed)
+	def, err := builder.LoadDefinition(filepath.Dir(committed), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestExamplesPinBuiltImages(t *testing.T) {
 	if out, err := pin.CombinedOutput(); err != nil {
 		t.Fatalf("scripts/images/pin.sh: %v\n%s", err, out)
 	}
-	repinned, err := builder.LoadDefinition(copied)
+	repinned, err := builder.LoadDefinition(dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -154,9 +154,14 @@ func runRebuild(cmd *cobra.Command, g *globalOptions, o *rebuildOptions, dir str
 			return err
 		}
 	}
-	outcome, err := rebuild(ctx, cmd, g, o, dir)
+	// The bundle is read once: what is verified is what the VSA names by digest.
+	data, err := os.ReadFile(o.bundle)
+	if err != nil {
+		return usageError{err}
+	}
+	outcome, err := rebuild(ctx, cmd, g, o, dir, data)
 	if vsaw != nil && (err == nil || exitCode(err) == exitFailed) {
-		if werr := writeRebuildVSA(ctx, vsaw, o.bundle, outcome); werr != nil {
+		if werr := writeRebuildVSA(ctx, vsaw, o.bundle, data, outcome); werr != nil {
 			return werr
 		}
 		g.logf(cmd.ErrOrStderr(), "wrote %s VSA %s", vsaw.result, o.vsa.out)
@@ -188,12 +193,8 @@ func runRebuild(cmd *cobra.Command, g *globalOptions, o *rebuildOptions, dir str
 }
 
 // rebuild verifies the bundle, runs the recorded build again and compares.
-func rebuild(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *rebuildOptions, dir string) (*rebuildOutcome, error) {
+func rebuild(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *rebuildOptions, dir string, data []byte) (*rebuildOutcome, error) {
 	stderr := cmd.ErrOrStderr()
-	data, err := os.ReadFile(o.bundle)
-	if err != nil {
-		return nil, usageError{err}
-	}
 	b, err := attest.ParseBundle(data)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("%s: %w", o.bundle, err)}
@@ -222,6 +223,11 @@ func rebuild(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *rebui
 		SourceURI: o.sourceURI, AllowAnySourceUnsafe: o.sourceURI == "",
 	}
 	report, err := v.Verify(b, policy)
+	if f := report.Failed(); err != nil && len(f) == 1 && f[0].Name == verify.CheckCleanSource {
+		// Signed and logged as required, but of uncommitted changes: nothing to check out.
+		return nil, withHint(usageError{fmt.Errorf("the recorded build was of uncommitted changes (--allow-dirty): there is no commit to rebuild")},
+			"only builds of committed trees can be rebuilt")
+	}
 	if err != nil {
 		return nil, withHint(fmt.Errorf("verifying %s: %w", o.bundle, err), "nothing was rebuilt: the bundle does not verify (slsabox verify prints every check)")
 	}
@@ -311,12 +317,8 @@ const reproducedLevel = "SLSABOX_BUILD_REPRODUCED"
 // writeRebuildVSA writes the VSA of a rebuild: PASSED with the verified build level
 // and reproducedLevel when outcome says every subject was reproduced; FAILED, over
 // the subjects the bundle names, otherwise (outcome is nil when the rebuild stopped
-// before comparing).
-func writeRebuildVSA(ctx context.Context, w *vsaWriter, bundlePath string, outcome *rebuildOutcome) error {
-	data, err := os.ReadFile(bundlePath)
-	if err != nil {
-		return usageError{err}
-	}
+// before comparing). data is the bundle as it was read and verified, never read again.
+func writeRebuildVSA(ctx context.Context, w *vsaWriter, bundlePath string, data []byte, outcome *rebuildOutcome) error {
 	var subjects []*intoto.ResourceDescriptor
 	if outcome != nil && outcome.Recorded != nil {
 		for _, s := range outcome.Recorded.Subjects {
@@ -334,6 +336,7 @@ func writeRebuildVSA(ctx context.Context, w *vsaWriter, bundlePath string, outco
 	var levels []string
 	if outcome != nil && outcome.Reproduced && outcome.Report != nil {
 		levels = []string{fmt.Sprintf("SLSA_BUILD_LEVEL_%d", max(1, outcome.Report.BuildLevel)), reproducedLevel}
+		w.summary.OptOuts = outcome.Report.OptOuts
 	}
 	return w.write(ctx, bundlePath, data, subjects, levels)
 }
@@ -410,18 +413,18 @@ func printRebuild(cmd *cobra.Command, g *globalOptions, o *rebuildOutcome) error
 		if !s.Match {
 			differ++
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, shortDigest(s.Recorded), shortDigest(s.Rebuilt), res)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", termSafe(s.Name), termSafe(shortDigest(s.Recorded)), termSafe(shortDigest(s.Rebuilt)), res)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	for _, d := range o.Differences {
-		fmt.Fprintf(w, "DIFFERS: %s\n", d)
+		fmt.Fprintf(w, "DIFFERS: %s\n", termSafe(d))
 	}
 	if o.Reproduced {
-		fmt.Fprintf(w, "reproduced: all %d subjects of commit %s match the provenance (image %s, %d inputs)\n", len(o.Subjects), short(o.Commit), o.Image, o.Inputs)
+		fmt.Fprintf(w, "reproduced: all %d subjects of commit %s match the provenance (image %s, %d inputs)\n", len(o.Subjects), termSafe(short(o.Commit)), termSafe(o.Image), o.Inputs)
 	} else {
-		fmt.Fprintf(w, "NOT reproduced: %d of %d subjects differ, %d other differences (commit %s)\n", differ, len(o.Subjects), len(o.Differences), short(o.Commit))
+		fmt.Fprintf(w, "NOT reproduced: %d of %d subjects differ, %d other differences (commit %s)\n", differ, len(o.Subjects), len(o.Differences), termSafe(short(o.Commit)))
 	}
 	return nil
 }

@@ -1,9 +1,18 @@
 package main
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/slsabox/slsabox/attest"
+	"github.com/slsabox/slsabox/attest/verify"
 	"github.com/slsabox/slsabox/builder"
 )
 
@@ -42,5 +51,37 @@ func TestDiffInputs(t *testing.T) {
 	d := diffInputs(rec, []builder.ResolvedInput{in("https://x/a", "9"), in("pkg:golang/m@v1", "2")})
 	if !strings.Contains(d, "recorded https://x/a not used") || !strings.Contains(d, "rebuild used https://x/a") {
 		t.Errorf("changed digest: %q", d)
+	}
+}
+
+// TestRebuildVSANamesVerifiedBytes: the rebuild VSA names the bundle that was read and
+// verified, by digest, even if the file at that path changed since.
+func TestRebuildVSANamesVerifiedBytes(t *testing.T) {
+	dir := t.TempDir()
+	privPEM, _, err := attest.GenerateKey(attest.ECDSAP256, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, _ := attest.ParsePrivateKey(privPEM, nil)
+	signer, _ := attest.NewKeySigner(priv)
+	vsaPath, bundlePath := filepath.Join(dir, "vsa.json"), filepath.Join(dir, "bundle.json")
+	w := &vsaWriter{signer: signer, out: vsaPath, summary: verify.Summary{VerifierID: "https://v.example", ResourceURI: "https://r.example", PolicyURI: "data:,{}"}}
+	verified := []byte(`{"the":"bundle that was verified"}`)
+	if err := os.WriteFile(bundlePath, []byte(`{"another":"file, swapped in since"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	outcome := &rebuildOutcome{Recorded: &attest.RecordedBuild{Subjects: []builder.Subject{{Name: "x", SHA256: strings.Repeat("a", 64)}}}}
+	if err := writeRebuildVSA(context.Background(), w, bundlePath, verified, outcome); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(vsaPath)
+	var env struct{ Payload string }
+	if err := json.Unmarshal(raw, &env); err != nil {
+		t.Fatal(err)
+	}
+	payload, _ := base64.StdEncoding.DecodeString(env.Payload)
+	sum := sha256.Sum256(verified)
+	if !strings.Contains(string(payload), hex.EncodeToString(sum[:])) {
+		t.Errorf("the VSA does not name the verified bytes' digest:\n%s", payload)
 	}
 }

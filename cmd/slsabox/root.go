@@ -46,6 +46,7 @@ func (e envError) Unwrap() error { return e.error }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	g := &globalOptions{}
+	stderr = termWriter{stderr} // progress, step logs and errors: no escape sequences
 	root := &cobra.Command{
 		Use:   "slsabox",
 		Short: "Hermetic builds with signed SLSA provenance",
@@ -85,9 +86,9 @@ tree, and records exactly what went in and what came out.`,
 		return exitOK
 	}
 	code := exitCode(err)
-	fmt.Fprintf(stderr, "slsabox: error: %s\n", err)
+	fmt.Fprintf(stderr, "slsabox: error: %s\n", termSafe(err.Error()))
 	if hint := hintFor(err); hint != "" {
-		fmt.Fprintf(stderr, "slsabox: hint: %s\n", hint)
+		fmt.Fprintf(stderr, "slsabox: hint: %s\n", termSafe(hint))
 	}
 	return code
 }
@@ -159,7 +160,7 @@ func envOr(name, def string) string {
 // logf writes a progress line to stderr unless --quiet.
 func (g *globalOptions) logf(w io.Writer, format string, args ...any) {
 	if !g.quiet {
-		fmt.Fprintf(w, "slsabox: "+format+"\n", args...)
+		fmt.Fprintf(w, "slsabox: %s\n", termSafe(fmt.Sprintf(format, args...)))
 	}
 }
 
@@ -175,7 +176,11 @@ func (p progressWriter) Write(b []byte) (int, error) {
 	}
 	for _, l := range strings.SplitAfter(string(b), "\n") {
 		if l != "" {
-			fmt.Fprint(p.w, "slsabox: "+l)
+			line, nl := strings.CutSuffix(l, "\n")
+			fmt.Fprint(p.w, "slsabox: "+termSafe(line))
+			if nl {
+				fmt.Fprintln(p.w)
+			}
 		}
 	}
 	return len(b), nil

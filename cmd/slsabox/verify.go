@@ -23,6 +23,7 @@ type verifyOptions struct {
 	policy          verify.Policy
 	allowAnyBuilder bool
 	allowAnySource  bool
+	allowDirty      bool
 	vsa             vsaFlags
 }
 
@@ -46,8 +47,11 @@ the builder id, the source URI and, when given, the source ref and commit, the b
 type, the allowed builder images and a hermetic build. Nothing goes over the network.
 
 The policy comes from flags or --policy FILE (YAML with the fields builderID, buildType,
-sourceURI, sourceRef, sourceCommit, allowedImages, requireHermetic, builderLevel; unknown
-keys are rejected); flags override the file. Every check is printed, one per line.
+sourceURI, sourceRef, sourceCommit, allowedImages, requireHermetic, builderLevel and the
+opt-outs allowAnyBuilderUnsafe, allowAnySourceUnsafe, allowDirtyUnsafe; unknown keys are
+rejected); flags override the file. Every check is printed, one per line. A build of
+uncommitted changes (slsabox build --allow-dirty) fails the "committed source" check
+unless --allow-dirty-unsafe is given.
 
 Trust: --key is the builder's public key. The log's key comes from --trusted-root;
 without it, Sigstore's public-good root embedded in slsabox (rekor.sigstore.dev) is
@@ -57,7 +61,10 @@ log (such as the local one of scripts/rekor.sh) needs that log's --trusted-root.
 --vsa-out FILE --vsa-key KEY --vsa-resource-uri URI also write a signed Verification
 Summary Attestation (https://slsa.dev/verification_summary/v1) as a DSSE envelope,
 the file slsa-verifier verify-vsa reads: PASSED with SLSA_BUILD_LEVEL_N when every
-artifact verified (N is 1, or --builder-level), otherwise FAILED. It is written, atomically,
+artifact verified (N is 1, or --builder-level), otherwise FAILED. Every unsafe opt-out
+used (--no-tlog-unsafe, --allow-any-builder-unsafe, --allow-any-source-unsafe,
+--allow-dirty-unsafe) is recorded as a level SLSABOX_OPT_OUT_<NAME>, and with any of
+them N is 1 (a policy opt-out with --builder-level 2 or 3 is refused). It is written, atomically,
 whenever the checks ran (exit 0 or 1); on exit 2 or 3 the file is left as it was.
 
 Exit codes: 0 verified; 1 verification failed; 2 bad input (flags, policy, bundle,
@@ -78,6 +85,7 @@ unreadable artifact); 3 environment.`,
 	f.BoolVar(&o.policy.RequireHermetic, "require-hermetic", false, "require a slsabox sandbox without network")
 	f.BoolVar(&o.allowAnyBuilder, "allow-any-builder-unsafe", false, "accept any builder id (unsafe)")
 	f.BoolVar(&o.allowAnySource, "allow-any-source-unsafe", false, "accept any source repository (unsafe)")
+	f.BoolVar(&o.allowDirty, "allow-dirty-unsafe", false, "accept a build of uncommitted changes (slsabox build --allow-dirty) (unsafe)")
 	f.IntVar(&o.policy.BuilderLevel, "builder-level", 0, "the SLSA Build level (1-3) you trust this builder to meet, claimed in the report and VSA (default 1)")
 	o.vsa.register(f)
 	return cmd
@@ -144,9 +152,10 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 			overridden = true
 		}
 	}
-	overridden = overridden || o.allowAnyBuilder || o.allowAnySource
+	overridden = overridden || o.allowAnyBuilder || o.allowAnySource || o.allowDirty
 	policy.AllowAnyBuilderUnsafe = policy.AllowAnyBuilderUnsafe || o.allowAnyBuilder
 	policy.AllowAnySourceUnsafe = policy.AllowAnySourceUnsafe || o.allowAnySource
+	policy.AllowDirtyUnsafe = policy.AllowDirtyUnsafe || o.allowDirty
 
 	var vsaw *vsaWriter
 	if o.vsa.out != "" {
@@ -213,7 +222,7 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 	}
 	for _, r := range results {
 		for _, w := range r.Warnings {
-			fmt.Fprintf(stderr, "slsabox: warning: %s: %s\n", r.Artifact, w)
+			fmt.Fprintf(stderr, "slsabox: warning: %s: %s\n", termSafe(r.Artifact), termSafe(w))
 		}
 	}
 	if first != nil {
@@ -247,7 +256,7 @@ func printVerify(cmd *cobra.Command, g *globalOptions, results []artifactResult)
 		} else {
 			level = fmt.Sprintf(" SLSA_BUILD_LEVEL_%d", r.BuildLevel)
 		}
-		fmt.Fprintf(w, "%s %s (sha256:%s)%s\n", status, r.Artifact, r.Digest, level)
+		fmt.Fprintf(w, "%s %s (sha256:%s)%s\n", status, termSafe(r.Artifact), termSafe(r.Digest), level)
 		for _, c := range r.Checks {
 			label := "ok  "
 			switch {
@@ -256,7 +265,7 @@ func printVerify(cmd *cobra.Command, g *globalOptions, results []artifactResult)
 			case !c.OK:
 				label = "FAIL"
 			}
-			fmt.Fprintf(w, "%s %s: %s\n", label, c.Name, c.Detail)
+			fmt.Fprintf(w, "%s %s: %s\n", label, c.Name, termSafe(c.Detail))
 		}
 	}
 	return nil

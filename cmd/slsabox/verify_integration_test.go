@@ -61,7 +61,7 @@ func TestVerifyLoggedBuild(t *testing.T) {
 			} `json:"checks"`
 		} `json:"artifacts"`
 	}
-	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != 0 || !rep.Verified || len(rep.Artifacts[0].Checks) != 11 {
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != 0 || !rep.Verified || len(rep.Artifacts[0].Checks) != 12 {
 		t.Errorf("json report: exit %d, %v\n%s", code, err, stdout)
 	}
 

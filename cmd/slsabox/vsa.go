@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	intoto "github.com/in-toto/attestation/go/v1"
@@ -94,15 +95,22 @@ func newVSAWriter(ctx context.Context, f vsaFlags, policyFile string, policy ver
 func (w *vsaWriter) writeVerify(ctx context.Context, bundlePath string, bundleJSON []byte, results []artifactResult) error {
 	var subjects []*intoto.ResourceDescriptor
 	passed, level := len(results) > 0, 3
+	var optOuts []string
 	for _, r := range results {
 		subjects = append(subjects, &intoto.ResourceDescriptor{Name: subjectName(r), Digest: map[string]string{"sha256": r.Digest}})
 		passed = passed && r.Verified
 		level = min(level, r.BuildLevel)
+		for _, o := range r.OptOuts {
+			if !slices.Contains(optOuts, o) {
+				optOuts = append(optOuts, o)
+			}
+		}
 	}
 	var levels []string
 	if passed {
 		levels = []string{fmt.Sprintf("SLSA_BUILD_LEVEL_%d", level)}
 	}
+	w.summary.OptOuts = optOuts
 	return w.write(ctx, bundlePath, bundleJSON, subjects, levels)
 }
 
