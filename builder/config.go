@@ -108,6 +108,10 @@ func LoadDefinition(dir, file string) (*Definition, error) {
 	)
 	if rel, inside := relInside(dir, file); inside {
 		data, err = readSourceFile(dir, rel, MaxDefinitionSize)
+	} else if top, rel, inRepo := inRepository(dir, file); inRepo {
+		// Elsewhere in the same repository (-f ci/slsabox.yaml for the source app/): still
+		// the commit's, so still opened inside it.
+		data, err = readSourceFile(top, rel, MaxDefinitionSize)
 	} else {
 		data, err = readUserFile(file, MaxDefinitionSize)
 	}
@@ -145,6 +149,36 @@ func relInside(dir, file string) (string, bool) {
 		return "", false
 	}
 	return r, true
+}
+
+// inRepository says whether file lies in the git work tree that holds dir (the
+// nearest directory above dir with a .git entry), and gives that top directory and
+// file's path inside it. Both paths are compared with their directories' symlinks
+// resolved, so that another spelling of the same place counts as inside.
+func inRepository(dir, file string) (string, string, bool) {
+	d, err := filepath.Abs(dir)
+	if err != nil {
+		return "", "", false
+	}
+	if r, err := filepath.EvalSymlinks(d); err == nil {
+		d = r
+	}
+	af, err := filepath.Abs(file)
+	if err != nil {
+		return "", "", false
+	}
+	if r, err := filepath.EvalSymlinks(filepath.Dir(af)); err == nil {
+		af = filepath.Join(r, filepath.Base(af))
+	}
+	for top := d; ; top = filepath.Dir(top) {
+		if _, err := os.Lstat(filepath.Join(top, ".git")); err == nil {
+			rel, inside := relInside(top, af)
+			return top, rel, inside
+		}
+		if filepath.Dir(top) == top {
+			return "", "", false
+		}
+	}
 }
 
 var (
@@ -345,12 +379,21 @@ func ParseImageRef(s, baseDir string) (ImageRef, error) {
 		return ref, nil
 	}
 	if name == "" || strings.ContainsAny(name, " \t") || strings.Contains(name, "://") {
-		return ref, withHint(fmt.Errorf("image name %q is not a registry reference: %w", name, ErrInvalidDefinition),
+		return ref, withHint(fmt.Errorf("image name %s is not a registry reference: %w", quoteToken(name), ErrInvalidDefinition),
 			"write REGISTRY/REPOSITORY[:TAG]@sha256:<digest>, e.g. docker.io/library/golang:1.26@sha256:...")
 	}
 	named, err := reference.ParseNormalizedNamed(name)
 	if err != nil {
-		return ref, withHint(fmt.Errorf("image name %q is not a registry reference: %v: %w", name, err, ErrInvalidDefinition),
+		why := "" // the parser's own message quotes the whole name: say what is wrong in fixed words
+		switch {
+		case errors.Is(err, reference.ErrNameContainsUppercase):
+			why = " (repository names are lowercase)"
+		case errors.Is(err, reference.ErrNameTooLong):
+			why = " (the name is too long)"
+		case errors.Is(err, reference.ErrReferenceInvalidFormat), errors.Is(err, reference.ErrNameEmpty):
+			why = " (invalid format)"
+		}
+		return ref, withHint(fmt.Errorf("image name %s is not a registry reference%s: %w", quoteToken(name), why, ErrInvalidDefinition),
 			"write REGISTRY/REPOSITORY[:TAG]@sha256:<digest>, e.g. docker.io/library/golang:1.26@sha256:...")
 	}
 	ref.Name = named.String() // golang:1.26 -> docker.io/library/golang:1.26

@@ -171,7 +171,13 @@ func platformManifest(ctx context.Context, cs content.Store, target ocispec.Desc
 
 // importPinned imports the archive, then checks it held the pinned manifest or index.
 func importPinned(ctx context.Context, c *containerd.Client, ref ImageRef) (images.Image, error) {
-	// The path comes from slsabox.yaml: a FIFO or a device there must not hang the build.
+	// The path comes from slsabox.yaml: a FIFO or a device there must not hang the build,
+	// and the kernel's pseudo-files (regular files to stat, /proc/kcore among them) are
+	// no image archive, wherever a symlink points.
+	if pseudo := kernelPseudoFile(ref.Archive); pseudo != "" {
+		return images.Image{}, withHint(fmt.Errorf("image archive %s is under %s: %w", ref.Archive, pseudo, ErrImage),
+			"the oci-archive: path in slsabox.yaml must name an OCI image archive file")
+	}
 	f, err := os.OpenFile(ref.Archive, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
 		return images.Image{}, withHint(fmt.Errorf("opening image archive: %v: %w", err, ErrImage),
@@ -380,4 +386,19 @@ func (b *Builder) ImportImage(ctx context.Context, file string) ([]ImportedImage
 		out = append(out, ImportedImage{Name: img.Name, Digest: img.Target.Digest.String()})
 	}
 	return out, nil
+}
+
+// kernelPseudoFile returns "/proc", "/sys" or "/dev" when path, with its symlinks
+// resolved, lies under one of them, and "" otherwise.
+func kernelPseudoFile(path string) string {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return ""
+	}
+	for _, pseudo := range []string{"/proc", "/sys", "/dev"} {
+		if real == pseudo || strings.HasPrefix(real, pseudo+"/") {
+			return pseudo
+		}
+	}
+	return ""
 }

@@ -133,10 +133,16 @@ func quoteToken(s string) string {
 	return fmt.Sprintf("%q...", s[:cut])
 }
 
-var quotedRE = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|'[^']*'|` + "`[^`]*`")
+var quotedRE = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|` + "`[^`]*`")
 
-// boundQuotes cuts every quoted string in msg (Go %q, '...' and `...`, as error
-// messages of the YAML and go.mod parsers quote tokens) to maxQuoted bytes.
+// longWordRE matches a run of unquoted text longer than maxQuoted: a token of the
+// file that a parser put in its message without quotes (a module path, a word after
+// an apostrophe).
+var longWordRE = regexp.MustCompile("[^\\s\"`]{" + fmt.Sprint(maxQuoted+1) + ",}")
+
+// boundQuotes cuts every quoted string in msg (Go %q and `...`, as error messages of
+// the YAML and go.mod parsers quote tokens) to maxQuoted bytes. Single quotes are
+// not taken as quotes: an apostrophe in a message would swallow the next quote.
 func boundQuotes(msg string) string {
 	return quotedRE.ReplaceAllStringFunc(msg, func(q string) string {
 		inner := q[1 : len(q)-1]
@@ -171,6 +177,13 @@ const maxErrorMsg = 240
 // boundMsg bounds a parser's message: quoted tokens cut, the whole cut to maxErrorMsg.
 func boundMsg(msg string) string {
 	msg = boundQuotes(msg)
+	msg = longWordRE.ReplaceAllStringFunc(msg, func(w string) string {
+		cut := maxQuoted
+		for cut > 0 && !utf8.RuneStart(w[cut]) {
+			cut--
+		}
+		return w[:cut] + "..."
+	})
 	if len(msg) > maxErrorMsg {
 		cut := maxErrorMsg
 		for cut > 0 && !utf8.RuneStart(msg[cut]) {

@@ -239,6 +239,8 @@ func TestParseDefinitionBoundsContent(t *testing.T) {
 		"version: '" + long + "'\n",
 		"version: 1\nimage: x@sha256:" + hex64 + "\nsteps: [{name: a, run: [x], env: {" + strings.ToUpper(long[4:]) + ": 1, " + strings.ToUpper(long[4:]) + ": 2}}]\n",
 		"a: *" + long + "\n",
+		"version: 1\nimage: " + strings.ToUpper(long) + "@sha256:" + hex64 + "\n",
+		"version: 1\nimage: can't/" + long + "@sha256:" + hex64 + "\n",
 	} {
 		_, err := ParseDefinition("slsabox.yaml", []byte(doc))
 		if err == nil {
@@ -246,7 +248,7 @@ func TestParseDefinitionBoundsContent(t *testing.T) {
 			continue
 		}
 		for _, s := range []string{err.Error(), HintOf(err)} {
-			for _, secret := range append(secretLines(), long[maxQuoted:], strings.ToUpper(long[4:])[maxQuoted:]) {
+			for _, secret := range append(secretLines(), long[maxQuoted:], strings.ToUpper(long[4:])[maxQuoted:], strings.ToUpper(long)[maxQuoted:]) {
 				if strings.Contains(s, secret) {
 					t.Errorf("the error quotes the content: %s", s)
 				}
@@ -319,5 +321,59 @@ func TestRelTo(t *testing.T) {
 	wd, _ := os.Getwd()
 	if got := relTo(base, "x.yaml"); got != filepath.Join(wd, "x.yaml") {
 		t.Errorf("relative, outside: %q", got)
+	}
+}
+
+// TestBoundMsg: a parser's message never carries more than maxQuoted bytes of one
+// token, quoted or not, whatever quotes or apostrophes stand before it.
+func TestBoundMsg(t *testing.T) {
+	secret := strings.Repeat("AKIASECRET", 8)
+	for _, msg := range []string{
+		"require " + secret + ": version \"v1\" invalid",
+		"can't use \"AAAA'" + secret + "\"",
+		"cannot unmarshal `" + secret + "` into int",
+		"unknown directive: " + secret,
+	} {
+		got := boundMsg(msg)
+		if strings.Contains(got, secret[:maxQuoted+1]) {
+			t.Errorf("boundMsg(%q) = %q: more than %d bytes of a token", msg, got, maxQuoted)
+		}
+	}
+}
+
+// TestLoadDefinitionElsewhereInRepository: -f ci/slsabox.yaml for the source app/ of
+// the same repository is the commit's file too, and opened inside the repository.
+func TestLoadDefinitionElsewhereInRepository(t *testing.T) {
+	_, secret := hostileRoot(t)
+	top := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(top, ".git"), 0o755))
+	must(t, os.MkdirAll(filepath.Join(top, "app"), 0o755))
+	must(t, os.MkdirAll(filepath.Join(top, "ci"), 0o755))
+	must(t, os.Symlink(secret, filepath.Join(top, "ci", "evil.yaml")))
+	_, err := LoadDefinition(filepath.Join(top, "app"), filepath.Join(top, "ci", "evil.yaml"))
+	if !errors.Is(err, ErrInvalidDefinition) || !strings.Contains(err.Error(), "leads out of the source") {
+		t.Fatalf("-f ci/evil.yaml -> secret: %v", err)
+	}
+	noSecret(t, "ci/evil.yaml", err)
+	good := "version: 1\nimage: x@sha256:" + hex64 + "\nsteps: [{name: a, run: [x]}]\noutputs: [/out/x]\n"
+	must(t, os.WriteFile(filepath.Join(top, "ci", "good.yaml"), []byte(good), 0o644))
+	if _, err := LoadDefinition(filepath.Join(top, "app"), filepath.Join(top, "ci", "good.yaml")); err != nil {
+		t.Fatalf("-f ci/good.yaml: %v", err)
+	}
+}
+
+// TestKernelPseudoFile: an oci-archive: path that is, or links to, a kernel
+// pseudo-file is refused before it is opened.
+func TestKernelPseudoFile(t *testing.T) {
+	dir := t.TempDir()
+	must(t, os.Symlink("/proc/self/environ", filepath.Join(dir, "img.tar")))
+	must(t, os.WriteFile(filepath.Join(dir, "real.tar"), []byte("x"), 0o644))
+	for path, want := range map[string]string{
+		"/proc/self/status": "/proc", "/sys/kernel": "/sys", "/dev/zero": "/dev",
+		filepath.Join(dir, "img.tar"): "/proc", filepath.Join(dir, "real.tar"): "",
+	} {
+		if got := kernelPseudoFile(path); got != want {
+			t.Errorf("kernelPseudoFile(%s) = %q, want %q", path, got, want)
+		}
 	}
 }
