@@ -19,11 +19,7 @@ import (
 // input and a hint, exit 2, and no outputs but upload. token says whether the job
 // may request an OIDC token (permissions: id-token: write).
 func TestBuildScriptRejects(t *testing.T) {
-	for _, tool := range []string{"bash", "jq"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed", tool)
-		}
-	}
+	testenv.Programs(t, "bash", "jq")
 	const pem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----"
 	script := filepath.Join(testenv.RepoRoot(t), "scripts", "action", "build.sh")
 	for _, tc := range []struct {
@@ -112,11 +108,7 @@ func exitCode(err error) int {
 // results of the shape `slsabox build --output json` prints; TestActionWithAct and
 // TestKeylessActionWithAct run the real one.
 func TestBuildScriptHandsBack(t *testing.T) {
-	for _, tool := range []string{"bash", "jq", "base64"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed", tool)
-		}
-	}
+	testenv.Programs(t, "bash", "jq", "base64")
 	const (
 		pem    = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n-----END PRIVATE KEY-----"
 		secret = "s3cr3t-request-token"

@@ -48,11 +48,7 @@ func sha256Hex(b []byte) string {
 // against a release server on loopback: the download is checked against the pinned
 // sha256 before anything in it runs.
 func TestInstallRelease(t *testing.T) {
-	for _, tool := range []string{"bash", "curl", "sha256sum", "tar"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed", tool)
-		}
-	}
+	testenv.Programs(t, "bash", "curl", "sha256sum", "tar")
 	const (
 		version = "v9.9.9"
 		file    = "slsabox_" + version + "_linux_amd64.tar.gz"

@@ -144,6 +144,17 @@ func ManifestDigest(archive string) (string, error) {
 	}
 }
 
+// Programs checks that each program is on $PATH (bash, jq, curl: on every fresh
+// machine of this project's kind); a missing one skips the test, or fails it in CI.
+func Programs(t testing.TB, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		if _, err := exec.LookPath(name); err != nil {
+			skipOrFail(t, name+" is not installed")
+		}
+	}
+}
+
 // Tool returns the path of a peer tool that scripts/tools.sh installs (cosign), from
 // $PATH or $(go env GOPATH)/bin.
 func Tool(t testing.TB, name string) string {

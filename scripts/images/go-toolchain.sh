@@ -22,7 +22,8 @@ toolbox_rootfs "$work/root"
 pack_tar "$work/root" "$work/toolbox.tar"
 
 install -d -m 0755 "$work/tree" "$work/tree/usr" "$work/tree/usr/local"
-unpack_toolchain "$(toolchain_zip)" "$work/tree/usr/local/go"
+zip=$(toolchain_zip) || exit 1 # die in a command substitution ends only the subshell
+unpack_toolchain "$zip" "$work/tree/usr/local/go"
 
 SOURCE_DATE_EPOCH=0 "$mkimage" -o "$outdir/go-toolchain.tar" \
 	--ref "slsabox.local/go-toolchain:$go_version" \

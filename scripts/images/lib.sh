@@ -114,7 +114,9 @@ go_toolchain() {
 	if [ ! -f "$dir/.slsabox-unpacked" ]; then
 		mkdir -p "$cache_root"
 		tmp=$(mktemp -d "$cache_root/.go-XXXXXX")
-		unpack_toolchain "$(toolchain_zip)" "$tmp/go"
+		local zip
+		zip=$(toolchain_zip) || exit 1 # die in a command substitution ends only the subshell
+		unpack_toolchain "$zip" "$tmp/go"
 		printf '%s\n' "$toolchain_sum" >"$tmp/go/.slsabox-unpacked"
 		# A directory without the marker is an unfinished copy; another
 		# script that unpacked it meanwhile wins.
