@@ -42,8 +42,25 @@ const Installer = "apt_ensure"
 // operands (with_lock DIR CMD..., daemon_await PIDFILE TENTHS CMD...).
 var wrappers = map[string]int{
 	"exec": 0, "command": 0, "env": 0, "nohup": 0, "setsid": 0, "time": 0, "xargs": 0, "nice": 0,
-	"timeout": 1, "with_lock": 1, "daemon_await": 2, "in_ns": 0,
+	"sudo": 0, "as_root": 0, "unshare": 0, "nsenter": 0, "stdbuf": 0, "ionice": 0,
+	"timeout": 1, "chroot": 1, "flock": 1, "with_lock": 1, "daemon_await": 2, "in_ns": 0,
 }
+
+// valueOptions are the wrappers' options that take the next word as their value.
+var valueOptions = map[string][]string{
+	"env":     {"-u", "--unset", "-C", "--chdir", "-S", "--split-string"},
+	"xargs":   {"-n", "-I", "-P", "-L", "-s", "-d", "-E", "-a"},
+	"timeout": {"-s", "--signal", "-k", "--kill-after"},
+	"sudo":    {"-u", "-g", "-C", "-D", "-h", "-p", "-U"},
+	"nice":    {"-n"},
+	"ionice":  {"-c", "-n", "-p"},
+	"nsenter": {"-t", "--target"},
+	"flock":   {"-w", "--timeout", "-E"},
+}
+
+// shells run their -c argument as a script, and eval its arguments: a literal
+// script there is checked like the rest.
+var shells = map[string]bool{"sh": true, "bash": true, "eval": true}
 
 var builtins = setOf(`. : [ [[ alias bg bind break builtin caller cd command compgen complete
 	compopt continue declare dirs disown echo enable eval exec exit export false fc fg getopts hash
@@ -164,11 +181,23 @@ func walk(s *script, installed map[string]bool, problems *[]Problem) {
 					}
 				}
 				s.calls = append(s.calls, call{name, line})
+				if shells[name] {
+					s.inline(name, args[1:], line)
+					return true
+				}
+				if name == "ip" && len(args) > 3 { // ip netns exec NS CMD...
+					if a, _ := literal(args[1]); a == "netns" {
+						if b, _ := literal(args[2]); b == "exec" {
+							args = args[4:]
+							continue
+						}
+					}
+				}
 				skip, isWrapper := wrappers[name]
 				if !isWrapper || (name == "command" && len(args) > 1 && isOption(args[1])) {
 					return true
 				}
-				args = operands(args[1:], skip)
+				args = operands(name, args[1:], skip)
 			}
 		}
 		return true
@@ -177,10 +206,10 @@ func walk(s *script, installed map[string]bool, problems *[]Problem) {
 
 // operands drops the wrapper's options, NAME=VALUE words (env) and its first skip
 // operands, leaving the wrapped command.
-func operands(args []*syntax.Word, skip int) []*syntax.Word {
+func operands(wrapper string, args []*syntax.Word, skip int) []*syntax.Word {
 	for len(args) > 0 {
 		w, ok := literal(args[0])
-		if ok && (w == "-u" || w == "--unset") && len(args) > 1 { // env -u NAME
+		if ok && slices.Contains(valueOptions[wrapper], w) && len(args) > 1 { // env -u NAME, xargs -n 1
 			args = args[2:]
 			continue
 		}
@@ -195,6 +224,42 @@ func operands(args []*syntax.Word, skip int) []*syntax.Word {
 		break
 	}
 	return args
+}
+
+// inline parses the literal script of sh -c SCRIPT or eval WORDS and records the
+// calls in it, at the line of the shell command.
+func (s *script) inline(shell string, args []*syntax.Word, line uint) {
+	var src string
+	if shell == "eval" {
+		for _, a := range args {
+			w, ok := literal(a)
+			if !ok {
+				return
+			}
+			src += w + " "
+		}
+	} else {
+		for i := 0; i+1 < len(args); i++ {
+			if w, _ := literal(args[i]); w == "-c" {
+				if src, _ = literal(args[i+1]); src == "" {
+					return
+				}
+				break
+			}
+		}
+	}
+	if src == "" {
+		return
+	}
+	f, err := syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(src), s.name)
+	if err != nil {
+		return
+	}
+	inner := &script{name: s.name, file: f, funcs: s.funcs}
+	walk(inner, map[string]bool{}, new([]Problem))
+	for _, c := range inner.calls {
+		s.calls = append(s.calls, call{c.name, line})
+	}
 }
 
 func isOption(w *syntax.Word) bool {

@@ -42,7 +42,8 @@ func TestRepositoryScripts(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
-	fresh := map[string]bool{"git": true, "tar": true, "ip": true, "dirname": true, "env": true, "timeout": true, "go": true}
+	fresh := map[string]bool{"git": true, "tar": true, "ip": true, "dirname": true, "env": true, "timeout": true, "go": true,
+		"ls": true, "sudo": true, "chroot": true, "xargs": true, "sh": true}
 	lib := `apt_ensure() { :; }
 helper() { git status; }
 `
@@ -64,6 +65,10 @@ helper() { git status; }
 		{"builtins", "set -e; local x; [[ -n $x ]]; printf '%s' x; read -r y <f\n", nil},
 		{"env -u takes a name", "env -u GOFLAGS go version\n", nil},
 		{"optional program", "# scriptcheck:optional sudo (the runner may have it)\nif command -v sudo; then sudo ls; fi\n", nil},
+		{"sudo and chroot", "sudo -u nobody mmdebstrap x\nchroot /x cosign version\n", []string{"a.sh:1: mmdebstrap", "a.sh:2: cosign"}},
+		{"xargs and timeout options with values", "xargs -n 1 git log </dev/null\ntimeout -s KILL 5 git log\n", nil},
+		{"ip netns exec", "ip netns exec ns1 fulcio serve\n", []string{"a.sh:1: fulcio"}},
+		{"sh -c and eval", "sh -c 'git log | yq .a'\neval \"jq .x f\"\n", []string{"a.sh:1: yq", "a.sh:2: jq"}},
 		{"unresolvable source", "source \"$lib\"\n", []string{"a.sh:1: cannot resolve the sourced file"}},
 	}
 	for _, tt := range tests {
