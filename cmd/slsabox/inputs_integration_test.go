@@ -98,12 +98,13 @@ func TestGoDepsHermeticAndRebuild(t *testing.T) {
 		t.Fatalf("rebuild exited %d:\n%s\n%s", code, stdout, stderr)
 	}
 	// The VSA, checked with securesystemslib's DSSE: PASSED, level 1 (no level was
-	// claimed for the builder), reproduced.
+	// claimed for the builder), reproduced, and the opt-outs this rebuild's policy used
+	// (any builder, any source), each recorded.
 	vsa, err := openVSA(t, vsaPath, verifier+".pub")
 	if err != nil {
 		t.Fatalf("rebuild VSA signature: %v", err)
 	}
-	if vsa.Predicate.VerificationResult != "PASSED" || strings.Join(vsa.Predicate.VerifiedLevels, ",") != "SLSA_BUILD_LEVEL_1,SLSABOX_BUILD_REPRODUCED" ||
+	if vsa.Predicate.VerificationResult != "PASSED" || strings.Join(vsa.Predicate.VerifiedLevels, ",") != "SLSA_BUILD_LEVEL_1,SLSABOX_BUILD_REPRODUCED,SLSABOX_OPT_OUT_ALLOW_ANY_BUILDER,SLSABOX_OPT_OUT_ALLOW_ANY_SOURCE" ||
 		len(vsa.Subject) != 1 || vsa.Subject[0].Name != "greet" || len(vsa.Subject[0].Digest["sha256"]) != 64 {
 		t.Errorf("rebuild VSA: %+v", vsa)
 	}
