@@ -52,6 +52,17 @@ func githubEnv(s testenv.KeylessStack, repo, claims string) []string {
 	}
 }
 
+// githubProject is tlogProject cloned from github.com/REPO, as actions/checkout leaves
+// it: slsabox refuses to record GITHUB_REPOSITORY for a checkout of another origin.
+func githubProject(t *testing.T, repo string) string {
+	t.Helper()
+	project := tlogProject(t)
+	if o, err := exec.Command("git", "-C", project, "remote", "add", "origin", "https://github.com/"+repo).CombinedOutput(); err != nil {
+		t.Fatalf("git remote add: %s", o)
+	}
+	return project
+}
+
 func gitHead(t *testing.T, dir string) string {
 	t.Helper()
 	out, err := exec.Command("git", "-C", dir, "rev-parse", "HEAD").Output()
@@ -82,7 +93,7 @@ func keylessBuild(t *testing.T, s testenv.KeylessStack, project string, env []st
 func TestKeylessBuildVerify(t *testing.T) {
 	s := testenv.Keyless(t)
 	testenv.Containerd(t)
-	project := tlogProject(t)
+	project := githubProject(t, "octo/widget")
 	commit := gitHead(t, project)
 	const repo = "octo/widget"
 	san := "https://github.com/" + repo + "/.github/workflows/release.yml@refs/heads/main"
@@ -261,7 +272,7 @@ func TestKeylessBuildVerify(t *testing.T) {
 func TestKeylessBuildFailures(t *testing.T) {
 	s := testenv.Keyless(t)
 	testenv.Containerd(t)
-	project := tlogProject(t)
+	project := githubProject(t, "octo/widget")
 	forged := filepath.Join(t.TempDir(), "token")
 	// Well formed, but signed by no issuer Fulcio trusts.
 	os.WriteFile(forged, []byte("eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJodHRwczovL2V2aWwuZXhhbXBsZSIsImF1ZCI6InNpZ3N0b3JlIiwic3ViIjoieCIsImV4cCI6NDEwMjQ0NDgwMH0.c2ln"), 0o600)
@@ -299,7 +310,7 @@ func TestKeylessBuildFailures(t *testing.T) {
 func TestKeylessLogOutage(t *testing.T) {
 	s := testenv.Keyless(t)
 	testenv.Containerd(t)
-	project := tlogProject(t)
+	project := githubProject(t, "octo/widget")
 	const repo = "octo/widget"
 	san := "https://github.com/" + repo + "/.github/workflows/release.yml@refs/heads/main"
 	out := filepath.Join(t.TempDir(), "out")
