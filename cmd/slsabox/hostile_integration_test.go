@@ -137,14 +137,7 @@ func gitInitCommit(t *testing.T, dir string) {
 // TestHiddenDefinitionEdit: an edit of slsabox.yaml hidden from git status
 // (--assume-unchanged) is refused, not built and recorded as the commit's.
 func TestHiddenDefinitionEdit(t *testing.T) {
-	testenv.Containerd(t)
-	image := testenv.Image(t, "testbox.tar")
-	repo := t.TempDir()
-	def := "version: 1\nimage: " + image + "\nsteps:\n  - name: build\n    run: [\"true\"]\noutputs: [\"/out/*\"]\n"
-	if err := os.WriteFile(filepath.Join(repo, "slsabox.yaml"), []byte(def), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	gitInitCommit(t, repo)
+	repo, def := trivialRepo(t)
 	if out, err := exec.Command("git", "-C", repo, "update-index", "--assume-unchanged", "slsabox.yaml").CombinedOutput(); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
@@ -162,14 +155,7 @@ func TestHiddenDefinitionEdit(t *testing.T) {
 // TestGitHubCheckoutMismatch: in GitHub Actions, a checkout of another ref or another
 // repository than the workflow's is refused, not recorded as the workflow's.
 func TestGitHubCheckoutMismatch(t *testing.T) {
-	testenv.Containerd(t)
-	image := testenv.Image(t, "testbox.tar")
-	repo := t.TempDir()
-	def := "version: 1\nimage: " + image + "\nsteps:\n  - name: build\n    run: [\"true\"]\noutputs: [\"/out/*\"]\n"
-	if err := os.WriteFile(filepath.Join(repo, "slsabox.yaml"), []byte(def), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	gitInitCommit(t, repo)
+	repo, _ := trivialRepo(t)
 	if out, err := exec.Command("git", "-C", repo, "remote", "add", "origin", "https://github.com/o/r.git").CombinedOutput(); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
@@ -193,4 +179,19 @@ func TestGitHubCheckoutMismatch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// trivialRepo commits a definition with one step that does nothing, in the test
+// image, and returns the repository and the definition.
+func trivialRepo(t *testing.T) (string, string) {
+	t.Helper()
+	testenv.Containerd(t)
+	image := testenv.Image(t, "testbox.tar")
+	repo := t.TempDir()
+	def := "version: 1\nimage: " + image + "\nsteps:\n  - name: build\n    run: [\"true\"]\noutputs: [\"/out/*\"]\n"
+	if err := os.WriteFile(filepath.Join(repo, "slsabox.yaml"), []byte(def), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitInitCommit(t, repo)
+	return repo, def
 }
