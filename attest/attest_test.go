@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/verify"
@@ -103,15 +104,7 @@ func TestProvenanceGolden(t *testing.T) {
 // TestReadProvenance reads back what Provenance wrote: the recipe slsabox rebuild runs.
 func TestReadProvenance(t *testing.T) {
 	res := testResult()
-	st, err := Provenance(res, testOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := MarshalStatement(st)
-	st, err = ParseStatement(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := provenanceRoundTrip(t, res, testOpts)
 	r, err := ReadProvenance(st)
 	if err != nil {
 		t.Fatal(err)
@@ -149,12 +142,7 @@ func TestReadProvenance(t *testing.T) {
 func TestDefinitionPathOutside(t *testing.T) {
 	res := testResult()
 	res.Definition.Path = "/tmp/x.yaml"
-	st, err := Provenance(res, ProvenanceOptions{BuilderID: "https://example.org/b"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := MarshalStatement(st)
-	st, _ = ParseStatement(b)
+	st := provenanceRoundTrip(t, res, ProvenanceOptions{BuilderID: "https://example.org/b"})
 	r, err := ReadProvenance(st)
 	if err != nil {
 		t.Fatal(err)
@@ -191,15 +179,7 @@ func TestProvenanceRecordsNoTlog(t *testing.T) {
 	for _, noTlog := range []bool{false, true} {
 		opts := testOpts
 		opts.NoTlog = noTlog
-		st, err := Provenance(testResult(), opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := MarshalStatement(st)
-		st, err = ParseStatement(b)
-		if err != nil {
-			t.Fatal(err)
-		}
+		st := provenanceRoundTrip(t, testResult(), opts)
 		pred := st.GetPredicate().GetFields()["buildDefinition"].GetStructValue()
 		v, ok := pred.GetFields()["externalParameters"].GetStructValue().GetFields()["noTlog"]
 		if !ok || v.GetBoolValue() != noTlog {
@@ -369,4 +349,22 @@ func hexOf(b []byte) string {
 		out = append(out, digits[c>>4], digits[c&15])
 	}
 	return string(out)
+}
+
+// provenanceRoundTrip makes the provenance of res and reads it back through its JSON,
+// as a verifier would.
+func provenanceRoundTrip(t *testing.T, res *builder.Result, opts ProvenanceOptions) *intoto.Statement {
+	t.Helper()
+	st, err := Provenance(res, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := MarshalStatement(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err = ParseStatement(b); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
