@@ -28,11 +28,7 @@ func TestSandbox32BitSyscalls(t *testing.T) {
 	h := newHarness(t)
 	elf := int80ELF()
 
-	hostProgram := filepath.Join(t.TempDir(), "int80")
-	if err := os.WriteFile(hostProgram, elf, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	hostErr := exec.Command(hostProgram).Run()
+	hostErr := runOnHost(t, elf)
 	want := []string{"exit status 159"} // SIGSYS from the seccomp filter
 	switch {
 	case hostErr == nil:
@@ -66,6 +62,17 @@ func TestSandbox32BitSyscalls(t *testing.T) {
 	}
 }
 
+// runOnHost runs the program elf directly on the host, outside any sandbox, to learn
+// what this kernel does with it.
+func runOnHost(t *testing.T, elf []byte) error {
+	t.Helper()
+	program := filepath.Join(t.TempDir(), "probe")
+	if err := os.WriteFile(program, elf, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return exec.Command(program).Run()
+}
+
 func signalOf(err error) syscall.Signal {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -84,11 +91,7 @@ func signalOf(err error) syscall.Signal {
 func TestSandboxX32Syscalls(t *testing.T) {
 	h := newHarness(t)
 	elf := x32ELF()
-	hostProgram := filepath.Join(t.TempDir(), "x32")
-	if err := os.WriteFile(hostProgram, elf, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	switch err := exec.Command(hostProgram).Run(); {
+	switch err := runOnHost(t, elf); {
 	case err == nil:
 		t.Logf("on the host, outside the sandbox, x32 system calls work (exit 0)")
 	case exitCode(err) == 42:

@@ -68,12 +68,7 @@ func copyExample(t *testing.T, name, image string) string {
 	if err := os.WriteFile(filepath.Join(dst, "slsabox.yaml"), def, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"},
-		{"-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "example"}} {
-		if out, err := exec.Command("git", append([]string{"-C", dst}, args...)...).CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v %s", args, err, out)
-		}
-	}
+	gitInitCommit(t, dst)
 	return dst
 }
 

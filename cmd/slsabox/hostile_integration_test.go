@@ -127,7 +127,7 @@ func leaks(text, secret string) string {
 func gitInitCommit(t *testing.T, dir string) {
 	t.Helper()
 	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"},
-		{"-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "hostile"}} {
+		{"-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "test project"}} {
 		if out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput(); err != nil {
 			t.Fatalf("git %v: %v %s", args, err, out)
 		}
