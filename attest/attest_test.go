@@ -19,37 +19,35 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/verify"
 	"github.com/sigstore/sigstore/pkg/signature"
-
-	"github.com/slsabox/slsabox/builder"
+	"github.com/slsabox/slsabox/attest/spec"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-func testResult() *builder.Result {
+func testResult() *Build {
 	t0 := time.Date(2026, 11, 22, 1, 2, 3, 0, time.UTC)
-	return &builder.Result{
-		BuildID: "0123456789ab",
-		Definition: builder.DefinitionInfo{Path: "slsabox.yaml", SHA256: strings.Repeat("d", 64),
+	return &Build{
+		Definition: Definition{Path: "examples/hello-go/slsabox.yaml", SHA256: strings.Repeat("d", 64),
 			Content: "version: 1\n"},
-		Source: &builder.Source{RepoRoot: "/work/repo", Subdir: "examples/hello-go", Commit: strings.Repeat("c", 40),
-			Ref: "refs/heads/main", RemoteURL: "https://user:token@github.com/slsabox/slsabox.git", CommitTime: t0},
-		Image: &builder.ResolvedImage{Ref: "docker.io/library/golang:1.26@sha256:" + strings.Repeat("a", 64),
+		Source: Source{URI: "git+https://github.com/slsabox/slsabox", Path: "examples/hello-go", Commit: strings.Repeat("c", 40),
+			Ref: "refs/heads/main"},
+		Image: Image{Ref: "docker.io/library/golang:1.26@sha256:" + strings.Repeat("a", 64),
 			Digest: "sha256:" + strings.Repeat("a", 64), ManifestDigest: "sha256:" + strings.Repeat("a", 64),
 			ConfigDigest: "sha256:" + strings.Repeat("b", 64), Platform: "linux/amd64"},
-		Subjects: []builder.Subject{{Name: "hello", SHA256: strings.Repeat("1", 64), Size: 10},
-			{Name: "sub/hello.tar.gz", SHA256: strings.Repeat("2", 64), Size: 20}},
-		Limits:     builder.LimitsInfo{MemoryBytes: 2 << 30, Pids: 1024, Timeout: "20m0s", OutputSizeBytes: 4 << 30},
-		Sandbox:    builder.Sandbox{UID: 48213, GID: 48213, Network: "none", RootFS: "read-only", Capabilities: "none", NoNewPrivs: true, Seccomp: "containerd-default-native", SeccompDigest: "sha256:" + strings.Repeat("e", 64), TmpSize: 2 << 30, Hostname: "slsabox", SourceWritable: true},
-		Runtime:    builder.Runtime{Containerd: "1.6.20", Runc: "1.1.5", Snapshotter: "overlayfs", Namespace: "slsabox"},
+		Subjects: []Subject{{Name: "hello", SHA256: strings.Repeat("1", 64)},
+			{Name: "sub/hello.tar.gz", SHA256: strings.Repeat("2", 64)}},
+		Limits:     Limits{MemoryBytes: 2 << 30, Pids: 1024, Timeout: "20m0s", OutputSizeBytes: 4 << 30},
+		Sandbox:    Sandbox{UID: 48213, GID: 48213, Network: "none", RootFS: "read-only", Capabilities: "none", NoNewPrivs: true, Seccomp: "containerd-default-native", SeccompDigest: "sha256:" + strings.Repeat("e", 64), TmpSize: 2 << 30, Hostname: "slsabox", SourceWritable: true},
+		Runtime:    Runtime{Containerd: "1.6.20", Runc: "1.1.5", Snapshotter: "overlayfs", Namespace: "slsabox"},
 		StartedOn:  t0,
 		FinishedOn: t0.Add(90 * time.Second),
 		LogSHA256:  strings.Repeat("f", 64),
-		Inputs: []builder.ResolvedInput{
-			{Name: "dep-1.2.tar.gz", URI: "https://example.org/dep-1.2.tar.gz", Digest: map[string]string{"sha256": strings.Repeat("3", 64)}, Path: "/inputs/dep-1.2.tar.gz"},
+		Inputs: []Input{
+			{Name: "dep-1.2.tar.gz", URI: "https://example.org/dep-1.2.tar.gz", Digest: map[string]string{"sha256": strings.Repeat("3", 64)}},
 			{Name: "golang.org/x/text@v0.43.0", URI: "pkg:golang/golang.org/x/text@v0.43.0", GoSum: "h1:1QivrlhwAsnMOcqgOdl9my7s9OyZl8O5/UGUTJVXoWc=",
-				Digest: map[string]string{"dirHash": "d508afae587002c9cc39caa039d97d9b2eecf4ec9997c3b9fd41944c9557a167"}, Path: "/inputs/gomod"},
+				Digest: map[string]string{"dirHash": "d508afae587002c9cc39caa039d97d9b2eecf4ec9997c3b9fd41944c9557a167"}},
 			{Name: "golang.org/x/text@v0.43.0/go.mod", URI: "pkg:golang/golang.org/x/text@v0.43.0#go.mod", GoSum: "h1:hbSIYA/amXcRXTFSZqh8tWHEoqRvvbKPJ2uz/KU+a+s=",
-				Digest: map[string]string{"dirHash": "85b488600fda9977115d315266a87cb561c4a2a46fbdb28f276bb3fca53e6beb"}, Path: "/inputs/gomod"},
+				Digest: map[string]string{"dirHash": "85b488600fda9977115d315266a87cb561c4a2a46fbdb28f276bb3fca53e6beb"}},
 		},
 	}
 }
@@ -134,21 +132,6 @@ func TestReadProvenance(t *testing.T) {
 	st.PredicateType = "https://example.org/other"
 	if _, err := ReadProvenance(st); !errors.Is(err, ErrInvalidProvenance) {
 		t.Errorf("other predicate: %v", err)
-	}
-}
-
-// TestDefinitionPathOutside: a -f file outside the built directory is recorded by its
-// absolute path, not joined onto source.path as if it were in the repository.
-func TestDefinitionPathOutside(t *testing.T) {
-	res := testResult()
-	res.Definition.Path = "/tmp/x.yaml"
-	st := provenanceRoundTrip(t, res, ProvenanceOptions{BuilderID: "https://example.org/b"})
-	r, err := ReadProvenance(st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.DefinitionPath != "/tmp/x.yaml" {
-		t.Errorf("definition.path = %q, want /tmp/x.yaml", r.DefinitionPath)
 	}
 }
 
@@ -251,7 +234,7 @@ func TestSignRoundTrip(t *testing.T) {
 			artifact := []byte("hello artifact")
 			sum := sha256.Sum256(artifact)
 			res := testResult()
-			res.Subjects = []builder.Subject{{Name: "hello", SHA256: hexOf(sum[:])}}
+			res.Subjects = []Subject{{Name: "hello", SHA256: hexOf(sum[:])}}
 			st, err := Provenance(res, testOpts)
 			if err != nil {
 				t.Fatal(err)
@@ -261,7 +244,7 @@ func TestSignRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			env := b.GetDsseEnvelope()
-			if env.PayloadType != InTotoPayloadType || len(env.Signatures) != 1 || env.Signatures[0].Keyid != "" {
+			if env.PayloadType != spec.InTotoPayloadType || len(env.Signatures) != 1 || env.Signatures[0].Keyid != "" {
 				t.Errorf("envelope: type %q, %d signatures, keyid %q", env.PayloadType, len(env.Signatures), env.Signatures[0].Keyid)
 			}
 			if b.GetMediaType() != "application/vnd.dev.sigstore.bundle.v0.3+json" {
@@ -353,7 +336,7 @@ func hexOf(b []byte) string {
 
 // provenanceRoundTrip makes the provenance of res and reads it back through its JSON,
 // as a verifier would.
-func provenanceRoundTrip(t *testing.T, res *builder.Result, opts ProvenanceOptions) *intoto.Statement {
+func provenanceRoundTrip(t *testing.T, res *Build, opts ProvenanceOptions) *intoto.Statement {
 	t.Helper()
 	st, err := Provenance(res, opts)
 	if err != nil {
@@ -367,4 +350,29 @@ func provenanceRoundTrip(t *testing.T, res *builder.Result, opts ProvenanceOptio
 		t.Fatal(err)
 	}
 	return st
+}
+
+// TestSignVSARefusesOtherStatements: SignVSA signs verification summaries only.
+func TestSignVSARefusesOtherStatements(t *testing.T) {
+	st := provenanceRoundTrip(t, testResult(), testOpts)
+	if _, err := SignVSA(context.Background(), st, newTestSigner(t)); !errors.Is(err, ErrSign) {
+		t.Errorf("signed a statement that is not a VSA: %v", err)
+	}
+}
+
+func newTestSigner(t *testing.T) Signer {
+	t.Helper()
+	privPEM, _, err := GenerateKey(ECDSAP256, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, err := ParsePrivateKey(privPEM, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewKeySigner(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

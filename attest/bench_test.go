@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/slsabox/slsabox/builder"
 )
 
 // BenchmarkProvenanceSignWrite measures what slsabox adds after a build: building the
@@ -23,9 +21,9 @@ func BenchmarkProvenanceSignWrite(b *testing.B) {
 		signer, _ := NewKeySigner(priv)
 		for _, n := range []int{1, 100, 1000} {
 			res := testResult()
-			res.Subjects = make([]builder.Subject, n)
+			res.Subjects = make([]Subject, n)
 			for i := range res.Subjects {
-				res.Subjects[i] = builder.Subject{Name: fmt.Sprintf("dist/artifact-%04d.tar.gz", i), SHA256: strings.Repeat("ab", 32)}
+				res.Subjects[i] = Subject{Name: fmt.Sprintf("dist/artifact-%04d.tar.gz", i), SHA256: strings.Repeat("ab", 32)}
 			}
 			path := filepath.Join(b.TempDir(), BundleFile)
 			b.Run(fmt.Sprintf("%s/subjects=%d", alg, n), func(b *testing.B) {

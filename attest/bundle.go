@@ -13,10 +13,9 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"google.golang.org/protobuf/encoding/protojson"
-)
 
-// InTotoPayloadType is the DSSE payload type of an in-toto statement.
-const InTotoPayloadType = "application/vnd.in-toto+json"
+	"github.com/slsabox/slsabox/attest/spec"
+)
 
 // BundleFile is the name of the bundle slsabox writes next to the artifacts.
 const BundleFile = "provenance.sigstore.json"
@@ -52,7 +51,7 @@ func SignPayload(ctx context.Context, payload []byte, signer Signer, opts SignOp
 	if cs, ok := signer.(CertifyingSigner); ok {
 		bo.CertificateProvider, bo.CertificateProviderOptions = cs.CertificateProvider()
 	}
-	pb, err := sign.Bundle(&sign.DSSEData{Data: payload, PayloadType: InTotoPayloadType}, signer, bo)
+	pb, err := sign.Bundle(&sign.DSSEData{Data: payload, PayloadType: spec.InTotoPayloadType}, signer, bo)
 	if err != nil {
 		if errors.Is(err, ErrIdentityToken) || errors.Is(err, ErrCertificateRefused) || errors.Is(err, ErrCertificateUnavailable) {
 			return nil, err

@@ -1,4 +1,4 @@
-// Package attest turns a builder.Result into signed SLSA v1 provenance: an in-toto
+// Package attest turns the description of a build (Build) into signed SLSA v1 provenance: an in-toto
 // Statement signed as a DSSE envelope and packed in a Sigstore bundle.
 //
 // Entry points: Provenance builds the Statement; LoadSigner reads a key (PEM file or

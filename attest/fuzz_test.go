@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"google.golang.org/protobuf/proto"
-
-	"github.com/slsabox/slsabox/builder"
 )
 
 // FuzzParsePrivateKey: any input is either refused with ErrKey/ErrPassphrase, or gives a
@@ -53,7 +51,7 @@ func FuzzBundleTamper(f *testing.F) {
 	artifact := []byte("the artifact")
 	sum := sha256.Sum256(artifact)
 	res := testResult()
-	res.Subjects = []builder.Subject{{Name: "a", SHA256: hexOf(sum[:])}}
+	res.Subjects = []Subject{{Name: "a", SHA256: hexOf(sum[:])}}
 	st, _ := Provenance(res, testOpts)
 	b, err := Sign(context.Background(), st, signer, SignOptions{})
 	if err != nil {

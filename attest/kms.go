@@ -13,13 +13,6 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/kms"
 	"github.com/sigstore/sigstore/pkg/signature/options"
-
-	// The KMS providers a release engineer may keep a signing key in. Each reads its
-	// credentials the way its cloud's SDK does (environment, metadata server, files).
-	_ "github.com/sigstore/sigstore/pkg/signature/kms/aws"
-	_ "github.com/sigstore/sigstore/pkg/signature/kms/azure"
-	_ "github.com/sigstore/sigstore/pkg/signature/kms/gcp"
-	_ "github.com/sigstore/sigstore/pkg/signature/kms/hashivault"
 )
 
 // kmsSigner signs with a key that never leaves a KMS.
@@ -32,15 +25,17 @@ type kmsSigner struct {
 
 var _ Signer = (*kmsSigner)(nil)
 
-// loadKMSSigner opens the KMS key named by ref (awskms://, gcpkms://, azurekms://,
-// hashivault://). Only ECDSA keys are supported: KMSs sign digests, and DSSE with
+// loadKMSSigner opens the KMS key named by ref through the providers registered with
+// sigstore's kms package: package attest/kms registers awskms://, gcpkms://,
+// azurekms:// and hashivault://. Only ECDSA keys are supported: KMSs sign digests, and DSSE with
 // ECDSA P-256/P-384 is what every verifier accepts.
 func loadKMSSigner(ctx context.Context, scheme, ref string) (Signer, error) {
 	sv, err := kms.Get(ctx, ref, crypto.SHA256)
 	if err != nil {
 		var nf *kms.ProviderNotFoundError
 		if errors.As(err, &nf) {
-			return nil, fmt.Errorf("%w: no KMS provider for %s:// (supported: awskms, gcpkms, azurekms, hashivault)", ErrKey, scheme)
+			return nil, fmt.Errorf("%w: no KMS provider for %s:// is registered (slsabox supports awskms, gcpkms, azurekms and hashivault; "+
+				"a program using package attest imports github.com/slsabox/slsabox/attest/kms for them)", ErrKey, scheme)
 		}
 		return nil, fmt.Errorf("%w: opening %s: %v", ErrSign, ref, err)
 	}

@@ -7,8 +7,6 @@ import (
 	"testing"
 
 	"github.com/sigstore/sigstore/pkg/signature/kms/fake"
-
-	"github.com/slsabox/slsabox/builder"
 )
 
 // TestKMSSigner signs through the KMS code path with sigstore's in-process fake KMS
@@ -22,7 +20,7 @@ func TestKMSSigner(t *testing.T) {
 	artifact := []byte("signed in a KMS")
 	sum := sha256.Sum256(artifact)
 	res := testResult()
-	res.Subjects = []builder.Subject{{Name: "a", SHA256: hexOf(sum[:])}}
+	res.Subjects = []Subject{{Name: "a", SHA256: hexOf(sum[:])}}
 	st, err := Provenance(res, testOpts)
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -18,15 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/slsabox/slsabox/builder"
-)
-
-const (
-	// BuildType is the URI of slsabox's build type; docs/buildtype.md describes its
-	// parameters and how to rebuild from them.
-	BuildType = "https://slsabox.dev/buildtypes/hermetic/v1"
-	// PredicateSLSAProvenance is SLSA provenance v1's predicate type.
-	PredicateSLSAProvenance = "https://slsa.dev/provenance/v1"
+	"github.com/slsabox/slsabox/attest/spec"
 )
 
 // ErrInvalidProvenance: the build result cannot be turned into complete provenance.
@@ -39,8 +30,6 @@ type ProvenanceOptions struct {
 	BuilderID string
 	// InvocationID names this run (a CI run URL when known).
 	InvocationID string
-	// SourceURI and SourceRef override what git says (CI knows the canonical URL).
-	SourceURI, SourceRef string
 	// SlsaboxVersion and SlsaboxDigest (sha256 hex of the binary) identify the builder.
 	SlsaboxVersion, SlsaboxDigest string
 	// NoTlog records that the build was told not to log its provenance to a
@@ -93,49 +82,41 @@ func fileURL(p string) string {
 
 var scpLike = regexp.MustCompile(`^(?:[^@/]+@)?([^:/]+):(.+?)(?:\.git)?/?$`)
 
-// Provenance builds the in-toto Statement with a SLSA v1 provenance predicate for res:
+// Provenance builds the in-toto Statement with a SLSA v1 provenance predicate for b:
 // one subject per output, the build definition and source as external parameters, the
 // sandbox and limits as internal parameters, and the source, builder image and every
 // input as resolved dependencies.
-func Provenance(res *builder.Result, opts ProvenanceOptions) (*intoto.Statement, error) {
+func Provenance(b *Build, opts ProvenanceOptions) (*intoto.Statement, error) {
 	if opts.BuilderID == "" {
-		return nil, fmt.Errorf("no builder id: %w", ErrInvalidProvenance)
+		return nil, fmt.Errorf("%w: no builder id", ErrInvalidProvenance)
 	}
-	if res == nil || res.Source == nil || res.Image == nil || len(res.Subjects) == 0 {
-		return nil, fmt.Errorf("the build result is incomplete: %w", ErrInvalidProvenance)
+	if b == nil || b.Source.URI == "" || b.Source.Commit == "" || b.Image.Digest == "" || len(b.Subjects) == 0 {
+		return nil, fmt.Errorf("%w: the build description is incomplete (source URI and commit, image digest and subjects are required)", ErrInvalidProvenance)
 	}
-	src := res.Source
-	uri := opts.SourceURI
-	if uri == "" {
-		uri = SourceURI(src.RemoteURL, src.RepoRoot)
-	}
-	ref := opts.SourceRef
-	if ref == "" {
-		ref = src.Ref
-	}
-
+	src := b.Source
+	uri, ref := src.URI, src.Ref
 	external, err := toStruct(map[string]any{
 		"source": map[string]any{
 			"uri":  uri,
 			"ref":  ref,
-			"path": src.Subdir,
+			"path": src.Path,
 		},
 		"definition": map[string]any{
-			"path":    definitionPath(src.Subdir, res.Definition.Path),
-			"sha256":  res.Definition.SHA256,
-			"content": res.Definition.Content,
+			"path":    b.Definition.Path,
+			"sha256":  b.Definition.SHA256,
+			"content": b.Definition.Content,
 		},
-		"allowDirty": res.AllowDirtyTree,
+		"allowDirty": b.AllowDirtyTree,
 		"noTlog":     opts.NoTlog,
 	})
 	if err != nil {
 		return nil, err
 	}
 	internal, err := toStruct(map[string]any{
-		"sandbox": res.Sandbox,
-		"limits":  res.Limits,
-		"runtime": map[string]any{"snapshotter": res.Runtime.Snapshotter, "namespace": res.Runtime.Namespace},
-		"image":   map[string]any{"platform": res.Image.Platform, "manifestDigest": res.Image.ManifestDigest, "configDigest": res.Image.ConfigDigest},
+		"sandbox": b.Sandbox,
+		"limits":  b.Limits,
+		"runtime": map[string]any{"snapshotter": b.Runtime.Snapshotter, "namespace": b.Runtime.Namespace},
+		"image":   map[string]any{"platform": b.Image.Platform, "manifestDigest": b.Image.ManifestDigest, "configDigest": b.Image.ConfigDigest},
 	})
 	if err != nil {
 		return nil, err
@@ -152,15 +133,15 @@ func Provenance(res *builder.Result, opts ProvenanceOptions) (*intoto.Statement,
 		// The tree that ran is not the commit: say so where every verifier looks.
 		sourceDep.Annotations, _ = structpb.NewStruct(map[string]any{"dirty": true})
 	}
-	imgHex, ok := strings.CutPrefix(res.Image.Digest, "sha256:")
+	imgHex, ok := strings.CutPrefix(b.Image.Digest, "sha256:")
 	if !ok {
-		return nil, fmt.Errorf("image digest %q is not sha256: %w", res.Image.Digest, ErrInvalidProvenance)
+		return nil, fmt.Errorf("%w: image digest %q is not sha256", ErrInvalidProvenance, b.Image.Digest)
 	}
 	deps := []*intoto.ResourceDescriptor{
 		sourceDep,
-		{Name: "builder-image", Uri: res.Image.Ref, Digest: map[string]string{"sha256": imgHex}},
+		{Name: "builder-image", Uri: b.Image.Ref, Digest: map[string]string{"sha256": imgHex}},
 	}
-	inputDeps, err := inputDependencies(res.Inputs)
+	inputDeps, err := inputDependencies(b.Inputs)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +155,7 @@ func Provenance(res *builder.Result, opts ProvenanceOptions) (*intoto.Statement,
 		}
 		builderDeps = append(builderDeps, d)
 	}
-	for name, v := range map[string]string{"containerd": res.Runtime.Containerd, "runc": res.Runtime.Runc} {
+	for name, v := range map[string]string{"containerd": b.Runtime.Containerd, "runc": b.Runtime.Runc} {
 		if v != "" {
 			builderDeps = append(builderDeps, &intoto.ResourceDescriptor{Name: name, Uri: "pkg:generic/" + name + "@" + v})
 		}
@@ -183,7 +164,7 @@ func Provenance(res *builder.Result, opts ProvenanceOptions) (*intoto.Statement,
 
 	pred := &slsa.Provenance{
 		BuildDefinition: &slsa.BuildDefinition{
-			BuildType:            BuildType,
+			BuildType:            spec.BuildType,
 			ExternalParameters:   external,
 			InternalParameters:   internal,
 			ResolvedDependencies: deps,
@@ -196,11 +177,11 @@ func Provenance(res *builder.Result, opts ProvenanceOptions) (*intoto.Statement,
 			},
 			Metadata: &slsa.BuildMetadata{
 				InvocationId: opts.InvocationID,
-				StartedOn:    timestamppb.New(res.StartedOn),
-				FinishedOn:   timestamppb.New(res.FinishedOn),
+				StartedOn:    timestamppb.New(b.StartedOn),
+				FinishedOn:   timestamppb.New(b.FinishedOn),
 			},
 			Byproducts: []*intoto.ResourceDescriptor{
-				{Name: "build.log", MediaType: "text/plain", Digest: map[string]string{"sha256": res.LogSHA256}},
+				{Name: "build.log", MediaType: "text/plain", Digest: map[string]string{"sha256": b.LogSHA256}},
 			},
 		},
 	}
@@ -208,7 +189,7 @@ func Provenance(res *builder.Result, opts ProvenanceOptions) (*intoto.Statement,
 		pred.RunDetails.Builder.Version = nil
 	}
 	if err := pred.Validate(); err != nil {
-		return nil, fmt.Errorf("provenance: %v: %w", err, ErrInvalidProvenance)
+		return nil, fmt.Errorf("%w: provenance: %w", ErrInvalidProvenance, err)
 	}
 	predStruct, err := protoToStruct(pred)
 	if err != nil {
@@ -216,14 +197,14 @@ func Provenance(res *builder.Result, opts ProvenanceOptions) (*intoto.Statement,
 	}
 	st := &intoto.Statement{
 		Type:          intoto.StatementTypeUri,
-		PredicateType: PredicateSLSAProvenance,
+		PredicateType: spec.PredicateSLSAProvenance,
 		Predicate:     predStruct,
 	}
-	for _, s := range res.Subjects {
+	for _, s := range b.Subjects {
 		st.Subject = append(st.Subject, &intoto.ResourceDescriptor{Name: s.Name, Digest: map[string]string{"sha256": s.SHA256}})
 	}
 	if err := st.Validate(); err != nil {
-		return nil, fmt.Errorf("statement: %v: %w", err, ErrInvalidProvenance)
+		return nil, fmt.Errorf("%w: statement: %w", ErrInvalidProvenance, err)
 	}
 	return st, nil
 }
@@ -281,14 +262,4 @@ func protoToStruct(p *slsa.Provenance) (*structpb.Struct, error) {
 
 func sortByName(d []*intoto.ResourceDescriptor) {
 	slices.SortFunc(d, func(a, b *intoto.ResourceDescriptor) int { return strings.Compare(a.Name, b.Name) })
-}
-
-// definitionPath is the definition's path relative to the repository root, or, for a
-// file outside the built directory (given with -f), its absolute path as it was:
-// such a file is part of no commit, and must not look like one.
-func definitionPath(subdir, p string) string {
-	if path.IsAbs(p) {
-		return p
-	}
-	return path.Join(subdir, p)
 }

@@ -9,17 +9,17 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/slsabox/slsabox/builder"
+	"github.com/slsabox/slsabox/attest/spec"
 )
 
 // inputDependencies turns the build's declared inputs into resolved dependencies:
 // files by URL and sha256, Go modules as pkg:golang/PATH@VERSION (#go.mod for a
 // go.mod hash) with in-toto's dirHash and the go.sum form as the annotation goSum.
-func inputDependencies(inputs []builder.ResolvedInput) ([]*intoto.ResourceDescriptor, error) {
+func inputDependencies(inputs []Input) ([]*intoto.ResourceDescriptor, error) {
 	var deps []*intoto.ResourceDescriptor
 	for _, in := range inputs {
 		if in.URI == "" || len(in.Digest) == 0 {
-			return nil, fmt.Errorf("input %q has no URI or digest: %w", in.Name, ErrInvalidProvenance)
+			return nil, fmt.Errorf("%w: input %q has no URI or digest", ErrInvalidProvenance, in.Name)
 		}
 		d := &intoto.ResourceDescriptor{Name: in.Name, Uri: in.URI, Digest: in.Digest}
 		if in.GoSum != "" {
@@ -43,29 +43,29 @@ type RecordedBuild struct {
 	DefinitionPath, DefinitionSHA256, DefinitionContent string
 	Image                                               string // the builder image reference as resolved
 	ImageDigest                                         string // sha256:HEX
-	Inputs                                              []builder.ResolvedInput
-	Subjects                                            []builder.Subject // name and sha256 of every artifact
-	SlsaboxVersion                                      string            // runDetails.builder.version.slsabox
+	Inputs                                              []Input
+	Subjects                                            []Subject // name and sha256 of every artifact
+	SlsaboxVersion                                      string    // runDetails.builder.version.slsabox
 }
 
 // ReadProvenance extracts the recorded build from a statement written by Provenance.
 // It reads what the predicate claims; verify the bundle first to trust it.
 func ReadProvenance(st *intoto.Statement) (*RecordedBuild, error) {
-	if st == nil || st.GetPredicateType() != PredicateSLSAProvenance {
-		return nil, fmt.Errorf("the statement is not SLSA v1 provenance: %w", ErrInvalidProvenance)
+	if st == nil || st.GetPredicateType() != spec.PredicateSLSAProvenance {
+		return nil, fmt.Errorf("%w: the statement is not SLSA v1 provenance", ErrInvalidProvenance)
 	}
 	b, err := protojson.Marshal(st.GetPredicate())
 	if err != nil {
-		return nil, fmt.Errorf("predicate: %v: %w", err, ErrInvalidProvenance)
+		return nil, fmt.Errorf("%w: predicate: %w", ErrInvalidProvenance, err)
 	}
 	var pred slsa.Provenance
 	if err := protojson.Unmarshal(b, &pred); err != nil {
-		return nil, fmt.Errorf("predicate: %v: %w", err, ErrInvalidProvenance)
+		return nil, fmt.Errorf("%w: predicate: %w", ErrInvalidProvenance, err)
 	}
 	bd := pred.GetBuildDefinition()
 	r := &RecordedBuild{BuildType: bd.GetBuildType()}
-	if r.BuildType != BuildType {
-		return nil, fmt.Errorf("build type %q is not slsabox's (%s): only slsabox builds can be run again: %w", r.BuildType, BuildType, ErrInvalidProvenance)
+	if r.BuildType != spec.BuildType {
+		return nil, fmt.Errorf("%w: build type %q is not slsabox's (%s): only slsabox builds can be run again", ErrInvalidProvenance, r.BuildType, spec.BuildType)
 	}
 	ext := bd.GetExternalParameters().AsMap()
 	str := func(m any, key string) string {
@@ -81,7 +81,7 @@ func ReadProvenance(st *intoto.Statement) (*RecordedBuild, error) {
 	r.DefinitionSHA256 = str(ext["definition"], "sha256")
 	r.DefinitionContent = str(ext["definition"], "content")
 	if r.DefinitionContent == "" || r.DefinitionSHA256 == "" {
-		return nil, fmt.Errorf("the provenance records no build definition: %w", ErrInvalidProvenance)
+		return nil, fmt.Errorf("%w: the provenance records no build definition", ErrInvalidProvenance)
 	}
 	for _, d := range bd.GetResolvedDependencies() {
 		switch {
@@ -93,7 +93,7 @@ func ReadProvenance(st *intoto.Statement) (*RecordedBuild, error) {
 		case d.GetName() == "builder-image":
 			r.Image, r.ImageDigest = d.GetUri(), "sha256:"+d.GetDigest()["sha256"]
 		default:
-			in := builder.ResolvedInput{Name: d.GetName(), URI: d.GetUri(), Digest: d.GetDigest()}
+			in := Input{Name: d.GetName(), URI: d.GetUri(), Digest: d.GetDigest()}
 			if s, ok := d.GetAnnotations().AsMap()["goSum"].(string); ok {
 				in.GoSum = s
 			}
@@ -101,14 +101,14 @@ func ReadProvenance(st *intoto.Statement) (*RecordedBuild, error) {
 		}
 	}
 	if r.Commit == "" {
-		return nil, fmt.Errorf("the provenance records no source commit: %w", ErrInvalidProvenance)
+		return nil, fmt.Errorf("%w: the provenance records no source commit", ErrInvalidProvenance)
 	}
 	if r.Image == "" {
-		return nil, fmt.Errorf("the provenance records no builder image: %w", ErrInvalidProvenance)
+		return nil, fmt.Errorf("%w: the provenance records no builder image", ErrInvalidProvenance)
 	}
 	r.SlsaboxVersion = pred.GetRunDetails().GetBuilder().GetVersion()["slsabox"]
 	for _, s := range st.GetSubject() {
-		r.Subjects = append(r.Subjects, builder.Subject{Name: s.GetName(), SHA256: strings.ToLower(s.GetDigest()["sha256"])})
+		r.Subjects = append(r.Subjects, Subject{Name: s.GetName(), SHA256: strings.ToLower(s.GetDigest()["sha256"])})
 	}
 	return r, nil
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/slsabox/slsabox/attest"
 	"github.com/slsabox/slsabox/attest/verify"
-	"github.com/slsabox/slsabox/builder"
 )
 
 func ExampleVerifier_Verify() {
@@ -20,11 +19,11 @@ func ExampleVerifier_Verify() {
 	signer, _ := attest.NewKeySigner(priv)
 	digest := strings.Repeat("1", 64)
 	img := "sha256:" + strings.Repeat("a", 64)
-	st, _ := attest.Provenance(&builder.Result{
-		Source:    &builder.Source{RepoRoot: "/r", Commit: strings.Repeat("c", 40), Ref: "refs/heads/main", RemoteURL: "https://github.com/o/r"},
-		Image:     &builder.ResolvedImage{Ref: "golang@" + img, Digest: img},
-		Subjects:  []builder.Subject{{Name: "hello", SHA256: digest}},
-		Sandbox:   builder.Sandbox{Network: "none"},
+	st, _ := attest.Provenance(&attest.Build{
+		Source:    attest.Source{URI: "git+https://github.com/o/r", Commit: strings.Repeat("c", 40), Ref: "refs/heads/main"},
+		Image:     attest.Image{Ref: "golang@" + img, Digest: img},
+		Subjects:  []attest.Subject{{Name: "hello", SHA256: digest}},
+		Sandbox:   attest.Sandbox{Network: "none"},
 		StartedOn: time.Unix(0, 0), FinishedOn: time.Unix(1, 0), LogSHA256: strings.Repeat("f", 64),
 	}, attest.ProvenanceOptions{BuilderID: "https://example.org/builder"})
 	b, _ := attest.Sign(context.Background(), st, signer, attest.SignOptions{})
@@ -82,7 +81,7 @@ func ExampleNewVSA() {
 	if err != nil {
 		panic(err)
 	}
-	envelope, err := verify.SignVSA(context.Background(), st, signer) // the file slsa-verifier verify-vsa reads
+	envelope, err := attest.SignVSA(context.Background(), st, signer) // the file slsa-verifier verify-vsa reads
 	if err != nil {
 		panic(err)
 	}

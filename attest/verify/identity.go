@@ -10,7 +10,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 
-	"github.com/slsabox/slsabox/attest"
+	"github.com/slsabox/slsabox/attest/spec"
 )
 
 // ErrIdentity: the bundle's certificate was issued to another identity than the one
@@ -268,7 +268,7 @@ func crossCheck(sum *certificate.Summary, st *statement, payload []byte) result 
 	}
 	var bad []string
 	builderID := pred.GetRunDetails().GetBuilder().GetId()
-	slsaboxBuild := pred.GetBuildDefinition().GetBuildType() == attest.BuildType
+	slsaboxBuild := pred.GetBuildDefinition().GetBuildType() == spec.BuildType
 	if slsaboxBuild && (builderID == "" || (builderID != sum.SubjectAlternativeName && builderID != ext.BuildSignerURI)) {
 		bad = append(bad, fmt.Sprintf("builder id %s, certificate identity %s", quote(builderID), quote(sum.SubjectAlternativeName)))
 	}

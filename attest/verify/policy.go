@@ -19,7 +19,7 @@ type Policy struct {
 	Digest string `yaml:"digest" json:"digest,omitempty"`
 	// BuilderID must equal runDetails.builder.id. Required unless AllowAnyBuilderUnsafe.
 	BuilderID string `yaml:"builderID" json:"builderID,omitempty"`
-	// BuildType must equal buildDefinition.buildType; empty means slsabox's (attest.BuildType).
+	// BuildType must equal buildDefinition.buildType; empty means slsabox's (spec.BuildType).
 	BuildType string `yaml:"buildType" json:"buildType,omitempty"`
 	// SourceURI must equal externalParameters.source.uri (e.g. "git+https://github.com/o/r").
 	// Required unless AllowAnySourceUnsafe.

@@ -11,7 +11,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/structpb"
 
-	"github.com/slsabox/slsabox/attest"
+	"github.com/slsabox/slsabox/attest/spec"
 )
 
 type statement = intoto.Statement
@@ -22,7 +22,7 @@ func checkStatement(st *statement, payload []byte, p Policy, results map[string]
 	if err != nil {
 		results[CheckPredicateType] = fail(fmt.Errorf("%w: %v", ErrPolicy, err))
 	} else {
-		results[CheckPredicateType] = pass(attest.PredicateSLSAProvenance)
+		results[CheckPredicateType] = pass(spec.PredicateSLSAProvenance)
 	}
 	results[CheckSubjectDigest] = checkSubject(st, p.Digest)
 	if pred == nil {
@@ -46,7 +46,7 @@ func checkStatement(st *statement, payload []byte, p Policy, results map[string]
 	buildType := pred.GetBuildDefinition().GetBuildType()
 	wantType := p.BuildType
 	if wantType == "" {
-		wantType = attest.BuildType
+		wantType = spec.BuildType
 	}
 	results[CheckBuildType] = equal(wantType, buildType, true)
 
@@ -86,7 +86,7 @@ func checkStatement(st *statement, payload []byte, p Policy, results map[string]
 	results[CheckBuilderImage] = checkImage(deps, p.AllowedImages)
 
 	network := str(pred.GetBuildDefinition().GetInternalParameters().GetFields()["sandbox"].GetStructValue(), "network")
-	hermetic := buildType == attest.BuildType && network == "none"
+	hermetic := buildType == spec.BuildType && network == "none"
 	switch {
 	case !p.RequireHermetic:
 		results[CheckHermetic] = skip(fmt.Sprintf("not required (sandbox network %s)", quote(network)))
@@ -94,7 +94,7 @@ func checkStatement(st *statement, payload []byte, p Policy, results map[string]
 		results[CheckHermetic] = pass("slsabox sandbox without network")
 	default:
 		results[CheckHermetic] = fail(fmt.Errorf("%w: want build type %s with sandbox network \"none\", got %s with network %s",
-			ErrPolicy, attest.BuildType, quote(buildType), quote(network)))
+			ErrPolicy, spec.BuildType, quote(buildType), quote(network)))
 	}
 }
 
@@ -106,8 +106,8 @@ func provenance(st *statement, payload []byte) (*slsa.Provenance, error) {
 	if st.GetType() != intoto.StatementTypeUri {
 		return nil, fmt.Errorf("statement type %s is not %s", quote(st.GetType()), intoto.StatementTypeUri)
 	}
-	if st.GetPredicateType() != attest.PredicateSLSAProvenance {
-		return nil, fmt.Errorf("want %s, got %s", attest.PredicateSLSAProvenance, quote(st.GetPredicateType()))
+	if st.GetPredicateType() != spec.PredicateSLSAProvenance {
+		return nil, fmt.Errorf("want %s, got %s", spec.PredicateSLSAProvenance, quote(st.GetPredicateType()))
 	}
 	// A map, not a struct: its keys match exactly, as protojson's do (a struct field
 	// would also take "Predicate", a key the statement's parser ignored).

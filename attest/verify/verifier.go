@@ -24,12 +24,9 @@ import (
 	"github.com/transparency-dev/merkle/rfc6962"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/slsabox/slsabox/attest"
+	"github.com/slsabox/slsabox/attest/spec"
 	"github.com/slsabox/slsabox/internal/filehash"
 )
-
-// BundleMediaType is the only bundle version Verify accepts, the one slsabox writes.
-const BundleMediaType = "application/vnd.dev.sigstore.bundle.v0.3+json"
 
 // Verifier holds trust material. It is safe for concurrent use.
 type Verifier struct {
@@ -206,15 +203,15 @@ func (v *Verifier) verifySignature(b *bundle.Bundle) (*statement, string, error)
 	if b == nil || b.Bundle == nil {
 		return nil, "", errors.New("no bundle")
 	}
-	if b.MediaType != BundleMediaType {
-		return nil, "", fmt.Errorf("bundle media type %q is not %s", b.MediaType, BundleMediaType)
+	if b.MediaType != spec.BundleMediaType {
+		return nil, "", fmt.Errorf("bundle media type %q is not %s", b.MediaType, spec.BundleMediaType)
 	}
 	env := b.GetDsseEnvelope()
 	if env == nil {
 		return nil, "", errors.New("the bundle holds no DSSE envelope")
 	}
-	if env.PayloadType != attest.InTotoPayloadType {
-		return nil, "", fmt.Errorf("payload type %q is not %s", env.PayloadType, attest.InTotoPayloadType)
+	if env.PayloadType != spec.InTotoPayloadType {
+		return nil, "", fmt.Errorf("payload type %q is not %s", env.PayloadType, spec.InTotoPayloadType)
 	}
 	if n := len(env.Signatures); n != 1 {
 		return nil, "", fmt.Errorf("the envelope has %d signatures, want 1", n)

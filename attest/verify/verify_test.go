@@ -14,7 +14,6 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/slsabox/slsabox/attest"
-	"github.com/slsabox/slsabox/builder"
 )
 
 const (
@@ -29,22 +28,21 @@ var (
 	testImage   = "sha256:" + strings.Repeat("a", 64)
 )
 
-// testResult is a complete build result, as attest's tests use.
-func testResult() *builder.Result {
+// testResult is a complete build description, as attest's tests use.
+func testResult() *attest.Build {
 	t0 := time.Date(2026, 11, 22, 1, 2, 3, 0, time.UTC)
-	return &builder.Result{
-		BuildID:    "0123456789ab",
-		Definition: builder.DefinitionInfo{Path: "slsabox.yaml", SHA256: strings.Repeat("d", 64), Content: "version: 1\n"},
-		Source: &builder.Source{RepoRoot: "/work/repo", Subdir: "examples/hello-go", Commit: testCommit,
-			Ref: "refs/heads/main", RemoteURL: "https://github.com/slsabox/slsabox.git", CommitTime: t0},
-		Image: &builder.ResolvedImage{Ref: "docker.io/library/golang:1.26@" + testImage,
+	return &attest.Build{
+		Definition: attest.Definition{Path: "examples/hello-go/slsabox.yaml", SHA256: strings.Repeat("d", 64), Content: "version: 1\n"},
+		Source: attest.Source{URI: testSource, Path: "examples/hello-go", Commit: testCommit,
+			Ref: "refs/heads/main"},
+		Image: attest.Image{Ref: "docker.io/library/golang:1.26@" + testImage,
 			Digest: testImage, ManifestDigest: testImage,
 			ConfigDigest: "sha256:" + strings.Repeat("b", 64), Platform: "linux/amd64"},
-		Subjects: []builder.Subject{{Name: "hello", SHA256: helloDigest, Size: 10},
-			{Name: "sub/hello.tar.gz", SHA256: otherDigest, Size: 20}},
-		Limits:     builder.LimitsInfo{MemoryBytes: 2 << 30, Pids: 1024, Timeout: "20m0s", OutputSizeBytes: 4 << 30},
-		Sandbox:    builder.Sandbox{UID: 48213, GID: 48213, Network: "none", RootFS: "read-only", Capabilities: "none", NoNewPrivs: true, Seccomp: "containerd-default-native"},
-		Runtime:    builder.Runtime{Containerd: "1.6.20", Runc: "1.1.5", Snapshotter: "overlayfs", Namespace: "slsabox"},
+		Subjects: []attest.Subject{{Name: "hello", SHA256: helloDigest},
+			{Name: "sub/hello.tar.gz", SHA256: otherDigest}},
+		Limits:     attest.Limits{MemoryBytes: 2 << 30, Pids: 1024, Timeout: "20m0s", OutputSizeBytes: 4 << 30},
+		Sandbox:    attest.Sandbox{UID: 48213, GID: 48213, Network: "none", RootFS: "read-only", Capabilities: "none", NoNewPrivs: true, Seccomp: "containerd-default-native"},
+		Runtime:    attest.Runtime{Containerd: "1.6.20", Runc: "1.1.5", Snapshotter: "overlayfs", Namespace: "slsabox"},
 		StartedOn:  t0,
 		FinishedOn: t0.Add(90 * time.Second),
 		LogSHA256:  strings.Repeat("f", 64),
@@ -74,7 +72,7 @@ func newKey(t testing.TB) testKey {
 }
 
 // sign signs the provenance of testResult, changed by edit, and returns the bundle's JSON.
-func sign(t testing.TB, k testKey, edit func(*builder.Result, *attest.ProvenanceOptions, *intoto.Statement)) []byte {
+func sign(t testing.TB, k testKey, edit func(*attest.Build, *attest.ProvenanceOptions, *intoto.Statement)) []byte {
 	t.Helper()
 	res := testResult()
 	opts := attest.ProvenanceOptions{BuilderID: testBuilder, SlsaboxVersion: "v0.1.0"}
@@ -180,7 +178,7 @@ func TestTamper(t *testing.T) {
 			return unlogged(t, k.pub), b, goodPolicy()
 		}
 	}
-	resigned := func(edit func(*builder.Result, *attest.ProvenanceOptions, *intoto.Statement)) func(t *testing.T) (*Verifier, *bundle.Bundle, Policy) {
+	resigned := func(edit func(*attest.Build, *attest.ProvenanceOptions, *intoto.Statement)) func(t *testing.T) (*Verifier, *bundle.Bundle, Policy) {
 		return func(t *testing.T) (*Verifier, *bundle.Bundle, Policy) {
 			return unlogged(t, k.pub), parse(t, sign(t, k, edit)), goodPolicy()
 		}
@@ -234,36 +232,36 @@ func TestTamper(t *testing.T) {
 			return v, parse(t, data), goodPolicy()
 		}, CheckTlog, ErrNotLogged},
 		{"another artifact", policyCase(func(p *Policy) { p.Digest = strings.Repeat("4", 64) }), CheckSubjectDigest, ErrDigestMismatch},
-		{"builder id", resigned(func(_ *builder.Result, o *attest.ProvenanceOptions, _ *intoto.Statement) {
+		{"builder id", resigned(func(_ *attest.Build, o *attest.ProvenanceOptions, _ *intoto.Statement) {
 			if o != nil {
 				o.BuilderID = "https://evil.example/builder"
 			}
 		}), CheckBuilderID, ErrUntrustedBuilder},
 		{"builder id expected", policyCase(func(p *Policy) { p.BuilderID = "https://other.example/builder" }), CheckBuilderID, ErrUntrustedBuilder},
-		{"source uri", resigned(func(_ *builder.Result, o *attest.ProvenanceOptions, _ *intoto.Statement) {
-			if o != nil {
-				o.SourceURI = "git+https://github.com/evil/fork"
+		{"source uri", resigned(func(r *attest.Build, _ *attest.ProvenanceOptions, _ *intoto.Statement) {
+			if r != nil {
+				r.Source.URI = "git+https://github.com/evil/fork"
 			}
 		}), CheckSourceURI, ErrPolicy},
-		{"source ref", resigned(func(_ *builder.Result, o *attest.ProvenanceOptions, _ *intoto.Statement) {
-			if o != nil {
-				o.SourceRef = "refs/heads/evil"
+		{"source ref", resigned(func(r *attest.Build, _ *attest.ProvenanceOptions, _ *intoto.Statement) {
+			if r != nil {
+				r.Source.Ref = "refs/heads/evil"
 			}
 		}), CheckSourceRef, ErrPolicy},
 		{"source commit", policyCase(func(p *Policy) { p.SourceCommit = strings.Repeat("e", 40) }), CheckSourceCommit, ErrPolicy},
 		{"builder image", policyCase(func(p *Policy) { p.AllowedImages = []string{"golang@sha256:" + strings.Repeat("9", 64)} }), CheckBuilderImage, ErrPolicy},
-		{"build type", resigned(func(_ *builder.Result, _ *attest.ProvenanceOptions, st *intoto.Statement) {
+		{"build type", resigned(func(_ *attest.Build, _ *attest.ProvenanceOptions, st *intoto.Statement) {
 			if st != nil {
 				bd := st.Predicate.Fields["buildDefinition"].GetStructValue()
 				bd.Fields["buildType"] = structpb.NewStringValue("https://example.org/other")
 			}
 		}), CheckBuildType, ErrPolicy},
-		{"network not none", resigned(func(r *builder.Result, _ *attest.ProvenanceOptions, _ *intoto.Statement) {
+		{"network not none", resigned(func(r *attest.Build, _ *attest.ProvenanceOptions, _ *intoto.Statement) {
 			if r != nil {
 				r.Sandbox.Network = "host"
 			}
 		}), CheckHermetic, ErrPolicy},
-		{"predicate type", resigned(func(_ *builder.Result, _ *attest.ProvenanceOptions, st *intoto.Statement) {
+		{"predicate type", resigned(func(_ *attest.Build, _ *attest.ProvenanceOptions, st *intoto.Statement) {
 			if st != nil {
 				st.PredicateType = "https://slsa.dev/provenance/v0.2"
 			}
@@ -297,7 +295,7 @@ func TestNoTlogWarns(t *testing.T) {
 	k := newKey(t)
 	v := unlogged(t, k.pub)
 	for _, noTlog := range []bool{false, true} {
-		data := sign(t, k, func(_ *builder.Result, o *attest.ProvenanceOptions, _ *intoto.Statement) {
+		data := sign(t, k, func(_ *attest.Build, o *attest.ProvenanceOptions, _ *intoto.Statement) {
 			if o != nil {
 				o.NoTlog = noTlog
 			}

@@ -1,9 +1,6 @@
 package verify
 
 import (
-	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -18,11 +15,8 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/slsabox/slsabox/attest"
+	"github.com/slsabox/slsabox/attest/spec"
 )
-
-// PredicateVSA is the predicate type of a Verification Summary Attestation.
-const PredicateVSA = "https://slsa.dev/verification_summary/v1"
 
 // Verification results a VSA records.
 const (
@@ -66,7 +60,7 @@ type Summary struct {
 
 var slsaLevel = regexp.MustCompile(`^SLSA_([A-Z]+)_LEVEL_([0-4])$`)
 
-// NewVSA builds the VSA statement (predicate type PredicateVSA) of a Summary.
+// NewVSA builds the VSA statement (predicate type spec.PredicateVSA) of a Summary.
 func NewVSA(s Summary) (*intoto.Statement, error) {
 	if err := s.validate(); err != nil {
 		return nil, err
@@ -108,7 +102,7 @@ func NewVSA(s Summary) (*intoto.Statement, error) {
 	st := &intoto.Statement{
 		Type:          intoto.StatementTypeUri,
 		Subject:       s.Subjects,
-		PredicateType: PredicateVSA,
+		PredicateType: spec.PredicateVSA,
 		Predicate:     predStruct,
 	}
 	if err := st.Validate(); err != nil {
@@ -178,41 +172,4 @@ func OptOutLevel(name string) string {
 func isURI(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && u.Scheme != "" && (u.Host != "" || u.Opaque != "" || u.Path != "")
-}
-
-// Envelope is a DSSE envelope as JSON, the form of a VSA file: what
-// `slsa-verifier verify-vsa --attestation-path` reads.
-type Envelope struct {
-	PayloadType string              `json:"payloadType"`
-	Payload     string              `json:"payload"`
-	Signatures  []EnvelopeSignature `json:"signatures"`
-}
-
-// EnvelopeSignature is one DSSE signature; slsabox leaves KeyID empty.
-type EnvelopeSignature struct {
-	KeyID string `json:"keyid"`
-	Sig   string `json:"sig"`
-}
-
-// SignVSA signs a VSA statement as a DSSE envelope (payload type
-// application/vnd.in-toto+json, one signature, empty keyid) and returns its JSON.
-// Nothing is logged: a VSA is handed to the consumer that asked for it.
-func SignVSA(ctx context.Context, st *intoto.Statement, signer attest.Signer) ([]byte, error) {
-	if st.GetPredicateType() != PredicateVSA {
-		return nil, fmt.Errorf("%w: predicate type %q is not %s", ErrInvalidVSA, st.GetPredicateType(), PredicateVSA)
-	}
-	b, err := attest.Sign(ctx, st, signer, attest.SignOptions{})
-	if err != nil {
-		return nil, err
-	}
-	env := b.GetDsseEnvelope()
-	out := Envelope{PayloadType: env.GetPayloadType(), Payload: base64.StdEncoding.EncodeToString(env.GetPayload())}
-	for _, s := range env.GetSignatures() {
-		out.Signatures = append(out.Signatures, EnvelopeSignature{KeyID: s.GetKeyid(), Sig: base64.StdEncoding.EncodeToString(s.GetSig())})
-	}
-	data, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append(data, '\n'), nil
 }

@@ -124,7 +124,7 @@ func run(url, trustedRoot, slsabox, cosign string, n int, dur time.Duration) err
 	if err != nil {
 		return err
 	}
-	sourceURI := attest.SourceURI(res.Source.RemoteURL, res.Source.RepoRoot)
+	sourceURI := res.Source.URI
 
 	sideA := exec.Command(slsabox, "verify", at("artifact"), "--bundle", bundlePath, "--key", at("key.pub"),
 		"--trusted-root", trustedRoot, "--builder-id", builderID, "--source-uri", sourceURI, "-q")

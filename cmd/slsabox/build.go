@@ -254,13 +254,11 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 	popts := attest.ProvenanceOptions{
 		BuilderID:      builderID,
 		InvocationID:   firstOf(o.invocationID, id.invocationID, "urn:slsabox:build:"+res.BuildID),
-		SourceURI:      firstOf(o.sourceURI, id.sourceURI),
-		SourceRef:      firstOf(o.sourceRef, id.sourceRef),
 		SlsaboxVersion: version.String(),
 		SlsaboxDigest:  version.BinaryDigest(),
 		NoTlog:         o.noTlog,
 	}
-	st, err := attest.Provenance(res, popts)
+	st, err := attest.Provenance(describeBuild(res, firstOf(o.sourceURI, id.sourceURI), firstOf(o.sourceRef, id.sourceRef)), popts)
 	if err != nil {
 		return nil, err
 	}

@@ -297,12 +297,13 @@ func rebuild(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *rebui
 	if res.Source.Commit != rec.Commit {
 		return nil, fmt.Errorf("the checkout built %s, not the recorded %s: %w", res.Source.Commit, rec.Commit, builder.ErrInvalidSource)
 	}
-	out.Subjects, out.Reproduced = compareSubjects(rec.Subjects, res.Subjects)
+	rebuilt := describeBuild(res, "", "")
+	out.Subjects, out.Reproduced = compareSubjects(rec.Subjects, rebuilt.Subjects)
 	if res.Image.Digest != rec.ImageDigest {
 		out.Reproduced = false
 		out.Differences = append(out.Differences, fmt.Sprintf("the builder image resolved to %s, the provenance records %s", res.Image.Digest, rec.ImageDigest))
 	}
-	if d := diffInputs(rec.Inputs, res.Inputs); d != "" {
+	if d := diffInputs(rec.Inputs, rebuilt.Inputs); d != "" {
 		out.Reproduced = false
 		out.Differences = append(out.Differences, "the inputs differ from the recorded ones: "+d)
 	}
@@ -343,7 +344,7 @@ func writeRebuildVSA(ctx context.Context, w *vsaWriter, bundlePath string, data 
 
 // compareSubjects pairs recorded and rebuilt subjects by name. A subject on one side
 // only is a difference too.
-func compareSubjects(recorded, rebuilt []builder.Subject) ([]subjectResult, bool) {
+func compareSubjects(recorded, rebuilt []attest.Subject) ([]subjectResult, bool) {
 	got := map[string]string{}
 	for _, s := range rebuilt {
 		got[s.Name] = s.SHA256
@@ -368,8 +369,8 @@ func compareSubjects(recorded, rebuilt []builder.Subject) ([]subjectResult, bool
 }
 
 // diffInputs names the inputs whose URI and digest are not the same in both lists.
-func diffInputs(recorded, rebuilt []builder.ResolvedInput) string {
-	key := func(in builder.ResolvedInput) string {
+func diffInputs(recorded, rebuilt []attest.Input) string {
+	key := func(in attest.Input) string {
 		d, _ := json.Marshal(in.Digest)
 		return in.URI + " " + string(d)
 	}

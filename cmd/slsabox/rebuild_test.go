@@ -13,20 +13,19 @@ import (
 
 	"github.com/slsabox/slsabox/attest"
 	"github.com/slsabox/slsabox/attest/verify"
-	"github.com/slsabox/slsabox/builder"
 )
 
 func TestCompareSubjects(t *testing.T) {
 	a, b, c := strings.Repeat("a", 64), strings.Repeat("b", 64), strings.Repeat("c", 64)
 	for name, tc := range map[string]struct {
-		recorded, rebuilt []builder.Subject
+		recorded, rebuilt []attest.Subject
 		want              string // name:match per subject
 		ok                bool
 	}{
-		"same":    {[]builder.Subject{{Name: "x", SHA256: a}, {Name: "y", SHA256: b}}, []builder.Subject{{Name: "y", SHA256: b}, {Name: "x", SHA256: a}}, "x:true y:true", true},
-		"differs": {[]builder.Subject{{Name: "x", SHA256: a}, {Name: "y", SHA256: b}}, []builder.Subject{{Name: "x", SHA256: a}, {Name: "y", SHA256: c}}, "x:true y:false", false},
-		"missing": {[]builder.Subject{{Name: "x", SHA256: a}, {Name: "y", SHA256: b}}, []builder.Subject{{Name: "x", SHA256: a}}, "x:true y:false", false},
-		"extra":   {[]builder.Subject{{Name: "x", SHA256: a}}, []builder.Subject{{Name: "x", SHA256: a}, {Name: "z", SHA256: c}}, "x:true z:false", false},
+		"same":    {[]attest.Subject{{Name: "x", SHA256: a}, {Name: "y", SHA256: b}}, []attest.Subject{{Name: "y", SHA256: b}, {Name: "x", SHA256: a}}, "x:true y:true", true},
+		"differs": {[]attest.Subject{{Name: "x", SHA256: a}, {Name: "y", SHA256: b}}, []attest.Subject{{Name: "x", SHA256: a}, {Name: "y", SHA256: c}}, "x:true y:false", false},
+		"missing": {[]attest.Subject{{Name: "x", SHA256: a}, {Name: "y", SHA256: b}}, []attest.Subject{{Name: "x", SHA256: a}}, "x:true y:false", false},
+		"extra":   {[]attest.Subject{{Name: "x", SHA256: a}}, []attest.Subject{{Name: "x", SHA256: a}, {Name: "z", SHA256: c}}, "x:true z:false", false},
 		"none":    {nil, nil, "", false},
 	} {
 		got, ok := compareSubjects(tc.recorded, tc.rebuilt)
@@ -41,14 +40,14 @@ func TestCompareSubjects(t *testing.T) {
 }
 
 func TestDiffInputs(t *testing.T) {
-	in := func(uri, d string) builder.ResolvedInput {
-		return builder.ResolvedInput{URI: uri, Digest: map[string]string{"sha256": d}}
+	in := func(uri, d string) attest.Input {
+		return attest.Input{URI: uri, Digest: map[string]string{"sha256": d}}
 	}
-	rec := []builder.ResolvedInput{in("https://x/a", "1"), in("pkg:golang/m@v1", "2")}
-	if d := diffInputs(rec, []builder.ResolvedInput{in("pkg:golang/m@v1", "2"), in("https://x/a", "1")}); d != "" {
+	rec := []attest.Input{in("https://x/a", "1"), in("pkg:golang/m@v1", "2")}
+	if d := diffInputs(rec, []attest.Input{in("pkg:golang/m@v1", "2"), in("https://x/a", "1")}); d != "" {
 		t.Errorf("same inputs: %q", d)
 	}
-	d := diffInputs(rec, []builder.ResolvedInput{in("https://x/a", "9"), in("pkg:golang/m@v1", "2")})
+	d := diffInputs(rec, []attest.Input{in("https://x/a", "9"), in("pkg:golang/m@v1", "2")})
 	if !strings.Contains(d, "recorded https://x/a not used") || !strings.Contains(d, "rebuild used https://x/a") {
 		t.Errorf("changed digest: %q", d)
 	}
@@ -70,7 +69,7 @@ func TestRebuildVSANamesVerifiedBytes(t *testing.T) {
 	if err := os.WriteFile(bundlePath, []byte(`{"another":"file, swapped in since"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	outcome := &rebuildOutcome{Recorded: &attest.RecordedBuild{Subjects: []builder.Subject{{Name: "x", SHA256: strings.Repeat("a", 64)}}}}
+	outcome := &rebuildOutcome{Recorded: &attest.RecordedBuild{Subjects: []attest.Subject{{Name: "x", SHA256: strings.Repeat("a", 64)}}}}
 	if err := writeRebuildVSA(context.Background(), w, bundlePath, verified, outcome); err != nil {
 		t.Fatal(err)
 	}

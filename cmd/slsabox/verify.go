@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/slsabox/slsabox/attest"
+	"github.com/slsabox/slsabox/attest/spec"
 	"github.com/slsabox/slsabox/attest/verify"
 )
 
@@ -80,7 +81,7 @@ unreadable artifact); 3 environment.`,
 	f.StringVar(&o.policy.SourceURI, "source-uri", "", "the source repository expected, e.g. git+https://github.com/OWNER/REPO (required)")
 	f.StringVar(&o.policy.SourceRef, "source-ref", "", "the source ref expected, e.g. refs/heads/main")
 	f.StringVar(&o.policy.SourceCommit, "source-commit", "", "the full source commit expected")
-	f.StringVar(&o.policy.BuildType, "build-type", "", "the build type expected (default slsabox's, "+attest.BuildType+")")
+	f.StringVar(&o.policy.BuildType, "build-type", "", "the build type expected (default slsabox's, "+spec.BuildType+")")
 	f.StringSliceVar(&o.policy.AllowedImages, "allowed-image", nil, "a builder image allowed, sha256:HEX or NAME@sha256:HEX (repeatable)")
 	f.BoolVar(&o.policy.RequireHermetic, "require-hermetic", false, "require a slsabox sandbox without network")
 	f.BoolVar(&o.allowAnyBuilder, "allow-any-builder-unsafe", false, "accept any builder id (unsafe)")

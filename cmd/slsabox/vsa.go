@@ -130,7 +130,7 @@ func (w *vsaWriter) write(ctx context.Context, bundlePath string, bundleJSON []b
 	if err != nil {
 		return err
 	}
-	env, err := verify.SignVSA(ctx, st, w.signer)
+	env, err := attest.SignVSA(ctx, st, w.signer)
 	if err != nil {
 		return err
 	}

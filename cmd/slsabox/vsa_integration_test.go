@@ -128,7 +128,7 @@ func TestVerifyVSA(t *testing.T) {
 	}
 	const builderID = "https://slsabox.dev/builders/vsa-test/v1"
 	const sourceURI = "git+https://example.org/vsa-test"
-	st, err := attest.Provenance(res, attest.ProvenanceOptions{BuilderID: builderID})
+	st, err := attest.Provenance(describeBuild(res, "", ""), attest.ProvenanceOptions{BuilderID: builderID})
 	if err != nil {
 		t.Fatal(err)
 	}
