@@ -20,9 +20,6 @@ import (
 // BundleFile is the name of the bundle slsabox writes next to the artifacts.
 const BundleFile = "provenance.sigstore.json"
 
-// ErrSign: the statement could not be signed or the bundle not made.
-var ErrSign = errors.New("signing")
-
 // SignOptions add what a bundle carries beyond the signature.
 type SignOptions struct {
 	// TransparencyLogs receive the signed envelope; each adds an entry with its proof.
@@ -63,7 +60,7 @@ func SignPayload(ctx context.Context, payload []byte, signer Signer, opts SignOp
 	for _, tsa := range opts.TimestampAuthorities {
 		ts, err := tsa.GetTimestamp(ctx, pb.GetDsseEnvelope().GetSignatures()[0].GetSig())
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrTimestamp, err)
+			return nil, fmt.Errorf("%w: %v", ErrTimestampUnavailable, err)
 		}
 		vm := pb.GetVerificationMaterial()
 		if vm.TimestampVerificationData == nil {

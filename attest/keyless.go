@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -20,22 +19,6 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore/pkg/signature"
-)
-
-// Keyless signing failures.
-var (
-	// ErrIdentityToken: no OIDC identity token could be had, or it is not usable.
-	ErrIdentityToken = errors.New("identity token")
-	// ErrIdentityTokenUnavailable: the CI's token endpoint could not be reached or failed
-	// (network, 5xx); trying again may help.
-	ErrIdentityTokenUnavailable = fmt.Errorf("%w: the token endpoint is unavailable", ErrIdentityToken)
-	// ErrCertificateRefused: Fulcio answered, and refused to issue a certificate (a 4xx
-	// answer: the token is expired, has the wrong audience, or its issuer is not trusted).
-	ErrCertificateRefused = errors.New("fulcio refused the certificate")
-	// ErrCertificateUnavailable: Fulcio could not be reached or failed (network, 5xx).
-	ErrCertificateUnavailable = errors.New("fulcio unavailable")
-	// ErrTimestamp: the timestamp authority could not be reached or gave no timestamp.
-	ErrTimestamp = errors.New("timestamp authority unavailable")
 )
 
 // Public-good Sigstore services, the keyless defaults.

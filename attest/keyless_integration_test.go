@@ -115,7 +115,7 @@ func TestKeylessFailures(t *testing.T) {
 		{"bad request token", s.FulcioURL, &GitHubActionsToken{RequestURL: s.TokenURL, RequestToken: "wrong"}, s.TSAURL, ErrIdentityToken},
 		{"untrusted issuer", s.FulcioURL, forged, s.TSAURL, ErrCertificateRefused},
 		{"fulcio down", "http://127.0.0.1:1", ghToken(s, ""), s.TSAURL, ErrCertificateUnavailable},
-		{"tsa down", s.FulcioURL, ghToken(s, ""), "http://127.0.0.1:1/api/v1/timestamp", ErrTimestamp},
+		{"tsa down", s.FulcioURL, ghToken(s, ""), "http://127.0.0.1:1/api/v1/timestamp", ErrTimestampUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,7 +3,6 @@ package attest
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
@@ -19,9 +18,6 @@ import (
 
 	"github.com/slsabox/slsabox/attest/spec"
 )
-
-// ErrInvalidProvenance: the build result cannot be turned into complete provenance.
-var ErrInvalidProvenance = errors.New("invalid provenance")
 
 // ProvenanceOptions are what the provenance records beyond the build result.
 type ProvenanceOptions struct {

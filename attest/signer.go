@@ -36,14 +36,6 @@ type CertifyingSigner interface {
 	CertificateProvider() (sign.CertificateProvider, *sign.CertificateProviderOptions)
 }
 
-// Key errors.
-var (
-	ErrKey        = errors.New("signing key")
-	ErrPassphrase = errors.New("signing key passphrase")
-	// ErrWrongKey: the bundle was not signed by the key given.
-	ErrWrongKey = fmt.Errorf("%w: not the key that signed the bundle", ErrKey)
-)
-
 // PassphraseEnv names the environment variable that holds the passphrase of an encrypted key.
 const PassphraseEnv = "SLSABOX_KEY_PASSWORD"
 

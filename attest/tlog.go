@@ -18,18 +18,6 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Transparency log failures.
-var (
-	// ErrLogUnavailable: the log could not be reached or kept failing; the signed bundle
-	// is kept, and slsabox upload logs it later.
-	ErrLogUnavailable = errors.New("transparency log unavailable")
-	// ErrLogRejected: the log refused the entry (a 4xx answer); retrying will not help.
-	ErrLogRejected = errors.New("transparency log rejected the entry")
-	// ErrLogConflict: the log holds this very signature already (an earlier attempt got
-	// through after the client gave up). A new signature over the same statement logs.
-	ErrLogConflict = fmt.Errorf("%w: the signature is logged already", ErrLogRejected)
-)
-
 // TransparencyLog adds an entry for a signed bundle and completes the bundle with the
 // log's inclusion proof and checkpoint.
 type TransparencyLog interface {

@@ -21,6 +21,7 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/slsabox/slsabox/internal/hint"
 	"golang.org/x/sys/unix"
 )
 
@@ -275,7 +276,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 
 	work, err := os.MkdirTemp(b.cfg.workDir, "slsabox-"+res.BuildID+"-")
 	if err != nil {
-		return nil, withHint(fmt.Errorf("creating work directory: %v: %w", err, ErrEnvironment), "free disk space or set --work-dir")
+		return nil, hint.Wrapf(fmt.Errorf("creating work directory: %v: %w", err, ErrEnvironment), "free disk space or set --work-dir")
 	}
 	defer os.RemoveAll(work)
 	srcDir, outDir, fifoDir := filepath.Join(work, "src"), filepath.Join(work, "out"), filepath.Join(work, "fifo")
@@ -345,7 +346,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	labels := map[string]string{LabelBuild: res.BuildID, LabelOwner: ownerID()}
 	lease, err := b.c.LeasesService().Create(ctx, leases.WithID("slsabox-"+res.BuildID), leases.WithLabels(labels), leases.WithExpiration(leaseExpiry))
 	if err != nil {
-		return nil, exportFirst(withHint(fmt.Errorf("creating a lease: %v: %w", err, ErrEnvironment), "check containerd is healthy"))
+		return nil, exportFirst(hint.Wrapf(fmt.Errorf("creating a lease: %v: %w", err, ErrEnvironment), "check containerd is healthy"))
 	}
 	defer func() {
 		if derr := b.c.LeasesService().Delete(cleanCtx, lease); derr != nil && err == nil {
@@ -483,13 +484,13 @@ func checkOutDir(out string) error {
 		return nil
 	}
 	if err != nil {
-		return withHint(fmt.Errorf("output directory %s: %v: %w", out, err, ErrInvalidInput), "name a new or empty directory with -o")
+		return hint.Wrapf(fmt.Errorf("output directory %s: %v: %w", out, err, ErrInvalidInput), "name a new or empty directory with -o")
 	}
 	if len(entries) == 0 {
 		return nil
 	}
 	if _, err := os.Stat(filepath.Join(out, outputMarker)); err != nil {
-		return withHint(fmt.Errorf("output directory %s is not empty and holds no earlier slsabox output: %w", out, ErrInvalidInput),
+		return hint.Wrapf(fmt.Errorf("output directory %s is not empty and holds no earlier slsabox output: %w", out, ErrInvalidInput),
 			"slsabox replaces its output directory as a whole: name a new or empty directory with -o")
 	}
 	return nil
@@ -633,14 +634,14 @@ func relTo(base, p string) string {
 func definitionInExport(srcDir, rel string, def *Definition, src *Source) error {
 	data, err := readSourceFile(srcDir, rel, MaxDefinitionSize)
 	if errors.Is(err, fs.ErrNotExist) {
-		return withHint(fmt.Errorf("%s is not in the exported source (commit %.12s): %w", rel, src.Commit, ErrDirtyTree),
+		return hint.Wrapf(fmt.Errorf("%s is not in the exported source (commit %.12s): %w", rel, src.Commit, ErrDirtyTree),
 			"commit it (git add -f if it is ignored), or keep the definition outside the built directory and pass -f")
 	}
 	if err != nil {
 		return sourceFileErr("the build definition", rel, err, "commit slsabox.yaml")
 	}
 	if !bytes.Equal(data, def.Raw) {
-		return withHint(fmt.Errorf("%s in the work tree differs from the one in the exported source (commit %.12s), a change git status does not show (ignored, --assume-unchanged or --skip-worktree): %w",
+		return hint.Wrapf(fmt.Errorf("%s in the work tree differs from the one in the exported source (commit %.12s), a change git status does not show (ignored, --assume-unchanged or --skip-worktree): %w",
 			rel, src.Commit, ErrDirtyTree),
 			"commit the change, or undo it: git update-index --no-assume-unchanged --no-skip-worktree %s && git checkout -- %s", rel, rel)
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/distribution/reference"
+	"github.com/slsabox/slsabox/internal/hint"
 	"gopkg.in/yaml.v3"
 )
 
@@ -217,7 +218,7 @@ type boundedError struct{ err error }
 
 func (e *boundedError) Error() string { return boundMsg(e.err.Error()) }
 func (e *boundedError) Unwrap() error { return e.err }
-func (e *boundedError) Hint() string  { return boundQuotes(HintOf(e.err)) }
+func (e *boundedError) Hint() string  { return boundQuotes(hint.Of(e.err)) }
 
 func parseDefinition(file string, data []byte) (*Definition, error) {
 	p := &defParser{file: file}
@@ -342,7 +343,7 @@ func (p *defParser) image(n *yaml.Node, def *Definition) error {
 	}
 	ref, err := ParseImageRef(v, filepath.Dir(p.file))
 	if err != nil {
-		return p.fail(n, strings.TrimSuffix(err.Error(), ": "+ErrInvalidDefinition.Error()), HintOf(err))
+		return p.fail(n, strings.TrimSuffix(err.Error(), ": "+ErrInvalidDefinition.Error()), hint.Of(err))
 	}
 	def.Image = ref
 	return nil
@@ -354,18 +355,18 @@ func ParseImageRef(s, baseDir string) (ImageRef, error) {
 	ref := ImageRef{Raw: s}
 	at := strings.LastIndex(s, "@")
 	if at < 0 {
-		return ref, withHint(fmt.Errorf("image %q is not pinned by digest: %w", s, ErrInvalidDefinition),
+		return ref, hint.Wrapf(fmt.Errorf("image %q is not pinned by digest: %w", s, ErrInvalidDefinition),
 			"append the manifest digest, e.g. NAME@sha256:<64 hex> (slsabox image import prints it for archives)")
 	}
 	name, dgst := s[:at], s[at+1:]
 	if !digestRE.MatchString(dgst) {
-		return ref, withHint(fmt.Errorf("image digest %q is not sha256:<64 lowercase hex>: %w", dgst, ErrInvalidDefinition),
+		return ref, hint.Wrapf(fmt.Errorf("image digest %q is not sha256:<64 lowercase hex>: %w", dgst, ErrInvalidDefinition),
 			"copy the digest exactly as the registry or slsabox image import prints it")
 	}
 	ref.Digest = dgst
 	if rest, ok := strings.CutPrefix(name, "oci-archive:"); ok {
 		if rest == "" {
-			return ref, withHint(fmt.Errorf("image %q names no archive file: %w", s, ErrInvalidDefinition),
+			return ref, hint.Wrapf(fmt.Errorf("image %q names no archive file: %w", s, ErrInvalidDefinition),
 				"write oci-archive:PATH@sha256:<digest>")
 		}
 		if !filepath.IsAbs(rest) {
@@ -379,7 +380,7 @@ func ParseImageRef(s, baseDir string) (ImageRef, error) {
 		return ref, nil
 	}
 	if name == "" || strings.ContainsAny(name, " \t") || strings.Contains(name, "://") {
-		return ref, withHint(fmt.Errorf("image name %s is not a registry reference: %w", quoteToken(name), ErrInvalidDefinition),
+		return ref, hint.Wrapf(fmt.Errorf("image name %s is not a registry reference: %w", quoteToken(name), ErrInvalidDefinition),
 			"write REGISTRY/REPOSITORY[:TAG]@sha256:<digest>, e.g. docker.io/library/golang:1.26@sha256:...")
 	}
 	named, err := reference.ParseNormalizedNamed(name)
@@ -393,7 +394,7 @@ func ParseImageRef(s, baseDir string) (ImageRef, error) {
 		case errors.Is(err, reference.ErrReferenceInvalidFormat), errors.Is(err, reference.ErrNameEmpty):
 			why = " (invalid format)"
 		}
-		return ref, withHint(fmt.Errorf("image name %s is not a registry reference%s: %w", quoteToken(name), why, ErrInvalidDefinition),
+		return ref, hint.Wrapf(fmt.Errorf("image name %s is not a registry reference%s: %w", quoteToken(name), why, ErrInvalidDefinition),
 			"write REGISTRY/REPOSITORY[:TAG]@sha256:<digest>, e.g. docker.io/library/golang:1.26@sha256:...")
 	}
 	ref.Name = named.String() // golang:1.26 -> docker.io/library/golang:1.26

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/slsabox/slsabox/internal/hint"
 )
 
 const validDef = `version: 1
@@ -105,8 +107,8 @@ func TestParseDefinitionErrors(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.msg) {
 				t.Errorf("error %q does not say %q", err, tt.msg)
 			}
-			if !strings.Contains(HintOf(err), tt.fix) {
-				t.Errorf("hint %q does not say %q", HintOf(err), tt.fix)
+			if !strings.Contains(hint.Of(err), tt.fix) {
+				t.Errorf("hint %q does not say %q", hint.Of(err), tt.fix)
 			}
 			if !strings.HasPrefix(err.Error(), "slsabox.yaml") {
 				t.Errorf("error %q does not name the file", err)

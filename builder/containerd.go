@@ -15,6 +15,7 @@ import (
 	"github.com/containerd/containerd/v2/core/snapshots"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/errdefs"
+	"github.com/slsabox/slsabox/internal/hint"
 )
 
 // Labels put on everything a build creates in containerd, so that a crashed build's
@@ -38,21 +39,21 @@ const leaseExpiry = 24 * time.Hour
 
 func dial(ctx context.Context, address, namespace string) (*containerd.Client, error) {
 	if address == "" || !strings.HasPrefix(address, "/") {
-		return nil, withHint(fmt.Errorf("containerd address %q is not an absolute socket path: %w", address, ErrEnvironment),
+		return nil, hint.Wrapf(fmt.Errorf("containerd address %q is not an absolute socket path: %w", address, ErrEnvironment),
 			"pass --containerd-address /run/slsabox/containerd/containerd.sock or set SLSABOX_CONTAINERD")
 	}
 	if _, err := os.Stat(address); err != nil {
-		return nil, withHint(fmt.Errorf("containerd socket %s: %v: %w", address, errors.Unwrap(err), ErrEnvironment),
+		return nil, hint.Wrapf(fmt.Errorf("containerd socket %s: %v: %w", address, errors.Unwrap(err), ErrEnvironment),
 			"start a private containerd with scripts/containerd.sh start, or point --containerd-address at a running one")
 	}
 	c, err := containerd.New(address, containerd.WithDefaultNamespace(namespace), containerd.WithTimeout(10*time.Second))
 	if err != nil {
-		return nil, withHint(fmt.Errorf("connecting to containerd at %s: %v: %w", address, err, ErrEnvironment),
+		return nil, hint.Wrapf(fmt.Errorf("connecting to containerd at %s: %v: %w", address, err, ErrEnvironment),
 			"check that containerd is running (scripts/containerd.sh status) and that you may open its socket (root)")
 	}
 	if ok, err := c.IsServing(namespaces.WithNamespace(ctx, namespace)); err != nil || !ok {
 		c.Close()
-		return nil, withHint(fmt.Errorf("containerd at %s is not serving: %v: %w", address, err, ErrEnvironment),
+		return nil, hint.Wrapf(fmt.Errorf("containerd at %s is not serving: %v: %w", address, err, ErrEnvironment),
 			"restart it with scripts/containerd.sh restart")
 	}
 	return c, nil

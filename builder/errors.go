@@ -32,38 +32,6 @@ var (
 	ErrInputDigest = errors.New("input digest mismatch")
 )
 
-// Hinted is implemented by errors that know what the user should do next.
-type Hinted interface {
-	Hint() string
-}
-
-// hintError decorates an error with a hint and keeps it matchable with errors.Is.
-type hintError struct {
-	err  error
-	hint string
-}
-
-func (e *hintError) Error() string { return e.err.Error() }
-func (e *hintError) Unwrap() error { return e.err }
-func (e *hintError) Hint() string  { return e.hint }
-
-// withHint wraps err (which should already wrap a sentinel) with a hint.
-func withHint(err error, hint string, args ...any) error {
-	if err == nil {
-		return nil
-	}
-	return &hintError{err: err, hint: fmt.Sprintf(hint, args...)}
-}
-
-// HintOf returns the first hint found in err's chain, or "".
-func HintOf(err error) string {
-	var h Hinted
-	if errors.As(err, &h) {
-		return h.Hint()
-	}
-	return ""
-}
-
 // StepError reports which step failed and why.
 type StepError struct {
 	Step     string

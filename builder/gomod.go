@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/slsabox/slsabox/internal/hint"
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/sumdb/dirhash"
 	modzip "golang.org/x/mod/zip"
@@ -88,7 +89,7 @@ func ensureModule(ctx context.Context, proxy *goProxy, root string, e goSumEntry
 			return false, fetchErr(e, fmt.Errorf("reading %s: %v: %w", from, err, ErrEnvironment))
 		}
 		if h, err := goModSum(data); err != nil || h != e.Hash {
-			return false, withHint(fmt.Errorf("%s from %s has hash %s, go.sum says %s: %w", e.key(), from, h, e.Hash, ErrInputDigest),
+			return false, hint.Wrapf(fmt.Errorf("%s from %s has hash %s, go.sum says %s: %w", e.key(), from, h, e.Hash, ErrInputDigest),
 				"the proxy serves a different go.mod than the one go.sum pins: check GOPROXY, or regenerate go.sum with go mod tidy if it is wrong")
 		}
 		return true, writeFileAtomic(dst, data, 0o444)
@@ -123,7 +124,7 @@ func ensureModule(ctx context.Context, proxy *goProxy, root string, e goSumEntry
 		if err != nil {
 			h = "unreadable (" + err.Error() + ")"
 		}
-		return false, withHint(fmt.Errorf("%s from %s has hash %s, go.sum says %s: %w", e.key(), from, h, e.Hash, ErrInputDigest),
+		return false, hint.Wrapf(fmt.Errorf("%s from %s has hash %s, go.sum says %s: %w", e.key(), from, h, e.Hash, ErrInputDigest),
 			"the proxy serves a different module than the one go.sum pins: check GOPROXY, or regenerate go.sum with go mod tidy if it is wrong")
 	}
 	ext, err := os.MkdirTemp(filepath.Dir(dst), ".tmp-*")
@@ -132,7 +133,7 @@ func ensureModule(ctx context.Context, proxy *goProxy, root string, e goSumEntry
 	}
 	defer removeReadOnly(ext)
 	if err := modzip.Unzip(ext, e.Mod, tmp.Name()); err != nil {
-		return false, withHint(fmt.Errorf("extracting %s: %v: %w", e.key(), err, ErrInputDigest), "the module zip is not valid")
+		return false, hint.Wrapf(fmt.Errorf("extracting %s: %v: %w", e.key(), err, ErrInputDigest), "the module zip is not valid")
 	}
 	if err := makeReadOnly(ext); err != nil {
 		return false, fmt.Errorf("module cache: %v: %w", err, ErrEnvironment)
@@ -151,13 +152,13 @@ func ensureModule(ctx context.Context, proxy *goProxy, root string, e goSumEntry
 
 func fetchErr(e goSumEntry, err error) error {
 	if errors.Is(err, errNotOnProxy) {
-		return withHint(fmt.Errorf("fetching %s: %v: %w", e.key(), err, ErrEnvironment),
+		return hint.Wrapf(fmt.Errorf("fetching %s: %v: %w", e.key(), err, ErrEnvironment),
 			"check that GOPROXY (--goproxy) serves the module and that the proxy is reachable")
 	}
 	if errors.Is(err, ErrEnvironment) || errors.Is(err, ErrInputDigest) {
 		return fmt.Errorf("fetching %s: %w", e.key(), err)
 	}
-	return withHint(fmt.Errorf("fetching %s: %v: %w", e.key(), err, ErrEnvironment), "check GOPROXY (--goproxy) and the network")
+	return hint.Wrapf(fmt.Errorf("fetching %s: %v: %w", e.key(), err, ErrEnvironment), "check GOPROXY (--goproxy) and the network")
 }
 
 // linkModule adds the module file e pins to the view at view, from the cache at
@@ -169,7 +170,7 @@ func linkModule(root, view string, e goSumEntry) error {
 		if !e.GoMod {
 			what = modDir(root, e.Mod)
 		}
-		return withHint(fmt.Errorf("%s in the module cache %s has hash %s, go.sum says %s: %w", e.key(), what, got, e.Hash, ErrInputDigest),
+		return hint.Wrapf(fmt.Errorf("%s in the module cache %s has hash %s, go.sum says %s: %w", e.key(), what, got, e.Hash, ErrInputDigest),
 			"the host's module cache was changed after slsabox fetched it: remove that entry (rm -rf %s) and build again to fetch it anew", what)
 	}
 	if e.GoMod {
@@ -349,7 +350,7 @@ func readGoSums(srcDir string, ins []Input) ([]goSumEntry, error) {
 		modRel := path.Join(path.Dir(rel), "go.mod")
 		goMod, err := readSourceFile(srcDir, modRel, MaxGoModSize)
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, withHint(fmt.Errorf("gomod input %s: no %s beside it: %w", rel, modRel, ErrInvalidSource),
+			return nil, hint.Wrapf(fmt.Errorf("gomod input %s: no %s beside it: %w", rel, modRel, ErrInvalidSource),
 				"gomod: names the go.sum next to the module's go.mod")
 		}
 		if err != nil {
@@ -360,13 +361,13 @@ func readGoSums(srcDir string, ins []Input) ([]goSumEntry, error) {
 			return nil, err
 		}
 		if len(missing) > 0 {
-			return nil, withHint(fmt.Errorf("%s requires %s, which %s does not pin: %w", modRel, strings.Join(missing, ", "), rel, ErrInvalidSource),
+			return nil, hint.Wrapf(fmt.Errorf("%s requires %s, which %s does not pin: %w", modRel, strings.Join(missing, ", "), rel, ErrInvalidSource),
 				"run go mod tidy (or go mod download %s) on the host and commit go.sum: slsabox fetches only what go.sum pins", strings.Join(missing, " "))
 		}
 		for _, e := range entries {
 			if h, ok := seen[e.key()]; ok {
 				if h != e.Hash {
-					return nil, withHint(fmt.Errorf("%s has hash %s in %s and %s in another gomod input: %w", e.key(), e.Hash, rel, h, ErrInvalidSource),
+					return nil, hint.Wrapf(fmt.Errorf("%s has hash %s in %s and %s in another gomod input: %w", e.key(), e.Hash, rel, h, ErrInvalidSource),
 						"regenerate the go.sum files with go mod tidy")
 				}
 				continue

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/slsabox/slsabox/internal/hint"
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/sumdb/dirhash"
 	modzip "golang.org/x/mod/zip"
@@ -277,8 +278,8 @@ func TestGoModulesTamperedCache(t *testing.T) {
 			tamper(t)
 			cache = old
 			_, err := goModules(context.Background(), proxy, c, t.TempDir(), entries, noProgress)
-			if !errors.Is(err, ErrInputDigest) || !strings.Contains(err.Error(), "example.com/greet@v1.2.0") || !strings.Contains(HintOf(err), "rm -rf") {
-				t.Fatalf("err = %v (hint %q), want ErrInputDigest naming example.com/greet@v1.2.0", err, HintOf(err))
+			if !errors.Is(err, ErrInputDigest) || !strings.Contains(err.Error(), "example.com/greet@v1.2.0") || !strings.Contains(hint.Of(err), "rm -rf") {
+				t.Fatalf("err = %v (hint %q), want ErrInputDigest naming example.com/greet@v1.2.0", err, hint.Of(err))
 			}
 		})
 	}
@@ -340,8 +341,8 @@ func TestReadGoSums(t *testing.T) {
 	os.WriteFile(filepath.Join(src, "go.sum"), []byte(p.goSum()), 0o644)
 	os.WriteFile(filepath.Join(src, "go.mod"), []byte("module m\n\ngo 1.21\n\nrequire (\n\texample.com/greet v1.2.0\n\texample.com/added v0.3.0\n\texample.com/also v1.0.0\n)\n"), 0o644)
 	_, err := readGoSums(src, []Input{{GoMod: "go.sum"}})
-	if !errors.Is(err, ErrInvalidSource) || !strings.Contains(err.Error(), "example.com/added@v0.3.0, example.com/also@v1.0.0") || !strings.Contains(HintOf(err), "go mod tidy") {
-		t.Errorf("missing go.sum lines: %v (hint %q)", err, HintOf(err))
+	if !errors.Is(err, ErrInvalidSource) || !strings.Contains(err.Error(), "example.com/added@v0.3.0, example.com/also@v1.0.0") || !strings.Contains(hint.Of(err), "go mod tidy") {
+		t.Errorf("missing go.sum lines: %v (hint %q)", err, hint.Of(err))
 	}
 	os.WriteFile(filepath.Join(src, "go.mod"), []byte("module m\n\ngo 1.21\n\nrequire example.com/greet v1.2.0\n"), 0o644)
 	e, err := readGoSums(src, []Input{{GoMod: "go.sum"}, {URL: "https://x/y", SHA256: strings.Repeat("0", 64)}})

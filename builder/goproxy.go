@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slsabox/slsabox/internal/hint"
 	"golang.org/x/mod/module"
 )
 
@@ -69,11 +70,11 @@ func parseGoProxy(s string) (*goProxy, error) {
 		case item == "direct" || item == "off":
 		case strings.HasPrefix(item, "https://"), strings.HasPrefix(item, "http://"), strings.HasPrefix(item, "file://"):
 			if _, err := url.Parse(item); err != nil {
-				return nil, withHint(fmt.Errorf("GOPROXY entry %q: %v: %w", item, err, ErrInvalidInput), "give proxy URLs separated by ',' or '|'")
+				return nil, hint.Wrapf(fmt.Errorf("GOPROXY entry %q: %v: %w", item, err, ErrInvalidInput), "give proxy URLs separated by ',' or '|'")
 			}
 			item = strings.TrimSuffix(item, "/")
 		default:
-			return nil, withHint(fmt.Errorf("GOPROXY entry %q is not an http(s):// or file:// URL: %w", item, ErrInvalidInput),
+			return nil, hint.Wrapf(fmt.Errorf("GOPROXY entry %q is not an http(s):// or file:// URL: %w", item, ErrInvalidInput),
 				"give proxy URLs separated by ',' or '|', e.g. https://proxy.golang.org")
 		}
 		p.entries = append(p.entries, proxyEntry{url: item, anyFailure: sep == '|'})
@@ -83,7 +84,7 @@ func parseGoProxy(s string) (*goProxy, error) {
 		usable = usable || (e.url != "direct" && e.url != "off")
 	}
 	if !usable {
-		return nil, withHint(fmt.Errorf("GOPROXY %q names no module proxy slsabox can fetch from: %w", s, ErrInvalidInput),
+		return nil, hint.Wrapf(fmt.Errorf("GOPROXY %q names no module proxy slsabox can fetch from: %w", s, ErrInvalidInput),
 			"slsabox fetches modules only from proxies (not from version control): set --goproxy https://proxy.golang.org or a file:// proxy")
 	}
 	return p, nil

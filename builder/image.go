@@ -22,6 +22,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/identity"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/slsabox/slsabox/internal/hint"
 )
 
 // ResolvedImage is the builder image as the build used it.
@@ -81,7 +82,7 @@ func resolveImage(ctx context.Context, c *containerd.Client, ref ImageRef, snaps
 			if errdefs.IsNotFound(err) {
 				class = ErrImage
 			}
-			return nil, withHint(fmt.Errorf("pulling %s: %v: %w", name, err, class),
+			return nil, hint.Wrapf(fmt.Errorf("pulling %s: %v: %w", name, err, class),
 				"check the registry is reachable and the digest exists; offline, build an OCI archive and use image: oci-archive:PATH@sha256:...")
 		}
 		img = pulled.Metadata()
@@ -95,7 +96,7 @@ func resolveImage(ctx context.Context, c *containerd.Client, ref ImageRef, snaps
 	// One read of each blob: index (if any), platform manifest, config.
 	mdesc, manifest, err := platformManifest(ctx, cs, img.Target, platform, 0)
 	if err != nil {
-		return nil, withHint(fmt.Errorf("image %s has no manifest for %s: %v: %w", ref.Raw, platforms.Format(platforms.DefaultSpec()), err, ErrImage),
+		return nil, hint.Wrapf(fmt.Errorf("image %s has no manifest for %s: %v: %w", ref.Raw, platforms.Format(platforms.DefaultSpec()), err, ErrImage),
 			"use an image built for this machine's platform")
 	}
 	cfg, err := readConfig(ctx, cs, manifest.Config)
@@ -175,23 +176,23 @@ func importPinned(ctx context.Context, c *containerd.Client, ref ImageRef) (imag
 	// and the kernel's pseudo-files (regular files to stat, /proc/kcore among them) are
 	// no image archive, wherever a symlink points.
 	if pseudo := kernelPseudoFile(ref.Archive); pseudo != "" {
-		return images.Image{}, withHint(fmt.Errorf("image archive %s is under %s: %w", ref.Archive, pseudo, ErrImage),
+		return images.Image{}, hint.Wrapf(fmt.Errorf("image archive %s is under %s: %w", ref.Archive, pseudo, ErrImage),
 			"the oci-archive: path in slsabox.yaml must name an OCI image archive file")
 	}
 	f, err := os.OpenFile(ref.Archive, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
-		return images.Image{}, withHint(fmt.Errorf("opening image archive: %v: %w", err, ErrImage),
+		return images.Image{}, hint.Wrapf(fmt.Errorf("opening image archive: %v: %w", err, ErrImage),
 			"build the archive first (scripts/images/*.sh) or fix the oci-archive: path in slsabox.yaml")
 	}
 	defer f.Close()
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return images.Image{}, withHint(fmt.Errorf("image archive %s %w: %w", ref.Archive, errNotRegular, ErrImage),
+		return images.Image{}, hint.Wrapf(fmt.Errorf("image archive %s %w: %w", ref.Archive, errNotRegular, ErrImage),
 			"the oci-archive: path in slsabox.yaml must name an OCI image archive file")
 	}
 	imgs, err := c.Import(ctx, f, containerd.WithDigestRef(func(d digestT) string { return "slsabox.local/oci-archive@" + d.String() }),
 		containerd.WithSkipDigestRef(func(string) bool { return false }))
 	if err != nil {
-		return images.Image{}, withHint(fmt.Errorf("importing %s: %v: %w", ref.Archive, err, ErrImage),
+		return images.Image{}, hint.Wrapf(fmt.Errorf("importing %s: %v: %w", ref.Archive, err, ErrImage),
 			"the file must be an OCI image archive (a tar with oci-layout and index.json)")
 	}
 	want := ref.Digest
@@ -210,7 +211,7 @@ func importPinned(ctx context.Context, c *containerd.Client, ref ImageRef) (imag
 			return pinRecord(ctx, c, ref, desc)
 		}
 	}
-	return images.Image{}, withHint(fmt.Errorf("%s does not hold the pinned image %s (it holds %s): %w", ref.Archive, want, strings.Join(found, ", "), ErrImage),
+	return images.Image{}, hint.Wrapf(fmt.Errorf("%s does not hold the pinned image %s (it holds %s): %w", ref.Archive, want, strings.Join(found, ", "), ErrImage),
 		"rebuild the archive or update the digest in slsabox.yaml to the one slsabox image import prints")
 }
 
@@ -358,7 +359,7 @@ func (b *Builder) ImportImage(ctx context.Context, file string) ([]ImportedImage
 	}
 	f, err := os.Open(abs)
 	if err != nil {
-		return nil, withHint(fmt.Errorf("opening image archive: %v: %w", err, ErrInvalidInput), "name an OCI image archive (a tar with oci-layout and index.json)")
+		return nil, hint.Wrapf(fmt.Errorf("opening image archive: %v: %w", err, ErrInvalidInput), "name an OCI image archive (a tar with oci-layout and index.json)")
 	}
 	defer f.Close()
 	ctx, done, err := b.c.WithLease(ctx)
@@ -368,10 +369,10 @@ func (b *Builder) ImportImage(ctx context.Context, file string) ([]ImportedImage
 	defer done(context.WithoutCancel(ctx)) //nolint:errcheck // the lease expires on its own
 	imgs, err := b.c.Import(ctx, f, containerd.WithSkipDigestRef(func(string) bool { return true }))
 	if err != nil {
-		return nil, withHint(fmt.Errorf("importing %s: %v: %w", file, err, ErrInvalidInput), "the file must be an OCI image archive (a tar with oci-layout and index.json)")
+		return nil, hint.Wrapf(fmt.Errorf("importing %s: %v: %w", file, err, ErrInvalidInput), "the file must be an OCI image archive (a tar with oci-layout and index.json)")
 	}
 	if len(imgs) == 0 {
-		return nil, withHint(fmt.Errorf("%s names no image: %w", file, ErrImage), "give the archive's manifests an org.opencontainers.image.ref.name annotation")
+		return nil, hint.Wrapf(fmt.Errorf("%s names no image: %w", file, ErrImage), "give the archive's manifests an org.opencontainers.image.ref.name annotation")
 	}
 	var out []ImportedImage
 	for _, img := range imgs {

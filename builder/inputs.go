@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/slsabox/slsabox/internal/filehash"
+	"github.com/slsabox/slsabox/internal/hint"
 )
 
 // ResolvedInput is one declared input as fetched and checked: a file from url+sha256,
@@ -120,7 +121,7 @@ func (b *Builder) prepareInputs(ctx context.Context, def *Definition, srcDir, di
 		return nil, fmt.Errorf("creating the inputs directory: %v: %w", err, ErrEnvironment)
 	}
 	if err := os.MkdirAll(b.cfg.cacheDir, 0o755); err != nil {
-		return nil, withHint(fmt.Errorf("input cache %s: %v: %w", b.cfg.cacheDir, err, ErrEnvironment), "set --cache-dir to a writable directory")
+		return nil, hint.Wrapf(fmt.Errorf("input cache %s: %v: %w", b.cfg.cacheDir, err, ErrEnvironment), "set --cache-dir to a writable directory")
 	}
 	names := map[string]bool{"gomod": true}
 	for i, in := range def.Inputs {
@@ -129,11 +130,11 @@ func (b *Builder) prepareInputs(ctx context.Context, def *Definition, srcDir, di
 		}
 		name := inputName(in.URL)
 		if name == "" {
-			return nil, withHint(fmt.Errorf("%s: inputs[%d] url %s does not end in a file name: %w", def.File, i, in.URL, ErrInvalidDefinition),
+			return nil, hint.Wrapf(fmt.Errorf("%s: inputs[%d] url %s does not end in a file name: %w", def.File, i, in.URL, ErrInvalidDefinition),
 				"the input is mounted as /inputs/<last element of the URL path>: use a URL whose path ends in a file name")
 		}
 		if names[name] {
-			return nil, withHint(fmt.Errorf("%s: inputs[%d] would be /inputs/%s, a name already taken: %w", def.File, i, name, ErrInvalidDefinition),
+			return nil, hint.Wrapf(fmt.Errorf("%s: inputs[%d] would be /inputs/%s, a name already taken: %w", def.File, i, name, ErrInvalidDefinition),
 				"inputs are mounted by the last element of their URL path: two inputs cannot share it (and gomod is reserved)")
 		}
 		names[name] = true
@@ -148,7 +149,7 @@ func (b *Builder) prepareInputs(ctx context.Context, def *Definition, srcDir, di
 		}
 		// Hash what the steps will see, not what was downloaded some builds ago.
 		if got, err := filehash.SHA256(dst); err != nil || got != in.SHA256 {
-			return nil, withHint(fmt.Errorf("input %s in the cache %s has sha256 %s, slsabox.yaml says %s: %w", in.URL, cached, got, in.SHA256, ErrInputDigest),
+			return nil, hint.Wrapf(fmt.Errorf("input %s in the cache %s has sha256 %s, slsabox.yaml says %s: %w", in.URL, cached, got, in.SHA256, ErrInputDigest),
 				"the host's input cache was changed after slsabox fetched the file: remove it (rm %s) and build again", cached)
 		}
 		plan.resolved = append(plan.resolved, ResolvedInput{Name: name, URI: in.URL, Digest: map[string]string{"sha256": in.SHA256}, Path: "/inputs/" + name})
@@ -215,15 +216,15 @@ func fetchURL(ctx context.Context, dir string, in Input) (string, error) {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, in.URL, nil)
 	if err != nil {
-		return "", withHint(fmt.Errorf("input %s: %v: %w", in.URL, err, ErrInvalidDefinition), "fix the url in slsabox.yaml")
+		return "", hint.Wrapf(fmt.Errorf("input %s: %v: %w", in.URL, err, ErrInvalidDefinition), "fix the url in slsabox.yaml")
 	}
 	resp, err := (&http.Client{Timeout: 30 * time.Minute}).Do(req)
 	if err != nil {
-		return "", withHint(fmt.Errorf("fetching input %s: %v: %w", in.URL, err, ErrEnvironment), "check the network and that the server is up, then build again")
+		return "", hint.Wrapf(fmt.Errorf("fetching input %s: %v: %w", in.URL, err, ErrEnvironment), "check the network and that the server is up, then build again")
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return "", withHint(fmt.Errorf("fetching input %s: %s: %w", in.URL, resp.Status, ErrEnvironment), "check the url in slsabox.yaml and that the server serves it")
+		return "", hint.Wrapf(fmt.Errorf("fetching input %s: %s: %w", in.URL, resp.Status, ErrEnvironment), "check the url in slsabox.yaml and that the server serves it")
 	}
 	tmp, err := os.CreateTemp(dir, ".tmp-*")
 	if err != nil {
@@ -236,10 +237,10 @@ func fetchURL(ctx context.Context, dir string, in Input) (string, error) {
 		err = cerr
 	}
 	if err != nil {
-		return "", withHint(fmt.Errorf("fetching input %s: %v: %w", in.URL, err, ErrEnvironment), "build again")
+		return "", hint.Wrapf(fmt.Errorf("fetching input %s: %v: %w", in.URL, err, ErrEnvironment), "build again")
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != in.SHA256 {
-		return "", withHint(fmt.Errorf("input %s has sha256 %s, slsabox.yaml says %s: %w", in.URL, got, in.SHA256, ErrInputDigest),
+		return "", hint.Wrapf(fmt.Errorf("input %s has sha256 %s, slsabox.yaml says %s: %w", in.URL, got, in.SHA256, ErrInputDigest),
 			"the server sent another file than the one pinned: if the new file is the one you want, check it and put its sha256 in slsabox.yaml")
 	}
 	if err := os.Chmod(tmp.Name(), 0o444); err != nil {

@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/slsabox/slsabox/internal/hint"
 )
 
 // Subject is one output file: its name (path under /out) and sha256 digest.
@@ -51,7 +53,7 @@ func collectOutputs(outDir, stage string, patterns []string, limit int64) ([]Sub
 		}
 		mode := fi.Mode()
 		if bad := badMode(fi); bad != "" {
-			return withHint(fmt.Errorf("%w: /out/%s is %s", ErrOutputRejected, name, bad),
+			return hint.Wrapf(fmt.Errorf("%w: /out/%s is %s", ErrOutputRejected, name, bad),
 				"write only plain regular files into /out (copy the target instead of linking; no setuid/setgid bits)")
 		}
 		if mode.IsDir() {
@@ -59,7 +61,7 @@ func collectOutputs(outDir, stage string, patterns []string, limit int64) ([]Sub
 		}
 		total += fi.Size()
 		if total > limit {
-			return withHint(fmt.Errorf("%w: /out holds more than limits.output_size (%s)", ErrOutputRejected, FormatSize(limit)),
+			return hint.Wrapf(fmt.Errorf("%w: /out holds more than limits.output_size (%s)", ErrOutputRejected, FormatSize(limit)),
 				"raise limits.output_size in slsabox.yaml or write less into /out")
 		}
 		if matchAny(patterns, "/out/"+name) {
@@ -77,7 +79,7 @@ func collectOutputs(outDir, stage string, patterns []string, limit int64) ([]Sub
 		top, _, _ := strings.Cut(name, "/")
 		for _, r := range reservedOutputNames {
 			if top == r {
-				return nil, withHint(fmt.Errorf("%w: /out/%s has a name slsabox uses for its own files (%s)", ErrOutputRejected, name, r),
+				return nil, hint.Wrapf(fmt.Errorf("%w: /out/%s has a name slsabox uses for its own files (%s)", ErrOutputRejected, name, r),
 					"rename the output")
 			}
 		}
@@ -88,7 +90,7 @@ func collectOutputs(outDir, stage string, patterns []string, limit int64) ([]Sub
 		subjects = append(subjects, Subject{Name: name, SHA256: sum, Size: size})
 	}
 	if len(subjects) == 0 {
-		return nil, withHint(fmt.Errorf("%w: no file in /out matches %s", ErrOutputRejected, strings.Join(patterns, ", ")),
+		return nil, hint.Wrapf(fmt.Errorf("%w: no file in /out matches %s", ErrOutputRejected, strings.Join(patterns, ", ")),
 			"make a step write its artifacts into /out, or fix outputs: in slsabox.yaml")
 	}
 	return subjects, nil

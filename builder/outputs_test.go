@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/slsabox/slsabox/internal/hint"
 )
 
 func write(t *testing.T, p, content string, mode os.FileMode) {
@@ -84,7 +86,7 @@ func TestCollectOutputsRejects(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("err = %q, want it to say %q", err, tt.want)
 			}
-			if HintOf(err) == "" {
+			if hint.Of(err) == "" {
 				t.Errorf("no hint for %v", err)
 			}
 		})

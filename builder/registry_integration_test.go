@@ -23,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/slsabox/slsabox/internal/hint"
 	"github.com/slsabox/slsabox/internal/push"
 	"github.com/slsabox/slsabox/internal/testenv"
 )
@@ -198,7 +199,7 @@ func TestRegistryPullByDigest(t *testing.T) {
 		if !strings.Contains(err.Error(), missing) {
 			t.Errorf("err = %q, want it to name %s", err, missing)
 		}
-		if HintOf(err) == "" {
+		if hint.Of(err) == "" {
 			t.Errorf("no hint for %v", err)
 		}
 		if _, err := os.Stat(out); !os.IsNotExist(err) {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/slsabox/slsabox/internal/hint"
 )
 
 // Source describes the exported source tree that the steps see at /src.
@@ -59,11 +61,11 @@ func gitRaw(ctx context.Context, dir string, args ...string) (string, error) {
 // side. A clean tree is then already exported into dest.
 func inspectSource(ctx context.Context, dir, ignore, dest string) (*Source, []string, error) {
 	if _, err := exec.LookPath("git"); err != nil {
-		return nil, nil, withHint(fmt.Errorf("git is not installed: %w", ErrEnvironment), "install git (apt-get install git)")
+		return nil, nil, hint.Wrapf(fmt.Errorf("git is not installed: %w", ErrEnvironment), "install git (apt-get install git)")
 	}
 	fi, err := os.Stat(dir)
 	if err != nil || !fi.IsDir() {
-		return nil, nil, withHint(fmt.Errorf("source directory %q does not exist: %w", dir, ErrInvalidSource), "name the directory that holds slsabox.yaml")
+		return nil, nil, hint.Wrapf(fmt.Errorf("source directory %q does not exist: %w", dir, ErrInvalidSource), "name the directory that holds slsabox.yaml")
 	}
 	// HEAD:./ is the tree of dir itself; --symbolic-full-name HEAD prints the branch,
 	// or "HEAD" when detached.
@@ -129,14 +131,14 @@ func inspectSource(ctx context.Context, dir, ignore, dest string) (*Source, []st
 func diagnoseSource(ctx context.Context, dir string, err error) error {
 	root, rerr := git(ctx, dir, "rev-parse", "--show-toplevel")
 	if rerr != nil {
-		return withHint(fmt.Errorf("%s is not in a git work tree: %w", dir, ErrInvalidSource),
+		return hint.Wrapf(fmt.Errorf("%s is not in a git work tree: %w", dir, ErrInvalidSource),
 			"slsabox builds committed source: run git init && git add -A && git commit in the project first")
 	}
 	if _, rerr := git(ctx, dir, "rev-parse", "--verify", "HEAD^{commit}"); rerr != nil {
-		return withHint(fmt.Errorf("the repository at %s has no commit: %w", root, ErrInvalidSource), "commit the source first")
+		return hint.Wrapf(fmt.Errorf("the repository at %s has no commit: %w", root, ErrInvalidSource), "commit the source first")
 	}
 	if _, rerr := git(ctx, dir, "rev-parse", "HEAD:./"); rerr != nil {
-		return withHint(fmt.Errorf("%s is not committed at HEAD: %w", dir, ErrInvalidSource), "git add and commit the directory first")
+		return hint.Wrapf(fmt.Errorf("%s is not committed at HEAD: %w", dir, ErrInvalidSource), "git add and commit the directory first")
 	}
 	if err == nil {
 		err = errors.New("unexpected output")
@@ -193,7 +195,7 @@ func exportSource(ctx context.Context, dir, dest string, allowDirty bool, outDir
 		if len(shown) > 5 {
 			shown = append(shown[:5:5], fmt.Sprintf("... and %d more", len(changed)-5))
 		}
-		return nil, withHint(fmt.Errorf("%w in %s: %s", ErrDirtyTree, dir, strings.Join(shown, "; ")),
+		return nil, hint.Wrapf(fmt.Errorf("%w in %s: %s", ErrDirtyTree, dir, strings.Join(shown, "; ")),
 			"commit or stash the changes (the provenance names a commit), or pass --allow-dirty, which is recorded in the provenance")
 	}
 	if len(changed) > 0 {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/slsabox/slsabox/internal/hint"
 )
 
 // gitRepo makes a repository with one commit holding files.
@@ -72,8 +74,8 @@ func TestExportSourceDirty(t *testing.T) {
 	write(t, filepath.Join(repo, "a.txt"), "changed", 0o644)
 	write(t, filepath.Join(repo, "new.txt"), "new", 0o644)
 	_, err := ExportSource(context.Background(), repo, t.TempDir(), false)
-	if !errors.Is(err, ErrDirtyTree) || !strings.Contains(err.Error(), "a.txt") || !strings.Contains(HintOf(err), "--allow-dirty") {
-		t.Fatalf("err = %v (hint %q)", err, HintOf(err))
+	if !errors.Is(err, ErrDirtyTree) || !strings.Contains(err.Error(), "a.txt") || !strings.Contains(hint.Of(err), "--allow-dirty") {
+		t.Fatalf("err = %v (hint %q)", err, hint.Of(err))
 	}
 	dest := t.TempDir()
 	src, err := ExportSource(context.Background(), repo, dest, true)
@@ -93,7 +95,7 @@ func TestExportSourceDirty(t *testing.T) {
 
 func TestExportSourceNotGit(t *testing.T) {
 	_, err := ExportSource(context.Background(), t.TempDir(), t.TempDir(), false)
-	if !errors.Is(err, ErrInvalidSource) || !strings.Contains(HintOf(err), "git init") {
+	if !errors.Is(err, ErrInvalidSource) || !strings.Contains(hint.Of(err), "git init") {
 		t.Fatalf("err = %v", err)
 	}
 	_, err = ExportSource(context.Background(), "/does/not/exist", t.TempDir(), false)

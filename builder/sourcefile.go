@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"unicode/utf8"
+
+	"github.com/slsabox/slsabox/internal/hint"
 )
 
 // Size caps of the files the control plane (root) reads from a commit or a work tree
@@ -160,15 +162,15 @@ func boundQuotes(msg string) string {
 
 // sourceFileErr reports a file of the source that readSourceFile refused, as
 // ErrInvalidSource; hint is for a file that does not exist.
-func sourceFileErr(what, rel string, err error, hint string) error {
+func sourceFileErr(what, rel string, err error, fix string) error {
 	switch {
 	case errors.Is(err, errLeavesRoot), errors.Is(err, errNotRegular), errors.Is(err, errTooLarge):
-		return withHint(fmt.Errorf("%s %v: %w", what, err, ErrInvalidSource),
+		return hint.Wrapf(fmt.Errorf("%s %v: %w", what, err, ErrInvalidSource),
 			"slsabox reads only regular files inside the source, of at most the size docs/config.md gives: commit the file itself, not a symlink to something outside")
 	case errors.Is(err, fs.ErrNotExist):
-		return withHint(fmt.Errorf("%s %s does not exist: %w", what, rel, ErrInvalidSource), "%s", hint)
+		return hint.Wrap(fmt.Errorf("%s %s does not exist: %w", what, rel, ErrInvalidSource), fix)
 	}
-	return withHint(fmt.Errorf("%s %s: %v: %w", what, rel, err, ErrInvalidSource), "%s", hint)
+	return hint.Wrap(fmt.Errorf("%s %s: %v: %w", what, rel, err, ErrInvalidSource), fix)
 }
 
 // maxErrorMsg caps a parser's message about a file of the source.

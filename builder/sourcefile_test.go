@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/slsabox/slsabox/internal/hint"
 )
 
 // secretKey is shaped like an OpenSSH private key: every line one word, as the go.mod
@@ -32,7 +34,7 @@ func secretLines() []string {
 
 func noSecret(t *testing.T, what string, err error) {
 	t.Helper()
-	for _, s := range []string{err.Error(), HintOf(err)} {
+	for _, s := range []string{err.Error(), hint.Of(err)} {
 		for _, l := range secretLines() {
 			if strings.Contains(s, l) {
 				t.Errorf("%s: the error quotes the secret (%q): %s", what, l, s)
@@ -247,7 +249,7 @@ func TestParseDefinitionBoundsContent(t *testing.T) {
 			t.Errorf("%q parsed", doc)
 			continue
 		}
-		for _, s := range []string{err.Error(), HintOf(err)} {
+		for _, s := range []string{err.Error(), hint.Of(err)} {
 			for _, secret := range append(secretLines(), long[maxQuoted:], strings.ToUpper(long[4:])[maxQuoted:], strings.ToUpper(long)[maxQuoted:]) {
 				if strings.Contains(s, secret) {
 					t.Errorf("the error quotes the content: %s", s)

@@ -14,6 +14,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/typeurl/v2"
+	"github.com/slsabox/slsabox/internal/hint"
 )
 
 // StepResult is what one step did and used.
@@ -110,7 +111,7 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 		}
 		// runc refuses to start what cannot be executed: the build definition is wrong.
 		res.ExitCode = -1
-		return withHint(&StepError{Step: res.Name, ExitCode: -1, Reason: "could not start: " + err.Error(), Err: ErrStepFailed},
+		return hint.Wrapf(&StepError{Step: res.Name, ExitCode: -1, Reason: "could not start: " + err.Error(), Err: ErrStepFailed},
 			"check the step's run: the program must exist in the image (steps run with PATH from the image's config)")
 	}
 	exitCh, err := task.Wait(cleanCtx)
@@ -122,7 +123,7 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 		if ctx.Err() != nil {
 			return s.envErr(ctx, "starting", err)
 		}
-		return withHint(&StepError{Step: res.Name, ExitCode: -1, Reason: "could not start: " + err.Error(), Err: ErrStepFailed},
+		return hint.Wrapf(&StepError{Step: res.Name, ExitCode: -1, Reason: "could not start: " + err.Error(), Err: ErrStepFailed},
 			"check the step's run: the program must exist in the image (steps run with PATH from the image's config)")
 	}
 
@@ -162,7 +163,7 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 			res.ExitCode = int(code)
 			if res.OOMKilled || (code == 137 && killedFor == nil && res.PeakMemory >= uint64(s.limits.Memory)*95/100) {
 				res.OOMKilled = true
-				return withHint(&StepError{Step: res.Name, ExitCode: res.ExitCode, Err: ErrStepFailed,
+				return hint.Wrapf(&StepError{Step: res.Name, ExitCode: res.ExitCode, Err: ErrStepFailed,
 					Reason: fmt.Sprintf("killed: out of memory (limits.memory is %s)", FormatSize(s.limits.Memory))},
 					"raise limits.memory in slsabox.yaml if the build needs more (/tmp counts too)")
 			}
@@ -170,7 +171,7 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 				return killedFor
 			}
 			if code != 0 {
-				return withHint(&StepError{Step: res.Name, ExitCode: res.ExitCode, Err: ErrStepFailed, Reason: fmt.Sprintf("exit status %d", code)},
+				return hint.Wrapf(&StepError{Step: res.Name, ExitCode: res.ExitCode, Err: ErrStepFailed, Reason: fmt.Sprintf("exit status %d", code)},
 					"the step's output is above, prefixed [%s], and in OUT.failed.log", res.Name)
 			}
 			return nil
@@ -188,18 +189,18 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 				if killErr != nil {
 					reason += ": " + killErr.Error()
 				}
-				return withHint(&StepError{Step: res.Name, ExitCode: -1, Err: ErrEnvironment, Reason: reason},
+				return hint.Wrapf(&StepError{Step: res.Name, ExitCode: -1, Err: ErrEnvironment, Reason: reason},
 					"check containerd (scripts/containerd.sh status); if the step's processes still run, slsabox sweep --all stops them")
 			}
 			kill()
 		case <-timeout.C:
 			res.TimedOut = true
-			killedFor = withHint(&StepError{Step: res.Name, ExitCode: -1, Err: ErrStepFailed,
+			killedFor = hint.Wrapf(&StepError{Step: res.Name, ExitCode: -1, Err: ErrStepFailed,
 				Reason: fmt.Sprintf("timed out after %s", s.limits.Timeout)}, "raise limits.timeout in slsabox.yaml if the build needs longer")
 			kill()
 		case <-ctx.Done():
 			if killedFor == nil {
-				killedFor = withHint(fmt.Errorf("step %q: %w", res.Name, ErrInterrupted), "the build was cancelled and its containers removed; run it again")
+				killedFor = hint.Wrapf(fmt.Errorf("step %q: %w", res.Name, ErrInterrupted), "the build was cancelled and its containers removed; run it again")
 				kill()
 			}
 			ctx = cleanCtx // keep waiting for the exit, then clean up
@@ -234,7 +235,7 @@ func (s *stepRun) rewait(ctx context.Context, ctr containerd.Container) (contain
 		}
 		task, err := ctr.Task(ctx, nil)
 		if err != nil {
-			return containerd.ExitStatus{}, withHint(&StepError{Step: ctr.ID(), ExitCode: -1, Err: ErrEnvironment,
+			return containerd.ExitStatus{}, hint.Wrapf(&StepError{Step: ctr.ID(), ExitCode: -1, Err: ErrEnvironment,
 				Reason: "containerd restarted and lost the step's task"}, "run the build again")
 		}
 		ch, err := task.Wait(ctx)
@@ -247,7 +248,7 @@ func (s *stepRun) rewait(ctx context.Context, ctr containerd.Container) (contain
 		}
 		return st, nil
 	}
-	return containerd.ExitStatus{}, withHint(&StepError{Step: ctr.ID(), ExitCode: -1, Err: ErrEnvironment,
+	return containerd.ExitStatus{}, hint.Wrapf(&StepError{Step: ctr.ID(), ExitCode: -1, Err: ErrEnvironment,
 		Reason: "lost contact with containerd while the step ran"}, "check containerd (scripts/containerd.sh status) and run the build again")
 }
 
@@ -285,5 +286,5 @@ func (s *stepRun) envErr(ctx context.Context, what string, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s: %w", what, ErrInterrupted)
 	}
-	return withHint(fmt.Errorf("%s: %v: %w", what, err, ErrEnvironment), "check containerd's log; slsabox sweep removes what a failed build left")
+	return hint.Wrapf(fmt.Errorf("%s: %v: %w", what, err, ErrEnvironment), "check containerd's log; slsabox sweep removes what a failed build left")
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/slsabox/slsabox/attest"
 	"github.com/slsabox/slsabox/builder"
+	"github.com/slsabox/slsabox/internal/hint"
 	"github.com/slsabox/slsabox/internal/version"
 )
 
@@ -125,12 +126,12 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildOptions, dir string)
 	case o.unsigned:
 		g.logf(stderr, "warning: --unsigned: this build writes no provenance, so nobody can verify it")
 	case o.key == "" && !keyless:
-		return withHint(usageError{fmt.Errorf("no signing key")},
+		return hint.Wrap(usageError{fmt.Errorf("no signing key")},
 			"pass --key FILE (slsabox keygen makes one) or a KMS URI, or --keyless in a CI with an OIDC identity; --unsigned builds without provenance")
 	case o.noTlog && o.rekor.url != "":
 		return usageError{fmt.Errorf("--no-tlog conflicts with --rekor-url")}
 	case !o.noTlog && o.rekor.url == "":
-		return withHint(usageError{fmt.Errorf("no transparency log: pass --rekor-url URL, or --no-tlog to sign without logging")},
+		return hint.Wrap(usageError{fmt.Errorf("no transparency log: pass --rekor-url URL, or --no-tlog to sign without logging")},
 			"scripts/rekor.sh start runs a local Rekor v2 (scripts/rekor.sh url prints its URL); without a log entry, verifiers must opt out of log checks")
 	default:
 		var err error
@@ -236,17 +237,17 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 		cert, err := ks.Certificate(ctx)
 		if err != nil {
 			if h := keylessHint(err, &o.keyless); h != "" {
-				return nil, withHint(err, h)
+				return nil, hint.Wrap(err, h)
 			}
 			return nil, err
 		}
 		certID := attest.CertificateIdentity(cert)
 		switch {
 		case certID == "":
-			return nil, withHint(usageError{fmt.Errorf("the certificate from %s names no identity (no subject alternative name)", ks.FulcioURL())},
+			return nil, hint.Wrap(usageError{fmt.Errorf("the certificate from %s names no identity (no subject alternative name)", ks.FulcioURL())},
 				"sign with --key, or with an OIDC identity Fulcio certifies by name")
 		case o.builderID != "" && o.builderID != certID:
-			return nil, withHint(usageError{fmt.Errorf("--builder-id %s is not the identity the signing certificate proves, %s", o.builderID, certID)},
+			return nil, hint.Wrap(usageError{fmt.Errorf("--builder-id %s is not the identity the signing certificate proves, %s", o.builderID, certID)},
 				"a keyless build's builder id is its certificate's identity: leave --builder-id (and $SLSABOX_BUILDER_ID) out, or sign with --key")
 		}
 		builderID = certID
@@ -265,7 +266,7 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 	bundle, err := attest.Sign(ctx, st, signer, attest.SignOptions{TimestampAuthorities: o.tsas})
 	if err != nil {
 		if h := keylessHint(err, &o.keyless); h != "" {
-			return nil, withHint(err, h)
+			return nil, hint.Wrap(err, h)
 		}
 		return nil, err
 	}
@@ -302,7 +303,7 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 		if o.key == "" {
 			keyArg = "" // a keyless bundle carries its certificate
 		}
-		return info, &builder.Publish{Err: withHint(logErr, fmt.Sprintf(
+		return info, &builder.Publish{Err: hint.Wrap(logErr, fmt.Sprintf(
 			"the signed bundle was written without a log entry; when the log is back, run: slsabox upload --bundle %s%s --rekor-url %s",
 			filepath.Join(res.OutDir, attest.BundleFile), keyArg, tlog.URL()))}
 	}
@@ -339,11 +340,11 @@ func ciIdentity() identity {
 // for a commit from elsewhere. --source-uri and --source-ref replace what they name.
 func checkCheckout(id identity, o *buildOptions, src *builder.Source) error {
 	if id.sha != "" && o.sourceRef == "" && id.sourceRef != "" && !strings.EqualFold(id.sha, src.Commit) {
-		return withHint(usageError{fmt.Errorf("the checkout is at %s, not at GITHUB_SHA %s: the provenance would record %s for a commit that is not its", short(src.Commit), short(id.sha), id.sourceRef)},
+		return hint.Wrap(usageError{fmt.Errorf("the checkout is at %s, not at GITHUB_SHA %s: the provenance would record %s for a commit that is not its", short(src.Commit), short(id.sha), id.sourceRef)},
 			"build the commit the workflow ran for (actions/checkout without ref:), or pass --source-ref with the ref that was checked out")
 	}
 	if o.sourceURI == "" && id.sourceURI != "" && !sameRepository(attest.SourceURI(src.RemoteURL, src.RepoRoot), id.sourceURI) {
-		return withHint(usageError{fmt.Errorf("the checkout's origin %s is not GITHUB_REPOSITORY's %s: the provenance would record the workflow's repository for another's code",
+		return hint.Wrap(usageError{fmt.Errorf("the checkout's origin %s is not GITHUB_REPOSITORY's %s: the provenance would record the workflow's repository for another's code",
 			attest.SourceURI(src.RemoteURL, src.RepoRoot), id.sourceURI)},
 			"build a checkout of the workflow's repository, or pass --source-uri with the repository that was checked out")
 	}

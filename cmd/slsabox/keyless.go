@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/slsabox/slsabox/attest"
+	"github.com/slsabox/slsabox/internal/hint"
 )
 
 // keylessFlags are build's keyless signing flags.
@@ -55,7 +56,7 @@ func (k *keylessFlags) signer() (attest.Signer, []*sign.TimestampAuthority, erro
 	} else if gh, ok := attest.GitHubActionsTokenFromEnv(); ok {
 		tokens = gh
 	} else {
-		return nil, nil, withHint(usageError{fmt.Errorf("%w: none for --keyless: %s and %s are not set and no --identity-token was given",
+		return nil, nil, hint.Wrap(usageError{fmt.Errorf("%w: none for --keyless: %s and %s are not set and no --identity-token was given",
 			attest.ErrIdentityToken, attest.GitHubTokenURLEnv, attest.GitHubTokenTokenEnv)},
 			"in GitHub Actions grant the job `permissions: id-token: write`; in another CI pass --identity-token TOKEN or @FILE (audience sigstore); or sign with --key")
 	}
@@ -79,7 +80,7 @@ func keylessHint(err error, k *keylessFlags) string {
 		return "Fulcio did not accept the identity token: check that it is fresh, has audience sigstore, and comes from an issuer " + k.fulcioURL + " trusts"
 	case errors.Is(err, attest.ErrCertificateUnavailable):
 		return "Fulcio at " + k.fulcioURL + " could not be reached; nothing was signed, run the build again later (or check --fulcio-url)"
-	case errors.Is(err, attest.ErrTimestamp):
+	case errors.Is(err, attest.ErrTimestampUnavailable):
 		return "the timestamp authority at " + k.tsaURL + " could not be reached; nothing was signed, run the build again later (or check --tsa-url)"
 	case errors.Is(err, attest.ErrIdentityToken):
 		return "in GitHub Actions grant the job `permissions: id-token: write`; elsewhere pass a fresh --identity-token"

@@ -18,6 +18,7 @@ import (
 	"github.com/slsabox/slsabox/attest"
 	"github.com/slsabox/slsabox/attest/verify"
 	"github.com/slsabox/slsabox/builder"
+	"github.com/slsabox/slsabox/internal/hint"
 	"github.com/slsabox/slsabox/internal/version"
 )
 
@@ -183,10 +184,10 @@ func runRebuild(cmd *cobra.Command, g *globalOptions, o *rebuildOptions, dir str
 			}
 		}
 		if len(differ) == 0 {
-			return withHint(fmt.Errorf("%w: the subjects match but %s", errNotReproduced, strings.Join(outcome.Differences, "; ")),
+			return hint.Wrap(fmt.Errorf("%w: the subjects match but %s", errNotReproduced, strings.Join(outcome.Differences, "; ")),
 				"the rebuild did not run with the recorded image and inputs")
 		}
-		return withHint(fmt.Errorf("%w: %d of %d subjects differ: %s", errNotReproduced, len(differ), len(outcome.Subjects), strings.Join(differ, ", ")),
+		return hint.Wrap(fmt.Errorf("%w: %d of %d subjects differ: %s", errNotReproduced, len(differ), len(outcome.Subjects), strings.Join(differ, ", ")),
 			"the build is not reproducible: look for timestamps, random values or paths in the differing artifacts (rebuild with -o DIR keeps them to compare)")
 	}
 	return nil
@@ -225,11 +226,11 @@ func rebuild(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *rebui
 	report, err := v.Verify(b, policy)
 	if f := report.Failed(); err != nil && len(f) == 1 && f[0].Name == verify.CheckCleanSource {
 		// Signed and logged as required, but of uncommitted changes: nothing to check out.
-		return nil, withHint(usageError{fmt.Errorf("the recorded build was of uncommitted changes (--allow-dirty): there is no commit to rebuild")},
+		return nil, hint.Wrap(usageError{fmt.Errorf("the recorded build was of uncommitted changes (--allow-dirty): there is no commit to rebuild")},
 			"only builds of committed trees can be rebuilt")
 	}
 	if err != nil {
-		return nil, withHint(fmt.Errorf("verifying %s: %w", o.bundle, err), "nothing was rebuilt: the bundle does not verify (slsabox verify prints every check)")
+		return nil, hint.Wrap(fmt.Errorf("verifying %s: %w", o.bundle, err), "nothing was rebuilt: the bundle does not verify (slsabox verify prints every check)")
 	}
 	rec, err := attest.ReadProvenance(report.Statement)
 	if err != nil {
@@ -240,7 +241,7 @@ func rebuild(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *rebui
 		out.Warnings = append(out.Warnings, fmt.Sprintf("the build ran slsabox %s, this is %s: a difference may come from the builder itself", rec.SlsaboxVersion, v))
 	}
 	if rec.Dirty {
-		return nil, withHint(usageError{fmt.Errorf("the recorded build was of uncommitted changes (--allow-dirty) on top of %s: there is no commit to rebuild", rec.Commit)},
+		return nil, hint.Wrap(usageError{fmt.Errorf("the recorded build was of uncommitted changes (--allow-dirty) on top of %s: there is no commit to rebuild", rec.Commit)},
 			"only builds of committed trees can be rebuilt")
 	}
 	sum := sha256.Sum256([]byte(rec.DefinitionContent))

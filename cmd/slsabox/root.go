@@ -15,6 +15,7 @@ import (
 	_ "github.com/slsabox/slsabox/attest/kms"
 	"github.com/slsabox/slsabox/attest/verify"
 	"github.com/slsabox/slsabox/builder"
+	"github.com/slsabox/slsabox/internal/hint"
 	"github.com/slsabox/slsabox/internal/lazygc"
 )
 
@@ -89,8 +90,8 @@ tree, and records exactly what went in and what came out.`,
 	}
 	code := exitCode(err)
 	fmt.Fprintf(stderr, "slsabox: error: %s\n", termSafe(err.Error()))
-	if hint := hintFor(err); hint != "" {
-		fmt.Fprintf(stderr, "slsabox: hint: %s\n", termSafe(hint))
+	if h := hintFor(err); h != "" {
+		fmt.Fprintf(stderr, "slsabox: hint: %s\n", termSafe(h))
 	}
 	return code
 }
@@ -106,7 +107,7 @@ func exitCode(err error) int {
 	case errors.Is(err, attest.ErrIdentityToken), errors.Is(err, attest.ErrCertificateRefused):
 		return exitUsage
 	case errors.As(err, &e), errors.Is(err, attest.ErrSign), errors.Is(err, attest.ErrLogUnavailable),
-		errors.Is(err, attest.ErrCertificateUnavailable), errors.Is(err, attest.ErrTimestamp):
+		errors.Is(err, attest.ErrCertificateUnavailable), errors.Is(err, attest.ErrTimestampUnavailable):
 		return exitEnvironment
 	case errors.Is(err, attest.ErrLogRejected):
 		return exitFailed
@@ -130,7 +131,7 @@ func exitCode(err error) int {
 }
 
 func hintFor(err error) string {
-	if h := builder.HintOf(err); h != "" {
+	if h := hint.Of(err); h != "" {
 		return h
 	}
 	var u usageError
@@ -195,14 +196,3 @@ func (g *globalOptions) newBuilder(ctx context.Context, stderr io.Writer, opts .
 	}
 	return builder.New(ctx, g.containerd, append(base, opts...)...)
 }
-
-// hinted adds a hint to an error the CLI itself makes.
-type hinted struct {
-	error
-	hint string
-}
-
-func (h hinted) Unwrap() error { return h.error }
-func (h hinted) Hint() string  { return h.hint }
-
-func withHint(err error, hint string) error { return hinted{err, hint} }

@@ -14,6 +14,7 @@ import (
 	"github.com/slsabox/slsabox/attest"
 	"github.com/slsabox/slsabox/attest/spec"
 	"github.com/slsabox/slsabox/attest/verify"
+	"github.com/slsabox/slsabox/internal/hint"
 )
 
 type verifyOptions struct {
@@ -205,7 +206,7 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 		p.Digest = t.digest
 		r, err := v.Verify(b, p)
 		if errors.Is(err, verify.ErrInvalidPolicy) {
-			return withHint(err, "give --builder-id and --source-uri (or a --policy file) and a sha256 digest")
+			return hint.Wrap(err, "give --builder-id and --source-uri (or a --policy file) and a sha256 digest")
 		}
 		results = append(results, artifactResult{t.name, r})
 		if err != nil && first == nil {
@@ -227,7 +228,7 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 		}
 	}
 	if first != nil {
-		return withHint(first, "do not use the artifact: its provenance does not meet the policy (see the FAIL lines)")
+		return hint.Wrap(first, "do not use the artifact: its provenance does not meet the policy (see the FAIL lines)")
 	}
 	return nil
 }
@@ -288,11 +289,11 @@ func (t *trustFlags) register(f *pflag.FlagSet) {
 }
 
 // check requires exactly one of a key and a keyless identity; command names who
-// needs it, and hint says where to get it.
-func (t *trustFlags) check(command, hint string) error {
+// needs it, and where says where to get it.
+func (t *trustFlags) check(command, where string) error {
 	switch {
 	case t.key == "" && !t.identity.set():
-		return withHint(usageError{errors.New(command + " needs --key, the builder's public key, or for keyless bundles --certificate-identity and --certificate-oidc-issuer")}, hint)
+		return hint.Wrap(usageError{errors.New(command + " needs --key, the builder's public key, or for keyless bundles --certificate-identity and --certificate-oidc-issuer")}, where)
 	case t.key != "" && t.identity.set():
 		return usageError{errors.New("--key conflicts with the --certificate-* flags: a bundle is signed either with a key or keyless")}
 	}

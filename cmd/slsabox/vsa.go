@@ -18,6 +18,7 @@ import (
 
 	"github.com/slsabox/slsabox/attest"
 	"github.com/slsabox/slsabox/attest/verify"
+	"github.com/slsabox/slsabox/internal/hint"
 )
 
 // vsaFlags are the flags of slsabox verify and slsabox rebuild that ask for a signed
@@ -39,7 +40,7 @@ func (f *vsaFlags) check() error {
 	case (f.out == "") != (f.key == ""):
 		return usageError{errors.New("--vsa-out and --vsa-key go together: the VSA is signed with --vsa-key")}
 	case f.out != "" && f.resourceURI == "":
-		return withHint(usageError{errors.New("--vsa-out needs --vsa-resource-uri")},
+		return hint.Wrap(usageError{errors.New("--vsa-out needs --vsa-resource-uri")},
 			"give the URI the artifacts are fetched from; the VSA's consumer matches it (slsa-verifier verify-vsa --resource-uri)")
 	}
 	return nil
