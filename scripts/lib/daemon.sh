@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # What the service scripts (containerd, registry, Rekor, the CT log, the keyless stack)
-# share: waiting for a daemon to come up, telling whether it still runs, stopping it by
-# its pid file, and running one command at a time per service. Source it; it defines functions only.
+# share: waiting for a daemon to come up, telling whether it still runs, stopping it
+# by its pid file, and running one command at a time per service. Source it; it
+# defines functions only.
 
 # daemon_await PIDFILE TENTHS CHECK...: wait until CHECK succeeds (return 0), for at
 # most TENTHS tenths of a second; return 1 when the time is up or the process in
@@ -24,7 +25,8 @@ daemon_alive() {
   local pid
   pid=$(cat "$1" 2>/dev/null) || return 1
   kill -0 "$pid" 2>/dev/null || return 1
-  [[ $# -lt 2 ]] || tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$2 "
+  # 2>/dev/null first: it must also hide the error of a process gone meanwhile.
+  [[ $# -lt 2 ]] || tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$2 "
 }
 
 # daemon_stop TENTHS PIDFILE...: SIGTERM the processes in the PIDFILEs, all at once
