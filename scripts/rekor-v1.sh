@@ -61,6 +61,7 @@ db_port=${SLSABOX_REKOR_V1_MYSQL_PORT:-3406}
 db_name=trillian
 db_password=$state_dir/mysql.password
 trillian_flags=$run_dir/trillian.flags
+stack_ports_hint='change its SLSABOX_REKOR_V1_*_PORT'
 
 rekor_port=${SLSABOX_REKOR_V1_PORT:-3430}
 trillian_rpc_port=${SLSABOX_REKOR_V1_TRILLIAN_RPC_PORT:-3431}

@@ -18,6 +18,7 @@
 #   trillian_flags     the flag file that gives Trillian the database's DSN
 #   trillian_rpc_port, trillian_http_port, signer_rpc_port, signer_http_port
 #                      gRPC and HTTP (metrics, /healthz) ports of the log server and signer
+#   stack_ports_hint   how a user gives the stack other ports, if they can (optional)
 
 # shellcheck source=SCRIPTDIR/say.sh
 source "$(dirname "${BASH_SOURCE[0]}")/say.sh"
@@ -97,7 +98,7 @@ http_ok() { curl -fsS --max-time 2 -o /dev/null "$1" 2>/dev/null; }
 # the stack and exits 3.
 port_free() {
   if ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; then
-    say "something already listens on port $1 (for $2); stop it or give the stack other ports"
+    say "something already listens on port $1 (for $2); stop it${stack_ports_hint:+ or $stack_ports_hint}"
     ss -Hltnp "sport = :$1" >&2 || true
     stack_stop
     exit 3
