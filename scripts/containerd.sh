@@ -7,6 +7,8 @@
 # Environment: SLSABOX_RUN (default /run/slsabox) holds the socket, state and log;
 # SLSABOX_ROOT (default /var/lib/slsabox) holds images and snapshots across runs.
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib/say.sh
+source "$(dirname "$0")/lib/say.sh"
 # shellcheck source=SCRIPTDIR/lib/daemon.sh
 source "$(dirname "$0")/lib/daemon.sh"
 # shellcheck source=SCRIPTDIR/lib/apt.sh
@@ -18,15 +20,13 @@ sock=$run_dir/containerd.sock
 pidfile=$run_dir/containerd.pid
 log=$run_dir/containerd.log
 
-say() { echo "containerd.sh: $*" >&2; }
-
 ensure_installed() {
   # containerd-shim-runc-v2 comes with Debian's containerd; ctr too.
   apt_ensure containerd containerd-shim-runc-v2:containerd ctr:containerd runc || exit 3
 }
 
 running() {
-  [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null && [[ -S $sock ]]
+  daemon_alive "$pidfile" && [[ -S $sock ]]
 }
 
 answers() { [[ -S $sock ]] && ctr -a "$sock" version >/dev/null 2>&1; }
@@ -64,7 +64,7 @@ TOML
 
 stop() {
   if [[ -f $pidfile ]]; then
-    daemon_stop "$pidfile"
+    daemon_stop 50 "$pidfile"
     say "stopped"
   fi
 }

@@ -15,119 +15,38 @@
 #   SLSABOX_CTLOG_ROOTS  PEM file of the CA certificates the log accepts (Fulcio's root; required by start)
 #   SLSABOX_CACHE        where the pinned servers are built (default ~/.cache/slsabox)
 set -euo pipefail
-# shellcheck source=SCRIPTDIR/lib/daemon.sh
-source "$(dirname "$0")/lib/daemon.sh"
-# shellcheck source=SCRIPTDIR/lib/apt.sh
-source "$(dirname "$0")/lib/apt.sh"
+# shellcheck source=SCRIPTDIR/lib/say.sh
+source "$(dirname "$0")/lib/say.sh"
+# shellcheck source=SCRIPTDIR/lib/trillian.sh
+source "$(dirname "$0")/lib/trillian.sh"
 
-trillian_version=v1.8.0
 ctfe_pin=github.com/google/certificate-transparency-go/trillian/ctfe/ct_server@v1.3.3
-cache=${SLSABOX_CACHE:-$HOME/.cache/slsabox}/tools
-trillian_dir=$cache/trillian-$trillian_version
-ctfe_bin=$cache/ctfe-${ctfe_pin##*@}/ct_server
+ctfe_bin=${SLSABOX_CACHE:-$HOME/.cache/slsabox}/tools/ctfe-${ctfe_pin##*@}/ct_server
 
 state=${SLSABOX_CTLOG_STATE:-${SLSABOX_ROOT:-/var/lib/slsabox}/keyless/ctlog}
 run=${SLSABOX_CTLOG_RUN:-${SLSABOX_RUN:-/run/slsabox}/keyless/ctlog}
-datadir=$state/mysql
-db_run=$run/db
-sock=$db_run/mysqld.sock
-flags=$run/trillian.flags
+schema=$state/trillian-schema.sql
 prefix=slsabox
-rpc_port=3480 http_port=3481 signer_rpc_port=3482 signer_http_port=3483 ct_port=3484 ct_metrics_port=3485
+ct_port=3484 ct_metrics_port=3485
 
-say() { echo "ctlog.sh: $*" >&2; }
-if [[ $(id -u) == 0 ]]; then db_user=mysql; db_admin=root; else db_user=$(id -un); db_admin=$db_user; fi
+# For lib/trillian.sh. The ports are fixed: they live in keyless.sh's network namespace.
+stack_run=$run
+stack_front=ct_server
+stack_front_match=--log_config=$run/ct.cfg
+db_datadir=$state/mysql
+db_run=$run/db
+db_port= # the unix socket only
+db_name=ctlog
+db_password=$state/mysql.password
+trillian_flags=$run/trillian.flags
+trillian_rpc_port=3480 trillian_http_port=3481 signer_rpc_port=3482 signer_http_port=3483
 
 install() {
-  apt_ensure mariadbd:mariadb-server mariadb-install-db:mariadb-server mariadb:mariadb-client mariadb-admin:mariadb-client || exit 2
-  if [[ ! -x $trillian_dir/trillian_log_server || ! -x $trillian_dir/trillian_log_signer || ! -x $trillian_dir/createtree ]]; then
-    say "building Trillian $trillian_version into $trillian_dir (minutes the first time, cached afterwards)"
-    mkdir -p "$trillian_dir"
-    (cd / && GOFLAGS='' GOBIN=$trillian_dir go install "github.com/google/trillian/cmd/trillian_log_server@$trillian_version" \
-      "github.com/google/trillian/cmd/trillian_log_signer@$trillian_version" "github.com/google/trillian/cmd/createtree@$trillian_version")
-  fi
+  trillian_install "$schema"
   if [[ ! -x $ctfe_bin ]]; then
     say "building $ctfe_pin into $(dirname "$ctfe_bin") (minutes the first time, cached afterwards)"
     mkdir -p "$(dirname "$ctfe_bin")"
     (cd / && GOFLAGS='' GOBIN=$(dirname "$ctfe_bin") go install "$ctfe_pin")
-  fi
-  # Trillian's schema, from the module cache (start runs without a network).
-  local dir
-  dir=$(cd / && GOFLAGS='' go mod download -json "github.com/google/trillian@$trillian_version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')
-  mkdir -p "$state"
-  cp "$dir/storage/mysql/schema/storage.sql" "$state/trillian-schema.sql"
-}
-
-pid_alive() { [[ -f $run/$1.pid ]] && kill -0 "$(cat "$run/$1.pid")" 2>/dev/null; }
-
-launch() {
-  local name=$1; shift
-  if pid_alive "$name"; then return 0; fi
-  echo "--- ctlog.sh start $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$run/$name.log"
-  setsid "$@" >>"$run/$name.log" 2>&1 </dev/null 9>&- &
-  echo $! >"$run/$name.pid"
-}
-
-await() { # NAME CHECK...
-  local name=$1; shift
-  if daemon_await "$run/$name.pid" 600 "$@"; then return 0; fi
-  say "$name did not come up; the end of $run/$name.log:"; tail -20 "$run/$name.log" >&2
-  stop; exit 3
-}
-
-http_ok() { curl -fsS --max-time 2 -o /dev/null "$1" 2>/dev/null; }
-sql() { mariadb --no-defaults --socket="$sock" -u "$db_admin" --batch --skip-column-names "$@"; }
-db_alive() { mariadb-admin --no-defaults --socket="$sock" -u "$db_admin" ping >/dev/null 2>&1; }
-
-start_db() {
-  mkdir -p "$state" "$run"
-  # 0711: MariaDB, running as its own user, must reach its datadir and socket inside.
-  chmod 0711 "$state" "$run"
-  if [[ ! -d $datadir/mysql ]]; then
-    rm -rf "$datadir.new"; mkdir -p "$datadir.new"; chown "$db_user:" "$datadir.new"
-    if ! mariadb-install-db --no-defaults --datadir="$datadir.new" --user="$db_user" \
-        --auth-root-authentication-method=socket --skip-test-db --skip-name-resolve >>"$run/mariadb.log" 2>&1; then
-      say "mariadb-install-db failed; the end of $run/mariadb.log:"; tail -20 "$run/mariadb.log" >&2; exit 3
-    fi
-    mv "$datadir.new" "$datadir"
-  fi
-  mkdir -p "$db_run"
-  chown "$db_user:" "$datadir" "$db_run"
-  chmod 0700 "$datadir" "$db_run"
-  local user_arg=()
-  if [[ $(id -u) == 0 ]]; then user_arg=(--user="$db_user"); fi
-  # --skip-networking: a unix socket and nothing else.
-  launch mariadb "$(command -v mariadbd)" --no-defaults --datadir="$datadir" "${user_arg[@]}" --skip-networking \
-    --socket="$sock" --pid-file="$db_run/mariadbd.pid" --tmpdir="$db_run" --skip-name-resolve \
-    --innodb-buffer-pool-size=32M --max-connections=100 --character-set-server=utf8mb4
-  await mariadb db_alive
-  [[ -f $state/mysql.password ]] || (umask 077; openssl rand -hex 16 >"$state/mysql.password")
-  local pw; pw=$(cat "$state/mysql.password")
-  sql <<SQL
-CREATE DATABASE IF NOT EXISTS ctlog;
-CREATE USER IF NOT EXISTS 'trillian'@'localhost' IDENTIFIED BY '$pw';
-ALTER USER 'trillian'@'localhost' IDENTIFIED BY '$pw';
-GRANT ALL PRIVILEGES ON ctlog.* TO 'trillian'@'localhost';
-SQL
-  if [[ $(sql -e "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema='ctlog' AND table_name='Unsequenced'") == 0 ]]; then
-    sql ctlog <"$state/trillian-schema.sql"
-  fi
-  # The DSN holds the password: a flag file, not a command line.
-  (umask 077; echo "--mysql_uri=trillian:$pw@unix($sock)/ctlog" >"$flags")
-}
-
-start_trillian() {
-  launch trillian_log_server "$trillian_dir/trillian_log_server" --config="$flags" --storage_system=mysql --quota_system=mysql \
-    --rpc_endpoint="127.0.0.1:$rpc_port" --http_endpoint="127.0.0.1:$http_port"
-  await trillian_log_server http_ok "http://127.0.0.1:$http_port/healthz"
-  launch trillian_log_signer "$trillian_dir/trillian_log_signer" --config="$flags" --storage_system=mysql --quota_system=mysql \
-    --force_master --sequencer_interval=100ms --rpc_endpoint="127.0.0.1:$signer_rpc_port" --http_endpoint="127.0.0.1:$signer_http_port"
-  await trillian_log_signer http_ok "http://127.0.0.1:$signer_http_port/healthz"
-  if [[ ! -f $state/tree_id ]]; then
-    local id
-    id=$("$trillian_dir/createtree" --admin_server="127.0.0.1:$rpc_port" --display_name=slsabox-ctlog 2>>"$run/createtree.log")
-    [[ $id =~ ^[0-9]+$ ]] || { say "createtree failed; see $run/createtree.log"; stop; exit 3; }
-    echo "$id" >"$state/tree_id"
   fi
 }
 
@@ -149,6 +68,7 @@ ensure_key() {
 }
 
 start_ctfe() {
+  if running ct_server; then return 0; fi
   local roots=${SLSABOX_CTLOG_ROOTS:?SLSABOX_CTLOG_ROOTS must name the PEM roots the log accepts (Fulcio\'s CA)}
   (umask 077; cat >"$run/ct.cfg") <<EOF
 config {
@@ -164,25 +84,23 @@ config {
   ext_key_usages: "CodeSigning"
 }
 EOF
-  launch ct_server "$ctfe_bin" --log_config="$run/ct.cfg" --log_rpc_server="127.0.0.1:$rpc_port" \
+  port_free "$ct_port" "ct_server HTTP"
+  port_free "$ct_metrics_port" "ct_server metrics"
+  launch ct_server "$ctfe_bin" --log_config="$run/ct.cfg" --log_rpc_server="127.0.0.1:$trillian_rpc_port" \
     --http_endpoint="127.0.0.1:$ct_port" --metrics_endpoint="127.0.0.1:$ct_metrics_port" \
     --quota_remote=false --quota_intermediate=false
   await ct_server http_ok "http://127.0.0.1:$ct_port/$prefix/ct/v1/get-sth"
 }
 
 start() {
-  start_db
-  start_trillian
+  mkdir -p "$state" "$run"
+  # 0711: MariaDB, running as its own user, must reach its datadir and socket inside.
+  chmod 0711 "$state" "$run"
+  db_start "$schema" --innodb-buffer-pool-size=32M --max-connections=100
+  trillian_start "$state/tree_id" --display_name=slsabox-ctlog
   ensure_key
   start_ctfe
   say "ready at $(url) (tree $(cat "$state/tree_id"))"
-}
-
-stop() {
-  for s in ct_server trillian_log_signer trillian_log_server mariadb; do
-    pid_alive "$s" || { rm -f "$run/$s.pid"; continue; }
-    daemon_stop "$run/$s.pid" 200
-  done
 }
 
 url() { echo "http://127.0.0.1:$ct_port/$prefix"; }
@@ -190,7 +108,7 @@ url() { echo "http://127.0.0.1:$ct_port/$prefix"; }
 case ${1:-} in
   install) install ;;
   start) start ;;
-  stop) stop ;;
+  stop) stack_stop ;;
   url) url ;;
   pub) echo "$state/ct.pub" ;;
   *) echo "usage: $0 install|start|stop|url|pub" >&2; exit 2 ;;

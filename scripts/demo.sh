@@ -7,38 +7,39 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
+# banner TITLE: a bold heading for each step of the demo.
+banner() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 
-say "private containerd"
+banner "private containerd"
 scripts/containerd.sh start
 SLSABOX_CONTAINERD=$(scripts/containerd.sh address)
 export SLSABOX_CONTAINERD
 
-say "local transparency log (Rekor v2)"
+banner "local transparency log (Rekor v2)"
 scripts/rekor.sh start
 rekor_url=$(scripts/rekor.sh url)
 trusted_root=$(scripts/rekor.sh trusted-root)
 
-say "builder image (Go 1.26.8 toolchain, built locally; same bytes on every machine)"
+banner "builder image (Go 1.26.8 toolchain, built locally; same bytes on every machine)"
 scripts/images/go-toolchain.sh .cache/images
 
-say "slsabox"
+banner "slsabox"
 go build -trimpath -o bin/slsabox ./cmd/slsabox
 bin/slsabox version
 
 if [[ ! -f .cache/demo.key ]]; then
-  say "demo signing key"
+  banner "demo signing key"
   bin/slsabox keygen --out .cache/demo
 fi
 
-say "slsabox build examples/hello-go"
+banner "slsabox build examples/hello-go"
 bin/slsabox build examples/hello-go -o slsabox-out/hello-go --key .cache/demo.key --rekor-url "$rekor_url" \
   --builder-id https://slsabox.dev/builders/demo/v1
 
-say "the artifact runs"
+banner "the artifact runs"
 slsabox-out/hello-go/hello -name slsabox
 
-say "what the provenance says"
+banner "what the provenance says"
 python3 - slsabox-out/hello-go/provenance.sigstore.json <<'PY' || true
 import base64, json, sys
 b = json.load(open(sys.argv[1]))
@@ -53,7 +54,7 @@ for e in b["verificationMaterial"].get("tlogEntries", []):
     print("log entry:    ", "index", e.get("logIndex", "0"), e["kindVersion"]["kind"], e["kindVersion"]["version"])
 PY
 
-say "slsabox verify: what a consumer runs on the downloaded artifact (offline)"
+banner "slsabox verify: what a consumer runs on the downloaded artifact (offline)"
 # The source URI the consumer expects: this clone's origin, as slsabox records it.
 origin=$(git remote get-url origin 2>/dev/null || true)
 case $origin in
@@ -71,10 +72,10 @@ bin/slsabox verify slsabox-out/hello-go/hello --bundle slsabox-out/hello-go/prov
 
 cosign=$(command -v cosign || echo "$(go env GOPATH)/bin/cosign")
 if [[ -x $cosign ]]; then
-  say "cosign, an independent verifier, checks signature, log proof and subject offline"
+  banner "cosign, an independent verifier, checks signature, log proof and subject offline"
   "$cosign" verify-blob-attestation --key .cache/demo.pub --bundle slsabox-out/hello-go/provenance.sigstore.json \
     --trusted-root "$trusted_root" --type slsaprovenance1 slsabox-out/hello-go/hello
 else
-  say "to check the bundle with cosign: scripts/tools.sh, then"
+  banner "to check the bundle with cosign: scripts/tools.sh, then"
   echo "cosign verify-blob-attestation --key .cache/demo.pub --bundle slsabox-out/hello-go/provenance.sigstore.json --trusted-root $trusted_root --type slsaprovenance1 slsabox-out/hello-go/hello"
 fi

@@ -27,6 +27,8 @@
 #   SLSABOX_CACHE          where the pinned servers are built (default ~/.cache/slsabox)
 # Ports are fixed: they live in the namespace's own loopback.
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib/say.sh
+source "$(dirname "$0")/lib/say.sh"
 # shellcheck source=SCRIPTDIR/lib/daemon.sh
 source "$(dirname "$0")/lib/daemon.sh"
 # shellcheck source=SCRIPTDIR/lib/apt.sh
@@ -54,7 +56,6 @@ root_json=$run/trusted_root.json
 with_ct=${SLSABOX_KEYLESS_CT:-1}
 ct_url=http://127.0.0.1:3484/slsabox
 
-say() { echo "keyless.sh: $*" >&2; }
 ctlog() { env SLSABOX_CTLOG_STATE="$state/ctlog" SLSABOX_CTLOG_RUN="$run/ctlog" SLSABOX_CTLOG_ROOTS="$state/pki/fulcio-ca.pem" "$repo/scripts/ctlog.sh" "$@"; }
 in_ns() { ip netns exec "$ns" "$@"; }
 has_ns() { ip netns list | awk '{print $1}' | grep -qxF -- "$ns"; }
@@ -115,7 +116,7 @@ ensure_state() {
 EOF
 }
 
-pid_alive() { [[ -f $run/$1.pid ]] && kill -0 "$(cat "$run/$1.pid")" 2>/dev/null; }
+pid_alive() { daemon_alive "$run/$1.pid"; }
 
 # spawn NAME CMD...: a server in the namespace, in its own session, logging to run/NAME.log.
 spawn() {
@@ -182,14 +183,9 @@ write_trusted_root() {
   mv "$tmp" "$root_json"
 }
 
-stop_one() {
-  pid_alive "$1" || { rm -f "$run/$1.pid"; return 0; }
-  daemon_stop "$run/$1.pid" 100
-}
-
 stop() {
   if has_ns; then rekor stop || true; fi
-  for s in tsa fulcio oidcissuer; do stop_one "$s"; done
+  for s in tsa fulcio oidcissuer; do daemon_stop 100 "$run/$s.pid"; done
   ctlog stop
   if has_ns; then ip netns del "$ns"; fi
   say "stopped"

@@ -15,6 +15,8 @@
 # The package's own service (which listens on every interface) is never started:
 # a policy-rc.d keeps apt from starting it, and start stops it if it runs anyway.
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib/say.sh
+source "$(dirname "$0")/lib/say.sh"
 # shellcheck source=SCRIPTDIR/lib/daemon.sh
 source "$(dirname "$0")/lib/daemon.sh"
 # shellcheck source=SCRIPTDIR/lib/apt.sh
@@ -27,8 +29,6 @@ pidfile=$run_dir/registry.pid
 config=$run_dir/config.yml
 log=$run_dir/registry.log
 addr=127.0.0.1:$port
-
-say() { echo "registry.sh: $*" >&2; }
 
 # stop_package_service stops the Debian package's own daemon if something started it.
 stop_package_service() {
@@ -49,9 +49,7 @@ ensure_installed() {
   stop_package_service
 }
 
-running() {
-  [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
-}
+running() { daemon_alive "$pidfile"; }
 
 answers() {
   # GET /v2/ answers 200 with no auth configured.
@@ -105,7 +103,7 @@ YAML
 
 stop() {
   if [[ -f $pidfile ]]; then
-    daemon_stop "$pidfile"
+    daemon_stop 50 "$pidfile"
     say "stopped"
   fi
 }

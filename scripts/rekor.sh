@@ -16,6 +16,8 @@
 #   SLSABOX_REKOR_BIN     a rekor-tiles posix server to use instead of the pinned build
 #   SLSABOX_CACHE         where the pinned server is built (default ~/.cache/slsabox)
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib/say.sh
+source "$(dirname "$0")/lib/say.sh"
 # shellcheck source=SCRIPTDIR/lib/daemon.sh
 source "$(dirname "$0")/lib/daemon.sh"
 # shellcheck source=SCRIPTDIR/lib/apt.sh
@@ -40,8 +42,6 @@ root_json=$run_dir/trusted_root.json
 http_port=${SLSABOX_REKOR_PORT:-3410}
 grpc_port=${SLSABOX_REKOR_GRPC_PORT:-3411}
 metrics_port=${SLSABOX_REKOR_METRICS_PORT:-3412}
-
-say() { echo "rekor.sh: $*" >&2; }
 
 # The origin is written into every checkpoint, so it is chosen once with the key.
 # Verifiers (sigstore-go, cosign) take it from the host of the trusted root's
@@ -100,14 +100,11 @@ write_trusted_root() {
   mv "$tmp" "$root_json"
 }
 
-running() {
-  [[ -f $pidfile ]] || return 1
-  local pid; pid=$(cat "$pidfile")
-  # The pid must still be our server, not a process that reused the number.
-  kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "--storage-dir=$storage "
-}
+# running: the pid must still be our server, not a process that reused the number.
+running() { daemon_alive "$pidfile" "--storage-dir=$storage"; }
 
 healthy() { curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:$http_port/healthz" 2>/dev/null; }
+ready() { healthy && running; }
 
 start() {
   ensure_installed
@@ -140,34 +137,24 @@ start() {
     --checkpoint-interval=1s \
     >>"$log" 2>&1 </dev/null 9>&- &
   echo $! >"$pidfile"
-  for _ in $(seq 1 300); do
-    if healthy && running; then
-      write_trusted_root
-      say "ready at $(url) (log: $log, trusted root: $root_json)"
-      return 0
-    fi
-    if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then break; fi
-    sleep 0.1
-  done
+  if daemon_await "$pidfile" 300 ready; then
+    write_trusted_root
+    say "ready at $(url) (log: $log, trusted root: $root_json)"
+    return 0
+  fi
   say "Rekor did not come up on 127.0.0.1:$http_port; its log says:"; tail -20 "$log" >&2
-  stop_pid
+  stop_server
   exit 3
 }
 
-stop_pid() {
-  [[ -f $pidfile ]] || return 0
-  local pid; pid=$(cat "$pidfile")
-  if running; then
-    kill "$pid"
-    # It flushes the pending batch and checkpoint before it exits.
-    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if running; then kill -9 "$pid"; fi
-  fi
+# stop_server gives the server 30 s to flush its pending batch and checkpoint.
+stop_server() {
+  if running; then daemon_stop 300 "$pidfile"; fi
   rm -f "$pidfile"
 }
 
 stop() {
-  if running; then stop_pid; say "stopped"; else rm -f "$pidfile"; fi
+  if running; then stop_server; say "stopped"; else rm -f "$pidfile"; fi
 }
 
 case ${1:-} in

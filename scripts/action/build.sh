@@ -14,9 +14,9 @@
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
 
-if [ $# -ne 1 ] || [ ! -x "$1" ]; then die "usage: build.sh SLSABOX (the binary install.sh printed)"; fi
+if [ $# -ne 1 ] || [ ! -x "$1" ]; then fail "usage: build.sh SLSABOX (the binary install.sh printed)"; fi
 slsabox=$1
-command -v jq >/dev/null || die "jq is not installed (the action reads slsabox's JSON result with it)" "apt-get install jq (GitHub's hosted runners have it)" 3
+command -v jq >/dev/null || fail "jq is not installed (the action reads slsabox's JSON result with it)" "apt-get install jq (GitHub's hosted runners have it)" 3
 tmp=$(mktemp -d "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/slsabox-action.XXXXXX")
 containerd_sh=$action_root/scripts/containerd.sh
 started_containerd=false
@@ -48,18 +48,18 @@ esac
 id_token=false
 if [ -n "${ACTIONS_ID_TOKEN_REQUEST_URL:-}" ] && [ -n "${ACTIONS_ID_TOKEN_REQUEST_TOKEN:-}" ]; then id_token=true; fi
 if [ -n "${INPUT_SIGNING_KEY:-}" ] && [ -n "${INPUT_KMS_KEY:-}" ]; then
-	die "signing-key and kms-key are both set" "pass one: signing-key for a PEM key in a secret, kms-key for a KMS URI (or neither, to sign keyless)"
+	fail "signing-key and kms-key are both set" "pass one: signing-key for a PEM key in a secret, kms-key for a KMS URI (or neither, to sign keyless)"
 fi
 has_key=false
 if [ -n "${INPUT_SIGNING_KEY:-}" ] || [ -n "${INPUT_KMS_KEY:-}" ]; then has_key=true; fi
 no_id_token_hint="grant the job an OIDC token with \`permissions: id-token: write\` (keyless, the default), or pass signing-key: \${{ secrets.SLSABOX_SIGNING_KEY }} (a PEM from slsabox keygen) or kms-key: awskms://... (gcpkms://, azurekms://, hashivault://)"
 case $keyless/$has_key/$id_token in
-true/true/*) die "keyless is true, but signing-key or kms-key is set too" "keyless signing uses no key: drop the key input, or set keyless: false (or leave it auto) to sign with the key" ;;
-true/false/false) die "keyless is true, but the job cannot request an OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set)" \
+true/true/*) fail "keyless is true, but signing-key or kms-key is set too" "keyless signing uses no key: drop the key input, or set keyless: false (or leave it auto) to sign with the key" ;;
+true/false/false) fail "keyless is true, but the job cannot request an OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set)" \
 	"add \`permissions: id-token: write\` to the job (a pull request from a fork never gets one), or sign with signing-key or kms-key" ;;
-false/false/*) die "keyless is false, but no signing key is given: set signing-key or kms-key" \
+false/false/*) fail "keyless is false, but no signing key is given: set signing-key or kms-key" \
 	"signing-key: \${{ secrets.SLSABOX_SIGNING_KEY }} (a PEM from slsabox keygen), or kms-key: awskms://... (gcpkms://, azurekms://, hashivault://); or leave keyless at auto and grant \`permissions: id-token: write\`" ;;
-auto/false/false) die "nothing to sign with: no signing-key or kms-key, and the job cannot request an OIDC token for keyless signing" "$no_id_token_hint" ;;
+auto/false/false) fail "nothing to sign with: no signing-key or kms-key, and the job cannot request an OIDC token for keyless signing" "$no_id_token_hint" ;;
 esac
 if [ "$has_key" = false ]; then
 	mode=keyless
@@ -70,7 +70,7 @@ elif [ -n "${INPUT_SIGNING_KEY:-}" ]; then
 	mode=key
 	case $INPUT_SIGNING_KEY in
 	*"-----BEGIN "*"PRIVATE KEY-----"*) ;;
-	*) die "signing-key is not a PEM private key" \
+	*) fail "signing-key is not a PEM private key" \
 		"store the whole .key file that slsabox keygen wrote (-----BEGIN ... PRIVATE KEY----- lines included) in a secret" ;;
 	esac
 	(umask 077 && printf '%s\n' "$INPUT_SIGNING_KEY" >"$tmp/signing.key")
@@ -86,7 +86,7 @@ unset INPUT_SIGNING_KEY_PASSPHRASE
 
 # The log: slsabox itself checks the URL and version and names the fix.
 if [ "$no_tlog" = false ] && [ -z "${INPUT_REKOR_URL:-}" ]; then
-	die "no transparency log: rekor-url is not set" \
+	fail "no transparency log: rekor-url is not set" \
 		"set rekor-url: https://rekor.sigstore.dev with rekor-version: 1 for Sigstore's public log (what the public-good trusted root built into slsabox verify trusts), or your own Rekor; no-tlog: true signs without logging"
 fi
 if [ "$no_tlog" = true ]; then

@@ -13,7 +13,7 @@
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
 
-if [ $# -ne 1 ] || [ -z "$1" ]; then die "usage: install.sh DESTDIR"; fi
+if [ $# -ne 1 ] || [ -z "$1" ]; then fail "usage: install.sh DESTDIR"; fi
 dest=$1
 mode=${INPUT_INSTALL:-auto}
 checksums=${SLSABOX_RELEASE_CHECKSUMS:-$action_root/scripts/action/release.sha256}
@@ -32,7 +32,7 @@ pinned() {
 	local lines
 	lines=$(grep -E "^[0-9a-f]{64}  slsabox_[^/ ]+_${os}_${arch}\.tar\.gz\$" "$checksums" || true)
 	if [ "$(grep -c . <<<"$lines")" -gt 1 ]; then
-		die "$checksums pins more than one release for ${os}_$arch" "keep one line per platform"
+		fail "$checksums pins more than one release for ${os}_$arch" "keep one line per platform"
 	fi
 	echo "$lines"
 }
@@ -41,15 +41,15 @@ from_source() {
 	local module
 	module=$(sed -n 's/^module[[:space:]]\{1,\}//p' "$action_root/go.mod" 2>/dev/null || true)
 	[ "$module" = github.com/slsabox/slsabox ] ||
-		die "install: source needs the action's own source tree, but $action_root/go.mod is not slsabox's" \
+		fail "install: source needs the action's own source tree, but $action_root/go.mod is not slsabox's" \
 			"use install: release (or auto) with a commit that pins a release"
 	command -v go >/dev/null ||
-		die "install: source builds slsabox with Go, which is not on PATH" \
+		fail "install: source builds slsabox with Go, which is not on PATH" \
 			"add actions/setup-go (go-version-file: go.mod of the action) before this step, or use a commit that pins a release"
 	say "building slsabox from $action_root with $(go version | awk '{print $3}')"
 	mkdir -p "$dest"
 	(cd "$action_root" && go build -trimpath -o "$dest/slsabox" ./cmd/slsabox) ||
-		die "go build ./cmd/slsabox failed in $action_root" "see the compiler's output above; the action needs Go >= 1.26.6" 3
+		fail "go build ./cmd/slsabox failed in $action_root" "see the compiler's output above; the action needs Go >= 1.26.6" 3
 }
 
 from_release() {
@@ -64,15 +64,15 @@ from_release() {
 	trap "rm -rf '$tmp'" EXIT
 	say "downloading slsabox $version ($url)"
 	curl -fsSL --retry 3 --retry-delay 2 --proto '=https,http' -o "$tmp/$file" "$url" ||
-		die "could not download $url" "check the network; SLSABOX_RELEASE_BASE_URL points at a mirror" 3
+		fail "could not download $url" "check the network; SLSABOX_RELEASE_BASE_URL points at a mirror" 3
 	got=$(sha256sum "$tmp/$file" | awk '{print $1}')
 	[ "$got" = "$sum" ] ||
-		die "$file has sha256 $got, but the action pins $sum: refusing to run it" \
+		fail "$file has sha256 $got, but the action pins $sum: refusing to run it" \
 			"the download was changed or corrupted; do not override this, report it" 1
 	tar -xzf "$tmp/$file" -C "$tmp" slsabox ||
-		die "$file holds no slsabox binary at its top" "the release archive is malformed; report it" 1
+		fail "$file holds no slsabox binary at its top" "the release archive is malformed; report it" 1
 	if [ ! -f "$tmp/slsabox" ] || [ -L "$tmp/slsabox" ]; then
-		die "$file: slsabox is not a regular file" "the release archive is malformed; report it" 1
+		fail "$file: slsabox is not a regular file" "the release archive is malformed; report it" 1
 	fi
 	mkdir -p "$dest"
 	install -m 0755 "$tmp/slsabox" "$dest/slsabox"
@@ -83,7 +83,7 @@ pin=$(pinned)
 case $mode in
 source) from_source ;;
 release)
-	[ -n "$pin" ] || die "install: release, but $checksums pins no release for ${os}_$arch" \
+	[ -n "$pin" ] || fail "install: release, but $checksums pins no release for ${os}_$arch" \
 		"use install: source (needs Go), or a commit of the action that pins a release for this platform"
 	from_release "$pin"
 	;;
@@ -97,7 +97,7 @@ auto)
 		from_release "$pin"
 	fi
 	;;
-*) die "input install must be auto, source or release, not \"$mode\"" "leave it out for auto" ;;
+*) fail "input install must be auto, source or release, not \"$mode\"" "leave it out for auto" ;;
 esac
-"$dest/slsabox" version >&2 || die "$dest/slsabox does not run on this runner" "check the runner's OS and architecture (${os}_$arch)" 3
+"$dest/slsabox" version >&2 || fail "$dest/slsabox does not run on this runner" "check the runner's OS and architecture (${os}_$arch)" 3
 echo "$dest/slsabox"

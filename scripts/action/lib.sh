@@ -9,21 +9,28 @@ set -euo pipefail
 # shellcheck disable=SC2034 # used by the scripts that source this
 action_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
-# die MESSAGE [HINT]: a GitHub error annotation, then the hint, and exit 2 (bad input).
-die() {
+# say speaks as "slsabox action", whichever script of the action runs. The action's
+# tree is whole at $GITHUB_ACTION_PATH (action.yml runs the scripts from there), so the
+# repository's library is at hand.
+say_as="slsabox action"
+# shellcheck source=SCRIPTDIR/../lib/say.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/say.sh"
+
+# fail MESSAGE [HINT [CODE]]: die for a workflow step: the error is a GitHub error
+# annotation (shown on the run's page), then the hint, and exit CODE (default 2, bad
+# input).
+fail() {
 	printf '::error title=slsabox action::%s\n' "$1" >&2
-	[ $# -lt 2 ] || printf 'slsabox action: hint: %s\n' "$2" >&2
+	[ $# -lt 2 ] || say "hint: $2"
 	exit "${3:-2}"
 }
-
-say() { printf 'slsabox action: %s\n' "$*" >&2; }
 
 # bool NAME VALUE prints true or false, accepting what YAML 1.2 and GitHub accept.
 bool() {
 	case ${2,,} in
 	true | yes | on | 1) echo true ;;
 	false | no | off | 0 | '') echo false ;;
-	*) die "input $1 must be true or false, not \"$2\"" "write $1: true or $1: false" ;;
+	*) fail "input $1 must be true or false, not \"$2\"" "write $1: true or $1: false" ;;
 	esac
 }
 
@@ -36,7 +43,7 @@ as_root() {
 	elif command -v sudo >/dev/null; then
 		sudo -E "$@"
 	else
-		die "slsabox needs root for containerd and the sandbox, and sudo is not installed" \
+		fail "slsabox needs root for containerd and the sandbox, and sudo is not installed" \
 			"run the job as root, or on a runner with password-less sudo (GitHub's hosted runners have it)" 3
 	fi
 }

@@ -62,7 +62,7 @@ if [ -n "$security" ]; then
 	sources+="
 deb $security $suite-security main"
 else
-	log "warning: no $suite-security source; the image gets no security updates (set SLSABOX_DEBIAN_SECURITY_MIRROR)"
+	say "warning: no $suite-security source; the image gets no security updates (set SLSABOX_DEBIAN_SECURITY_MIRROR)"
 fi
 
 mkimage=$(build_mkimage)
@@ -77,7 +77,7 @@ cached="$cache_root/images/debian-c-$key.tar"
 out="$outdir/debian-c.tar"
 
 if [ "${SLSABOX_REBUILD:-0}" != 1 ] && [ -f "$cached" ] && [ -f "$cached.digest" ]; then
-	log "using the cached image $cached"
+	say "using the cached image $cached"
 	tmp=$(mktemp "$outdir/.debian-c.tar.XXXXXX")
 	cp "$cached" "$tmp" && chmod 0644 "$tmp" && mv "$tmp" "$out"
 	printf 'oci-archive:%s@%s\n' "$out" "$(cat "$cached.digest")"
@@ -89,7 +89,7 @@ source "$images_dir/../lib/apt.sh"
 apt_ensure mmdebstrap mmtarfilter:mmdebstrap || exit 1
 work=$(mktemp -d "${TMPDIR:-/tmp}/debian-c-XXXXXX")
 trap 'rm -rf "$work"' EXIT
-log "building $ref with mmdebstrap (a few minutes)"
+say "building $ref with mmdebstrap (a few minutes)"
 # mmdebstrap removes logs, apt lists and caches, ldconfig's aux-cache and the
 # machine id when SOURCE_DATE_EPOCH is set; the hooks drop what it copies from
 # the host. /dev is the runtime's business, so no device nodes go in the layer.

@@ -17,14 +17,9 @@ images_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_root=$(cd "$images_dir/../.." && pwd)
 cache_root=${SLSABOX_CACHE:-$HOME/.cache/slsabox}
 script_name=$(basename "$0")
-
-die() {
-	printf '%s: error: %s\n' "$script_name" "$1" >&2
-	[ $# -lt 2 ] || printf '%s: hint: %s\n' "$script_name" "$2" >&2
-	exit 1
-}
-
-log() { printf '%s: %s\n' "$script_name" "$*" >&2; }
+# say and die: messages that start with the script's name.
+# shellcheck source=SCRIPTDIR/../lib/say.sh
+source "$images_dir/../lib/say.sh"
 
 # need CMD... fails unless every command exists.
 need() {

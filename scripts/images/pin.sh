@@ -32,10 +32,10 @@ for f in "$@"; do
 		rm -f "$tmp"
 		grep -qE "^image:[[:space:]]*oci-archive:([^@[:space:]]*/)?${name//./\\.}@$digest" "$f" ||
 			die "$f has no image: line for $name" "pin.sh re-pins only oci-archive images named $name"
-		log "$f already pins $digest"
+		say "$f already pins $digest"
 		continue
 	fi
 	chmod --reference="$f" "$tmp"
 	mv "$tmp" "$f"
-	log "$f now pins $name@$digest"
+	say "$f now pins $name@$digest"
 done

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # What the service scripts (containerd, registry, Rekor, the CT log, the keyless stack)
-# share: waiting for a daemon to come up, stopping one by its pid file, and running one
-# command at a time per service. Source it; it defines functions only.
+# share: waiting for a daemon to come up, telling whether it still runs, stopping it
+# by its pid file, and running one command at a time per service. Source it; it
+# defines functions only.
 
 # daemon_await PIDFILE TENTHS CHECK...: wait until CHECK succeeds (return 0), for at
 # most TENTHS tenths of a second; return 1 when the time is up or the process in
@@ -17,18 +18,42 @@ daemon_await() {
   return 1
 }
 
-# daemon_stop PIDFILE [TENTHS]: SIGTERM the process in PIDFILE, give it TENTHS tenths
-# of a second (default 50) to exit, then SIGKILL it; remove PIDFILE.
+# daemon_alive PIDFILE [ARG]: true when the process in PIDFILE runs and, given ARG, has
+# it among its arguments (followed by a space or the end), so that a pid that the
+# kernel has since handed to another process is not taken for the daemon.
+daemon_alive() {
+  local pid
+  pid=$(cat "$1" 2>/dev/null) || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  # 2>/dev/null first: it must also hide the error of a process gone meanwhile.
+  [[ $# -lt 2 ]] || tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$2 "
+}
+
+# daemon_stop TENTHS PIDFILE...: SIGTERM the processes in the PIDFILEs, all at once
+# (some take seconds to drain), give them TENTHS tenths of a second to exit, then
+# SIGKILL those left; remove the PIDFILEs. A stopped (SIGSTOP) process is continued
+# first: it could not act on SIGTERM otherwise.
 daemon_stop() {
-  local pidfile=$1 tenths=${2:-50} pid
-  [[ -f $pidfile ]] || return 0
-  pid=$(cat "$pidfile")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 "$tenths"); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -f "$pidfile"
+  local tenths=$1 pidfile pid pids=() alive
+  shift
+  for pidfile in "$@"; do
+    pid=$(cat "$pidfile" 2>/dev/null) || continue
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -CONT "$pid" 2>/dev/null || true
+      kill "$pid" 2>/dev/null || true
+      pids+=("$pid")
+    fi
+  done
+  for _ in $(seq 1 "$tenths"); do
+    alive=0
+    for pid in "${pids[@]}"; do
+      if kill -0 "$pid" 2>/dev/null; then alive=1; fi
+    done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  rm -f "$@"
 }
 
 # with_lock DIR CMD...: run CMD holding DIR/lock (file descriptor 9), so that a start
