@@ -53,14 +53,14 @@ func SignPayload(ctx context.Context, payload []byte, signer Signer, opts SignOp
 		if errors.Is(err, ErrIdentityToken) || errors.Is(err, ErrCertificateRefused) || errors.Is(err, ErrCertificateUnavailable) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("%w: %v", ErrSign, err)
+		return nil, fmt.Errorf("%w: %w", ErrSign, err)
 	}
 	// Timestamps are asked for here rather than by sign.Bundle, so that a TSA outage
 	// is told apart from other failures.
 	for _, tsa := range opts.TimestampAuthorities {
 		ts, err := tsa.GetTimestamp(ctx, pb.GetDsseEnvelope().GetSignatures()[0].GetSig())
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrTimestampUnavailable, err)
+			return nil, fmt.Errorf("%w: %w", ErrTimestampUnavailable, err)
 		}
 		vm := pb.GetVerificationMaterial()
 		if vm.TimestampVerificationData == nil {
@@ -71,7 +71,7 @@ func SignPayload(ctx context.Context, payload []byte, signer Signer, opts SignOp
 	}
 	b, err := bundle.NewBundle(pb)
 	if err != nil {
-		return nil, fmt.Errorf("%w: the bundle made is not valid: %v", ErrSign, err)
+		return nil, fmt.Errorf("%w: the bundle made is not valid: %w", ErrSign, err)
 	}
 	return b, nil
 }

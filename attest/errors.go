@@ -1,6 +1,10 @@
 package attest
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/slsabox/slsabox/internal/errclass"
+)
 
 // ErrUnavailable is the family of retryable failures: a service that signing depends
 // on (the transparency log, Fulcio, the timestamp authority, the CI's identity token
@@ -14,15 +18,15 @@ var ErrUnavailable = errors.New("service unavailable")
 var (
 	// ErrLogUnavailable: the log could not be reached or kept failing; the signed bundle
 	// is kept, and slsabox upload logs it later.
-	ErrLogUnavailable = class("transparency log unavailable", ErrUnavailable)
+	ErrLogUnavailable = errclass.New("transparency log unavailable", ErrUnavailable)
 	// ErrCertificateUnavailable: Fulcio could not be reached or failed (network, 5xx).
-	ErrCertificateUnavailable = class("fulcio unavailable", ErrUnavailable)
+	ErrCertificateUnavailable = errclass.New("fulcio unavailable", ErrUnavailable)
 	// ErrTimestampUnavailable: the timestamp authority could not be reached or gave no
 	// timestamp.
-	ErrTimestampUnavailable = class("timestamp authority unavailable", ErrUnavailable)
+	ErrTimestampUnavailable = errclass.New("timestamp authority unavailable", ErrUnavailable)
 	// ErrIdentityTokenUnavailable: the CI's token endpoint could not be reached or failed
 	// (network, 5xx). It is an ErrIdentityToken too.
-	ErrIdentityTokenUnavailable = class("identity token: the token endpoint is unavailable", ErrIdentityToken, ErrUnavailable)
+	ErrIdentityTokenUnavailable = errclass.New("identity token: the token endpoint is unavailable", ErrIdentityToken, ErrUnavailable)
 )
 
 // Failures that trying again does not cure.
@@ -35,9 +39,9 @@ var (
 	// ErrKey: the signing key is missing, unreadable or unsupported.
 	ErrKey = errors.New("signing key")
 	// ErrPassphrase: an encrypted key's passphrase is missing or wrong. It is an ErrKey.
-	ErrPassphrase = class("signing key passphrase", ErrKey)
+	ErrPassphrase = errclass.New("signing key passphrase", ErrKey)
 	// ErrWrongKey: the bundle was not signed by the key given. It is an ErrKey.
-	ErrWrongKey = class("signing key: not the key that signed the bundle", ErrKey)
+	ErrWrongKey = errclass.New("signing key: not the key that signed the bundle", ErrKey)
 	// ErrIdentityToken: no OIDC identity token could be had, or it is not usable.
 	ErrIdentityToken = errors.New("identity token")
 	// ErrCertificateRefused: Fulcio answered, and refused to issue a certificate (a 4xx
@@ -48,17 +52,5 @@ var (
 	// ErrLogConflict: the log holds this very signature already (an earlier attempt got
 	// through after the client gave up). A new signature over the same statement logs.
 	// It is an ErrLogRejected.
-	ErrLogConflict = class("transparency log rejected the entry: the signature is logged already", ErrLogRejected)
+	ErrLogConflict = errclass.New("transparency log rejected the entry: the signature is logged already", ErrLogRejected)
 )
-
-// classError is a failure class that belongs to wider ones: its message is its own,
-// and errors.Is matches it and every family it names.
-type classError struct {
-	msg      string
-	families []error
-}
-
-func (e *classError) Error() string   { return e.msg }
-func (e *classError) Unwrap() []error { return e.families }
-
-func class(msg string, families ...error) error { return &classError{msg: msg, families: families} }

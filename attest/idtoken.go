@@ -59,7 +59,7 @@ func (g *GitHubActionsToken) Token(ctx context.Context) (string, error) {
 	u.RawQuery = q.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrIdentityToken, err)
+		return "", fmt.Errorf("%w: %w", ErrIdentityToken, err)
 	}
 	req.Header.Set("Authorization", "bearer "+g.RequestToken)
 	req.Header.Set("Accept", "application/json")
@@ -69,12 +69,12 @@ func (g *GitHubActionsToken) Token(ctx context.Context) (string, error) {
 	}
 	resp, err := client.Do(req) // #nosec G704 -- the URL is the CI's own token endpoint
 	if err != nil {
-		return "", fmt.Errorf("%w: requesting the GitHub Actions ID token: %v", ErrIdentityTokenUnavailable, err)
+		return "", fmt.Errorf("%w: requesting the GitHub Actions ID token: %w", ErrIdentityTokenUnavailable, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return "", fmt.Errorf("%w: reading the GitHub Actions ID token: %v", ErrIdentityToken, err)
+		return "", fmt.Errorf("%w: reading the GitHub Actions ID token: %w", ErrIdentityToken, err)
 	}
 	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
 		return "", fmt.Errorf("%w: the GitHub Actions token endpoint answered %s: %s", ErrIdentityTokenUnavailable, resp.Status, firstLine(body))
@@ -117,7 +117,7 @@ func ReadIdentityToken(arg string) (StaticToken, error) {
 	if name, ok := strings.CutPrefix(arg, "@"); ok {
 		b, err := os.ReadFile(name)
 		if err != nil {
-			return "", fmt.Errorf("%w: %v", ErrIdentityToken, err)
+			return "", fmt.Errorf("%w: %w", ErrIdentityToken, err)
 		}
 		tok = string(b)
 	}
@@ -145,11 +145,11 @@ func parseJWTClaims(tok string) (*jwtClaims, error) {
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
 	if err != nil {
-		return nil, fmt.Errorf("%w: the JWT's claims are not base64url: %v", ErrIdentityToken, err)
+		return nil, fmt.Errorf("%w: the JWT's claims are not base64url: %w", ErrIdentityToken, err)
 	}
 	var c jwtClaims
 	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, fmt.Errorf("%w: the JWT's claims are not JSON: %v", ErrIdentityToken, err)
+		return nil, fmt.Errorf("%w: the JWT's claims are not JSON: %w", ErrIdentityToken, err)
 	}
 	if c.Iss == "" {
 		return nil, fmt.Errorf("%w: the JWT has no issuer (iss)", ErrIdentityToken)

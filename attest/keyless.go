@@ -56,7 +56,7 @@ func NewKeylessSigner(fulcioURL string, tokens TokenSource, opts ...KeylessOptio
 	}
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKey, err)
+		return nil, fmt.Errorf("%w: %w", ErrKey, err)
 	}
 	s, err := NewKeySigner(priv)
 	if err != nil {
@@ -87,7 +87,7 @@ func (k *KeylessSigner) Certificate(ctx context.Context) (*x509.Certificate, err
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, fmt.Errorf("%w: the certificate from %s: %v", ErrCertificateRefused, k.provider.url, err)
+		return nil, fmt.Errorf("%w: the certificate from %s: %w", ErrCertificateRefused, k.provider.url, err)
 	}
 	return cert, nil
 }
@@ -144,11 +144,11 @@ func (p *fulcioProvider) issue(ctx context.Context, kp sign.Keypair) ([]byte, er
 	}
 	if m := fulcioStatusRE.FindStringSubmatch(err.Error()); m != nil {
 		if code, _ := strconv.Atoi(m[1]); code >= 400 && code < 500 && code != 408 && code != 429 {
-			return nil, fmt.Errorf("%w: %s: %v", ErrCertificateRefused, p.url, err)
+			return nil, fmt.Errorf("%w: %s: %w", ErrCertificateRefused, p.url, err)
 		}
 	}
 	// Everything else (no connection, a timeout, 5xx after retries) may pass: try again.
-	return nil, fmt.Errorf("%w: %s: %v", ErrCertificateUnavailable, p.url, err)
+	return nil, fmt.Errorf("%w: %s: %w", ErrCertificateUnavailable, p.url, err)
 }
 
 // SignerPEM is what a transparency log needs to check a bundle's signature: the
@@ -163,7 +163,7 @@ func SignerPEM(b *bundle.Bundle, s Signer) ([]byte, error) {
 	}
 	pub, err := s.GetPublicKeyPem()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKey, err)
+		return nil, fmt.Errorf("%w: %w", ErrKey, err)
 	}
 	return []byte(pub), nil
 }
@@ -177,7 +177,7 @@ func verifySignatureWithCert(b *bundle.Bundle, der []byte) error {
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return fmt.Errorf("%w: the bundle's certificate: %v", ErrKey, err)
+		return fmt.Errorf("%w: the bundle's certificate: %w", ErrKey, err)
 	}
 	env := b.GetDsseEnvelope()
 	if env == nil || len(env.GetSignatures()) != 1 {
@@ -185,11 +185,11 @@ func verifySignatureWithCert(b *bundle.Bundle, der []byte) error {
 	}
 	v, err := signature.LoadDefaultVerifier(cert.PublicKey)
 	if err != nil {
-		return fmt.Errorf("%w: the certificate's key: %v", ErrKey, err)
+		return fmt.Errorf("%w: the certificate's key: %w", ErrKey, err)
 	}
 	pae := dssePAE(env.GetPayloadType(), env.GetPayload())
 	if err := v.VerifySignature(bytes.NewReader(env.GetSignatures()[0].GetSig()), bytes.NewReader(pae)); err != nil {
-		return fmt.Errorf("%w: %v", ErrWrongKey, err)
+		return fmt.Errorf("%w: %w", ErrWrongKey, err)
 	}
 	return nil
 }

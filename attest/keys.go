@@ -22,7 +22,7 @@ func LoadPublicKeyPEM(ctx context.Context, ref string) ([]byte, error) {
 	if b, err := os.ReadFile(ref); err == nil {
 		if block, _ := pem.Decode(b); block != nil && block.Type == "PUBLIC KEY" {
 			if _, err := cryptoutils.UnmarshalPEMToPublicKey(b); err != nil {
-				return nil, fmt.Errorf("%w: %s: %v", ErrKey, ref, err)
+				return nil, fmt.Errorf("%w: %s: %w", ErrKey, ref, err)
 			}
 			return b, nil
 		}
@@ -33,7 +33,7 @@ func LoadPublicKeyPEM(ctx context.Context, ref string) ([]byte, error) {
 	}
 	p, err := s.GetPublicKeyPem()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKey, err)
+		return nil, fmt.Errorf("%w: %w", ErrKey, err)
 	}
 	return []byte(p), nil
 }
@@ -46,10 +46,10 @@ func verifySignatureWithKey(b *bundle.Bundle, pubPEM []byte) error {
 	}
 	pub, err := cryptoutils.UnmarshalPEMToPublicKey(bytes.TrimSpace(pubPEM))
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrKey, err)
+		return fmt.Errorf("%w: %w", ErrKey, err)
 	}
 	if err := verifyWithPublicKey(b, pub); err != nil {
-		return fmt.Errorf("%w: %v", ErrWrongKey, err)
+		return fmt.Errorf("%w: %w", ErrWrongKey, err)
 	}
 	return nil
 }

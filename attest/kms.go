@@ -37,7 +37,7 @@ func loadKMSSigner(ctx context.Context, scheme, ref string) (Signer, error) {
 			return nil, fmt.Errorf("%w: no KMS provider for %s:// is registered (slsabox supports awskms, gcpkms, azurekms and hashivault; "+
 				"a program using package attest imports github.com/slsabox/slsabox/attest/kms for them)", ErrKey, scheme)
 		}
-		return nil, fmt.Errorf("%w: opening %s: %v", ErrSign, ref, err)
+		return nil, fmt.Errorf("%w: opening %s: %w", ErrSign, ref, err)
 	}
 	return newKMSSigner(ctx, sv)
 }
@@ -45,7 +45,7 @@ func loadKMSSigner(ctx context.Context, scheme, ref string) (Signer, error) {
 func newKMSSigner(ctx context.Context, sv kms.SignerVerifier) (Signer, error) {
 	pub, err := sv.PublicKey(options.WithContext(ctx))
 	if err != nil {
-		return nil, fmt.Errorf("%w: reading the KMS public key: %v", ErrSign, err)
+		return nil, fmt.Errorf("%w: reading the KMS public key: %w", ErrSign, err)
 	}
 	if _, ok := pub.(*ecdsa.PublicKey); !ok {
 		return nil, fmt.Errorf("%w: the KMS key is %T; use an ECDSA P-256 key", ErrKey, pub)
@@ -76,7 +76,7 @@ func (k *kmsSigner) SignData(ctx context.Context, data []byte) ([]byte, []byte, 
 	digest := h.Sum(nil)
 	sig, err := k.sv.SignMessage(bytes.NewReader(data), options.WithContext(ctx), options.WithDigest(digest), options.WithCryptoSignerOpts(k.details.GetHashType()))
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: the KMS did not sign: %v", ErrSign, err)
+		return nil, nil, fmt.Errorf("%w: the KMS did not sign: %w", ErrSign, err)
 	}
 	return sig, digest, nil
 }

@@ -89,11 +89,11 @@ func keyDetails(pub crypto.PublicKey) (signature.AlgorithmDetails, []byte, error
 	}
 	details, err := signature.GetAlgorithmDetails(alg)
 	if err != nil {
-		return signature.AlgorithmDetails{}, nil, fmt.Errorf("%w: %v", ErrKey, err)
+		return signature.AlgorithmDetails{}, nil, fmt.Errorf("%w: %w", ErrKey, err)
 	}
 	der, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
-		return signature.AlgorithmDetails{}, nil, fmt.Errorf("%w: %v", ErrKey, err)
+		return signature.AlgorithmDetails{}, nil, fmt.Errorf("%w: %w", ErrKey, err)
 	}
 	sum := sha256.Sum256(der)
 	return details, []byte(base64.StdEncoding.EncodeToString(sum[:])), nil
@@ -129,7 +129,7 @@ func (k *keySigner) SignData(_ context.Context, data []byte) ([]byte, []byte, er
 	}
 	sig, err := k.priv.Sign(rand.Reader, msg, hf)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: signing: %v", ErrKey, err)
+		return nil, nil, fmt.Errorf("%w: signing: %w", ErrKey, err)
 	}
 	return sig, msg, nil
 }
@@ -146,7 +146,7 @@ func LoadSigner(ctx context.Context, ref string) (Signer, error) {
 	}
 	b, err := os.ReadFile(ref)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrKey, err)
+		return nil, fmt.Errorf("%w: %w", ErrKey, err)
 	}
 	priv, err := ParsePrivateKey(b, func() ([]byte, error) {
 		p, ok := os.LookupEnv(PassphraseEnv)
@@ -186,9 +186,9 @@ func ParsePrivateKey(pemBytes []byte, passphrase func() ([]byte, error)) (crypto
 			return nil, err
 		}
 		if pf != nil {
-			return nil, fmt.Errorf("%w: cannot decrypt the key (wrong passphrase?): %v", ErrPassphrase, err)
+			return nil, fmt.Errorf("%w: cannot decrypt the key (wrong passphrase?): %w", ErrPassphrase, err)
 		}
-		return nil, fmt.Errorf("%w: %v", ErrKey, err)
+		return nil, fmt.Errorf("%w: %w", ErrKey, err)
 	}
 	return priv, nil
 }
@@ -216,25 +216,25 @@ func GenerateKey(alg KeyAlgorithm, passphrase []byte) (privPEM, pubPEM []byte, e
 		return nil, nil, fmt.Errorf("%w: unknown algorithm %q: use %s or %s", ErrKey, alg, ECDSAP256, Ed25519)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrKey, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrKey, err)
 	}
 	var block *pem.Block
 	if len(passphrase) > 0 {
 		der, err := pkcs8.MarshalPrivateKey(priv, passphrase, nil)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: %v", ErrKey, err)
+			return nil, nil, fmt.Errorf("%w: %w", ErrKey, err)
 		}
 		block = &pem.Block{Type: "ENCRYPTED PRIVATE KEY", Bytes: der}
 	} else {
 		der, err := x509.MarshalPKCS8PrivateKey(priv)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: %v", ErrKey, err)
+			return nil, nil, fmt.Errorf("%w: %w", ErrKey, err)
 		}
 		block = &pem.Block{Type: "PRIVATE KEY", Bytes: der}
 	}
 	pubPEM, err = cryptoutils.MarshalPublicKeyToPEM(priv.Public())
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrKey, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrKey, err)
 	}
 	return pem.EncodeToMemory(block), pubPEM, nil
 }

@@ -102,10 +102,10 @@ func (r *Rekor) Log(ctx context.Context, b *protobundle.Bundle, keyOrCertPEM []b
 		last = err
 		switch code := httpStatus(err); {
 		case code == 409:
-			return fmt.Errorf("%w: %s: %v", ErrLogConflict, r.url, err)
+			return fmt.Errorf("%w: %s: %w", ErrLogConflict, r.url, err)
 		case code >= 400 && code < 500 && code != 408 && code != 429 && code != 499:
 			// 408, 429 and 499 (the server dropped the request) are worth another try.
-			return fmt.Errorf("%w: %s: %v", ErrLogRejected, r.url, err)
+			return fmt.Errorf("%w: %s: %w", ErrLogRejected, r.url, err)
 		}
 		if attempt == r.attempts || ctx.Err() != nil {
 			break

@@ -50,7 +50,7 @@ type Option func(*config) error
 func WithNamespace(ns string) Option {
 	return func(c *config) error {
 		if ns == "" || strings.ContainsAny(ns, "/ \t") {
-			return fmt.Errorf("containerd namespace %q is not valid: %w", ns, ErrEnvironment)
+			return fmt.Errorf("%w: containerd namespace %q is not valid", ErrEnvironment, ns)
 		}
 		c.namespace = ns
 		return nil
@@ -61,7 +61,7 @@ func WithNamespace(ns string) Option {
 func WithSnapshotter(name string) Option {
 	return func(c *config) error {
 		if name == "native" {
-			return fmt.Errorf("the native snapshotter copies the whole image for every step; use overlayfs: %w", ErrEnvironment)
+			return fmt.Errorf("%w: the native snapshotter copies the whole image for every step; use overlayfs", ErrEnvironment)
 		}
 		c.snapshotter = name
 		return nil
@@ -77,7 +77,7 @@ func WithWorkDir(dir string) Option {
 func WithSandboxUser(uid, gid uint32) Option {
 	return func(c *config) error {
 		if uid == 0 || gid == 0 {
-			return fmt.Errorf("steps never run as root (uid/gid 0): %w", ErrInvalidDefinition)
+			return fmt.Errorf("%w: steps never run as root (uid/gid 0)", ErrInvalidDefinition)
 		}
 		c.uid, c.gid = uid, gid
 		return nil
@@ -254,7 +254,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		req.DefinitionFile = filepath.Join(req.SourceDir, "slsabox.yaml")
 	}
 	if req.OutDir == "" {
-		return nil, fmt.Errorf("no output directory given: %w", ErrInvalidInput)
+		return nil, fmt.Errorf("%w: no output directory given", ErrInvalidInput)
 	}
 	def := req.Definition
 	if def == nil {
@@ -267,7 +267,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	res.Limits = LimitsInfo{MemoryBytes: def.Limits.Memory, Pids: def.Limits.Pids, Timeout: def.Limits.Timeout.String(), OutputSizeBytes: def.Limits.OutputSize}
 	outAbs, err := filepath.Abs(req.OutDir)
 	if err != nil {
-		return nil, fmt.Errorf("output directory: %v: %w", err, ErrInvalidInput)
+		return nil, fmt.Errorf("%w: output directory: %w", ErrInvalidInput, err)
 	}
 	res.OutDir = outAbs
 	if err := checkOutDir(outAbs); err != nil {
@@ -276,13 +276,13 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 
 	work, err := os.MkdirTemp(b.cfg.workDir, "slsabox-"+res.BuildID+"-")
 	if err != nil {
-		return nil, hint.Wrapf(fmt.Errorf("creating work directory: %v: %w", err, ErrEnvironment), "free disk space or set --work-dir")
+		return nil, hint.Wrapf(fmt.Errorf("%w: creating work directory: %w", ErrEnvironment, err), "free disk space or set --work-dir")
 	}
 	defer os.RemoveAll(work)
 	srcDir, outDir, fifoDir := filepath.Join(work, "src"), filepath.Join(work, "out"), filepath.Join(work, "fifo")
 	for _, d := range []string{srcDir, outDir, fifoDir} {
 		if err := os.Mkdir(d, 0o700); err != nil {
-			return nil, fmt.Errorf("creating work directory: %v: %w", err, ErrEnvironment)
+			return nil, fmt.Errorf("%w: creating work directory: %w", ErrEnvironment, err)
 		}
 	}
 
@@ -313,7 +313,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		}
 		if exportErr != nil {
 			if ctx.Err() != nil { // Ctrl-C killed git: not the source's fault
-				exportErr = fmt.Errorf("exporting the source: %w", ErrInterrupted)
+				exportErr = fmt.Errorf("%w: exporting the source", ErrInterrupted)
 			}
 			cancelPrep()
 		}
@@ -346,11 +346,11 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	labels := map[string]string{LabelBuild: res.BuildID, LabelOwner: ownerID()}
 	lease, err := b.c.LeasesService().Create(ctx, leases.WithID("slsabox-"+res.BuildID), leases.WithLabels(labels), leases.WithExpiration(leaseExpiry))
 	if err != nil {
-		return nil, exportFirst(hint.Wrapf(fmt.Errorf("creating a lease: %v: %w", err, ErrEnvironment), "check containerd is healthy"))
+		return nil, exportFirst(hint.Wrapf(fmt.Errorf("%w: creating a lease: %w", ErrEnvironment, err), "check containerd is healthy"))
 	}
 	defer func() {
 		if derr := b.c.LeasesService().Delete(cleanCtx, lease); derr != nil && err == nil {
-			err = fmt.Errorf("releasing the lease: %v: %w", derr, ErrEnvironment)
+			err = fmt.Errorf("%w: releasing the lease: %w", ErrEnvironment, derr)
 		}
 	}()
 	ctx = leases.WithLease(ctx, lease.ID)
@@ -385,7 +385,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 
 	logFile, err := os.Create(filepath.Join(work, "build.log"))
 	if err != nil {
-		return nil, fmt.Errorf("creating build log: %v: %w", err, ErrEnvironment)
+		return nil, fmt.Errorf("%w: creating build log: %w", ErrEnvironment, err)
 	}
 	defer logFile.Close()
 	logHash := sha256.New()
@@ -413,16 +413,16 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 			time.Duration(sr.DurationMS)*time.Millisecond, FormatSize(int64(sr.PeakMemory)), time.Duration(sr.CPUTime).Round(time.Millisecond))
 	}
 	if err := logFile.Sync(); err != nil {
-		return res, fmt.Errorf("writing build log: %v: %w", err, ErrEnvironment)
+		return res, fmt.Errorf("%w: writing build log: %w", ErrEnvironment, err)
 	}
 	res.LogSHA256 = hex.EncodeToString(logHash.Sum(nil))
 
 	stage := outAbs + ".tmp-" + res.BuildID
 	if err := os.MkdirAll(filepath.Dir(stage), 0o755); err != nil {
-		return res, fmt.Errorf("creating output directory: %v: %w", err, ErrEnvironment)
+		return res, fmt.Errorf("%w: creating output directory: %w", ErrEnvironment, err)
 	}
 	if err := os.Mkdir(stage, 0o755); err != nil {
-		return res, fmt.Errorf("creating output directory: %v: %w", err, ErrEnvironment)
+		return res, fmt.Errorf("%w: creating output directory: %w", ErrEnvironment, err)
 	}
 	defer os.RemoveAll(stage)
 	subjects, err := collectOutputs(outDir, stage, def.Outputs, def.Limits.OutputSize)
@@ -432,10 +432,10 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	}
 	res.Subjects = subjects
 	if err := copyFile(logFile.Name(), filepath.Join(stage, "build.log"), 0o644); err != nil {
-		return res, fmt.Errorf("writing build log: %v: %w", err, ErrEnvironment)
+		return res, fmt.Errorf("%w: writing build log: %w", ErrEnvironment, err)
 	}
 	if err := os.WriteFile(filepath.Join(stage, outputMarker), []byte(res.BuildID+"\n"), 0o644); err != nil {
-		return res, fmt.Errorf("writing outputs: %v: %w", err, ErrEnvironment)
+		return res, fmt.Errorf("%w: writing outputs: %w", ErrEnvironment, err)
 	}
 	res.FinishedOn = time.Now().UTC()
 	var finishErr error
@@ -465,10 +465,10 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 func (b *Builder) handOver(commitTime time.Time, dirs ...string) error {
 	for _, d := range dirs {
 		if err := prepareTree(d, int(b.cfg.uid), int(b.cfg.gid), commitTime); err != nil {
-			return fmt.Errorf("handing the work directory to the sandbox user: %v: %w", err, ErrEnvironment)
+			return fmt.Errorf("%w: handing the work directory to the sandbox user: %w", ErrEnvironment, err)
 		}
 		if err := os.Chmod(d, 0o755); err != nil {
-			return fmt.Errorf("%v: %w", err, ErrEnvironment)
+			return fmt.Errorf("%w: %w", err, ErrEnvironment)
 		}
 	}
 	return nil
@@ -484,13 +484,13 @@ func checkOutDir(out string) error {
 		return nil
 	}
 	if err != nil {
-		return hint.Wrapf(fmt.Errorf("output directory %s: %v: %w", out, err, ErrInvalidInput), "name a new or empty directory with -o")
+		return hint.Wrapf(fmt.Errorf("%w: output directory %s: %w", ErrInvalidInput, out, err), "name a new or empty directory with -o")
 	}
 	if len(entries) == 0 {
 		return nil
 	}
 	if _, err := os.Stat(filepath.Join(out, outputMarker)); err != nil {
-		return hint.Wrapf(fmt.Errorf("output directory %s is not empty and holds no earlier slsabox output: %w", out, ErrInvalidInput),
+		return hint.Wrapf(fmt.Errorf("%w: output directory %s is not empty and holds no earlier slsabox output", ErrInvalidInput, out),
 			"slsabox replaces its output directory as a whole: name a new or empty directory with -o")
 	}
 	return nil
@@ -514,7 +514,7 @@ func publish(stage, out, id string) error {
 	case errors.Is(err, unix.ENOENT):
 		// No OUT yet: a plain rename.
 		if err := os.Rename(stage, out); err != nil {
-			return fmt.Errorf("publishing outputs to %s: %v: %w", out, err, ErrEnvironment)
+			return fmt.Errorf("%w: publishing outputs to %s: %w", ErrEnvironment, out, err)
 		}
 	case errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENOSYS):
 		// A file system without RENAME_EXCHANGE: move the old OUT aside first.
@@ -522,7 +522,7 @@ func publish(stage, out, id string) error {
 			return err
 		}
 	default:
-		return fmt.Errorf("replacing %s: %v: %w", out, err, ErrEnvironment)
+		return fmt.Errorf("%w: replacing %s: %w", ErrEnvironment, out, err)
 	}
 	if d, err := os.Open(filepath.Dir(out)); err == nil {
 		_ = d.Sync()
@@ -533,11 +533,11 @@ func publish(stage, out, id string) error {
 
 func publishByRename(stage, out, old string) error {
 	if err := os.Rename(out, old); err != nil {
-		return fmt.Errorf("replacing %s: %v: %w", out, err, ErrEnvironment)
+		return fmt.Errorf("%w: replacing %s: %w", ErrEnvironment, out, err)
 	}
 	if err := os.Rename(stage, out); err != nil {
 		_ = os.Rename(old, out)
-		return fmt.Errorf("publishing outputs to %s: %v: %w", out, err, ErrEnvironment)
+		return fmt.Errorf("%w: publishing outputs to %s: %w", ErrEnvironment, out, err)
 	}
 	_ = os.RemoveAll(old)
 	return nil
@@ -634,15 +634,14 @@ func relTo(base, p string) string {
 func definitionInExport(srcDir, rel string, def *Definition, src *Source) error {
 	data, err := readSourceFile(srcDir, rel, MaxDefinitionSize)
 	if errors.Is(err, fs.ErrNotExist) {
-		return hint.Wrapf(fmt.Errorf("%s is not in the exported source (commit %.12s): %w", rel, src.Commit, ErrDirtyTree),
+		return hint.Wrapf(fmt.Errorf("%w: %s is not in the exported source (commit %.12s)", ErrDirtyTree, rel, src.Commit),
 			"commit it (git add -f if it is ignored), or keep the definition outside the built directory and pass -f")
 	}
 	if err != nil {
 		return sourceFileErr("the build definition", rel, err, "commit slsabox.yaml")
 	}
 	if !bytes.Equal(data, def.Raw) {
-		return hint.Wrapf(fmt.Errorf("%s in the work tree differs from the one in the exported source (commit %.12s), a change git status does not show (ignored, --assume-unchanged or --skip-worktree): %w",
-			rel, src.Commit, ErrDirtyTree),
+		return hint.Wrapf(fmt.Errorf("%w: %s in the work tree differs from the one in the exported source (commit %.12s), a change git status does not show (ignored, --assume-unchanged or --skip-worktree)", ErrDirtyTree, rel, src.Commit),
 			"commit the change, or undo it: git update-index --no-assume-unchanged --no-skip-worktree %s && git checkout -- %s", rel, rel)
 	}
 	return nil

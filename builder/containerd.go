@@ -39,21 +39,21 @@ const leaseExpiry = 24 * time.Hour
 
 func dial(ctx context.Context, address, namespace string) (*containerd.Client, error) {
 	if address == "" || !strings.HasPrefix(address, "/") {
-		return nil, hint.Wrapf(fmt.Errorf("containerd address %q is not an absolute socket path: %w", address, ErrEnvironment),
+		return nil, hint.Wrapf(fmt.Errorf("%w: containerd address %q is not an absolute socket path", ErrEnvironment, address),
 			"pass --containerd-address /run/slsabox/containerd/containerd.sock or set SLSABOX_CONTAINERD")
 	}
 	if _, err := os.Stat(address); err != nil {
-		return nil, hint.Wrapf(fmt.Errorf("containerd socket %s: %v: %w", address, errors.Unwrap(err), ErrEnvironment),
+		return nil, hint.Wrapf(fmt.Errorf("%w: containerd socket %s: %v", ErrEnvironment, address, errors.Unwrap(err)),
 			"start a private containerd with scripts/containerd.sh start, or point --containerd-address at a running one")
 	}
 	c, err := containerd.New(address, containerd.WithDefaultNamespace(namespace), containerd.WithTimeout(10*time.Second))
 	if err != nil {
-		return nil, hint.Wrapf(fmt.Errorf("connecting to containerd at %s: %v: %w", address, err, ErrEnvironment),
+		return nil, hint.Wrapf(fmt.Errorf("%w: connecting to containerd at %s: %w", ErrEnvironment, address, err),
 			"check that containerd is running (scripts/containerd.sh status) and that you may open its socket (root)")
 	}
 	if ok, err := c.IsServing(namespaces.WithNamespace(ctx, namespace)); err != nil || !ok {
 		c.Close()
-		return nil, hint.Wrapf(fmt.Errorf("containerd at %s is not serving: %v: %w", address, err, ErrEnvironment),
+		return nil, hint.Wrapf(fmt.Errorf("%w: containerd at %s is not serving: %w", ErrEnvironment, address, err),
 			"restart it with scripts/containerd.sh restart")
 	}
 	return c, nil
@@ -124,7 +124,7 @@ func sweep(ctx context.Context, c *containerd.Client, snapshotter string, all bo
 	}
 	ctrs, err := c.Containers(ctx, "labels."+strconvQuote(LabelBuild))
 	if err != nil {
-		return rep, fmt.Errorf("listing containers: %v: %w", err, ErrEnvironment)
+		return rep, fmt.Errorf("%w: listing containers: %w", ErrEnvironment, err)
 	}
 	var errs []error
 	for _, ctr := range ctrs {
@@ -168,7 +168,7 @@ func sweep(ctx context.Context, c *containerd.Client, snapshotter string, all bo
 		rep.Leases++
 	}
 	if err := errors.Join(errs...); err != nil {
-		return rep, fmt.Errorf("sweeping: %v: %w", err, ErrEnvironment)
+		return rep, fmt.Errorf("%w: sweeping: %w", ErrEnvironment, err)
 	}
 	return rep, nil
 }

@@ -86,10 +86,10 @@ func ensureModule(ctx context.Context, proxy *goProxy, root string, e goSumEntry
 		data, err := io.ReadAll(io.LimitReader(body, 16<<20))
 		body.Close()
 		if err != nil {
-			return false, fetchErr(e, fmt.Errorf("reading %s: %v: %w", from, err, ErrEnvironment))
+			return false, fetchErr(e, fmt.Errorf("%w: reading %s: %w", ErrEnvironment, from, err))
 		}
 		if h, err := goModSum(data); err != nil || h != e.Hash {
-			return false, hint.Wrapf(fmt.Errorf("%s from %s has hash %s, go.sum says %s: %w", e.key(), from, h, e.Hash, ErrInputDigest),
+			return false, hint.Wrapf(fmt.Errorf("%w: %s from %s has hash %s, go.sum says %s", ErrInputDigest, e.key(), from, h, e.Hash),
 				"the proxy serves a different go.mod than the one go.sum pins: check GOPROXY, or regenerate go.sum with go mod tidy if it is wrong")
 		}
 		return true, writeFileAtomic(dst, data, 0o444)
@@ -105,11 +105,11 @@ func ensureModule(ctx context.Context, proxy *goProxy, root string, e goSumEntry
 	}
 	defer body.Close()
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return false, fmt.Errorf("module cache: %v: %w", err, ErrEnvironment)
+		return false, fmt.Errorf("%w: module cache: %w", ErrEnvironment, err)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(dst), ".tmp-*.zip")
 	if err != nil {
-		return false, fmt.Errorf("module cache: %v: %w", err, ErrEnvironment)
+		return false, fmt.Errorf("%w: module cache: %w", ErrEnvironment, err)
 	}
 	defer os.Remove(tmp.Name())
 	_, err = io.Copy(tmp, io.LimitReader(body, modzip.MaxZipFile+1))
@@ -117,26 +117,26 @@ func ensureModule(ctx context.Context, proxy *goProxy, root string, e goSumEntry
 		err = cerr
 	}
 	if err != nil {
-		return false, fetchErr(e, fmt.Errorf("downloading %s: %v: %w", from, err, ErrEnvironment))
+		return false, fetchErr(e, fmt.Errorf("%w: downloading %s: %w", ErrEnvironment, from, err))
 	}
 	h, err := dirhash.HashZip(tmp.Name(), dirhash.Hash1)
 	if err != nil || h != e.Hash {
 		if err != nil {
 			h = "unreadable (" + err.Error() + ")"
 		}
-		return false, hint.Wrapf(fmt.Errorf("%s from %s has hash %s, go.sum says %s: %w", e.key(), from, h, e.Hash, ErrInputDigest),
+		return false, hint.Wrapf(fmt.Errorf("%w: %s from %s has hash %s, go.sum says %s", ErrInputDigest, e.key(), from, h, e.Hash),
 			"the proxy serves a different module than the one go.sum pins: check GOPROXY, or regenerate go.sum with go mod tidy if it is wrong")
 	}
 	ext, err := os.MkdirTemp(filepath.Dir(dst), ".tmp-*")
 	if err != nil {
-		return false, fmt.Errorf("module cache: %v: %w", err, ErrEnvironment)
+		return false, fmt.Errorf("%w: module cache: %w", ErrEnvironment, err)
 	}
 	defer removeReadOnly(ext)
 	if err := modzip.Unzip(ext, e.Mod, tmp.Name()); err != nil {
-		return false, hint.Wrapf(fmt.Errorf("extracting %s: %v: %w", e.key(), err, ErrInputDigest), "the module zip is not valid")
+		return false, hint.Wrapf(fmt.Errorf("%w: extracting %s: %w", ErrInputDigest, e.key(), err), "the module zip is not valid")
 	}
 	if err := makeReadOnly(ext); err != nil {
-		return false, fmt.Errorf("module cache: %v: %w", err, ErrEnvironment)
+		return false, fmt.Errorf("%w: module cache: %w", ErrEnvironment, err)
 	}
 	if err := writeFileAtomic(zipHashFile(root, e.Mod), []byte(e.Hash+"\n"), 0o444); err != nil {
 		return false, err
@@ -144,7 +144,7 @@ func ensureModule(ctx context.Context, proxy *goProxy, root string, e goSumEntry
 	// Another build may have extracted the same module meanwhile: either copy is good.
 	if err := os.Rename(ext, dst); err != nil {
 		if _, serr := os.Stat(dst); serr != nil {
-			return false, fmt.Errorf("module cache: %v: %w", err, ErrEnvironment)
+			return false, fmt.Errorf("%w: module cache: %w", ErrEnvironment, err)
 		}
 	}
 	return true, nil
@@ -152,13 +152,13 @@ func ensureModule(ctx context.Context, proxy *goProxy, root string, e goSumEntry
 
 func fetchErr(e goSumEntry, err error) error {
 	if errors.Is(err, errNotOnProxy) {
-		return hint.Wrapf(fmt.Errorf("fetching %s: %v: %w", e.key(), err, ErrEnvironment),
+		return hint.Wrapf(fmt.Errorf("%w: fetching %s: %w", ErrEnvironment, e.key(), err),
 			"check that GOPROXY (--goproxy) serves the module and that the proxy is reachable")
 	}
 	if errors.Is(err, ErrEnvironment) || errors.Is(err, ErrInputDigest) {
 		return fmt.Errorf("fetching %s: %w", e.key(), err)
 	}
-	return hint.Wrapf(fmt.Errorf("fetching %s: %v: %w", e.key(), err, ErrEnvironment), "check GOPROXY (--goproxy) and the network")
+	return hint.Wrapf(fmt.Errorf("%w: fetching %s: %w", ErrEnvironment, e.key(), err), "check GOPROXY (--goproxy) and the network")
 }
 
 // linkModule adds the module file e pins to the view at view, from the cache at
@@ -170,20 +170,20 @@ func linkModule(root, view string, e goSumEntry) error {
 		if !e.GoMod {
 			what = modDir(root, e.Mod)
 		}
-		return hint.Wrapf(fmt.Errorf("%s in the module cache %s has hash %s, go.sum says %s: %w", e.key(), what, got, e.Hash, ErrInputDigest),
+		return hint.Wrapf(fmt.Errorf("%w: %s in the module cache %s has hash %s, go.sum says %s", ErrInputDigest, e.key(), what, got, e.Hash),
 			"the host's module cache was changed after slsabox fetched it: remove that entry (rm -rf %s) and build again to fetch it anew", what)
 	}
 	if e.GoMod {
 		src, dst := modFile(root, e.Mod), modFile(view, e.Mod)
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return fmt.Errorf("module view: %v: %w", err, ErrEnvironment)
+			return fmt.Errorf("%w: module view: %w", ErrEnvironment, err)
 		}
 		if err := linkOrCopy(src, dst); err != nil {
-			return fmt.Errorf("module view: %v: %w", err, ErrEnvironment)
+			return fmt.Errorf("%w: module view: %w", ErrEnvironment, err)
 		}
 		data, err := os.ReadFile(dst)
 		if err != nil {
-			return fmt.Errorf("module view: %v: %w", err, ErrEnvironment)
+			return fmt.Errorf("%w: module view: %w", ErrEnvironment, err)
 		}
 		if h, _ := goModSum(data); h != e.Hash {
 			return tampered(h)
@@ -210,11 +210,11 @@ func linkModule(root, view string, e goSumEntry) error {
 		return tampered("unknown (it holds a file that is not a regular file)")
 	}
 	if err != nil {
-		return fmt.Errorf("module view: %v: %w", err, ErrEnvironment)
+		return fmt.Errorf("%w: module view: %w", ErrEnvironment, err)
 	}
 	h, err := dirhash.HashDir(dst, e.Mod.Path+"@"+e.Mod.Version, dirhash.Hash1)
 	if err != nil {
-		return fmt.Errorf("module view: %v: %w", err, ErrEnvironment)
+		return fmt.Errorf("%w: module view: %w", ErrEnvironment, err)
 	}
 	if h != e.Hash {
 		return tampered(h)
@@ -222,7 +222,7 @@ func linkModule(root, view string, e goSumEntry) error {
 	// The go command checks the .ziphash against go.sum before it uses the directory.
 	zh := zipHashFile(view, e.Mod)
 	if err := os.MkdirAll(filepath.Dir(zh), 0o755); err != nil {
-		return fmt.Errorf("module view: %v: %w", err, ErrEnvironment)
+		return fmt.Errorf("%w: module view: %w", ErrEnvironment, err)
 	}
 	return os.WriteFile(zh, []byte(e.Hash+"\n"), 0o444)
 }
@@ -271,10 +271,10 @@ func goModules(ctx context.Context, proxy *goProxy, root, view string, entries [
 			info = strings.TrimSuffix(info, ".mod") + ".info"
 			data := fmt.Sprintf(`{"Version":%q,"Time":"0001-01-01T00:00:00Z"}`, e.Mod.Version)
 			if err := os.MkdirAll(filepath.Dir(info), 0o755); err != nil {
-				return nil, fmt.Errorf("module view: %v: %w", err, ErrEnvironment)
+				return nil, fmt.Errorf("%w: module view: %w", ErrEnvironment, err)
 			}
 			if err := os.WriteFile(info, []byte(data), 0o444); err != nil {
-				return nil, fmt.Errorf("module view: %v: %w", err, ErrEnvironment)
+				return nil, fmt.Errorf("%w: module view: %w", ErrEnvironment, err)
 			}
 		}
 	}
@@ -350,7 +350,7 @@ func readGoSums(srcDir string, ins []Input) ([]goSumEntry, error) {
 		modRel := path.Join(path.Dir(rel), "go.mod")
 		goMod, err := readSourceFile(srcDir, modRel, MaxGoModSize)
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, hint.Wrapf(fmt.Errorf("gomod input %s: no %s beside it: %w", rel, modRel, ErrInvalidSource),
+			return nil, hint.Wrapf(fmt.Errorf("%w: gomod input %s: no %s beside it", ErrInvalidSource, rel, modRel),
 				"gomod: names the go.sum next to the module's go.mod")
 		}
 		if err != nil {
@@ -361,13 +361,13 @@ func readGoSums(srcDir string, ins []Input) ([]goSumEntry, error) {
 			return nil, err
 		}
 		if len(missing) > 0 {
-			return nil, hint.Wrapf(fmt.Errorf("%s requires %s, which %s does not pin: %w", modRel, strings.Join(missing, ", "), rel, ErrInvalidSource),
+			return nil, hint.Wrapf(fmt.Errorf("%w: %s requires %s, which %s does not pin", ErrInvalidSource, modRel, strings.Join(missing, ", "), rel),
 				"run go mod tidy (or go mod download %s) on the host and commit go.sum: slsabox fetches only what go.sum pins", strings.Join(missing, " "))
 		}
 		for _, e := range entries {
 			if h, ok := seen[e.key()]; ok {
 				if h != e.Hash {
-					return nil, hint.Wrapf(fmt.Errorf("%s has hash %s in %s and %s in another gomod input: %w", e.key(), e.Hash, rel, h, ErrInvalidSource),
+					return nil, hint.Wrapf(fmt.Errorf("%w: %s has hash %s in %s and %s in another gomod input", ErrInvalidSource, e.key(), e.Hash, rel, h),
 						"regenerate the go.sum files with go mod tidy")
 				}
 				continue

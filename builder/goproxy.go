@@ -70,11 +70,11 @@ func parseGoProxy(s string) (*goProxy, error) {
 		case item == "direct" || item == "off":
 		case strings.HasPrefix(item, "https://"), strings.HasPrefix(item, "http://"), strings.HasPrefix(item, "file://"):
 			if _, err := url.Parse(item); err != nil {
-				return nil, hint.Wrapf(fmt.Errorf("GOPROXY entry %q: %v: %w", item, err, ErrInvalidInput), "give proxy URLs separated by ',' or '|'")
+				return nil, hint.Wrapf(fmt.Errorf("%w: GOPROXY entry %q: %w", ErrInvalidInput, item, err), "give proxy URLs separated by ',' or '|'")
 			}
 			item = strings.TrimSuffix(item, "/")
 		default:
-			return nil, hint.Wrapf(fmt.Errorf("GOPROXY entry %q is not an http(s):// or file:// URL: %w", item, ErrInvalidInput),
+			return nil, hint.Wrapf(fmt.Errorf("%w: GOPROXY entry %q is not an http(s):// or file:// URL", ErrInvalidInput, item),
 				"give proxy URLs separated by ',' or '|', e.g. https://proxy.golang.org")
 		}
 		p.entries = append(p.entries, proxyEntry{url: item, anyFailure: sep == '|'})
@@ -84,7 +84,7 @@ func parseGoProxy(s string) (*goProxy, error) {
 		usable = usable || (e.url != "direct" && e.url != "off")
 	}
 	if !usable {
-		return nil, hint.Wrapf(fmt.Errorf("GOPROXY %q names no module proxy slsabox can fetch from: %w", s, ErrInvalidInput),
+		return nil, hint.Wrapf(fmt.Errorf("%w: GOPROXY %q names no module proxy slsabox can fetch from", ErrInvalidInput, s),
 			"slsabox fetches modules only from proxies (not from version control): set --goproxy https://proxy.golang.org or a file:// proxy")
 	}
 	return p, nil
@@ -119,7 +119,7 @@ func (p *goProxy) open(ctx context.Context, m module.Version, ext string) (io.Re
 		}
 		errs = append(errs, err.Error())
 		if !notFound && !e.anyFailure {
-			return nil, u, fmt.Errorf("%s: %w", strings.Join(errs, "; "), ErrEnvironment)
+			return nil, u, fmt.Errorf("%w: %s", ErrEnvironment, strings.Join(errs, "; "))
 		}
 	}
 	return nil, "", fmt.Errorf("%s@%s: %w (%s)", m.Path, m.Version, errNotOnProxy, strings.Join(errs, "; "))

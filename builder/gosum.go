@@ -45,7 +45,7 @@ func parseGoSum(file string, data []byte) ([]goSumEntry, error) {
 			continue
 		}
 		bad := func(why string) error {
-			return hint.Wrapf(fmt.Errorf("%s:%d: %s: %w", file, n, boundMsg(why), ErrInvalidSource),
+			return hint.Wrapf(fmt.Errorf("%w: %s:%d: %s", ErrInvalidSource, file, n, boundMsg(why)),
 				"regenerate go.sum with go mod tidy and commit it")
 		}
 		f := strings.Fields(line)
@@ -77,7 +77,7 @@ func parseGoSum(file string, data []byte) ([]goSumEntry, error) {
 		out = append(out, e)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, hint.Wrapf(fmt.Errorf("%s: %v: %w", file, err, ErrInvalidSource), "regenerate go.sum with go mod tidy")
+		return nil, hint.Wrapf(fmt.Errorf("%w: %s: %w", ErrInvalidSource, file, err), "regenerate go.sum with go mod tidy")
 	}
 	return out, nil
 }
@@ -87,7 +87,7 @@ func parseGoSum(file string, data []byte) ([]goSumEntry, error) {
 func missingSums(file string, goMod []byte, sums []goSumEntry) ([]string, error) {
 	mf, err := modfile.Parse(file, goMod, nil)
 	if err != nil {
-		return nil, hint.Wrapf(fmt.Errorf("%s: %w", goModErr(file, err), ErrInvalidSource), "fix go.mod (go mod tidy)")
+		return nil, hint.Wrapf(fmt.Errorf("%w: %s", ErrInvalidSource, goModErr(file, err)), "fix go.mod (go mod tidy)")
 	}
 	have := map[string]bool{}
 	for _, e := range sums {

@@ -64,7 +64,7 @@ func resolveImage(ctx context.Context, c *containerd.Client, ref ImageRef, snaps
 	case err == nil && img.Target.Digest.String() == ref.Digest:
 		// Already here: content is addressed by digest, so it is the same image.
 	case err != nil && !errdefs.IsNotFound(err):
-		return nil, fmt.Errorf("looking up image %s: %v: %w", name, err, ErrEnvironment)
+		return nil, fmt.Errorf("%w: looking up image %s: %w", ErrEnvironment, name, err)
 	case ref.Archive != "":
 		if img, err = importPinned(ctx, c, ref); err != nil {
 			return nil, err
@@ -82,13 +82,13 @@ func resolveImage(ctx context.Context, c *containerd.Client, ref ImageRef, snaps
 			if errdefs.IsNotFound(err) {
 				class = ErrImage
 			}
-			return nil, hint.Wrapf(fmt.Errorf("pulling %s: %v: %w", name, err, class),
+			return nil, hint.Wrapf(fmt.Errorf("%w: pulling %s: %w", class, name, err),
 				"check the registry is reachable and the digest exists; offline, build an OCI archive and use image: oci-archive:PATH@sha256:...")
 		}
 		img = pulled.Metadata()
 	}
 	if img.Target.Digest.String() != ref.Digest {
-		return nil, fmt.Errorf("image %s resolved to %s, not the pinned %s: %w", ref.Raw, img.Target.Digest, ref.Digest, ErrImage)
+		return nil, fmt.Errorf("%w: image %s resolved to %s, not the pinned %s", ErrImage, ref.Raw, img.Target.Digest, ref.Digest)
 	}
 
 	platform := platforms.Default()
@@ -96,7 +96,7 @@ func resolveImage(ctx context.Context, c *containerd.Client, ref ImageRef, snaps
 	// One read of each blob: index (if any), platform manifest, config.
 	mdesc, manifest, err := platformManifest(ctx, cs, img.Target, platform, 0)
 	if err != nil {
-		return nil, hint.Wrapf(fmt.Errorf("image %s has no manifest for %s: %v: %w", ref.Raw, platforms.Format(platforms.DefaultSpec()), err, ErrImage),
+		return nil, hint.Wrapf(fmt.Errorf("%w: image %s has no manifest for %s: %w", ErrImage, ref.Raw, platforms.Format(platforms.DefaultSpec()), err),
 			"use an image built for this machine's platform")
 	}
 	cfg, err := readConfig(ctx, cs, manifest.Config)
@@ -104,10 +104,10 @@ func resolveImage(ctx context.Context, c *containerd.Client, ref ImageRef, snaps
 		return nil, err
 	}
 	if cfg.OS != "" && cfg.OS != "linux" {
-		return nil, fmt.Errorf("image %s is for %s, not linux: %w", ref.Raw, cfg.OS, ErrImage)
+		return nil, fmt.Errorf("%w: image %s is for %s, not linux", ErrImage, ref.Raw, cfg.OS)
 	}
 	if len(cfg.RootFS.DiffIDs) == 0 || len(cfg.RootFS.DiffIDs) != len(manifest.Layers) {
-		return nil, fmt.Errorf("image %s: its config lists %d layers, its manifest %d: %w", ref.Raw, len(cfg.RootFS.DiffIDs), len(manifest.Layers), ErrImage)
+		return nil, fmt.Errorf("%w: image %s: its config lists %d layers, its manifest %d", ErrImage, ref.Raw, len(cfg.RootFS.DiffIDs), len(manifest.Layers))
 	}
 	res := &ResolvedImage{
 		Ref:            ref.String(),
@@ -123,7 +123,7 @@ func resolveImage(ctx context.Context, c *containerd.Client, ref ImageRef, snaps
 			return nil
 		}
 		if err := cimg.Unpack(ctx, snapshotter); err != nil {
-			return fmt.Errorf("unpacking image %s: %v: %w", ref.Raw, err, ErrEnvironment)
+			return fmt.Errorf("%w: unpacking image %s: %w", ErrEnvironment, ref.Raw, err)
 		}
 		return nil
 	}
@@ -142,13 +142,13 @@ func platformManifest(ctx context.Context, cs content.Store, target ocispec.Desc
 	case images.IsManifestType(target.MediaType):
 		var m ocispec.Manifest
 		if err := json.Unmarshal(b, &m); err != nil {
-			return ocispec.Descriptor{}, ocispec.Manifest{}, fmt.Errorf("manifest %s: %v", target.Digest, err)
+			return ocispec.Descriptor{}, ocispec.Manifest{}, fmt.Errorf("manifest %s: %w", target.Digest, err)
 		}
 		return target, m, nil
 	case images.IsIndexType(target.MediaType) && depth < 2:
 		var idx ocispec.Index
 		if err := json.Unmarshal(b, &idx); err != nil {
-			return ocispec.Descriptor{}, ocispec.Manifest{}, fmt.Errorf("index %s: %v", target.Digest, err)
+			return ocispec.Descriptor{}, ocispec.Manifest{}, fmt.Errorf("index %s: %w", target.Digest, err)
 		}
 		var best *ocispec.Descriptor
 		for i, d := range idx.Manifests {
@@ -176,23 +176,23 @@ func importPinned(ctx context.Context, c *containerd.Client, ref ImageRef) (imag
 	// and the kernel's pseudo-files (regular files to stat, /proc/kcore among them) are
 	// no image archive, wherever a symlink points.
 	if pseudo := kernelPseudoFile(ref.Archive); pseudo != "" {
-		return images.Image{}, hint.Wrapf(fmt.Errorf("image archive %s is under %s: %w", ref.Archive, pseudo, ErrImage),
+		return images.Image{}, hint.Wrapf(fmt.Errorf("%w: image archive %s is under %s", ErrImage, ref.Archive, pseudo),
 			"the oci-archive: path in slsabox.yaml must name an OCI image archive file")
 	}
 	f, err := os.OpenFile(ref.Archive, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
-		return images.Image{}, hint.Wrapf(fmt.Errorf("opening image archive: %v: %w", err, ErrImage),
+		return images.Image{}, hint.Wrapf(fmt.Errorf("%w: opening image archive: %w", ErrImage, err),
 			"build the archive first (scripts/images/*.sh) or fix the oci-archive: path in slsabox.yaml")
 	}
 	defer f.Close()
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return images.Image{}, hint.Wrapf(fmt.Errorf("image archive %s %w: %w", ref.Archive, errNotRegular, ErrImage),
+		return images.Image{}, hint.Wrapf(fmt.Errorf("%w: image archive %s %w", ErrImage, ref.Archive, errNotRegular),
 			"the oci-archive: path in slsabox.yaml must name an OCI image archive file")
 	}
 	imgs, err := c.Import(ctx, f, containerd.WithDigestRef(func(d digestT) string { return "slsabox.local/oci-archive@" + d.String() }),
 		containerd.WithSkipDigestRef(func(string) bool { return false }))
 	if err != nil {
-		return images.Image{}, hint.Wrapf(fmt.Errorf("importing %s: %v: %w", ref.Archive, err, ErrImage),
+		return images.Image{}, hint.Wrapf(fmt.Errorf("%w: importing %s: %w", ErrImage, ref.Archive, err),
 			"the file must be an OCI image archive (a tar with oci-layout and index.json)")
 	}
 	want := ref.Digest
@@ -211,7 +211,7 @@ func importPinned(ctx context.Context, c *containerd.Client, ref ImageRef) (imag
 			return pinRecord(ctx, c, ref, desc)
 		}
 	}
-	return images.Image{}, hint.Wrapf(fmt.Errorf("%s does not hold the pinned image %s (it holds %s): %w", ref.Archive, want, strings.Join(found, ", "), ErrImage),
+	return images.Image{}, hint.Wrapf(fmt.Errorf("%w: %s does not hold the pinned image %s (it holds %s)", ErrImage, ref.Archive, want, strings.Join(found, ", ")),
 		"rebuild the archive or update the digest in slsabox.yaml to the one slsabox image import prints")
 }
 
@@ -220,10 +220,10 @@ func pinRecord(ctx context.Context, c *containerd.Client, ref ImageRef, target o
 	rec := images.Image{Name: imageName(ref), Target: target}
 	if _, err := c.ImageService().Create(ctx, rec); err != nil {
 		if !errdefs.IsAlreadyExists(err) {
-			return images.Image{}, fmt.Errorf("recording image: %v: %w", err, ErrEnvironment)
+			return images.Image{}, fmt.Errorf("%w: recording image: %w", ErrEnvironment, err)
 		}
 		if _, err := c.ImageService().Update(ctx, rec, "target"); err != nil {
-			return images.Image{}, fmt.Errorf("recording image: %v: %w", err, ErrEnvironment)
+			return images.Image{}, fmt.Errorf("%w: recording image: %w", ErrEnvironment, err)
 		}
 	}
 	return rec, nil
@@ -256,11 +256,11 @@ func sniffMediaType(ctx context.Context, cs content.Store, desc ocispec.Descript
 func readConfig(ctx context.Context, cs content.Store, desc ocispec.Descriptor) (*ocispec.Image, error) {
 	b, err := content.ReadBlob(ctx, cs, desc)
 	if err != nil {
-		return nil, fmt.Errorf("reading image config: %v: %w", err, ErrImage)
+		return nil, fmt.Errorf("%w: reading image config: %w", ErrImage, err)
 	}
 	var cfg ocispec.Image
 	if err := json.Unmarshal(b, &cfg); err != nil {
-		return nil, fmt.Errorf("image config is not valid JSON: %v: %w", err, ErrImage)
+		return nil, fmt.Errorf("%w: image config is not valid JSON: %w", ErrImage, err)
 	}
 	return &cfg, nil
 }
@@ -279,7 +279,7 @@ func mountpointLayer(ctx context.Context, c *containerd.Client, snapshotter, cha
 		}
 		err := c.LeasesService().AddResource(ctx, leases.Lease{ID: lid}, leases.Resource{ID: name, Type: "snapshots/" + snapshotter})
 		if err != nil {
-			return fmt.Errorf("holding the mountpoint layer: %v: %w", err, ErrEnvironment)
+			return fmt.Errorf("%w: holding the mountpoint layer: %w", ErrEnvironment, err)
 		}
 		return nil
 	}
@@ -295,16 +295,16 @@ func mountpointLayer(ctx context.Context, c *containerd.Client, snapshotter, cha
 	key := name + "/prepare-" + randomID()
 	mounts, err := sn.Prepare(ctx, key, chainID, snapshots.WithLabels(map[string]string{LabelCache: "mountpoints"}))
 	if err != nil {
-		return "", fmt.Errorf("preparing mountpoint layer: %v: %w", err, ErrEnvironment)
+		return "", fmt.Errorf("%w: preparing mountpoint layer: %w", ErrEnvironment, err)
 	}
 	defer sn.Remove(context.WithoutCancel(ctx), key) //nolint:errcheck // gone after a successful commit
 	dir, err := os.MkdirTemp("", "slsabox-mnt-")
 	if err != nil {
-		return "", fmt.Errorf("%v: %w", err, ErrEnvironment)
+		return "", fmt.Errorf("%w: %w", err, ErrEnvironment)
 	}
 	defer os.Remove(dir)
 	if err := mount.All(mounts, dir); err != nil {
-		return "", fmt.Errorf("mounting mountpoint layer: %v: %w", err, ErrEnvironment)
+		return "", fmt.Errorf("%w: mounting mountpoint layer: %w", ErrEnvironment, err)
 	}
 	var mkErr error
 	for _, mp := range mountpoints {
@@ -314,7 +314,7 @@ func mountpointLayer(ctx context.Context, c *containerd.Client, snapshotter, cha
 		case err == nil && fi.IsDir():
 			continue
 		case err == nil:
-			mkErr = fmt.Errorf("image has /%s, but not as a directory: %w", mp.path, ErrImage)
+			mkErr = fmt.Errorf("%w: image has /%s, but not as a directory", ErrImage, mp.path)
 		case errors.Is(err, os.ErrNotExist):
 			err := os.Mkdir(p, mp.mode)
 			if err == nil {
@@ -326,7 +326,7 @@ func mountpointLayer(ctx context.Context, c *containerd.Client, snapshotter, cha
 		}
 	}
 	if err := mount.UnmountAll(dir, 0); err != nil {
-		return "", fmt.Errorf("unmounting mountpoint layer: %v: %w", err, ErrEnvironment)
+		return "", fmt.Errorf("%w: unmounting mountpoint layer: %w", ErrEnvironment, err)
 	}
 	if mkErr != nil {
 		return "", fmt.Errorf("making sandbox mountpoints: %w", mkErr)
@@ -334,7 +334,7 @@ func mountpointLayer(ctx context.Context, c *containerd.Client, snapshotter, cha
 	// A GC root: kept across builds (it is a few empty directories), so that a build
 	// does not rebuild it; slsabox sweep leaves it alone.
 	if err := sn.Commit(ctx, name, key, snapshots.WithLabels(map[string]string{LabelCache: "mountpoints", "containerd.io/gc.root": "mountpoints"})); err != nil && !errdefs.IsAlreadyExists(err) {
-		return "", fmt.Errorf("committing mountpoint layer: %v: %w", err, ErrEnvironment)
+		return "", fmt.Errorf("%w: committing mountpoint layer: %w", ErrEnvironment, err)
 	}
 	return name, nil
 }
@@ -355,24 +355,24 @@ func (b *Builder) ImportImage(ctx context.Context, file string) ([]ImportedImage
 	ctx = b.ctx(ctx)
 	abs, err := filepath.Abs(file)
 	if err != nil {
-		return nil, fmt.Errorf("%v: %w", err, ErrInvalidInput)
+		return nil, fmt.Errorf("%w: %w", err, ErrInvalidInput)
 	}
 	f, err := os.Open(abs)
 	if err != nil {
-		return nil, hint.Wrapf(fmt.Errorf("opening image archive: %v: %w", err, ErrInvalidInput), "name an OCI image archive (a tar with oci-layout and index.json)")
+		return nil, hint.Wrapf(fmt.Errorf("%w: opening image archive: %w", ErrInvalidInput, err), "name an OCI image archive (a tar with oci-layout and index.json)")
 	}
 	defer f.Close()
 	ctx, done, err := b.c.WithLease(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("creating a lease: %v: %w", err, ErrEnvironment)
+		return nil, fmt.Errorf("%w: creating a lease: %w", ErrEnvironment, err)
 	}
 	defer done(context.WithoutCancel(ctx)) //nolint:errcheck // the lease expires on its own
 	imgs, err := b.c.Import(ctx, f, containerd.WithSkipDigestRef(func(string) bool { return true }))
 	if err != nil {
-		return nil, hint.Wrapf(fmt.Errorf("importing %s: %v: %w", file, err, ErrInvalidInput), "the file must be an OCI image archive (a tar with oci-layout and index.json)")
+		return nil, hint.Wrapf(fmt.Errorf("%w: importing %s: %w", ErrInvalidInput, file, err), "the file must be an OCI image archive (a tar with oci-layout and index.json)")
 	}
 	if len(imgs) == 0 {
-		return nil, hint.Wrapf(fmt.Errorf("%s names no image: %w", file, ErrImage), "give the archive's manifests an org.opencontainers.image.ref.name annotation")
+		return nil, hint.Wrapf(fmt.Errorf("%w: %s names no image", ErrImage, file), "give the archive's manifests an org.opencontainers.image.ref.name annotation")
 	}
 	var out []ImportedImage
 	for _, img := range imgs {
@@ -382,7 +382,7 @@ func (b *Builder) ImportImage(ctx context.Context, file string) ([]ImportedImage
 		}
 		cimg := containerd.NewImage(b.c, img)
 		if err := cimg.Unpack(ctx, b.cfg.snapshotter); err != nil {
-			return nil, fmt.Errorf("unpacking %s: %v: %w", img.Name, err, ErrEnvironment)
+			return nil, fmt.Errorf("%w: unpacking %s: %w", ErrEnvironment, img.Name, err)
 		}
 		out = append(out, ImportedImage{Name: img.Name, Digest: img.Target.Digest.String()})
 	}

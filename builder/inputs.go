@@ -38,7 +38,7 @@ type ResolvedInput struct {
 func WithCacheDir(dir string) Option {
 	return func(c *config) error {
 		if dir == "" {
-			return fmt.Errorf("empty cache directory: %w", ErrInvalidInput)
+			return fmt.Errorf("%w: empty cache directory", ErrInvalidInput)
 		}
 		c.cacheDir = dir
 		return nil
@@ -97,7 +97,7 @@ func PrepareInputs(ctx context.Context, def *Definition, srcDir, dir string, opt
 		}
 	}
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return nil, fmt.Errorf("%v: %w", err, ErrEnvironment)
+		return nil, fmt.Errorf("%w: %w", err, ErrEnvironment)
 	}
 	plan, err := b.prepareInputs(ctx, def, srcDir, dir)
 	if err != nil {
@@ -118,10 +118,10 @@ func (b *Builder) prepareInputs(ctx context.Context, def *Definition, srcDir, di
 	start := time.Now()
 	plan.dir = dir
 	if err := os.Mkdir(plan.dir, 0o755); err != nil {
-		return nil, fmt.Errorf("creating the inputs directory: %v: %w", err, ErrEnvironment)
+		return nil, fmt.Errorf("%w: creating the inputs directory: %w", ErrEnvironment, err)
 	}
 	if err := os.MkdirAll(b.cfg.cacheDir, 0o755); err != nil {
-		return nil, hint.Wrapf(fmt.Errorf("input cache %s: %v: %w", b.cfg.cacheDir, err, ErrEnvironment), "set --cache-dir to a writable directory")
+		return nil, hint.Wrapf(fmt.Errorf("%w: input cache %s: %w", ErrEnvironment, b.cfg.cacheDir, err), "set --cache-dir to a writable directory")
 	}
 	names := map[string]bool{"gomod": true}
 	for i, in := range def.Inputs {
@@ -130,11 +130,11 @@ func (b *Builder) prepareInputs(ctx context.Context, def *Definition, srcDir, di
 		}
 		name := inputName(in.URL)
 		if name == "" {
-			return nil, hint.Wrapf(fmt.Errorf("%s: inputs[%d] url %s does not end in a file name: %w", def.File, i, in.URL, ErrInvalidDefinition),
+			return nil, hint.Wrapf(fmt.Errorf("%w: %s: inputs[%d] url %s does not end in a file name", ErrInvalidDefinition, def.File, i, in.URL),
 				"the input is mounted as /inputs/<last element of the URL path>: use a URL whose path ends in a file name")
 		}
 		if names[name] {
-			return nil, hint.Wrapf(fmt.Errorf("%s: inputs[%d] would be /inputs/%s, a name already taken: %w", def.File, i, name, ErrInvalidDefinition),
+			return nil, hint.Wrapf(fmt.Errorf("%w: %s: inputs[%d] would be /inputs/%s, a name already taken", ErrInvalidDefinition, def.File, i, name),
 				"inputs are mounted by the last element of their URL path: two inputs cannot share it (and gomod is reserved)")
 		}
 		names[name] = true
@@ -145,11 +145,11 @@ func (b *Builder) prepareInputs(ctx context.Context, def *Definition, srcDir, di
 		}
 		dst := filepath.Join(plan.dir, name)
 		if err := linkOrCopy(cached, dst); err != nil {
-			return nil, fmt.Errorf("inputs: %v: %w", err, ErrEnvironment)
+			return nil, fmt.Errorf("%w: inputs: %w", ErrEnvironment, err)
 		}
 		// Hash what the steps will see, not what was downloaded some builds ago.
 		if got, err := filehash.SHA256(dst); err != nil || got != in.SHA256 {
-			return nil, hint.Wrapf(fmt.Errorf("input %s in the cache %s has sha256 %s, slsabox.yaml says %s: %w", in.URL, cached, got, in.SHA256, ErrInputDigest),
+			return nil, hint.Wrapf(fmt.Errorf("%w: input %s in the cache %s has sha256 %s, slsabox.yaml says %s", ErrInputDigest, in.URL, cached, got, in.SHA256),
 				"the host's input cache was changed after slsabox fetched the file: remove it (rm %s) and build again", cached)
 		}
 		plan.resolved = append(plan.resolved, ResolvedInput{Name: name, URI: in.URL, Digest: map[string]string{"sha256": in.SHA256}, Path: "/inputs/" + name})
@@ -170,7 +170,7 @@ func (b *Builder) prepareInputs(ctx context.Context, def *Definition, srcDir, di
 		b.progressf("Go modules: %d go.sum lines, module cache %s", len(entries), filepath.Join(b.cfg.cacheDir, "gomod"))
 		view := filepath.Join(plan.dir, "gomod")
 		if err := os.Mkdir(view, 0o755); err != nil {
-			return nil, fmt.Errorf("inputs: %v: %w", err, ErrEnvironment)
+			return nil, fmt.Errorf("%w: inputs: %w", ErrEnvironment, err)
 		}
 		mods, err := goModules(ctx, proxy, filepath.Join(b.cfg.cacheDir, "gomod"), view, entries, b.progressf)
 		if err != nil {
@@ -212,23 +212,23 @@ func fetchURL(ctx context.Context, dir string, in Input) (string, error) {
 		return dst, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("input cache: %v: %w", err, ErrEnvironment)
+		return "", fmt.Errorf("%w: input cache: %w", ErrEnvironment, err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, in.URL, nil)
 	if err != nil {
-		return "", hint.Wrapf(fmt.Errorf("input %s: %v: %w", in.URL, err, ErrInvalidDefinition), "fix the url in slsabox.yaml")
+		return "", hint.Wrapf(fmt.Errorf("%w: input %s: %w", ErrInvalidDefinition, in.URL, err), "fix the url in slsabox.yaml")
 	}
 	resp, err := (&http.Client{Timeout: 30 * time.Minute}).Do(req)
 	if err != nil {
-		return "", hint.Wrapf(fmt.Errorf("fetching input %s: %v: %w", in.URL, err, ErrEnvironment), "check the network and that the server is up, then build again")
+		return "", hint.Wrapf(fmt.Errorf("%w: fetching input %s: %w", ErrEnvironment, in.URL, err), "check the network and that the server is up, then build again")
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return "", hint.Wrapf(fmt.Errorf("fetching input %s: %s: %w", in.URL, resp.Status, ErrEnvironment), "check the url in slsabox.yaml and that the server serves it")
+		return "", hint.Wrapf(fmt.Errorf("%w: fetching input %s: %s", ErrEnvironment, in.URL, resp.Status), "check the url in slsabox.yaml and that the server serves it")
 	}
 	tmp, err := os.CreateTemp(dir, ".tmp-*")
 	if err != nil {
-		return "", fmt.Errorf("input cache: %v: %w", err, ErrEnvironment)
+		return "", fmt.Errorf("%w: input cache: %w", ErrEnvironment, err)
 	}
 	defer os.Remove(tmp.Name())
 	h := sha256.New()
@@ -237,17 +237,17 @@ func fetchURL(ctx context.Context, dir string, in Input) (string, error) {
 		err = cerr
 	}
 	if err != nil {
-		return "", hint.Wrapf(fmt.Errorf("fetching input %s: %v: %w", in.URL, err, ErrEnvironment), "build again")
+		return "", hint.Wrapf(fmt.Errorf("%w: fetching input %s: %w", ErrEnvironment, in.URL, err), "build again")
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != in.SHA256 {
-		return "", hint.Wrapf(fmt.Errorf("input %s has sha256 %s, slsabox.yaml says %s: %w", in.URL, got, in.SHA256, ErrInputDigest),
+		return "", hint.Wrapf(fmt.Errorf("%w: input %s has sha256 %s, slsabox.yaml says %s", ErrInputDigest, in.URL, got, in.SHA256),
 			"the server sent another file than the one pinned: if the new file is the one you want, check it and put its sha256 in slsabox.yaml")
 	}
 	if err := os.Chmod(tmp.Name(), 0o444); err != nil {
-		return "", fmt.Errorf("input cache: %v: %w", err, ErrEnvironment)
+		return "", fmt.Errorf("%w: input cache: %w", ErrEnvironment, err)
 	}
 	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return "", fmt.Errorf("input cache: %v: %w", err, ErrEnvironment)
+		return "", fmt.Errorf("%w: input cache: %w", ErrEnvironment, err)
 	}
 	return dst, nil
 }
@@ -265,11 +265,11 @@ func h1Hex(h1 string) string {
 // concurrent builds sharing the cache never see half a file.
 func writeFileAtomic(dst string, data []byte, mode os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return fmt.Errorf("cache: %v: %w", err, ErrEnvironment)
+		return fmt.Errorf("%w: cache: %w", ErrEnvironment, err)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(dst), ".tmp-*")
 	if err != nil {
-		return fmt.Errorf("cache: %v: %w", err, ErrEnvironment)
+		return fmt.Errorf("%w: cache: %w", ErrEnvironment, err)
 	}
 	defer os.Remove(tmp.Name())
 	_, err = tmp.Write(data)
@@ -283,7 +283,7 @@ func writeFileAtomic(dst string, data []byte, mode os.FileMode) error {
 		err = os.Rename(tmp.Name(), dst)
 	}
 	if err != nil {
-		return fmt.Errorf("cache: %v: %w", err, ErrEnvironment)
+		return fmt.Errorf("%w: cache: %w", ErrEnvironment, err)
 	}
 	return nil
 }

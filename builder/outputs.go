@@ -40,7 +40,7 @@ func collectOutputs(outDir, stage string, patterns []string, limit int64) ([]Sub
 	)
 	err := filepath.WalkDir(outDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return fmt.Errorf("reading /out: %v: %w", err, ErrEnvironment)
+			return fmt.Errorf("%w: reading /out: %w", ErrEnvironment, err)
 		}
 		rel, _ := filepath.Rel(outDir, p)
 		if rel == "." {
@@ -49,7 +49,7 @@ func collectOutputs(outDir, stage string, patterns []string, limit int64) ([]Sub
 		name := filepath.ToSlash(rel)
 		fi, err := os.Lstat(p)
 		if err != nil {
-			return fmt.Errorf("reading /out/%s: %v: %w", name, err, ErrEnvironment)
+			return fmt.Errorf("%w: reading /out/%s: %w", ErrEnvironment, name, err)
 		}
 		mode := fi.Mode()
 		if bad := badMode(fi); bad != "" {
@@ -130,14 +130,14 @@ func badMode(fi fs.FileInfo) string {
 func copyAndHash(src, dst string) (string, int64, error) {
 	in, err := os.OpenFile(src, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
 	if err != nil {
-		return "", 0, fmt.Errorf("%w: opening %s: %v", ErrOutputRejected, src, err)
+		return "", 0, fmt.Errorf("%w: opening %s: %w", ErrOutputRejected, src, err)
 	}
 	defer in.Close()
 	if fi, err := in.Stat(); err != nil || !fi.Mode().IsRegular() || badMode(fi) != "" {
 		return "", 0, fmt.Errorf("%w: %s changed while it was collected", ErrOutputRejected, src)
 	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return "", 0, fmt.Errorf("writing outputs: %v: %w", err, ErrEnvironment)
+		return "", 0, fmt.Errorf("%w: writing outputs: %w", ErrEnvironment, err)
 	}
 	mode := os.FileMode(0o644)
 	if fi, err := in.Stat(); err == nil && fi.Mode().Perm()&0o111 != 0 {
@@ -145,7 +145,7 @@ func copyAndHash(src, dst string) (string, int64, error) {
 	}
 	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
-		return "", 0, fmt.Errorf("writing outputs: %v: %w", err, ErrEnvironment)
+		return "", 0, fmt.Errorf("%w: writing outputs: %w", ErrEnvironment, err)
 	}
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(out, h), in)
@@ -153,7 +153,7 @@ func copyAndHash(src, dst string) (string, int64, error) {
 		err = cerr
 	}
 	if err != nil {
-		return "", 0, fmt.Errorf("writing outputs: %v: %w", err, ErrEnvironment)
+		return "", 0, fmt.Errorf("%w: writing outputs: %w", ErrEnvironment, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
 }

@@ -84,7 +84,7 @@ const SeccompProfile = "containerd-default-native"
 // sooner.
 func withNativeSyscallsOnly(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
 	if s.Linux == nil || s.Linux.Seccomp == nil {
-		return fmt.Errorf("no seccomp profile to restrict: %w", ErrEnvironment)
+		return fmt.Errorf("%w: no seccomp profile to restrict", ErrEnvironment)
 	}
 	nativeOnly(s.Linux.Seccomp)
 	return nil

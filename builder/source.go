@@ -61,11 +61,11 @@ func gitRaw(ctx context.Context, dir string, args ...string) (string, error) {
 // side. A clean tree is then already exported into dest.
 func inspectSource(ctx context.Context, dir, ignore, dest string) (*Source, []string, error) {
 	if _, err := exec.LookPath("git"); err != nil {
-		return nil, nil, hint.Wrapf(fmt.Errorf("git is not installed: %w", ErrEnvironment), "install git (apt-get install git)")
+		return nil, nil, hint.Wrapf(fmt.Errorf("%w: git is not installed", ErrEnvironment), "install git (apt-get install git)")
 	}
 	fi, err := os.Stat(dir)
 	if err != nil || !fi.IsDir() {
-		return nil, nil, hint.Wrapf(fmt.Errorf("source directory %q does not exist: %w", dir, ErrInvalidSource), "name the directory that holds slsabox.yaml")
+		return nil, nil, hint.Wrapf(fmt.Errorf("%w: source directory %q does not exist", ErrInvalidSource, dir), "name the directory that holds slsabox.yaml")
 	}
 	// HEAD:./ is the tree of dir itself; --symbolic-full-name HEAD prints the branch,
 	// or "HEAD" when detached.
@@ -97,12 +97,12 @@ func inspectSource(ctx context.Context, dir, ignore, dest string) (*Source, []st
 	}
 	wg.Wait()
 	if ctErr != nil {
-		return nil, nil, fmt.Errorf("%v: %w", ctErr, ErrInvalidSource)
+		return nil, nil, fmt.Errorf("%w: %w", ctErr, ErrInvalidSource)
 	}
 	secs, _ := strconv.ParseInt(ct, 10, 64)
 	s.CommitTime = time.Unix(secs, 0).UTC()
 	if statusErr != nil {
-		return nil, nil, fmt.Errorf("%v: %w", statusErr, ErrInvalidSource)
+		return nil, nil, fmt.Errorf("%w: %w", statusErr, ErrInvalidSource)
 	}
 	if archiveErr != nil {
 		return nil, nil, archiveErr
@@ -131,19 +131,19 @@ func inspectSource(ctx context.Context, dir, ignore, dest string) (*Source, []st
 func diagnoseSource(ctx context.Context, dir string, err error) error {
 	root, rerr := git(ctx, dir, "rev-parse", "--show-toplevel")
 	if rerr != nil {
-		return hint.Wrapf(fmt.Errorf("%s is not in a git work tree: %w", dir, ErrInvalidSource),
+		return hint.Wrapf(fmt.Errorf("%w: %s is not in a git work tree", ErrInvalidSource, dir),
 			"slsabox builds committed source: run git init && git add -A && git commit in the project first")
 	}
 	if _, rerr := git(ctx, dir, "rev-parse", "--verify", "HEAD^{commit}"); rerr != nil {
-		return hint.Wrapf(fmt.Errorf("the repository at %s has no commit: %w", root, ErrInvalidSource), "commit the source first")
+		return hint.Wrapf(fmt.Errorf("%w: the repository at %s has no commit", ErrInvalidSource, root), "commit the source first")
 	}
 	if _, rerr := git(ctx, dir, "rev-parse", "HEAD:./"); rerr != nil {
-		return hint.Wrapf(fmt.Errorf("%s is not committed at HEAD: %w", dir, ErrInvalidSource), "git add and commit the directory first")
+		return hint.Wrapf(fmt.Errorf("%w: %s is not committed at HEAD", ErrInvalidSource, dir), "git add and commit the directory first")
 	}
 	if err == nil {
 		err = errors.New("unexpected output")
 	}
-	return fmt.Errorf("reading the source's commit: %v: %w", err, ErrInvalidSource)
+	return fmt.Errorf("%w: reading the source's commit: %w", ErrInvalidSource, err)
 }
 
 // archiveTree writes the git tree (a hash) of the repository at root into dest.
@@ -154,10 +154,10 @@ func archiveTree(ctx context.Context, root, tree, dest string) error {
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return fmt.Errorf("git archive: %v: %w", err, ErrEnvironment)
+		return fmt.Errorf("%w: git archive: %w", ErrEnvironment, err)
 	}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("git archive: %v: %w", err, ErrEnvironment)
+		return fmt.Errorf("%w: git archive: %w", ErrEnvironment, err)
 	}
 	xerr := extractTar(out, dest)
 	_, _ = io.Copy(io.Discard, out)
@@ -166,7 +166,7 @@ func archiveTree(ctx context.Context, root, tree, dest string) error {
 		return xerr
 	}
 	if werr != nil {
-		return fmt.Errorf("git archive: %s: %w", strings.TrimSpace(stderr.String()), ErrInvalidSource)
+		return fmt.Errorf("%w: git archive: %s", ErrInvalidSource, strings.TrimSpace(stderr.String()))
 	}
 	return nil
 }
@@ -202,7 +202,7 @@ func exportSource(ctx context.Context, dir, dest string, allowDirty bool, outDir
 		// The committed tree went to dest beside the status; the work tree replaces it.
 		s.Dirty = true
 		if err := emptyDir(dest); err != nil {
-			return nil, fmt.Errorf("exporting source: %v: %w", err, ErrEnvironment)
+			return nil, fmt.Errorf("%w: exporting source: %w", ErrEnvironment, err)
 		}
 		return s, copyWorkTree(ctx, dir, dest, outDir)
 	}
@@ -232,7 +232,7 @@ func extractTar(r io.Reader, dest string) error {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("reading exported source: %v: %w", err, ErrInvalidSource)
+			return fmt.Errorf("%w: reading exported source: %w", ErrInvalidSource, err)
 		}
 		if h.Typeflag == tar.TypeXGlobalHeader {
 			continue
@@ -245,29 +245,29 @@ func extractTar(r io.Reader, dest string) error {
 		switch h.Typeflag {
 		case tar.TypeDir:
 			if err := os.MkdirAll(target, 0o755); err != nil {
-				return fmt.Errorf("exporting source: %v: %w", err, ErrEnvironment)
+				return fmt.Errorf("%w: exporting source: %w", ErrEnvironment, err)
 			}
 		case tar.TypeReg:
 			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return fmt.Errorf("exporting source: %v: %w", err, ErrEnvironment)
+				return fmt.Errorf("%w: exporting source: %w", ErrEnvironment, err)
 			}
 			f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode|0o644)
 			if err != nil {
-				return fmt.Errorf("exporting source: %v: %w", err, ErrEnvironment)
+				return fmt.Errorf("%w: exporting source: %w", ErrEnvironment, err)
 			}
 			_, err = io.Copy(f, tr)
 			if cerr := f.Close(); err == nil {
 				err = cerr
 			}
 			if err != nil {
-				return fmt.Errorf("exporting source: %v: %w", err, ErrEnvironment)
+				return fmt.Errorf("%w: exporting source: %w", ErrEnvironment, err)
 			}
 		case tar.TypeSymlink:
 			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return fmt.Errorf("exporting source: %v: %w", err, ErrEnvironment)
+				return fmt.Errorf("%w: exporting source: %w", ErrEnvironment, err)
 			}
 			if err := os.Symlink(h.Linkname, target); err != nil {
-				return fmt.Errorf("exporting source: %v: %w", err, ErrEnvironment)
+				return fmt.Errorf("%w: exporting source: %w", ErrEnvironment, err)
 			}
 		default:
 			// git archive writes only directories, files and symlinks; submodules are skipped.
@@ -285,7 +285,7 @@ func safeJoin(dest, name string) (string, error) {
 	target := filepath.Join(dest, clean)
 	rel, err := filepath.Rel(dest, target)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
-		return "", fmt.Errorf("source path %q escapes the export directory: %w", name, ErrInvalidSource)
+		return "", fmt.Errorf("%w: source path %q escapes the export directory", ErrInvalidSource, name)
 	}
 	// Every existing ancestor must be a real directory.
 	for p := filepath.Dir(target); p != dest && len(p) > len(dest); p = filepath.Dir(p) {
@@ -294,10 +294,10 @@ func safeJoin(dest, name string) (string, error) {
 			continue
 		}
 		if err != nil {
-			return "", fmt.Errorf("exporting source: %v: %w", err, ErrEnvironment)
+			return "", fmt.Errorf("%w: exporting source: %w", ErrEnvironment, err)
 		}
 		if !fi.IsDir() {
-			return "", fmt.Errorf("source path %q passes through a symlink or file: %w", name, ErrInvalidSource)
+			return "", fmt.Errorf("%w: source path %q passes through a symlink or file", ErrInvalidSource, name)
 		}
 	}
 	return target, nil
@@ -307,7 +307,7 @@ func safeJoin(dest, name string) (string, error) {
 func copyWorkTree(ctx context.Context, dir, dest, outDir string) error {
 	list, err := git(ctx, dir, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", ".")
 	if err != nil {
-		return fmt.Errorf("%v: %w", err, ErrInvalidSource)
+		return fmt.Errorf("%w: %w", err, ErrInvalidSource)
 	}
 	for _, name := range strings.Split(list, "\x00") {
 		if name == "" {
@@ -322,14 +322,14 @@ func copyWorkTree(ctx context.Context, dir, dest, outDir string) error {
 			continue // deleted in the work tree
 		}
 		if err != nil {
-			return fmt.Errorf("exporting %s: %v: %w", name, err, ErrEnvironment)
+			return fmt.Errorf("%w: exporting %s: %w", ErrEnvironment, name, err)
 		}
 		target, err := safeJoin(dest, name)
 		if err != nil {
 			return err
 		}
 		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			return fmt.Errorf("exporting source: %v: %w", err, ErrEnvironment)
+			return fmt.Errorf("%w: exporting source: %w", ErrEnvironment, err)
 		}
 		switch {
 		case fi.Mode()&os.ModeSymlink != 0:
@@ -338,11 +338,11 @@ func copyWorkTree(ctx context.Context, dir, dest, outDir string) error {
 				err = os.Symlink(link, target)
 			}
 			if err != nil {
-				return fmt.Errorf("exporting %s: %v: %w", name, err, ErrEnvironment)
+				return fmt.Errorf("%w: exporting %s: %w", ErrEnvironment, name, err)
 			}
 		case fi.Mode().IsRegular():
 			if err := copyFile(src, target, fi.Mode().Perm()&0o755|0o644); err != nil {
-				return fmt.Errorf("exporting %s: %v: %w", name, err, ErrEnvironment)
+				return fmt.Errorf("%w: exporting %s: %w", ErrEnvironment, name, err)
 			}
 		}
 	}

@@ -91,7 +91,7 @@ func readRegular(f *os.File, name string, limit int64) ([]byte, error) {
 func openErr(rel string, err error) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("%s: %w", rel, fs.ErrNotExist)
+		return fmt.Errorf("%w: %s", fs.ErrNotExist, rel)
 	case errors.Is(err, syscall.ELOOP):
 		return fmt.Errorf("%s %w (too many levels of symlinks)", rel, errLeavesRoot)
 	case strings.Contains(err.Error(), "path escapes from parent"): // os.Root's own error, not exported
@@ -161,16 +161,16 @@ func boundQuotes(msg string) string {
 }
 
 // sourceFileErr reports a file of the source that readSourceFile refused, as
-// ErrInvalidSource; hint is for a file that does not exist.
+// ErrInvalidSource; fix is the hint for a file that does not exist.
 func sourceFileErr(what, rel string, err error, fix string) error {
 	switch {
 	case errors.Is(err, errLeavesRoot), errors.Is(err, errNotRegular), errors.Is(err, errTooLarge):
-		return hint.Wrapf(fmt.Errorf("%s %v: %w", what, err, ErrInvalidSource),
+		return hint.Wrapf(fmt.Errorf("%w: %s %w", ErrInvalidSource, what, err),
 			"slsabox reads only regular files inside the source, of at most the size docs/config.md gives: commit the file itself, not a symlink to something outside")
 	case errors.Is(err, fs.ErrNotExist):
-		return hint.Wrap(fmt.Errorf("%s %s does not exist: %w", what, rel, ErrInvalidSource), fix)
+		return hint.Wrap(fmt.Errorf("%w: %s %s does not exist", ErrInvalidSource, what, rel), fix)
 	}
-	return hint.Wrap(fmt.Errorf("%s %s: %v: %w", what, rel, err, ErrInvalidSource), fix)
+	return hint.Wrap(fmt.Errorf("%w: %s %s: %w", ErrInvalidSource, what, rel, err), fix)
 }
 
 // maxErrorMsg caps a parser's message about a file of the source.

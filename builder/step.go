@@ -84,7 +84,7 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 		cctx, cancel := context.WithTimeout(cleanCtx, cleanupTimeout)
 		defer cancel()
 		if rerr := removeContainer(cctx, ctr); rerr != nil && err == nil {
-			err = fmt.Errorf("step %q: cleaning up: %v: %w", res.Name, rerr, ErrEnvironment)
+			err = fmt.Errorf("%w: step %q: cleaning up: %w", ErrEnvironment, res.Name, rerr)
 		}
 	}()
 
@@ -200,7 +200,7 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 			kill()
 		case <-ctx.Done():
 			if killedFor == nil {
-				killedFor = hint.Wrapf(fmt.Errorf("step %q: %w", res.Name, ErrInterrupted), "the build was cancelled and its containers removed; run it again")
+				killedFor = hint.Wrapf(fmt.Errorf("%w: step %q", ErrInterrupted, res.Name), "the build was cancelled and its containers removed; run it again")
 				kill()
 			}
 			ctx = cleanCtx // keep waiting for the exit, then clean up
@@ -284,7 +284,7 @@ func (s *stepRun) sample(ctx context.Context, task containerd.Task, res *StepRes
 
 func (s *stepRun) envErr(ctx context.Context, what string, err error) error {
 	if ctx.Err() != nil {
-		return fmt.Errorf("%s: %w", what, ErrInterrupted)
+		return fmt.Errorf("%w: %s", ErrInterrupted, what)
 	}
-	return hint.Wrapf(fmt.Errorf("%s: %v: %w", what, err, ErrEnvironment), "check containerd's log; slsabox sweep removes what a failed build left")
+	return hint.Wrapf(fmt.Errorf("%w: %s: %w", ErrEnvironment, what, err), "check containerd's log; slsabox sweep removes what a failed build left")
 }

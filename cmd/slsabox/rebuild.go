@@ -296,7 +296,7 @@ func rebuild(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *rebui
 	out.Result = res
 	out.Inputs = len(res.Inputs)
 	if res.Source.Commit != rec.Commit {
-		return nil, fmt.Errorf("the checkout built %s, not the recorded %s: %w", res.Source.Commit, rec.Commit, builder.ErrInvalidSource)
+		return nil, fmt.Errorf("%w: the checkout built %s, not the recorded %s", builder.ErrInvalidSource, res.Source.Commit, rec.Commit)
 	}
 	rebuilt := describeBuild(res, "", "")
 	out.Subjects, out.Reproduced = compareSubjects(rec.Subjects, rebuilt.Subjects)

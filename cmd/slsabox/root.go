@@ -42,6 +42,21 @@ type usageError struct{ error }
 
 func (u usageError) Unwrap() error { return u.error }
 
+// usageArgs makes the argument count errors of c and its subcommands usage errors.
+func usageArgs(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return usageError{err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		usageArgs(sub)
+	}
+}
+
 // envError marks failures of the machine: disk, network, services (exit 3).
 type envError struct{ error }
 
@@ -63,6 +78,20 @@ tree, and records exactly what went in and what came out.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	// The root runs only to refuse an unknown command, as a usage error (cobra's own
+	// error for it is plain text).
+	root.Args = cobra.ArbitraryArgs
+	root.SuggestionsMinimumDistance = 2
+	root.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+		if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+			msg += "; did you mean " + strings.Join(s, " or ") + "?"
+		}
+		return usageError{errors.New(msg)}
+	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.containerd, "containerd-address", envOr("SLSABOX_CONTAINERD", defaultContainerd), "containerd socket (absolute path; env SLSABOX_CONTAINERD)")
 	pf.StringVar(&g.namespace, "namespace", envOr("SLSABOX_NAMESPACE", builder.DefaultNamespace), "containerd namespace (env SLSABOX_NAMESPACE)")
@@ -71,6 +100,9 @@ tree, and records exactly what went in and what came out.`,
 
 	root.AddCommand(newBuildCmd(g), newUploadCmd(g), newKeygenCmd(g), newImageCmd(g), newSweepCmd(g), newVersionCmd(g), newVerifyCmd(g))
 	root.AddCommand(newRebuildCmd(g))
+	for _, c := range root.Commands() {
+		usageArgs(c)
+	}
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		// Verification is short and small: it runs without a collection unless its
 		// heap reaches 256 MiB. Everything else collects as usual.
@@ -96,18 +128,19 @@ tree, and records exactly what went in and what came out.`,
 	return code
 }
 
+// exitCode picks the exit code by failure family (DESIGN.md section 3). An error can
+// belong to more than one when it wraps its cause: the order decides, as written.
 func exitCode(err error) int {
 	var (
 		u usageError
 		e envError
 	)
 	switch {
-	case errors.Is(err, attest.ErrIdentityTokenUnavailable):
+	case errors.Is(err, attest.ErrUnavailable): // the log, Fulcio, the TSA, the token endpoint: retry
 		return exitEnvironment
 	case errors.Is(err, attest.ErrIdentityToken), errors.Is(err, attest.ErrCertificateRefused):
 		return exitUsage
-	case errors.As(err, &e), errors.Is(err, attest.ErrSign), errors.Is(err, attest.ErrLogUnavailable),
-		errors.Is(err, attest.ErrCertificateUnavailable), errors.Is(err, attest.ErrTimestampUnavailable):
+	case errors.As(err, &e), errors.Is(err, attest.ErrSign):
 		return exitEnvironment
 	case errors.Is(err, attest.ErrLogRejected):
 		return exitFailed
@@ -116,18 +149,13 @@ func exitCode(err error) int {
 	case errors.Is(err, verify.ErrSignature), errors.Is(err, verify.ErrNotLogged), errors.Is(err, verify.ErrDigestMismatch),
 		errors.Is(err, verify.ErrUntrustedBuilder), errors.Is(err, verify.ErrPolicy):
 		return exitFailed
-	case errors.As(err, &u), errors.Is(err, attest.ErrKey), errors.Is(err, attest.ErrPassphrase), errors.Is(err, attest.ErrInvalidProvenance),
-		errors.Is(err, builder.ErrInvalidDefinition), errors.Is(err, builder.ErrInvalidSource),
-		errors.Is(err, builder.ErrDirtyTree), errors.Is(err, builder.ErrInvalidInput):
+	case errors.As(err, &u), errors.Is(err, attest.ErrKey), errors.Is(err, attest.ErrInvalidProvenance),
+		errors.Is(err, builder.ErrInvalidRequest):
 		return exitUsage
 	case errors.Is(err, builder.ErrEnvironment), errors.Is(err, builder.ErrInterrupted):
 		return exitEnvironment
-	case errors.Is(err, builder.ErrStepFailed), errors.Is(err, builder.ErrOutputRejected), errors.Is(err, builder.ErrImage):
-		return exitFailed
-	case strings.Contains(err.Error(), "unknown command"), strings.Contains(err.Error(), "accepts "), strings.Contains(err.Error(), "requires "):
-		return exitUsage
 	}
-	return exitFailed
+	return exitFailed // the build or the artifact failed
 }
 
 func hintFor(err error) string {
@@ -135,7 +163,7 @@ func hintFor(err error) string {
 		return h
 	}
 	var u usageError
-	if errors.As(err, &u) || strings.Contains(err.Error(), "unknown command") {
+	if errors.As(err, &u) {
 		return "run slsabox --help (or slsabox COMMAND --help) for usage"
 	}
 	if errors.Is(err, builder.ErrInterrupted) {

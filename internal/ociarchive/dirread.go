@@ -16,7 +16,7 @@ func readDir(ctx context.Context, root string) ([]*entry, error) {
 	// WalkDir does not descend into a symlinked root; resolve it first.
 	root, err := filepath.EvalSymlinks(root)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidLayer, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidLayer, err)
 	}
 	var out []*entry
 	seen := make(map[[2]uint64]string)

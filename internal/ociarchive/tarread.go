@@ -41,7 +41,7 @@ func readTar(ctx context.Context, r io.Reader, sp *spool) ([]*entry, error) {
 	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, fmt.Errorf("%w: bad gzip header: %v", ErrInvalidLayer, err)
+			return nil, fmt.Errorf("%w: bad gzip header: %w", ErrInvalidLayer, err)
 		}
 		defer zr.Close()
 		r = zr
@@ -59,7 +59,7 @@ func readTar(ctx context.Context, r io.Reader, sp *spool) ([]*entry, error) {
 			return out, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: not a readable tar archive (%v); pass a directory, a .tar or a .tar.gz", ErrInvalidLayer, err)
+			return nil, fmt.Errorf("%w: not a readable tar archive (%w); pass a directory, a .tar or a .tar.gz", ErrInvalidLayer, err)
 		}
 		e, err := tarEntry(h)
 		if err != nil {
@@ -71,7 +71,7 @@ func readTar(ctx context.Context, r io.Reader, sp *spool) ([]*entry, error) {
 		if e.typ == tar.TypeReg {
 			off, n, err := sp.add(tr)
 			if err != nil {
-				return nil, fmt.Errorf("%w: reading data of %q: %v", ErrInvalidLayer, h.Name, err)
+				return nil, fmt.Errorf("%w: reading data of %q: %w", ErrInvalidLayer, h.Name, err)
 			}
 			e.size = n
 			e.open = sp.section(off, n)

@@ -54,11 +54,11 @@ func run(module, file, out, pin, pkg string) error {
 	cmd.Env = append(os.Environ(), "GOFLAGS=")
 	raw, err := cmd.Output()
 	if err != nil {
-		return fmt.Errorf("go mod download %s: %v", module, err)
+		return fmt.Errorf("go mod download %s: %w", module, err)
 	}
 	var dl struct{ Dir, Version, Sum, Error string }
 	if err := json.Unmarshal(raw, &dl); err != nil {
-		return fmt.Errorf("go mod download %s: %v", module, err)
+		return fmt.Errorf("go mod download %s: %w", module, err)
 	}
 	if dl.Error != "" || dl.Dir == "" {
 		return fmt.Errorf("go mod download %s: %s", module, dl.Error)
@@ -73,7 +73,7 @@ func run(module, file, out, pin, pkg string) error {
 	// Refuse to embed what sigstore-go cannot read, or a root without a log.
 	tr, err := root.NewTrustedRootFromJSON(data)
 	if err != nil {
-		return fmt.Errorf("%s in %s is not a trusted root: %v", file, module, err)
+		return fmt.Errorf("%s in %s is not a trusted root: %w", file, module, err)
 	}
 	if len(tr.RekorLogs()) == 0 || len(tr.FulcioCertificateAuthorities()) == 0 {
 		return fmt.Errorf("%s in %s names no transparency log or no certificate authority", file, module)
