@@ -82,6 +82,7 @@ tree, and records exactly what went in and what came out.`,
 	// error for it is plain text).
 	root.Args = cobra.ArbitraryArgs
 	root.SuggestionsMinimumDistance = 2
+	root.DisableFlagsInUseLine = true
 	root.RunE = func(cmd *cobra.Command, args []string) error {
 		if len(args) == 0 {
 			return cmd.Help()
