@@ -246,10 +246,28 @@ func fetchURL(ctx context.Context, dir string, in Input) (string, error) {
 	if err := os.Chmod(tmp.Name(), 0o444); err != nil {
 		return "", fmt.Errorf("%w: input cache: %w", ErrEnvironment, err)
 	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
+	if err := placeOnce(tmp.Name(), dst); err != nil {
 		return "", fmt.Errorf("%w: input cache: %w", ErrEnvironment, err)
 	}
 	return dst, nil
+}
+
+// placeOnce gives the finished temporary file tmp the name dst, unless dst exists
+// already: the caches are addressed by content, so the copy already there is as good,
+// and it must not be replaced. Replacing it (rename over it) drops the old file's
+// last link while another build may be hard-linking it into its view, and Linux then
+// fails that link with ENOENT. tmp is left for the caller to remove.
+func placeOnce(tmp, dst string) error {
+	err := os.Link(tmp, dst)
+	if err == nil || errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) && (errors.Is(le.Err, syscall.EPERM) || errors.Is(le.Err, syscall.ENOTSUP)) {
+		// A file system without hard links: the rename is still atomic.
+		return os.Rename(tmp, dst)
+	}
+	return err
 }
 
 // h1Hex turns a go.sum "h1:<base64>" into in-toto's dirHash (the same SHA-256 in hex).
@@ -280,7 +298,7 @@ func writeFileAtomic(dst string, data []byte, mode os.FileMode) error {
 		err = os.Chmod(tmp.Name(), mode)
 	}
 	if err == nil {
-		err = os.Rename(tmp.Name(), dst)
+		err = placeOnce(tmp.Name(), dst)
 	}
 	if err != nil {
 		return fmt.Errorf("%w: cache: %w", ErrEnvironment, err)
