@@ -49,8 +49,13 @@ func (l *imageLock) lock(ctx context.Context) (bool, error) {
 	if l == nil || l.f != nil {
 		return false, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
+	// The cache directory as the input cache makes it; the locks inside only for us.
+	dir := filepath.Dir(l.path)
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return false, nil //nolint:nilerr // no lock directory: unserialised, see imageLock
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return false, nil //nolint:nilerr // as above
 	}
 	f, err := os.OpenFile(l.path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
