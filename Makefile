@@ -1,7 +1,7 @@
 # slsabox: the two commands of the README, and the ones developers use.
 #   make demo   build examples/hello-go end to end on a private containerd
 #   make test   the whole test suite (what CI runs)
-#   make bench  benchmarks against peers, side by side
+#   make bench  benchmarks against peers, side by side, and under load (bench/load)
 
 GO ?= go
 

@@ -356,7 +356,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	ctx = leases.WithLease(ctx, lease.ID)
 
 	b.progressf("resolving image %s", def.Image.Raw)
-	img, err := resolveImage(leases.WithLease(prepCtx, lease.ID), b.c, def.Image, b.cfg.snapshotter)
+	img, err := resolveImage(leases.WithLease(prepCtx, lease.ID), b.c, def.Image, b.cfg.snapshotter, newImageLock(ctx, b.imageLockDir(), def.Image.Digest))
 	if err != nil {
 		return nil, exportFirst(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,11 +56,20 @@ func imageName(ref ImageRef) string {
 // resolveImage makes the image named by ref available, unpacked, in containerd and
 // returns what the provenance records about it. Registry images are pulled by digest
 // (containerd verifies every blob); archives are imported, and their manifest or index
-// digest must equal the pinned one.
-func resolveImage(ctx context.Context, c *containerd.Client, ref ImageRef, snapshotter string) (*ResolvedImage, error) {
+// digest must equal the pinned one. lk, when not nil, is taken before any slow work
+// (see imageLock) and released on return.
+func resolveImage(ctx context.Context, c *containerd.Client, ref ImageRef, snapshotter string, lk *imageLock) (*ResolvedImage, error) {
 	is := c.ImageService()
 	name := imageName(ref)
+	defer lk.unlock()
 	img, err := is.Get(ctx, name)
+	if errdefs.IsNotFound(err) {
+		// Another build may be bringing it in: wait for it, then look again.
+		if _, lerr := lk.lock(ctx); lerr != nil {
+			return nil, lerr
+		}
+		img, err = is.Get(ctx, name)
+	}
 	switch {
 	case err == nil && img.Target.Digest.String() == ref.Digest:
 		// Already here: content is addressed by digest, so it is the same image.
@@ -127,7 +137,7 @@ func resolveImage(ctx context.Context, c *containerd.Client, ref ImageRef, snaps
 		}
 		return nil
 	}
-	res.snapshotParent, err = mountpointLayer(ctx, c, snapshotter, identity.ChainID(cfg.RootFS.DiffIDs).String(), unpack)
+	res.snapshotParent, err = mountpointLayer(ctx, c, snapshotter, identity.ChainID(cfg.RootFS.DiffIDs).String(), unpack, lk)
 	return res, err
 }
 
@@ -189,8 +199,17 @@ func importPinned(ctx context.Context, c *containerd.Client, ref ImageRef) (imag
 		return images.Image{}, hint.Wrapf(fmt.Errorf("%w: image archive %s %w", ErrImage, ref.Archive, errNotRegular),
 			"the oci-archive: path in slsabox.yaml must name an OCI image archive file")
 	}
-	imgs, err := c.Import(ctx, f, containerd.WithDigestRef(func(d digestT) string { return "slsabox.local/oci-archive@" + d.String() }),
-		containerd.WithSkipDigestRef(func(string) bool { return false }))
+	opts := []containerd.ImportOpt{containerd.WithDigestRef(func(d digestT) string { return "slsabox.local/oci-archive@" + d.String() }),
+		containerd.WithSkipDigestRef(func(string) bool { return false })}
+	imgs, err := c.Import(ctx, f, opts...)
+	if errdefs.IsAlreadyExists(err) {
+		// containerd's client updates the image record and creates it if that found
+		// none: another import (slsabox image import, ctr) may create it in between.
+		// Another try finds it and updates it.
+		if _, serr := f.Seek(0, io.SeekStart); serr == nil {
+			imgs, err = c.Import(ctx, f, opts...)
+		}
+	}
 	if err != nil {
 		return images.Image{}, hint.Wrapf(fmt.Errorf("%w: importing %s: %w", ErrImage, ref.Archive, err),
 			"the file must be an OCI image archive (a tar with oci-layout and index.json)")
@@ -266,8 +285,8 @@ func readConfig(ctx context.Context, cs content.Store, desc ocispec.Descriptor) 
 }
 
 // mountpointLayer returns a committed snapshot on top of the image's chain that has
-// every sandbox mountpoint, creating it once per image and daemon.
-func mountpointLayer(ctx context.Context, c *containerd.Client, snapshotter, chainID string, unpack func() error) (string, error) {
+// every sandbox mountpoint, creating it once per image and daemon (under lk).
+func mountpointLayer(ctx context.Context, c *containerd.Client, snapshotter, chainID string, unpack func() error, lk *imageLock) (string, error) {
 	sn := c.SnapshotService(snapshotter)
 	name := "slsabox/mountpoints/" + chainID
 	// Nothing else references this snapshot, so containerd's garbage collector may take
@@ -288,6 +307,13 @@ func mountpointLayer(ctx context.Context, c *containerd.Client, snapshotter, cha
 	}
 	if _, err := sn.Stat(ctx, name); err == nil {
 		return name, nil // its parent, the image's chain, is there too
+	}
+	if took, err := lk.lock(ctx); err != nil {
+		return "", err
+	} else if took {
+		if _, err := sn.Stat(ctx, name); err == nil {
+			return name, nil // made by the build that held the lock
+		}
 	}
 	if err := unpack(); err != nil {
 		return "", err

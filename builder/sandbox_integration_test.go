@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/containerd/containerd/v2/core/snapshots"
-
 	"github.com/slsabox/slsabox/internal/testenv"
 )
 
@@ -63,58 +61,14 @@ func (h *harness) build(ctx context.Context, dir string) (*Result, string, error
 	return res, out, err
 }
 
-// assertClean fails the test if anything of a build is left: containers, snapshots or
-// leases labelled by slsabox, mounts of its work directories, or sandbox processes.
+// assertClean fails the test if anything of a build is left in the harness's
+// namespace: containers, tasks, snapshots or leases labelled by slsabox, mounts of its
+// work directories, or sandbox processes (testenv.Leftovers).
 func (h *harness) assertClean() {
 	h.t.Helper()
-	ctx := h.b.ctx(context.Background())
-	ctrs, err := h.b.c.Containers(ctx)
-	if err != nil {
-		h.t.Fatal(err)
+	for _, l := range testenv.Leftovers(h.t, testenv.Containerd(h.t), h.b.cfg.namespace) {
+		h.t.Errorf("left behind: %s", l)
 	}
-	if len(ctrs) != 0 {
-		h.t.Errorf("%d containers left behind", len(ctrs))
-	}
-	var snaps []string
-	_ = h.b.c.SnapshotService(DefaultSnapshotter).Walk(ctx, func(_ context.Context, i snapshots.Info) error {
-		if i.Labels[LabelBuild] != "" || i.Kind == snapshots.KindView || i.Kind == snapshots.KindActive {
-			snaps = append(snaps, i.Name)
-		}
-		return nil
-	})
-	if len(snaps) != 0 {
-		h.t.Errorf("snapshots left behind: %v", snaps)
-	}
-	ls, err := h.b.c.LeasesService().List(ctx, "labels."+strconvQuote(LabelBuild))
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if len(ls) != 0 {
-		h.t.Errorf("%d leases left behind", len(ls))
-	}
-	mi, _ := os.ReadFile("/proc/self/mountinfo")
-	for _, l := range strings.Split(string(mi), "\n") {
-		if strings.Contains(l, "slsabox-mnt-") || strings.Contains(l, "/"+testNamespace+"/slsabox-") {
-			h.t.Errorf("mount left behind: %s", l)
-		}
-	}
-	if pids := sandboxProcesses(); len(pids) > 0 {
-		h.t.Errorf("sandbox processes left running: %v", pids)
-	}
-}
-
-// sandboxProcesses lists host PIDs in the cgroups of this test namespace's containers
-// (containerd puts a container in /NAMESPACE/ID).
-func sandboxProcesses() []string {
-	var pids []string
-	matches, _ := filepath.Glob("/proc/[0-9]*/cgroup")
-	for _, m := range matches {
-		b, err := os.ReadFile(m)
-		if err == nil && strings.Contains(string(b), "/"+testNamespace+"/") {
-			pids = append(pids, filepath.Base(filepath.Dir(m)))
-		}
-	}
-	return pids
 }
 
 func TestSandboxBuildSucceeds(t *testing.T) {

@@ -1,25 +1,30 @@
 #!/usr/bin/env bash
 # The benchmarks of docs/performance.md (make bench runs them all):
-#   scripts/bench.sh [sandbox ARGS | inputs | verify ARGS]
+#   scripts/bench.sh [sandbox ARGS | load ARGS | inputs | verify ARGS]
 #   sandbox  go run ./bench/sandbox: (a) a trivial step through slsabox build against
 #            ctr run --rm, (b) a cold go build in the sandbox against the host; ARGS go
 #            to it, e.g. scripts/bench.sh sandbox -which a -n 20 -json bench.json
 #            (go run ./bench/sandbox -h lists the flags). A private containerd of its
 #            own (stopped again at the end if this script started it), the testbox and
 #            go-toolchain images in .cache/images, and bin/slsabox.
+#   load     go run ./bench/load: 8 builds in series against the same 8 at once on one
+#            containerd, (a) a trivial step and (b) a short step that waits and
+#            writes; the throughput ratio against 1.6x. ARGS go to it, e.g.
+#            scripts/bench.sh load -which b -n 5 -json load.json. Same daemon and
+#            testbox image as sandbox.
 #   inputs   go run ./bench/inputs: declared Go module inputs from a warm host cache
 #            against go mod download and go mod verify, for examples/go-deps (also from
 #            empty caches) and for slsabox's own go.sum.
 #   verify   scripts/bench-verify.sh: slsabox verify against cosign on a logged bundle,
 #            and the verifier's throughput per core.
-# With no subcommand, all three, sandbox with its defaults (ARGS, if any, go to it).
+# With no subcommand, all four, load with its defaults (ARGS, if any, go to sandbox).
 # Environment: SLSABOX_RUN and SLSABOX_ROOT choose the daemon's directories
 # (default /run/slsabox-bench and /var/lib/slsabox-bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which=all
 case ${1:-} in
-sandbox | inputs | verify) which=$1; shift ;;
+sandbox | load | inputs | verify) which=$1; shift ;;
 esac
 if [[ $which == verify ]]; then exec scripts/bench-verify.sh "$@"; fi
 repo=$PWD
@@ -37,7 +42,7 @@ if [[ $which == inputs || $which == all ]]; then
 	go run ./bench/inputs -n 5 -cache "$inputs_cache" -gomodcache "$(go env GOMODCACHE)" .
 fi
 
-if [[ $which == sandbox || $which == all ]]; then
+if [[ $which == sandbox || $which == load || $which == all ]]; then
 	step "private containerd"
 	if ! scripts/containerd.sh status >/dev/null 2>&1; then
 		scripts/containerd.sh start
@@ -48,12 +53,21 @@ if [[ $which == sandbox || $which == all ]]; then
 	step "images and bin/slsabox"
 	mkdir -p "$images"
 	testbox=$(scripts/images/testbox.sh "$images")
-	gotool=$(scripts/images/go-toolchain.sh "$images")
+	if [[ $which != load ]]; then gotool=$(scripts/images/go-toolchain.sh "$images"); fi
 	go build -trimpath -o bin/slsabox ./cmd/slsabox
+fi
 
+if [[ $which == sandbox || $which == all ]]; then
 	step "sandbox: slsabox build against ctr run and the host"
 	go run ./bench/sandbox -containerd "$sock" -slsabox bin/slsabox \
 		-testbox "$testbox" -go-image "$gotool" "$@"
+fi
+
+if [[ $which == load || $which == all ]]; then
+	step "load: 8 builds in series against 8 at once"
+	load_args=()
+	if [[ $which == load ]]; then load_args=("$@"); fi
+	go run ./bench/load -containerd "$sock" -slsabox bin/slsabox -testbox "$testbox" "${load_args[@]}"
 fi
 
 if [[ $which == all ]]; then

@@ -17,7 +17,6 @@ package main
 
 import (
 	"archive/tar"
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -29,13 +28,13 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/slsabox/slsabox/attest/verify"
+	"github.com/slsabox/slsabox/bench/internal/benchenv"
 	"github.com/slsabox/slsabox/bench/internal/stats"
 )
 
@@ -144,10 +143,7 @@ type Report struct {
 
 // Machine describes where the numbers come from.
 type Machine struct {
-	CPUs         int    `json:"cpus"`
-	MemTotal     string `json:"memTotal"`
-	OS           string `json:"os"`
-	Kernel       string `json:"kernel"`
+	benchenv.Host
 	Containerd   string `json:"containerd"`
 	Runc         string `json:"runc"`
 	HostGo       string `json:"hostGo,omitempty"`
@@ -226,7 +222,7 @@ func run(ctx context.Context, o options) (*Report, error) {
 	}
 
 	rep := &Report{N: o.n, Warmup: o.warmup, Machine: machine(ctx, o)}
-	defer func() { rep.Machine.LoadAvgEnd = loadAvg() }()
+	defer func() { rep.Machine.LoadAvgEnd = benchenv.LoadAvg() }()
 	for _, w := range o.which {
 		var bm *Benchmark
 		switch w {
@@ -555,24 +551,8 @@ func readIndex(path string) (image, error) {
 // body (steps, outputs, limits). The commit date is fixed, and so is SOURCE_DATE_EPOCH.
 func (b *bench) project(name string, img image, body string) (string, error) {
 	dir := filepath.Join(b.tmp, name)
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		return "", err
-	}
 	def := fmt.Sprintf("version: 1\nimage: oci-archive:%s@%s\n%s", img.archive, img.digest, body)
-	if err := os.WriteFile(filepath.Join(dir, "slsabox.yaml"), []byte(def), 0o644); err != nil {
-		return "", err
-	}
-	env := append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
-		"GIT_AUTHOR_NAME=bench", "GIT_AUTHOR_EMAIL=bench@slsabox.invalid", "GIT_AUTHOR_DATE=2026-01-01T00:00:00Z",
-		"GIT_COMMITTER_NAME=bench", "GIT_COMMITTER_EMAIL=bench@slsabox.invalid", "GIT_COMMITTER_DATE=2026-01-01T00:00:00Z")
-	for _, args := range [][]string{{"init", "-q"}, {"add", "slsabox.yaml"}, {"commit", "-q", "-m", "bench " + name}} {
-		cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
-		cmd.Env = env
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("git %s: %v: %s", args[0], err, out)
-		}
-	}
-	return dir, nil
+	return dir, benchenv.GitProject(dir, map[string]string{"slsabox.yaml": def})
 }
 
 func collect(xs []Sample, f func(Sample) float64) []float64 {
@@ -584,25 +564,7 @@ func collect(xs []Sample, f func(Sample) float64) []float64 {
 }
 
 func machine(ctx context.Context, o options) Machine {
-	m := Machine{CPUs: runtime.NumCPU(), LoadAvgStart: loadAvg()}
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		sc := bufio.NewScanner(bytes.NewReader(b))
-		for sc.Scan() {
-			if v, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
-				m.MemTotal = strings.TrimSpace(v)
-			}
-		}
-	}
-	if b, err := os.ReadFile("/etc/os-release"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(l, "PRETTY_NAME="); ok {
-				m.OS = strings.Trim(v, `"`)
-			}
-		}
-	}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.Kernel = strings.TrimSpace(string(b))
-	}
+	m := Machine{Host: benchenv.ReadHost(), LoadAvgStart: benchenv.LoadAvg()}
 	if out, err := exec.CommandContext(ctx, o.ctr, "-a", o.containerd, "version").Output(); err == nil {
 		// The second "Version:" line is the server's.
 		if v := strings.Split(string(out), "Version:"); len(v) >= 3 {
@@ -622,19 +584,11 @@ func machine(ctx context.Context, o options) Machine {
 	return m
 }
 
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return ""
-	}
-	return strings.Join(strings.Fields(string(b))[:3], " ")
-}
-
 func (r *Report) print(w io.Writer) {
 	m := r.Machine
 	fmt.Fprintf(w, "\nmachine: %d CPUs, %s, %s, kernel %s, containerd %s, runc %s\n", m.CPUs, m.MemTotal, m.OS, m.Kernel, m.Containerd, m.Runc)
 	fmt.Fprintf(w, "load average at start %s, at end %s; %d measured runs per side, alternating, after %d warm-up\n", m.LoadAvgStart, m.LoadAvgEnd, r.N, r.Warmup)
-	if busy(m.LoadAvgStart) {
+	if benchenv.Busy(m.LoadAvgStart, 1.5) {
 		// A step's processes share one CPU cgroup, which competes with every host
 		// process as a single entity: other load slows the sandbox side more.
 		fmt.Fprintf(w, "warning: other work was running (1-minute load average above 1.5 at the start); the ratios are disturbed, run again on an idle machine\n")
@@ -677,13 +631,6 @@ func (r *Report) print(w io.Writer) {
 			fmt.Fprintf(w, "  note: %s\n", n)
 		}
 	}
-}
-
-// busy reports whether a /proc/loadavg triple shows more than the benchmark's own load.
-func busy(loadavg string) bool {
-	var one float64
-	_, err := fmt.Sscan(loadavg, &one)
-	return err == nil && one > 1.5
 }
 
 func (r *Report) writeJSON(path string) error {

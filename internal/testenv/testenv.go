@@ -1,5 +1,6 @@
 // Package testenv finds the real services the integration tests run against: the
-// private containerd and the locally built images that scripts/test.sh provides.
+// private containerd and the locally built images that scripts/test.sh provides; and
+// Leftovers checks what builds left in them.
 //
 // Outside CI a missing service skips the test with the command that provides it; in
 // CI (CI=true) it fails the test, so a broken set-up never passes as "no tests ran".

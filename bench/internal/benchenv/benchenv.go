@@ -1,0 +1,88 @@
+// Package benchenv holds what the benchmarks that run slsabox share: the machine they
+// ran on, its load, and throwaway git projects to build.
+package benchenv
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+// Host describes the machine, for the report beside the figures.
+type Host struct {
+	CPUs     int    `json:"cpus"`
+	MemTotal string `json:"memTotal"`
+	OS       string `json:"os"`
+	Kernel   string `json:"kernel"`
+}
+
+// ReadHost reads /proc and /etc/os-release; what it cannot read stays empty.
+func ReadHost() Host {
+	h := Host{CPUs: runtime.NumCPU()}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
+				h.MemTotal = strings.TrimSpace(v)
+			}
+		}
+	}
+	if b, err := os.ReadFile("/etc/os-release"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "PRETTY_NAME="); ok {
+				h.OS = strings.Trim(v, `"`)
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		h.Kernel = strings.TrimSpace(string(b))
+	}
+	return h
+}
+
+// LoadAvg returns the 1, 5 and 15-minute load averages as /proc/loadavg prints them.
+func LoadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
+}
+
+// Busy reports whether a LoadAvg triple shows more than a benchmark's own load
+// (1-minute average above limit): other work disturbs the ratios.
+func Busy(loadavg string, limit float64) bool {
+	var one float64
+	_, err := fmt.Sscan(loadavg, &one)
+	return err == nil && one > limit
+}
+
+// GitProject writes files into a new directory dir and commits them as one commit
+// with a fixed date (so SOURCE_DATE_EPOCH is fixed too), without the caller's git
+// configuration.
+func GitProject(dir string, files map[string]string) error {
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return err
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			return err
+		}
+	}
+	env := append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
+		"GIT_AUTHOR_NAME=bench", "GIT_AUTHOR_EMAIL=bench@slsabox.invalid", "GIT_AUTHOR_DATE=2026-01-01T00:00:00Z",
+		"GIT_COMMITTER_NAME=bench", "GIT_COMMITTER_EMAIL=bench@slsabox.invalid", "GIT_COMMITTER_DATE=2026-01-01T00:00:00Z")
+	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"commit", "-q", "-m", "bench " + filepath.Base(dir)}} {
+		cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("git %s: %v: %s", args[0], err, out)
+		}
+	}
+	return nil
+}
