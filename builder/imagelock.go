@@ -74,7 +74,7 @@ func (l *imageLock) lock(ctx context.Context) (bool, error) {
 		select {
 		case <-ctx.Done():
 			f.Close()
-			return false, fmt.Errorf("waiting for another build to prepare the image: %w", ErrInterrupted)
+			return false, fmt.Errorf("%w: waiting for another build to prepare the image", ErrInterrupted)
 		case <-time.After(imageLockPoll):
 		}
 	}

@@ -209,7 +209,7 @@ func run(ctx context.Context, o options) (*Report, error) {
 	if !o.unsigned {
 		b.key = filepath.Join(b.tmp, "signing")
 		if out, err := exec.CommandContext(ctx, b.slsabox, "keygen", "--out", b.key).CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("slsabox keygen: %v: %s", err, out)
+			return nil, fmt.Errorf("slsabox keygen: %w: %s", err, out)
 		}
 	}
 	rep := &Report{N: o.n, Warmup: o.warmup, Builds: o.builds, Signed: !o.unsigned,
@@ -345,7 +345,7 @@ func (b *bench) build(ctx context.Context, project, out string) (float64, error)
 	err := cmd.Run()
 	wall := time.Since(start).Seconds()
 	if err != nil {
-		return 0, fmt.Errorf("slsabox %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+		return 0, fmt.Errorf("slsabox %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
 	var res struct {
 		Runtime struct {
@@ -355,7 +355,7 @@ func (b *bench) build(ctx context.Context, project, out string) (float64, error)
 		Subjects []struct{} `json:"subjects"`
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil || len(res.Subjects) != 1 {
-		return 0, fmt.Errorf("reading slsabox --output json of %s: %v", project, err)
+		return 0, fmt.Errorf("reading slsabox --output json of %s: %w", project, err)
 	}
 	b.rt.containerd, b.rt.runc = res.Runtime.Containerd, res.Runtime.Runc // the same for every build
 	return wall, nil

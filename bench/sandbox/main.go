@@ -413,7 +413,7 @@ func (b *bench) slsaboxSide(proj string) *Side {
 			} `json:"subjects"`
 		}
 		if err := json.Unmarshal(stdout.Bytes(), &res); err != nil || len(res.Subjects) == 0 {
-			return Sample{}, fmt.Errorf("reading slsabox --output json: %v", err)
+			return Sample{}, fmt.Errorf("reading slsabox --output json: %w", err)
 		}
 		x := Sample{Wall: wall, Build: res.FinishedOn.Sub(res.StartedOn).Seconds(), SHA256: res.Subjects[0].SHA256}
 		for _, st := range res.Steps {
@@ -453,7 +453,7 @@ func timed(cmd *exec.Cmd) (float64, error) {
 	err := cmd.Run()
 	wall := time.Since(start).Seconds()
 	if err != nil {
-		return 0, fmt.Errorf("%s: %v: %s", strings.Join(cmd.Args, " "), err, strings.TrimSpace(stderr.String()))
+		return 0, fmt.Errorf("%s: %w: %s", strings.Join(cmd.Args, " "), err, strings.TrimSpace(stderr.String()))
 	}
 	return wall, nil
 }
@@ -499,7 +499,7 @@ func (b *bench) image(ctx context.Context, spec string) (image, error) {
 	}
 	out, err := exec.CommandContext(ctx, b.o.ctr, "-a", b.o.containerd, "-n", b.o.namespace, "images", "import", abs).CombinedOutput()
 	if err != nil {
-		return image{}, fmt.Errorf("ctr images import %s: %v: %s", abs, err, strings.TrimSpace(string(out)))
+		return image{}, fmt.Errorf("ctr images import %s: %w: %s", abs, err, strings.TrimSpace(string(out)))
 	}
 	if !bytes.Contains(out, []byte(img.digest)) {
 		return image{}, fmt.Errorf("ctr images import %s did not import %s: %s", abs, img.digest, strings.TrimSpace(string(out)))
@@ -518,7 +518,7 @@ func readIndex(path string) (image, error) {
 	for {
 		h, err := tr.Next()
 		if err != nil {
-			return image{}, fmt.Errorf("no index.json: %v", err)
+			return image{}, fmt.Errorf("no index.json: %w", err)
 		}
 		if strings.TrimPrefix(h.Name, "./") != "index.json" {
 			continue
@@ -530,7 +530,7 @@ func readIndex(path string) (image, error) {
 			} `json:"manifests"`
 		}
 		if err := json.NewDecoder(tr).Decode(&idx); err != nil {
-			return image{}, fmt.Errorf("index.json: %v", err)
+			return image{}, fmt.Errorf("index.json: %w", err)
 		}
 		if len(idx.Manifests) != 1 {
 			return image{}, fmt.Errorf("index.json lists %d images, want 1", len(idx.Manifests))

@@ -81,7 +81,7 @@ func GitProject(dir string, files map[string]string) error {
 		cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
 		cmd.Env = env
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("git %s: %v: %s", args[0], err, out)
+			return fmt.Errorf("git %s: %w: %s", args[0], err, out)
 		}
 	}
 	return nil
