@@ -29,12 +29,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/slsabox/slsabox/bench/internal/benchenv"
@@ -78,7 +76,7 @@ func main() {
 	flag.IntVar(&o.builds, "builds", 8, "builds per side")
 	flag.StringVar(&which, "which", "a,b", "workloads: a, b or a,b")
 	flag.Float64Var(&o.target, "target", 1.6, "the throughput ratio (series / parallel) must reach it")
-	flag.StringVar(&o.containerd, "containerd", envOr("SLSABOX_CONTAINERD", "/run/slsabox/containerd/containerd.sock"), "containerd socket (env SLSABOX_CONTAINERD)")
+	flag.StringVar(&o.containerd, "containerd", benchenv.EnvOr("SLSABOX_CONTAINERD", "/run/slsabox/containerd/containerd.sock"), "containerd socket (env SLSABOX_CONTAINERD)")
 	flag.StringVar(&o.namespace, "namespace", "slsabox-bench-load", "containerd namespace of the builds")
 	flag.StringVar(&o.slsabox, "slsabox", "bin/slsabox", "slsabox binary")
 	flag.StringVar(&o.testbox, "testbox", ".cache/images/testbox.tar", "image: oci-archive:PATH@sha256:DIGEST, as scripts/images/testbox.sh prints it")
@@ -87,49 +85,25 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary projects and outputs")
 	flag.Parse()
 	if flag.NArg() > 0 {
-		fail(fmt.Errorf("unexpected arguments %q", flag.Args()), "flags only; see -h")
+		benchenv.Fail(fmt.Errorf("unexpected arguments %q", flag.Args()), "flags only; see -h")
 	}
 	for _, w := range strings.Split(which, ",") {
 		if w = strings.TrimSpace(w); w != "a" && w != "b" {
-			fail(fmt.Errorf("-which %q: want a, b or a,b", which), "")
+			benchenv.Fail(fmt.Errorf("-which %q: want a, b or a,b", which), "")
 		}
 		o.which = append(o.which, strings.TrimSpace(w))
 	}
 	if o.n < 1 || o.warmup < 0 || o.builds < 2 {
-		fail(errors.New("-n must be at least 1, -warmup at least 0 and -builds at least 2"), "")
+		benchenv.Fail(errors.New("-n must be at least 1, -warmup at least 0 and -builds at least 2"), "")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	rep, err := run(ctx, o)
-	if rep != nil {
-		rep.print(os.Stdout)
-		if o.jsonOut != "" {
-			if werr := rep.writeJSON(o.jsonOut); werr != nil && err == nil {
-				err = werr
-			}
+	benchenv.Main(func(ctx context.Context) (benchenv.Report, error) {
+		rep, err := run(ctx, o)
+		if rep == nil {
+			return nil, err
 		}
-	}
-	if err != nil {
-		fail(err, "")
-	}
+		return rep, err
+	}, o.jsonOut)
 }
-
-func fail(err error, hint string) {
-	fmt.Fprintf(os.Stderr, "bench: error: %v\n", err)
-	if hint != "" {
-		fmt.Fprintf(os.Stderr, "bench: hint: %s\n", hint)
-	}
-	os.Exit(1)
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-func logf(format string, args ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...) }
 
 // Report is what one run found; -json writes it as is.
 type Report struct {
@@ -202,7 +176,7 @@ func run(ctx context.Context, o options) (*Report, error) {
 		return nil, err
 	}
 	if o.keep {
-		logf("keeping %s", b.tmp)
+		benchenv.Logf("keeping %s", b.tmp)
 	} else {
 		defer os.RemoveAll(b.tmp)
 	}
@@ -273,7 +247,7 @@ func (b *bench) measure(ctx context.Context, bm *Benchmark) error {
 				tag = fmt.Sprintf("%d/%d", i+1, b.o.n)
 				s.side.Samples = append(s.side.Samples, x)
 			}
-			logf("(%s) %-7s %-8s %d builds %7.3fs (one build: median %.3fs; load %s)", bm.ID, tag, s.name, len(projects), x.Wall, x.BuildMedian, x.LoadAvg)
+			benchenv.Logf("(%s) %-7s %-8s %d builds %7.3fs (one build: median %.3fs; load %s)", bm.ID, tag, s.name, len(projects), x.Wall, x.BuildMedian, x.LoadAvg)
 		}
 	}
 	for _, s := range sides {
@@ -361,7 +335,7 @@ func (b *bench) build(ctx context.Context, project, out string) (float64, error)
 	return wall, nil
 }
 
-func (r *Report) print(w io.Writer) {
+func (r *Report) Print(w io.Writer) {
 	m := r.Machine
 	fmt.Fprintf(w, "\nmachine: %d CPUs, %s, %s, kernel %s, containerd %s, runc %s\n", m.CPUs, m.MemTotal, m.OS, m.Kernel, m.Containerd, m.Runc)
 	signing := "signed with a key, --no-tlog"
@@ -397,12 +371,4 @@ func (r *Report) print(w io.Writer) {
 			fmt.Fprintf(w, "  throughput: series / parallel = %.2fx (target >= %.2fx): %s\n", bm.Ratio, bm.Target, verdict)
 		}
 	}
-}
-
-func (r *Report) writeJSON(path string) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
 }

@@ -26,11 +26,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/slsabox/slsabox/attest/verify"
@@ -76,7 +74,7 @@ func main() {
 	flag.IntVar(&o.n, "n", 10, "measured runs per side (at least 10 for a report)")
 	flag.IntVar(&o.warmup, "warmup", 1, "unmeasured runs per side before measuring")
 	flag.StringVar(&which, "which", "a,b", "benchmarks to run: a, b or a,b")
-	flag.StringVar(&o.containerd, "containerd", envOr("SLSABOX_CONTAINERD", "/run/slsabox/containerd/containerd.sock"), "containerd socket (env SLSABOX_CONTAINERD)")
+	flag.StringVar(&o.containerd, "containerd", benchenv.EnvOr("SLSABOX_CONTAINERD", "/run/slsabox/containerd/containerd.sock"), "containerd socket (env SLSABOX_CONTAINERD)")
 	flag.StringVar(&o.namespace, "namespace", "slsabox-bench", "containerd namespace for both slsabox and ctr")
 	flag.StringVar(&o.slsabox, "slsabox", "bin/slsabox", "slsabox binary")
 	flag.StringVar(&o.ctr, "ctr", "ctr", "ctr binary")
@@ -88,50 +86,26 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary projects and outputs")
 	flag.Parse()
 	if flag.NArg() > 0 {
-		fail(fmt.Errorf("unexpected arguments %q", flag.Args()), "flags only; see -h")
+		benchenv.Fail(fmt.Errorf("unexpected arguments %q", flag.Args()), "flags only; see -h")
 	}
 	for _, w := range strings.Split(which, ",") {
 		if w = strings.TrimSpace(w); w != "a" && w != "b" {
-			fail(fmt.Errorf("-which %q: want a, b or a,b", which), "")
+			benchenv.Fail(fmt.Errorf("-which %q: want a, b or a,b", which), "")
 		}
 		o.which = append(o.which, strings.TrimSpace(w))
 	}
 	if o.n < 1 || o.warmup < 0 {
-		fail(errors.New("-n must be at least 1 and -warmup at least 0"), "")
+		benchenv.Fail(errors.New("-n must be at least 1 and -warmup at least 0"), "")
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	rep, err := run(ctx, o)
-	if rep != nil {
-		rep.print(os.Stdout)
-		if o.jsonOut != "" {
-			if werr := rep.writeJSON(o.jsonOut); werr != nil && err == nil {
-				err = werr
-			}
+	benchenv.Main(func(ctx context.Context) (benchenv.Report, error) {
+		rep, err := run(ctx, o)
+		if rep == nil {
+			return nil, err
 		}
-	}
-	if err != nil {
-		fail(err, "")
-	}
+		return rep, err
+	}, o.jsonOut)
 }
-
-func fail(err error, hint string) {
-	fmt.Fprintf(os.Stderr, "bench: error: %v\n", err)
-	if hint != "" {
-		fmt.Fprintf(os.Stderr, "bench: hint: %s\n", hint)
-	}
-	os.Exit(1)
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-func logf(format string, args ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...) }
 
 // Report is what one run of the benchmark found; -json writes it as is.
 type Report struct {
@@ -216,7 +190,7 @@ func run(ctx context.Context, o options) (*Report, error) {
 		return nil, err
 	}
 	if o.keep {
-		logf("keeping %s", b.tmp)
+		benchenv.Logf("keeping %s", b.tmp)
 	} else {
 		defer os.RemoveAll(b.tmp)
 	}
@@ -361,7 +335,7 @@ func (b *bench) measure(ctx context.Context, bm *Benchmark) error {
 				tag = fmt.Sprintf("%d/%d", i+1, b.o.n)
 				s.Samples = append(s.Samples, x)
 			}
-			logf("(%s) %-7s %-28s %7.3fs", bm.ID, tag, s.Name, x.Wall)
+			benchenv.Logf("(%s) %-7s %-28s %7.3fs", bm.ID, tag, s.Name, x.Wall)
 		}
 	}
 	for _, s := range bm.Sides {
@@ -584,7 +558,7 @@ func machine(ctx context.Context, o options) Machine {
 	return m
 }
 
-func (r *Report) print(w io.Writer) {
+func (r *Report) Print(w io.Writer) {
 	m := r.Machine
 	fmt.Fprintf(w, "\nmachine: %d CPUs, %s, %s, kernel %s, containerd %s, runc %s\n", m.CPUs, m.MemTotal, m.OS, m.Kernel, m.Containerd, m.Runc)
 	fmt.Fprintf(w, "load average at start %s, at end %s; %d measured runs per side, alternating, after %d warm-up\n", m.LoadAvgStart, m.LoadAvgEnd, r.N, r.Warmup)
@@ -631,12 +605,4 @@ func (r *Report) print(w io.Writer) {
 			fmt.Fprintf(w, "  note: %s\n", n)
 		}
 	}
-}
-
-func (r *Report) writeJSON(path string) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
 }

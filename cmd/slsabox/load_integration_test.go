@@ -211,26 +211,9 @@ func TestConcurrentBuilds(t *testing.T) {
 // bundleSubjects returns "name sha256" for each subject of the bundle's statement.
 func bundleSubjects(t *testing.T, path string) []string {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := attest.ParseBundle(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st struct {
-		Subject []struct {
-			Name   string            `json:"name"`
-			Digest map[string]string `json:"digest"`
-		} `json:"subject"`
-	}
-	if err := json.Unmarshal(b.GetDsseEnvelope().GetPayload(), &st); err != nil {
-		t.Fatalf("the bundle's statement: %v", err)
-	}
 	var out []string
-	for _, s := range st.Subject {
-		out = append(out, s.Name+" "+s.Digest["sha256"])
+	for _, s := range bundleStatement(t, path).GetSubject() {
+		out = append(out, s.GetName()+" "+s.GetDigest()["sha256"])
 	}
 	slices.Sort(out)
 	return out

@@ -5,12 +5,17 @@ package benchenv
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 )
 
 // Host describes the machine, for the report beside the figures.
@@ -85,4 +90,54 @@ func GitProject(dir string, files map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// Fail prints err (and a hint) the way every benchmark does, and exits 1.
+func Fail(err error, hint string) {
+	fmt.Fprintf(os.Stderr, "bench: error: %v\n", err)
+	if hint != "" {
+		fmt.Fprintf(os.Stderr, "bench: hint: %s\n", hint)
+	}
+	os.Exit(1)
+}
+
+// EnvOr is the environment variable name, or def when it is empty.
+func EnvOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// Logf writes a progress line to stderr.
+func Logf(format string, args ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...) }
+
+// Report is what a benchmark prints and, with -json, writes.
+type Report interface{ Print(w io.Writer) }
+
+// Main runs a benchmark until it ends or SIGINT/SIGTERM, prints its report, writes it
+// as JSON to jsonOut when that is set, and exits 1 on failure.
+func Main(run func(ctx context.Context) (Report, error), jsonOut string) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := run(ctx)
+	if rep != nil {
+		rep.Print(os.Stdout)
+		if jsonOut != "" {
+			if werr := writeJSON(jsonOut, rep); werr != nil && err == nil {
+				err = werr
+			}
+		}
+	}
+	if err != nil {
+		Fail(err, "")
+	}
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
