@@ -128,7 +128,10 @@ func (b *Builder) ctx(ctx context.Context) context.Context {
 // Sweep removes what crashed builds left in containerd. With all set it also removes
 // the objects of builds that still run, which kills them.
 func (b *Builder) Sweep(ctx context.Context, all bool) (SweepReport, error) {
-	return sweep(b.ctx(ctx), b.c, b.cfg.snapshotter, all)
+	rep, err := sweep(b.ctx(ctx), b.c, b.cfg.snapshotter, all)
+	n, werr := sweepWorkDirs(b.cfg.workDir)
+	rep.WorkDirs = n
+	return rep, errors.Join(err, werr)
 }
 
 // Runtime names the daemon and runtime that ran the build.
@@ -279,6 +282,9 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		return nil, hint.Wrapf(fmt.Errorf("%w: creating work directory: %w", ErrEnvironment, err), "free disk space or set --work-dir")
 	}
 	defer os.RemoveAll(work)
+	if err := os.WriteFile(filepath.Join(work, ownerFile), []byte(ownerID()+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("%w: creating work directory: %w", ErrEnvironment, err)
+	}
 	srcDir, outDir, fifoDir := filepath.Join(work, "src"), filepath.Join(work, "out"), filepath.Join(work, "fifo")
 	for _, d := range []string{srcDir, outDir, fifoDir} {
 		if err := os.Mkdir(d, 0o700); err != nil {
@@ -468,7 +474,7 @@ func (b *Builder) handOver(commitTime time.Time, dirs ...string) error {
 			return fmt.Errorf("%w: handing the work directory to the sandbox user: %w", ErrEnvironment, err)
 		}
 		if err := os.Chmod(d, 0o755); err != nil {
-			return fmt.Errorf("%w: %w", err, ErrEnvironment)
+			return fmt.Errorf("%w: %w", ErrEnvironment, err)
 		}
 	}
 	return nil

@@ -1,10 +1,13 @@
 package builder
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -110,6 +113,50 @@ type SweepReport struct {
 	Containers int `json:"containers"`
 	Snapshots  int `json:"snapshots"`
 	Leases     int `json:"leases"`
+	// WorkDirs counts the work directories (source copy, /out, module view) of builds
+	// whose process is gone.
+	WorkDirs int `json:"workDirs"`
+}
+
+// ownerFile, in a build's work directory, names the process that runs the build
+// (ownerID), so that a sweep can tell a crashed build's directory from a running one.
+const ownerFile = ".owner"
+
+// workDirName matches the directories Build makes: "slsabox-<build id>-<random>".
+var workDirName = regexp.MustCompile(`^slsabox-[0-9a-f]{12}-[0-9]+$`)
+
+// sweepWorkDirs removes the work directories under dir whose owning process is gone:
+// a build killed with SIGKILL cannot remove its own. A directory without an owner
+// file (a build that has just started) and one with anything mounted beneath it are
+// left alone.
+func sweepWorkDirs(dir string) (int, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, fmt.Errorf("%w: reading the work directory %s: %w", ErrEnvironment, dir, err)
+	}
+	mounted, _ := os.ReadFile("/proc/self/mountinfo")
+	n := 0
+	var errs []error
+	for _, e := range ents {
+		if !e.IsDir() || !workDirName.MatchString(e.Name()) {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		owner, err := os.ReadFile(filepath.Join(p, ownerFile))
+		if err != nil || ownerAlive(strings.TrimSpace(string(owner))) || bytes.Contains(mounted, []byte(" "+p+"/")) {
+			continue
+		}
+		removeReadOnly(p)
+		if _, err := os.Lstat(p); err == nil {
+			errs = append(errs, fmt.Errorf("removing %s: it is still there", p))
+			continue
+		}
+		n++
+	}
+	if err := errors.Join(errs...); err != nil {
+		return n, fmt.Errorf("%w: sweeping work directories: %w", ErrEnvironment, err)
+	}
+	return n, nil
 }
 
 // sweep removes containers, tasks, snapshots and leases left by builds whose owner

@@ -326,7 +326,7 @@ func mountpointLayer(ctx context.Context, c *containerd.Client, snapshotter, cha
 	defer sn.Remove(context.WithoutCancel(ctx), key) //nolint:errcheck // gone after a successful commit
 	dir, err := os.MkdirTemp("", "slsabox-mnt-")
 	if err != nil {
-		return "", fmt.Errorf("%w: %w", err, ErrEnvironment)
+		return "", fmt.Errorf("%w: mountpoint layer: %w", ErrEnvironment, err)
 	}
 	defer os.Remove(dir)
 	if err := mount.All(mounts, dir); err != nil {
@@ -381,7 +381,7 @@ func (b *Builder) ImportImage(ctx context.Context, file string) ([]ImportedImage
 	ctx = b.ctx(ctx)
 	abs, err := filepath.Abs(file)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", err, ErrInvalidInput)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidInput, err)
 	}
 	f, err := os.Open(abs)
 	if err != nil {

@@ -97,7 +97,7 @@ func PrepareInputs(ctx context.Context, def *Definition, srcDir, dir string, opt
 		}
 	}
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return nil, fmt.Errorf("%w: %w", err, ErrEnvironment)
+		return nil, fmt.Errorf("%w: %w", ErrEnvironment, err)
 	}
 	plan, err := b.prepareInputs(ctx, def, srcDir, dir)
 	if err != nil {

@@ -97,12 +97,12 @@ func inspectSource(ctx context.Context, dir, ignore, dest string) (*Source, []st
 	}
 	wg.Wait()
 	if ctErr != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ctErr, ErrInvalidSource)
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidSource, ctErr)
 	}
 	secs, _ := strconv.ParseInt(ct, 10, 64)
 	s.CommitTime = time.Unix(secs, 0).UTC()
 	if statusErr != nil {
-		return nil, nil, fmt.Errorf("%w: %w", statusErr, ErrInvalidSource)
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidSource, statusErr)
 	}
 	if archiveErr != nil {
 		return nil, nil, archiveErr
@@ -307,7 +307,7 @@ func safeJoin(dest, name string) (string, error) {
 func copyWorkTree(ctx context.Context, dir, dest, outDir string) error {
 	list, err := git(ctx, dir, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", ".")
 	if err != nil {
-		return fmt.Errorf("%w: %w", err, ErrInvalidSource)
+		return fmt.Errorf("%w: %w", ErrInvalidSource, err)
 	}
 	for _, name := range strings.Split(list, "\x00") {
 		if name == "" {

@@ -354,7 +354,7 @@ func TestCLISignalCleansUp(t *testing.T) {
 				t.Errorf("an interrupted build published %s", out)
 			}
 			stdout, stderr2, code := slsabox(t, "sweep")
-			if code != 0 || strings.TrimSpace(stdout) != "removed 0 containers, 0 snapshots, 0 leases" {
+			if code != 0 || strings.TrimSpace(stdout) != "removed 0 containers, 0 snapshots, 0 leases, 0 work directories" {
 				t.Errorf("leftovers after %s: %s %s", sig, stdout, stderr2)
 			}
 		})

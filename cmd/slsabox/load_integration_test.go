@@ -203,7 +203,7 @@ func TestConcurrentBuilds(t *testing.T) {
 	}
 	cmd := exec.Command(slsaboxBin, "sweep", "--containerd-address", addr)
 	cmd.Env = env
-	if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "removed 0 containers, 0 snapshots, 0 leases" {
+	if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "removed 0 containers, 0 snapshots, 0 leases, 0 work directories" {
 		t.Errorf("slsabox sweep after the builds: %v: %s", err, out)
 	}
 }

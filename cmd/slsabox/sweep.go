@@ -4,21 +4,29 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/slsabox/slsabox/builder"
 	"github.com/spf13/cobra"
 )
 
 func newSweepCmd(g *globalOptions) *cobra.Command {
-	var all bool
+	var (
+		all     bool
+		workDir string
+	)
 	cmd := &cobra.Command{
 		Use:   "sweep",
 		Short: "Remove containers, snapshots and leases left by crashed builds",
 		Long: `sweep removes what builds that crashed (or were killed with SIGKILL) left in containerd:
 containers and their tasks, snapshots and leases labelled by slsabox whose owning
-process is gone. Every build also does this when it starts. --all removes the objects
+process is gone, and those builds' work directories (--work-dir, default $TMPDIR). Every build also does this when it starts. --all removes the objects
 of running builds too, which stops them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			b, err := g.newBuilder(cmd.Context(), cmd.ErrOrStderr())
+			var opts []builder.Option
+			if workDir != "" {
+				opts = append(opts, builder.WithWorkDir(workDir))
+			}
+			b, err := g.newBuilder(cmd.Context(), cmd.ErrOrStderr(), opts...)
 			if err != nil {
 				return err
 			}
@@ -30,10 +38,12 @@ of running builds too, which stops them.`,
 			if g.output == "json" {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(rep)
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "removed %d containers, %d snapshots, %d leases\n", rep.Containers, rep.Snapshots, rep.Leases)
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "removed %d containers, %d snapshots, %d leases, %d work directories\n",
+				rep.Containers, rep.Snapshots, rep.Leases, rep.WorkDirs)
 			return err
 		},
 	}
+	cmd.Flags().StringVar(&workDir, "work-dir", "", "where the builds kept their work directories (slsabox build --work-dir; default $TMPDIR)")
 	cmd.Flags().BoolVar(&all, "all", false, "also remove the objects of builds that are still running (stops them)")
 	return cmd
 }

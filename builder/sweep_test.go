@@ -1,0 +1,49 @@
+package builder
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestSweepWorkDirs: a killed build's work directory goes (read-only module views
+// included); a running build's, one just created without an owner yet, and anything
+// not named like a work directory stay.
+func TestSweepWorkDirs(t *testing.T) {
+	dir := t.TempDir()
+	host, _ := os.Hostname()
+	mk := func(name, owner string) string {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Join(p, "src", "gomod", "m@v1"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(p, "src", "gomod", "m@v1", "go.mod"), []byte("module m\n"), 0o444); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(filepath.Join(p, "src", "gomod", "m@v1"), 0o555); err != nil {
+			t.Fatal(err)
+		}
+		if owner != "" {
+			if err := os.WriteFile(filepath.Join(p, ownerFile), []byte(owner+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return p
+	}
+	dead := mk("slsabox-0123456789ab-111", host+"/999999999/1")
+	running := mk("slsabox-0123456789ab-222", ownerID())
+	fresh := mk("slsabox-0123456789ab-333", "")
+	other := mk("slsabox-mnt-444", host+"/999999999/1")
+	n, err := sweepWorkDirs(dir)
+	if err != nil || n != 1 {
+		t.Fatalf("sweepWorkDirs = %d, %v; want 1 removed", n, err)
+	}
+	if _, err := os.Lstat(dead); err == nil {
+		t.Error("the killed build's work directory is still there")
+	}
+	for _, p := range []string{running, fresh, other} {
+		if _, err := os.Lstat(p); err != nil {
+			t.Errorf("%s was removed", filepath.Base(p))
+		}
+	}
+}
