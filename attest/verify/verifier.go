@@ -257,16 +257,22 @@ func (v *Verifier) checkTlog(b *bundle.Bundle) result {
 	// Then the entry that is reported, and whose proof is compared with its checkpoint,
 	// is one that verifies on its own: sigstore-go passes a bundle on the first good
 	// entry and skips the others (a bad promise), so the first entry of a known log
-	// need not be the one that was verified.
+	// need not be the one that was verified. With a single entry (what slsabox
+	// writes) the whole-bundle check above verified exactly that entry: sigstore-go
+	// counts only entries of a log the root names whose checks all passed, and the
+	// threshold is 1. Verifying it again would repeat the same computation (a third
+	// of a verification: the checkpoint's signature, the entry hash).
 	var lastErr error
 	for _, e := range entries {
 		log, ok := v.logs[hex.EncodeToString(e.GetLogId().GetKeyId())]
 		if !ok {
 			continue
 		}
-		if err := verifyOneEntry(b, e, v.trusted); err != nil {
-			lastErr = err
-			continue
+		if len(entries) > 1 {
+			if err := verifyOneEntry(b, e, v.trusted); err != nil {
+				lastErr = err
+				continue
+			}
 		}
 		if err := proofMatchesCheckpoint(e); err != nil {
 			lastErr = err
