@@ -128,7 +128,7 @@ func New(opts ...Option) (*Verifier, error) {
 	}
 	trusted = append(trusted, keys)
 	v.trusted = trusted
-	if v.sig, err = sgverify.NewVerifier(trusted, sgverify.WithCurrentTime()); err != nil {
+	if v.sig, err = sgverify.NewVerifier(trusted, sgverify.WithCurrentTime(), sgverify.WithoutStatementPredicate()); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrTrustMaterial, err)
 	}
 	if !v.logged {
@@ -169,7 +169,7 @@ func (v *Verifier) Verify(b *bundle.Bundle, p Policy) (*Report, error) {
 	r.OptOuts = append(r.OptOuts, p.optOuts()...)
 	results := map[string]result{}
 
-	st, detail, err := v.verifySignature(b)
+	_, detail, err := v.verifySignature(b)
 	if err != nil {
 		results[CheckSignature] = fail(fmt.Errorf("%w: %v", ErrSignature, err))
 		if v.identity != nil {
@@ -178,10 +178,19 @@ func (v *Verifier) Verify(b *bundle.Bundle, p Policy) (*Report, error) {
 		}
 		return r.finish(results)
 	}
-	r.Statement = st
+	sd, err := decodeStatement(b.GetDsseEnvelope().GetPayload())
+	if err != nil {
+		results[CheckSignature] = fail(fmt.Errorf("%w: the envelope holds no in-toto statement: %v", ErrSignature, err))
+		if v.identity != nil {
+			notRun := result{skipped: true, detail: "not run: the envelope holds no in-toto statement"}
+			results[CheckCertIdentity], results[CheckCertSource] = notRun, notRun
+		}
+		return r.finish(results)
+	}
+	r.Statement, r.Provenance = sd.st, sd.pred
 	results[CheckSignature] = pass(detail)
 	if v.identity != nil {
-		v.checkIdentity(b, st, results)
+		v.checkIdentity(b, sd, results)
 	}
 
 	switch {
@@ -190,7 +199,7 @@ func (v *Verifier) Verify(b *bundle.Bundle, p Policy) (*Report, error) {
 	default:
 		results[CheckTlog] = v.checkTlog(b)
 	}
-	checkStatement(st, b.GetDsseEnvelope().GetPayload(), p, results, r)
+	checkStatement(sd, p, results, r)
 	r, err = r.finish(results)
 	if r.Verified {
 		r.BuildLevel = max(1, p.BuilderLevel)
