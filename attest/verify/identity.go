@@ -123,6 +123,7 @@ func newKeyless(c config) (*Verifier, error) {
 	} else {
 		warnings = append(warnings, "certificate transparency not checked: the trusted root names no CT log")
 	}
+	opts = append(opts, sgverify.WithoutStatementPredicate()) // decoded once, by decodeStatement
 	sv, err := sgverify.NewVerifier(c.root, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrTrustMaterial, err)
@@ -137,7 +138,7 @@ func newKeyless(c config) (*Verifier, error) {
 	}
 	// An unlogged bundle's signature is still checked (at its RFC 3161 time), so that the
 	// report fails the transparency log check, not the signature.
-	noLogOpts := []sgverify.VerifierOption{sgverify.WithSignedTimestamps(1)}
+	noLogOpts := []sgverify.VerifierOption{sgverify.WithSignedTimestamps(1), sgverify.WithoutStatementPredicate()}
 	if len(c.root.CTLogs()) > 0 {
 		noLogOpts = append(noLogOpts, sgverify.WithSignedCertificateTimestamps(1))
 	}
@@ -193,7 +194,7 @@ func (v *Verifier) verifyCertificate(b *bundle.Bundle) (*statement, string, erro
 }
 
 // checkIdentity records the identity checks of a keyless bundle whose signature verified.
-func (v *Verifier) checkIdentity(b *bundle.Bundle, st *statement, results map[string]result) {
+func (v *Verifier) checkIdentity(b *bundle.Bundle, sd *signed, results map[string]result) {
 	sum, err := summary(b)
 	if err != nil {
 		results[CheckCertIdentity] = fail(fmt.Errorf("%w: %v", ErrIdentity, err))
@@ -206,7 +207,7 @@ func (v *Verifier) checkIdentity(b *bundle.Bundle, st *statement, results map[st
 	} else {
 		results[CheckCertIdentity] = v.identity.check(sum)
 	}
-	results[CheckCertSource] = crossCheck(sum, st, b.GetDsseEnvelope().GetPayload())
+	results[CheckCertSource] = crossCheck(sum, sd)
 }
 
 func summary(b *bundle.Bundle) (*certificate.Summary, error) {
@@ -257,9 +258,9 @@ func (id *Identity) check(sum *certificate.Summary) result {
 // certificate proves (its SAN or Build Signer URI): otherwise any workflow the
 // identity regexp admits could claim to be the builder the policy trusts. Other
 // builders' provenance keeps its own convention (GitHub's names the runner).
-func crossCheck(sum *certificate.Summary, st *statement, payload []byte) result {
+func crossCheck(sum *certificate.Summary, sd *signed) result {
 	ext := sum.Extensions
-	pred, err := provenance(st, payload)
+	pred, err := sd.pred, sd.predErr
 	if err != nil {
 		if ext.SourceRepositoryURI == "" {
 			return skip("the certificate names no source repository (not a CI identity)")

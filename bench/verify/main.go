@@ -164,8 +164,6 @@ func run(url, trustedRoot, slsabox, cosign string, n int, dur time.Duration) err
 	}
 	// Rates per second of wall time and per second of CPU time (user + system, all
 	// threads, GC included): on a shared machine the second is what one core gives.
-	// Rates per second of wall time and per second of CPU time (user + system, all
-	// threads, GC included): on a shared machine the second is what one core gives.
 	// The two loops alternate in 10 rounds; the report gives the median round.
 	rate := func(f func() error, d time.Duration) (wall, cpu float64, err error) {
 		count := 0
@@ -201,7 +199,7 @@ func run(url, trustedRoot, slsabox, cosign string, n int, dur time.Duration) err
 		pw, pc = append(pw, w), append(pc, c)
 	}
 	fmt.Printf("library verification on one core (GOMAXPROCS=1, %d alternating rounds of %s, median round)\n", rounds, dur/rounds)
-	fmt.Printf("  %-40s %6.0f per CPU-second  %6.0f per wall-second (target at least 1000)\n", "Verifier.Verify (bundle parsed once)", stats.Median(vc), stats.Median(vw))
+	fmt.Printf("  %-40s %6.0f per CPU-second  %6.0f per wall-second (target at least 3000 per CPU-second)\n", "Verifier.Verify (bundle parsed once)", stats.Median(vc), stats.Median(vw))
 	fmt.Printf("  %-40s %6.0f per CPU-second  %6.0f per wall-second\n", "ParseBundle + Verifier.Verify", stats.Median(pc), stats.Median(pw))
 	return nil
 }
@@ -244,7 +242,7 @@ func sideBySide(n, size int, sideA, sideB *exec.Cmd) error {
 		stats.MS(ma), stats.MS(slices.Min(wa)), stats.MS(slices.Max(wa)), stats.MS(stats.Median(ca)))
 	fmt.Printf("  %-36s wall median %8s  min %8s  max %8s  cpu median %8s\n", "B cosign verify-blob-attestation",
 		stats.MS(mb), stats.MS(slices.Min(wb)), stats.MS(slices.Max(wb)), stats.MS(stats.Median(cb)))
-	fmt.Printf("  ratio A/B: wall median %.2fx (target at most 0.50x), wall min %.2fx, cpu median %.2fx\n",
+	fmt.Printf("  ratio A/B: wall median %.2fx (target at most 0.40x), wall min %.2fx, cpu median %.2fx\n",
 		float64(ma)/float64(mb), float64(slices.Min(wa))/float64(slices.Min(wb)), float64(stats.Median(ca))/float64(stats.Median(cb)))
 	return nil
 }
