@@ -28,18 +28,18 @@ func ParseImageRef(s, baseDir string) (ImageRef, error) {
 	ref := ImageRef{Raw: s}
 	at := strings.LastIndex(s, "@")
 	if at < 0 {
-		return ref, hint.Wrapf(fmt.Errorf("image %q is not pinned by digest: %w", s, ErrInvalidDefinition),
+		return ref, hint.Wrap(fmt.Errorf("%w: image %q is not pinned by digest", ErrInvalidDefinition, s),
 			"append the manifest digest, e.g. NAME@sha256:<64 hex> (slsabox image import prints it for archives)")
 	}
 	name, dgst := s[:at], s[at+1:]
 	if !digestRE.MatchString(dgst) {
-		return ref, hint.Wrapf(fmt.Errorf("image digest %q is not sha256:<64 lowercase hex>: %w", dgst, ErrInvalidDefinition),
+		return ref, hint.Wrap(fmt.Errorf("%w: image digest %q is not sha256:<64 lowercase hex>", ErrInvalidDefinition, dgst),
 			"copy the digest exactly as the registry or slsabox image import prints it")
 	}
 	ref.Digest = dgst
 	if rest, ok := strings.CutPrefix(name, "oci-archive:"); ok {
 		if rest == "" {
-			return ref, hint.Wrapf(fmt.Errorf("image %q names no archive file: %w", s, ErrInvalidDefinition),
+			return ref, hint.Wrap(fmt.Errorf("%w: image %q names no archive file", ErrInvalidDefinition, s),
 				"write oci-archive:PATH@sha256:<digest>")
 		}
 		if !filepath.IsAbs(rest) {
@@ -47,13 +47,13 @@ func ParseImageRef(s, baseDir string) (ImageRef, error) {
 		}
 		abs, err := filepath.Abs(rest)
 		if err != nil {
-			return ref, fmt.Errorf("image archive path %q: %v: %w", rest, err, ErrInvalidDefinition)
+			return ref, fmt.Errorf("%w: image archive path %q: %w", ErrInvalidDefinition, rest, err)
 		}
 		ref.Archive = abs
 		return ref, nil
 	}
 	if name == "" || strings.ContainsAny(name, " \t") || strings.Contains(name, "://") {
-		return ref, hint.Wrapf(fmt.Errorf("image name %s is not a registry reference: %w", quoteToken(name), ErrInvalidDefinition),
+		return ref, hint.Wrap(fmt.Errorf("%w: image name %s is not a registry reference", ErrInvalidDefinition, quoteToken(name)),
 			"write REGISTRY/REPOSITORY[:TAG]@sha256:<digest>, e.g. docker.io/library/golang:1.26@sha256:...")
 	}
 	named, err := reference.ParseNormalizedNamed(name)
@@ -67,7 +67,7 @@ func ParseImageRef(s, baseDir string) (ImageRef, error) {
 		case errors.Is(err, reference.ErrReferenceInvalidFormat), errors.Is(err, reference.ErrNameEmpty):
 			why = " (invalid format)"
 		}
-		return ref, hint.Wrapf(fmt.Errorf("image name %s is not a registry reference%s: %w", quoteToken(name), why, ErrInvalidDefinition),
+		return ref, hint.Wrap(fmt.Errorf("%w: image name %s is not a registry reference%s", ErrInvalidDefinition, quoteToken(name), why),
 			"write REGISTRY/REPOSITORY[:TAG]@sha256:<digest>, e.g. docker.io/library/golang:1.26@sha256:...")
 	}
 	ref.Name = named.String() // golang:1.26 -> docker.io/library/golang:1.26

@@ -198,7 +198,9 @@ func (p *defParser) image(n *yaml.Node, def *Definition) error {
 	}
 	ref, err := ParseImageRef(v, filepath.Dir(p.file))
 	if err != nil {
-		return p.fail(n, strings.TrimSuffix(err.Error(), ": "+ErrInvalidDefinition.Error()), hint.Of(err))
+		// DefinitionError carries the class itself: keep only what follows it.
+		msg := strings.TrimPrefix(err.Error(), ErrInvalidDefinition.Error()+": ")
+		return p.fail(n, msg, hint.Of(err))
 	}
 	def.Image = ref
 	return nil
@@ -359,7 +361,7 @@ func validPattern(s string) error {
 			continue
 		}
 		if _, err := path.Match(seg, ""); err != nil {
-			return fmt.Errorf("output pattern %q is malformed: %v", s, err)
+			return fmt.Errorf("output pattern %q is malformed: %w", s, err)
 		}
 	}
 	return nil

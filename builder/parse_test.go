@@ -73,6 +73,8 @@ func TestParseDefinitionErrors(t *testing.T) {
 		{"version", "version: 2\n" + img + steps + outs, 1, `unsupported version "2"`, "version: 1"},
 		{"no digest", "version: 1\nimage: golang:1.26\n" + steps + outs, 2, "not pinned by digest", "@sha256:"},
 		{"short digest", "version: 1\nimage: golang@sha256:abc\n" + steps + outs, 2, "not sha256:<64", "digest"},
+		{"no archive", "version: 1\nimage: oci-archive:@sha256:" + hex64 + "\n" + steps + outs, 2, "names no archive file", "oci-archive:PATH"},
+		{"bad image name", "version: 1\nimage: \"a b@sha256:" + hex64 + "\"\n" + steps + outs, 2, "is not a registry reference", "REGISTRY/REPOSITORY"},
 		{"run string", "version: 1\n" + img + "steps: [{name: a, run: make}]\n" + outs, 3, "must be a list", "run: [make"},
 		{"bad step name", "version: 1\n" + img + "steps: [{name: Build!, run: [x]}]\n" + outs, 3, `step name "Build!"`, "lowercase"},
 		{"dup step", "version: 1\n" + img + "steps:\n- {name: a, run: [x]}\n- {name: a, run: [y]}\n" + outs, 5, "two steps", "own name"},
@@ -112,6 +114,11 @@ func TestParseDefinitionErrors(t *testing.T) {
 			}
 			if !strings.HasPrefix(err.Error(), "slsabox.yaml") {
 				t.Errorf("error %q does not name the file", err)
+			}
+			// The class is DefinitionError's to carry (errors.Is above), not part of its
+			// message: an image error's class prefix must be cut off, not repeated.
+			if strings.Contains(de.Msg, ErrInvalidDefinition.Error()) {
+				t.Errorf("message %q repeats the class", de.Msg)
 			}
 		})
 	}
