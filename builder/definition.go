@@ -42,8 +42,8 @@ type Limits struct {
 	OutputSize int64         // bytes, all of /out together
 }
 
-// DefaultLimits apply where slsabox.yaml says nothing.
-var DefaultLimits = Limits{
+// defaultLimits apply where slsabox.yaml says nothing.
+var defaultLimits = Limits{
 	Memory:     2 << 30,
 	Pids:       1024,
 	Timeout:    20 * time.Minute,

@@ -22,9 +22,9 @@ type ImageRef struct {
 // digestRE is how slsabox.yaml must pin an image.
 var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 
-// ParseImageRef parses "NAME@sha256:HEX" or "oci-archive:PATH@sha256:HEX". A relative
+// parseImageRef parses "NAME@sha256:HEX" or "oci-archive:PATH@sha256:HEX". A relative
 // archive path is taken relative to baseDir (the directory holding slsabox.yaml).
-func ParseImageRef(s, baseDir string) (ImageRef, error) {
+func parseImageRef(s, baseDir string) (ImageRef, error) {
 	ref := ImageRef{Raw: s}
 	at := strings.LastIndex(s, "@")
 	if at < 0 {

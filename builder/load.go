@@ -12,7 +12,7 @@ import (
 // dir: file, or dir/slsabox.yaml when file is "". A file inside dir is part of the
 // source and is opened inside dir, so that a committed symlink cannot make slsabox
 // read a host file; one outside dir is the user's own. Either must be a regular file
-// of at most MaxDefinitionSize bytes.
+// of at most maxDefinitionSize bytes.
 func LoadDefinition(dir, file string) (*Definition, error) {
 	if file == "" {
 		file = filepath.Join(dir, "slsabox.yaml")
@@ -22,24 +22,24 @@ func LoadDefinition(dir, file string) (*Definition, error) {
 		err  error
 	)
 	if rel, inside := relInside(dir, file); inside {
-		data, err = readSourceFile(dir, rel, MaxDefinitionSize)
+		data, err = readSourceFile(dir, rel, maxDefinitionSize)
 	} else if top, rel, inRepo := inRepository(dir, file); inRepo {
 		// Elsewhere in the same repository (-f ci/slsabox.yaml for the source app/): still
 		// the commit's, so still opened inside it.
-		data, err = readSourceFile(top, rel, MaxDefinitionSize)
+		data, err = readSourceFile(top, rel, maxDefinitionSize)
 	} else {
-		data, err = readUserFile(file, MaxDefinitionSize)
+		data, err = readUserFile(file, maxDefinitionSize)
 	}
 	if err != nil {
 		switch {
 		case errors.Is(err, os.ErrNotExist):
-			return nil, &DefinitionError{File: file, Msg: "no build definition found",
-				Fix: "create slsabox.yaml in the source directory (see docs/config.md) or point at one with -f FILE"}
+			return nil, &definitionError{file: file, msg: "no build definition found",
+				fix: "create slsabox.yaml in the source directory (see docs/config.md) or point at one with -f FILE"}
 		case errors.Is(err, errLeavesRoot), errors.Is(err, errNotRegular), errors.Is(err, errTooLarge):
-			return nil, &DefinitionError{File: file, Msg: "the build definition " + strings.TrimPrefix(err.Error(), rel(dir, file)+" "),
-				Fix: fmt.Sprintf("commit slsabox.yaml itself, a regular file of at most %s, not a symlink to something outside the source", FormatSize(MaxDefinitionSize))}
+			return nil, &definitionError{file: file, msg: "the build definition " + strings.TrimPrefix(err.Error(), rel(dir, file)+" "),
+				fix: fmt.Sprintf("commit slsabox.yaml itself, a regular file of at most %s, not a symlink to something outside the source", formatSize(maxDefinitionSize))}
 		}
-		return nil, &DefinitionError{File: file, Msg: err.Error(), Fix: "check the file's permissions"}
+		return nil, &definitionError{file: file, msg: err.Error(), fix: "check the file's permissions"}
 	}
 	return ParseDefinition(file, data)
 }

@@ -19,24 +19,24 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// DefinitionError points at the offending line of slsabox.yaml and says how to fix it.
-type DefinitionError struct {
-	File string
-	Line int // 0 when the problem is the file as a whole
-	Msg  string
-	Fix  string
+// definitionError points at the offending line of slsabox.yaml and says how to fix it.
+type definitionError struct {
+	file string
+	line int // 0 when the problem is the file as a whole
+	msg  string
+	fix  string
 }
 
-func (e *DefinitionError) Error() string {
-	loc := e.File
-	if e.Line > 0 {
-		loc = fmt.Sprintf("%s:%d", e.File, e.Line)
+func (e *definitionError) Error() string {
+	loc := e.file
+	if e.line > 0 {
+		loc = fmt.Sprintf("%s:%d", e.file, e.line)
 	}
-	return fmt.Sprintf("%s: %s", loc, e.Msg)
+	return fmt.Sprintf("%s: %s", loc, e.msg)
 }
 
-func (e *DefinitionError) Unwrap() error { return ErrInvalidDefinition }
-func (e *DefinitionError) Hint() string  { return e.Fix }
+func (e *definitionError) Unwrap() error { return ErrInvalidDefinition }
+func (e *definitionError) Hint() string  { return e.fix }
 
 var (
 	hexRE     = regexp.MustCompile(`^[0-9a-f]{64}$`)
@@ -60,9 +60,9 @@ func ParseDefinition(file string, data []byte) (*Definition, error) {
 // boundDefinitionErr keeps the file's content out of an error beyond the offending
 // token, cut short (boundMsg): slsabox.yaml may be a hostile commit's.
 func boundDefinitionErr(err error) error {
-	var de *DefinitionError
+	var de *definitionError
 	if errors.As(err, &de) {
-		de.Msg, de.Fix = boundMsg(de.Msg), boundQuotes(de.Fix)
+		de.msg, de.fix = boundMsg(de.msg), boundQuotes(de.fix)
 		return de
 	}
 	return &boundedError{err}
@@ -78,7 +78,7 @@ func (e *boundedError) Hint() string  { return boundQuotes(hint.Of(e.err)) }
 func parseDefinition(file string, data []byte) (*Definition, error) {
 	p := &defParser{file: file}
 	sum := sha256.Sum256(data)
-	def := &Definition{File: file, Digest: hex.EncodeToString(sum[:]), Raw: data, Limits: DefaultLimits}
+	def := &Definition{File: file, Digest: hex.EncodeToString(sum[:]), Raw: data, Limits: defaultLimits}
 
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -111,9 +111,9 @@ func parseDefinition(file string, data []byte) (*Definition, error) {
 type defParser struct{ file string }
 
 func (p *defParser) fail(n *yaml.Node, msg, fix string) error {
-	e := &DefinitionError{File: p.file, Msg: msg, Fix: fix}
+	e := &definitionError{file: p.file, msg: msg, fix: fix}
 	if n != nil {
-		e.Line = n.Line
+		e.line = n.Line
 	}
 	return e
 }
@@ -122,11 +122,11 @@ var yamlLineRE = regexp.MustCompile(`line (\d+): (.*)`)
 
 func (p *defParser) yamlErr(err error) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	e := &DefinitionError{File: p.file, Msg: "not valid YAML: " + msg,
-		Fix: "fix the YAML syntax at that line (indentation, quotes, a missing colon)"}
+	e := &definitionError{file: p.file, msg: "not valid YAML: " + msg,
+		fix: "fix the YAML syntax at that line (indentation, quotes, a missing colon)"}
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		e.Line, _ = strconv.Atoi(m[1])
-		e.Msg = "not valid YAML: " + m[2]
+		e.line, _ = strconv.Atoi(m[1])
+		e.msg = "not valid YAML: " + m[2]
 	}
 	return e
 }
@@ -196,9 +196,9 @@ func (p *defParser) image(n *yaml.Node, def *Definition) error {
 	if err != nil {
 		return err
 	}
-	ref, err := ParseImageRef(v, filepath.Dir(p.file))
+	ref, err := parseImageRef(v, filepath.Dir(p.file))
 	if err != nil {
-		// DefinitionError carries the class itself: keep only what follows it.
+		// definitionError carries the class itself: keep only what follows it.
 		msg := strings.TrimPrefix(err.Error(), ErrInvalidDefinition.Error()+": ")
 		return p.fail(n, msg, hint.Of(err))
 	}
@@ -375,12 +375,12 @@ func (p *defParser) limits(n *yaml.Node, def *Definition) error {
 			if err != nil {
 				return err
 			}
-			b, err := ParseSize(s)
+			b, err := parseSize(s)
 			if err != nil {
 				return p.fail(v, fmt.Sprintf("limits.%s: %v", what, err), "write a size such as 512MiB or 2GiB")
 			}
 			if b < lo {
-				return p.fail(v, fmt.Sprintf("limits.%s %s is below the minimum %s", what, s, FormatSize(lo)), "raise it")
+				return p.fail(v, fmt.Sprintf("limits.%s %s is below the minimum %s", what, s, formatSize(lo)), "raise it")
 			}
 			*dst = b
 			return nil

@@ -49,7 +49,7 @@ func TestParseDefinitionDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if def.Limits != DefaultLimits {
+	if def.Limits != defaultLimits {
 		t.Errorf("limits = %+v", def.Limits)
 	}
 	if def.Image.Name != "reg.example/go:1" {
@@ -99,12 +99,12 @@ func TestParseDefinitionErrors(t *testing.T) {
 			if !errors.Is(err, ErrInvalidDefinition) {
 				t.Fatalf("err = %v, want ErrInvalidDefinition", err)
 			}
-			var de *DefinitionError
+			var de *definitionError
 			if !errors.As(err, &de) {
-				t.Fatalf("err %T is not a *DefinitionError", err)
+				t.Fatalf("err %T is not a *definitionError", err)
 			}
-			if de.Line != tt.line {
-				t.Errorf("line = %d, want %d (%v)", de.Line, tt.line, err)
+			if de.line != tt.line {
+				t.Errorf("line = %d, want %d (%v)", de.line, tt.line, err)
 			}
 			if !strings.Contains(err.Error(), tt.msg) {
 				t.Errorf("error %q does not say %q", err, tt.msg)
@@ -115,10 +115,10 @@ func TestParseDefinitionErrors(t *testing.T) {
 			if !strings.HasPrefix(err.Error(), "slsabox.yaml") {
 				t.Errorf("error %q does not name the file", err)
 			}
-			// The class is DefinitionError's to carry (errors.Is above), not part of its
+			// The class is definitionError's to carry (errors.Is above), not part of its
 			// message: an image error's class prefix must be cut off, not repeated.
-			if strings.Contains(de.Msg, ErrInvalidDefinition.Error()) {
-				t.Errorf("message %q repeats the class", de.Msg)
+			if strings.Contains(de.msg, ErrInvalidDefinition.Error()) {
+				t.Errorf("message %q repeats the class", de.msg)
 			}
 		})
 	}
@@ -134,8 +134,8 @@ func FuzzParseDefinition(f *testing.F) {
 			if !errors.Is(err, ErrInvalidDefinition) {
 				t.Fatalf("error %v does not wrap ErrInvalidDefinition", err)
 			}
-			var de *DefinitionError
-			if !errors.As(err, &de) || de.Fix == "" {
+			var de *definitionError
+			if !errors.As(err, &de) || de.fix == "" {
 				t.Fatalf("error %v has no fix", err)
 			}
 			return

@@ -76,8 +76,8 @@ func (h *harness) assertClean() {
 		h.t.Errorf("%d containers left behind", len(ctrs))
 	}
 	var snaps []string
-	_ = h.b.c.SnapshotService(DefaultSnapshotter).Walk(ctx, func(_ context.Context, i snapshots.Info) error {
-		if i.Labels[LabelBuild] != "" || i.Kind == snapshots.KindView || i.Kind == snapshots.KindActive {
+	_ = h.b.c.SnapshotService(defaultSnapshotter).Walk(ctx, func(_ context.Context, i snapshots.Info) error {
+		if i.Labels[labelBuild] != "" || i.Kind == snapshots.KindView || i.Kind == snapshots.KindActive {
 			snaps = append(snaps, i.Name)
 		}
 		return nil
@@ -85,7 +85,7 @@ func (h *harness) assertClean() {
 	if len(snaps) != 0 {
 		h.t.Errorf("snapshots left behind: %v", snaps)
 	}
-	ls, err := h.b.c.LeasesService().List(ctx, "labels."+strconvQuote(LabelBuild))
+	ls, err := h.b.c.LeasesService().List(ctx, "labels."+strconvQuote(labelBuild))
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestSandboxBuildSucceeds(t *testing.T) {
 	}
 	log := h.log.String()
 	for _, want := range []string{
-		fmt.Sprintf("[inspect] %d\n[inspect] %d\n", DefaultSandboxUID, DefaultSandboxUID),
+		fmt.Sprintf("[inspect] %d\n[inspect] %d\n", defaultSandboxUID, defaultSandboxUID),
 		"CapEff:\t0000000000000000", "CapBnd:\t0000000000000000", "CapAmb:\t0000000000000000",
 		"NoNewPrivs:\t1", "Seccomp:\t2", "[inspect] HOME=/tmp", "[inspect] PATH=/bin",
 	} {

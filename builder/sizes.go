@@ -16,8 +16,8 @@ var sizeUnits = []struct {
 	{"B", 1},
 }
 
-// ParseSize reads "512MiB", "2GiB", "1G" (binary), "1GB" (decimal) or a byte count.
-func ParseSize(s string) (int64, error) {
+// parseSize reads "512MiB", "2GiB", "1G" (binary), "1GB" (decimal) or a byte count.
+func parseSize(s string) (int64, error) {
 	num, mult := strings.TrimSpace(s), int64(1)
 	for _, u := range sizeUnits {
 		if rest, ok := strings.CutSuffix(num, u.suffix); ok {
@@ -35,8 +35,8 @@ func ParseSize(s string) (int64, error) {
 	return n * mult, nil
 }
 
-// FormatSize prints bytes with the largest binary unit that fits: "2GiB", "308.9MiB".
-func FormatSize(b int64) string {
+// formatSize prints bytes with the largest binary unit that fits: "2GiB", "308.9MiB".
+func formatSize(b int64) string {
 	for _, u := range []struct {
 		s string
 		m int64
