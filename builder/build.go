@@ -73,7 +73,7 @@ func WithWorkDir(dir string) Option {
 	return func(c *config) error { c.workDir = dir; return nil }
 }
 
-// WithSandboxUser sets the uid and gid steps run as (default DefaultSandboxUID for both).
+// WithSandboxUser sets the uid and gid steps run as (default 48213 for both, see defaultSandboxUID).
 func WithSandboxUser(uid, gid uint32) Option {
 	return func(c *config) error {
 		if uid == 0 || gid == 0 {
@@ -98,11 +98,11 @@ func WithStepOutput(w io.Writer) Option {
 func New(ctx context.Context, address string, opts ...Option) (*Builder, error) {
 	cfg := config{
 		namespace:   DefaultNamespace,
-		snapshotter: DefaultSnapshotter,
+		snapshotter: defaultSnapshotter,
 		workDir:     os.TempDir(),
-		cacheDir:    DefaultCacheDir(),
-		uid:         DefaultSandboxUID,
-		gid:         DefaultSandboxUID,
+		cacheDir:    defaultCacheDir(),
+		uid:         defaultSandboxUID,
+		gid:         defaultSandboxUID,
 		progress:    io.Discard,
 		stepOutput:  io.Discard,
 	}
@@ -349,7 +349,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	}()
 	defer func() { cancelPrep(); <-swept }()
 
-	labels := map[string]string{LabelBuild: res.BuildID, LabelOwner: ownerID()}
+	labels := map[string]string{labelBuild: res.BuildID, labelOwner: ownerID()}
 	lease, err := b.c.LeasesService().Create(ctx, leases.WithID("slsabox-"+res.BuildID), leases.WithLabels(labels), leases.WithExpiration(leaseExpiry))
 	if err != nil {
 		return nil, exportFirst(hint.Wrapf(fmt.Errorf("%w: creating a lease: %w", ErrEnvironment, err), "check containerd is healthy"))
@@ -386,7 +386,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	res.Image = img
 	res.Runtime = <-rt
 	res.Sandbox = Sandbox{UID: b.cfg.uid, GID: b.cfg.gid, Network: "none", RootFS: "read-only", Capabilities: "none",
-		NoNewPrivs: true, Seccomp: SeccompProfile, SeccompDigest: seccompDigest(), TmpSize: def.Limits.Memory,
+		NoNewPrivs: true, Seccomp: seccompProfile, SeccompDigest: seccompDigest(), TmpSize: def.Limits.Memory,
 		Hostname: "slsabox", SourceWritable: true}
 
 	logFile, err := os.Create(filepath.Join(work, "build.log"))
@@ -416,7 +416,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 			return res, serr
 		}
 		b.progressf("step %s: ok in %s (peak memory %s, cpu %s)", st.Name,
-			time.Duration(sr.DurationMS)*time.Millisecond, FormatSize(int64(sr.PeakMemory)), time.Duration(sr.CPUTime).Round(time.Millisecond))
+			time.Duration(sr.DurationMS)*time.Millisecond, formatSize(int64(sr.PeakMemory)), time.Duration(sr.CPUTime).Round(time.Millisecond))
 	}
 	if err := logFile.Sync(); err != nil {
 		return res, fmt.Errorf("%w: writing build log: %w", ErrEnvironment, err)
@@ -638,7 +638,7 @@ func relTo(base, p string) string {
 // edit that git status does not show (an ignored file, --assume-unchanged,
 // --skip-worktree) would otherwise be built and recorded as the commit's.
 func definitionInExport(srcDir, rel string, def *Definition, src *Source) error {
-	data, err := readSourceFile(srcDir, rel, MaxDefinitionSize)
+	data, err := readSourceFile(srcDir, rel, maxDefinitionSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return hint.Wrapf(fmt.Errorf("%w: %s is not in the exported source (commit %.12s)", ErrDirtyTree, rel, src.Commit),
 			"commit it (git add -f if it is ignored), or keep the definition outside the built directory and pass -f")

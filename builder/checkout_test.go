@@ -25,7 +25,7 @@ func TestCheckoutCommit(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(dest, "sub", "a.txt")); string(got) != "one\n" || root != repo {
 		t.Errorf("checkout has %q (root %s), want the first commit's file", got, root)
 	}
-	src, err := ExportSource(ctx, filepath.Join(dest, "sub"), t.TempDir(), false)
+	src, err := exportSource(ctx, filepath.Join(dest, "sub"), t.TempDir(), false, "")
 	if err != nil || src.Commit != first || src.Subdir != "sub" {
 		t.Errorf("export of the checkout: %+v, %v", src, err)
 	}

@@ -24,17 +24,17 @@ import (
 // Labels put on everything a build creates in containerd, so that a crashed build's
 // leftovers can be found and removed (by Sweep, and at the start of every build).
 const (
-	LabelBuild = "dev.slsabox.build" // the build's ID
-	LabelOwner = "dev.slsabox.owner" // "host/pid/start-ticks" of the process that runs the build
-	LabelCache = "dev.slsabox.cache" // long-lived objects kept across builds (prepared image layers)
+	labelBuild = "dev.slsabox.build" // the build's ID
+	labelOwner = "dev.slsabox.owner" // "host/pid/start-ticks" of the process that runs the build
+	labelCache = "dev.slsabox.cache" // long-lived objects kept across builds (prepared image layers)
 )
 
 // DefaultNamespace is the containerd namespace slsabox works in; it keeps builds apart
 // from whatever else the daemon runs (Kubernetes' k8s.io, Docker's moby).
 const DefaultNamespace = "slsabox"
 
-// DefaultSnapshotter is overlayfs: a read-only view costs nothing, unlike "native", which copies the image.
-const DefaultSnapshotter = "overlayfs"
+// defaultSnapshotter is overlayfs: a read-only view costs nothing, unlike "native", which copies the image.
+const defaultSnapshotter = "overlayfs"
 
 // leaseExpiry bounds how long a crashed build's lease protects its snapshots even
 // if nothing sweeps it.
@@ -164,12 +164,12 @@ func sweepWorkDirs(dir string) (int, error) {
 func sweep(ctx context.Context, c *containerd.Client, snapshotter string, all bool) (SweepReport, error) {
 	var rep SweepReport
 	stale := func(labels map[string]string) bool {
-		if labels[LabelBuild] == "" {
+		if labels[labelBuild] == "" {
 			return false
 		}
-		return all || !ownerAlive(labels[LabelOwner])
+		return all || !ownerAlive(labels[labelOwner])
 	}
-	ctrs, err := c.Containers(ctx, "labels."+strconvQuote(LabelBuild))
+	ctrs, err := c.Containers(ctx, "labels."+strconvQuote(labelBuild))
 	if err != nil {
 		return rep, fmt.Errorf("%w: listing containers: %w", ErrEnvironment, err)
 	}
@@ -192,7 +192,7 @@ func sweep(ctx context.Context, c *containerd.Client, snapshotter string, all bo
 			keys = append(keys, info.Name)
 		}
 		return nil
-	}, "labels."+strconvQuote(LabelBuild))
+	}, "labels."+strconvQuote(labelBuild))
 	for _, k := range keys {
 		if err := sn.Remove(ctx, k); err != nil && !errdefs.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("removing snapshot %s: %w", k, err))
@@ -200,7 +200,7 @@ func sweep(ctx context.Context, c *containerd.Client, snapshotter string, all bo
 		}
 		rep.Snapshots++
 	}
-	ls, err := c.LeasesService().List(ctx, "labels."+strconvQuote(LabelBuild))
+	ls, err := c.LeasesService().List(ctx, "labels."+strconvQuote(labelBuild))
 	if err != nil {
 		errs = append(errs, fmt.Errorf("listing leases: %w", err))
 	}

@@ -339,7 +339,7 @@ func readGoSums(srcDir string, ins []Input) ([]goSumEntry, error) {
 			continue
 		}
 		rel := path.Clean(in.GoMod)
-		data, err := readSourceFile(srcDir, rel, MaxGoSumSize)
+		data, err := readSourceFile(srcDir, rel, maxGoSumSize)
 		if err != nil {
 			return nil, sourceFileErr("gomod input", rel, err, "commit the go.sum that gomod: names (go mod tidy writes it)")
 		}
@@ -348,7 +348,7 @@ func readGoSums(srcDir string, ins []Input) ([]goSumEntry, error) {
 			return nil, err
 		}
 		modRel := path.Join(path.Dir(rel), "go.mod")
-		goMod, err := readSourceFile(srcDir, modRel, MaxGoModSize)
+		goMod, err := readSourceFile(srcDir, modRel, maxGoModSize)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, hint.Wrapf(fmt.Errorf("%w: gomod input %s: no %s beside it", ErrInvalidSource, rel, modRel),
 				"gomod: names the go.sum next to the module's go.mod")

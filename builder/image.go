@@ -319,7 +319,7 @@ func mountpointLayer(ctx context.Context, c *containerd.Client, snapshotter, cha
 		return "", err
 	}
 	key := name + "/prepare-" + randomID()
-	mounts, err := sn.Prepare(ctx, key, chainID, snapshots.WithLabels(map[string]string{LabelCache: "mountpoints"}))
+	mounts, err := sn.Prepare(ctx, key, chainID, snapshots.WithLabels(map[string]string{labelCache: "mountpoints"}))
 	if err != nil {
 		return "", fmt.Errorf("%w: preparing mountpoint layer: %w", ErrEnvironment, err)
 	}
@@ -359,7 +359,7 @@ func mountpointLayer(ctx context.Context, c *containerd.Client, snapshotter, cha
 	}
 	// A GC root: kept across builds (it is a few empty directories), so that a build
 	// does not rebuild it; slsabox sweep leaves it alone.
-	if err := sn.Commit(ctx, name, key, snapshots.WithLabels(map[string]string{LabelCache: "mountpoints", "containerd.io/gc.root": "mountpoints"})); err != nil && !errdefs.IsAlreadyExists(err) {
+	if err := sn.Commit(ctx, name, key, snapshots.WithLabels(map[string]string{labelCache: "mountpoints", "containerd.io/gc.root": "mountpoints"})); err != nil && !errdefs.IsAlreadyExists(err) {
 		return "", fmt.Errorf("%w: committing mountpoint layer: %w", ErrEnvironment, err)
 	}
 	return name, nil

@@ -34,7 +34,8 @@ type ResolvedInput struct {
 }
 
 // WithCacheDir sets where declared inputs are cached by digest between builds
-// (default DefaultCacheDir()). Builds running at once may share it.
+// (default $SLSABOX_CACHE_DIR, else ~/.cache/slsabox/inputs). Builds running at once
+// may share it.
 func WithCacheDir(dir string) Option {
 	return func(c *config) error {
 		if dir == "" {
@@ -57,9 +58,9 @@ func WithGoProxy(list string) Option {
 	}
 }
 
-// DefaultCacheDir is $SLSABOX_CACHE_DIR, else the user's cache directory's
+// defaultCacheDir is $SLSABOX_CACHE_DIR, else the user's cache directory's
 // slsabox/inputs (~/.cache/slsabox/inputs).
-func DefaultCacheDir() string {
+func defaultCacheDir() string {
 	if d := os.Getenv("SLSABOX_CACHE_DIR"); d != "" {
 		return d
 	}
@@ -90,7 +91,7 @@ func (p *inputsPlan) env(env []string) []string {
 // /inputs. srcDir holds the source (the go.sum files of gomod inputs). Options other
 // than WithCacheDir, WithGoProxy and WithProgress have no effect.
 func PrepareInputs(ctx context.Context, def *Definition, srcDir, dir string, opts ...Option) ([]ResolvedInput, error) {
-	b := &Builder{cfg: config{cacheDir: DefaultCacheDir(), progress: io.Discard}}
+	b := &Builder{cfg: config{cacheDir: defaultCacheDir(), progress: io.Discard}}
 	for _, o := range opts {
 		if err := o(&b.cfg); err != nil {
 			return nil, err

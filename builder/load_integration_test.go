@@ -23,8 +23,8 @@ import (
 const coldNamespace = "slsabox-test-load-cold"
 
 func TestLabelBuildAgrees(t *testing.T) {
-	if LabelBuild != testenv.LabelBuild {
-		t.Fatalf("testenv.LabelBuild is %q, builder.LabelBuild %q: testenv.Leftovers would miss builds' objects", testenv.LabelBuild, LabelBuild)
+	if labelBuild != testenv.LabelBuild {
+		t.Fatalf("testenv.LabelBuild is %q, builder.labelBuild %q: testenv.Leftovers would miss builds' objects", testenv.LabelBuild, labelBuild)
 	}
 }
 
@@ -101,10 +101,10 @@ func emptyNamespace(t *testing.T, addr, ns string) {
 	if _, err := b.Sweep(ctx, true); err != nil {
 		t.Fatal(err)
 	}
-	sn := b.c.SnapshotService(DefaultSnapshotter)
+	sn := b.c.SnapshotService(defaultSnapshotter)
 	var cached []string
 	_ = sn.Walk(ctx, func(_ context.Context, i snapshots.Info) error {
-		if i.Labels[LabelCache] != "" {
+		if i.Labels[labelCache] != "" {
 			cached = append(cached, i.Name)
 		}
 		return nil

@@ -61,7 +61,7 @@ func collectOutputs(outDir, stage string, patterns []string, limit int64) ([]Sub
 		}
 		total += fi.Size()
 		if total > limit {
-			return hint.Wrapf(fmt.Errorf("%w: /out holds more than limits.output_size (%s)", ErrOutputRejected, FormatSize(limit)),
+			return hint.Wrapf(fmt.Errorf("%w: /out holds more than limits.output_size (%s)", ErrOutputRejected, formatSize(limit)),
 				"raise limits.output_size in slsabox.yaml or write less into /out")
 		}
 		if matchAny(patterns, "/out/"+name) {

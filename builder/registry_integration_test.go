@@ -70,7 +70,7 @@ func (h *harness) buildClean(ctx context.Context, dir string) (*Result, string, 
 // collects its content there, so that the next build must pull it again.
 func (h *harness) forgetImage(image string) {
 	h.t.Helper()
-	ref, err := ParseImageRef(image, "")
+	ref, err := parseImageRef(image, "")
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func (h *harness) forgetImage(image string) {
 // imageRecorded reports whether containerd holds an image record for image, and its target.
 func (h *harness) imageRecorded(image string) (string, bool) {
 	h.t.Helper()
-	ref, err := ParseImageRef(image, "")
+	ref, err := parseImageRef(image, "")
 	if err != nil {
 		h.t.Fatal(err)
 	}

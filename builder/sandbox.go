@@ -25,17 +25,17 @@ type Sandbox struct {
 	RootFS         string `json:"rootfs"`          // always "read-only"
 	Capabilities   string `json:"capabilities"`    // always "none"
 	NoNewPrivs     bool   `json:"noNewPrivileges"` // always true
-	Seccomp        string `json:"seccomp"`         // SeccompProfile
+	Seccomp        string `json:"seccomp"`         // seccompProfile
 	SeccompDigest  string `json:"seccompDigest"`   // sha256 of the profile as applied
 	TmpSize        int64  `json:"tmpSize"`         // bytes of tmpfs at /tmp (counts against memory)
 	Hostname       string `json:"hostname"`
 	SourceWritable bool   `json:"sourceWritable"` // /src is a throwaway copy the build may write
 }
 
-// DefaultSandboxUID is the user steps run as. No account on a normal host has it, so a
+// defaultSandboxUID is the user steps run as. No account on a normal host has it, so a
 // process that escaped the sandbox would own nothing there. It can be changed with
 // WithSandboxUser where it collides.
-const DefaultSandboxUID = 48213
+const defaultSandboxUID = 48213
 
 // stepMounts are the binds and the tmpfs every step gets.
 func stepMounts(srcDir, outDir, inputsDir string, tmpSize int64) []specs.Mount {
@@ -72,9 +72,9 @@ func stepSpec(sb Sandbox, args, env []string, limits Limits, mounts []specs.Moun
 	}
 }
 
-// SeccompProfile names the filter every step runs under: containerd's default profile
+// seccompProfile names the filter every step runs under: containerd's default profile
 // for a process without capabilities, limited to the machine's native system call ABI.
-const SeccompProfile = "containerd-default-native"
+const seccompProfile = "containerd-default-native"
 
 // withNativeSyscallsOnly keeps only the native architecture in the profile (x86_64 on
 // amd64, aarch64 on arm64). System calls through the other entry points (32-bit x86

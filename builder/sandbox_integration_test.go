@@ -84,7 +84,7 @@ func TestSandboxBuildSucceeds(t *testing.T) {
 	}
 	log := h.log.String()
 	for _, want := range []string{
-		fmt.Sprintf("[inspect] %d\n[inspect] %d\n", DefaultSandboxUID, DefaultSandboxUID),
+		fmt.Sprintf("[inspect] %d\n[inspect] %d\n", defaultSandboxUID, defaultSandboxUID),
 		"CapEff:\t0000000000000000", "CapBnd:\t0000000000000000", "CapAmb:\t0000000000000000",
 		"NoNewPrivs:\t1", "Seccomp:\t2", "[inspect] HOME=/tmp", "[inspect] PATH=/bin",
 	} {

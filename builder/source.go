@@ -178,13 +178,11 @@ func isOutputPath(p, out string) bool {
 	return p == out || strings.HasPrefix(p, out+"/") || strings.HasPrefix(p, out+".")
 }
 
-// ExportSource copies the committed tree of dir (or, when allowDirty is set and the tree
+// exportSource copies the committed tree of dir (or, when allowDirty is set and the tree
 // has changes, the work tree's tracked and untracked-but-not-ignored files) into dest,
 // which must be an empty directory. The user's repository is never mounted into a step.
-func ExportSource(ctx context.Context, dir, dest string, allowDirty bool) (*Source, error) {
-	return exportSource(ctx, dir, dest, allowDirty, "")
-}
-
+// outDir, when not "", is slsabox's own output directory: untracked files at or
+// under it neither make the tree dirty nor get copied.
 func exportSource(ctx context.Context, dir, dest string, allowDirty bool, outDir string) (*Source, error) {
 	s, changed, err := inspectSource(ctx, dir, outDir, dest)
 	if err != nil {

@@ -45,7 +45,7 @@ func TestExportSourceCommitted(t *testing.T) {
 	runGit(t, repo, "add", "-A")
 	runGit(t, repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q", "-m", "link")
 	dest := t.TempDir()
-	src, err := ExportSource(context.Background(), filepath.Join(repo, "sub"), dest, false)
+	src, err := exportSource(context.Background(), filepath.Join(repo, "sub"), dest, false, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,12 +73,12 @@ func TestExportSourceDirty(t *testing.T) {
 	repo := gitRepo(t, map[string]string{"a.txt": "a"})
 	write(t, filepath.Join(repo, "a.txt"), "changed", 0o644)
 	write(t, filepath.Join(repo, "new.txt"), "new", 0o644)
-	_, err := ExportSource(context.Background(), repo, t.TempDir(), false)
+	_, err := exportSource(context.Background(), repo, t.TempDir(), false, "")
 	if !errors.Is(err, ErrDirtyTree) || !strings.Contains(err.Error(), "a.txt") || !strings.Contains(hint.Of(err), "--allow-dirty") {
 		t.Fatalf("err = %v (hint %q)", err, hint.Of(err))
 	}
 	dest := t.TempDir()
-	src, err := ExportSource(context.Background(), repo, dest, true)
+	src, err := exportSource(context.Background(), repo, dest, true, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,11 +94,11 @@ func TestExportSourceDirty(t *testing.T) {
 }
 
 func TestExportSourceNotGit(t *testing.T) {
-	_, err := ExportSource(context.Background(), t.TempDir(), t.TempDir(), false)
+	_, err := exportSource(context.Background(), t.TempDir(), t.TempDir(), false, "")
 	if !errors.Is(err, ErrInvalidSource) || !strings.Contains(hint.Of(err), "git init") {
 		t.Fatalf("err = %v", err)
 	}
-	_, err = ExportSource(context.Background(), "/does/not/exist", t.TempDir(), false)
+	_, err = exportSource(context.Background(), "/does/not/exist", t.TempDir(), false, "")
 	if !errors.Is(err, ErrInvalidSource) {
 		t.Fatalf("err = %v", err)
 	}
@@ -107,13 +107,13 @@ func TestExportSourceNotGit(t *testing.T) {
 func TestExportSourceNothingCommitted(t *testing.T) {
 	empty := t.TempDir()
 	runGit(t, empty, "init", "-q", "-b", "main")
-	_, err := ExportSource(context.Background(), empty, t.TempDir(), false)
+	_, err := exportSource(context.Background(), empty, t.TempDir(), false, "")
 	if !errors.Is(err, ErrInvalidSource) || !strings.Contains(err.Error(), "has no commit") {
 		t.Fatalf("empty repository: err = %v", err)
 	}
 	repo := gitRepo(t, map[string]string{"a.txt": "a"})
 	write(t, filepath.Join(repo, "new/b.txt"), "b", 0o644)
-	_, err = ExportSource(context.Background(), filepath.Join(repo, "new"), t.TempDir(), false)
+	_, err = exportSource(context.Background(), filepath.Join(repo, "new"), t.TempDir(), false, "")
 	if !errors.Is(err, ErrInvalidSource) || !strings.Contains(err.Error(), "not committed at HEAD") {
 		t.Fatalf("uncommitted directory: err = %v", err)
 	}
@@ -123,7 +123,7 @@ func TestExportSourceDetachedRoot(t *testing.T) {
 	repo := gitRepo(t, map[string]string{"a.txt": "a", "sub/b.txt": "b"})
 	runGit(t, repo, "checkout", "-q", "--detach")
 	dest := t.TempDir()
-	src, err := ExportSource(context.Background(), repo, dest, false)
+	src, err := exportSource(context.Background(), repo, dest, false, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestExportSourceDirtyReplacesArchive(t *testing.T) {
 		t.Fatal(err)
 	}
 	dest := t.TempDir()
-	if _, err := ExportSource(context.Background(), repo, dest, true); err != nil {
+	if _, err := exportSource(context.Background(), repo, dest, true, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Lstat(filepath.Join(dest, "gone.txt")); !errors.Is(err, os.ErrNotExist) {

@@ -17,12 +17,12 @@ import (
 // Size caps of the files the control plane (root) reads from a commit or a work tree
 // (docs/config.md): a larger file is refused before it is read to the end.
 const (
-	// MaxDefinitionSize caps slsabox.yaml.
-	MaxDefinitionSize = 1 << 20
-	// MaxGoSumSize caps a go.sum named by a gomod input.
-	MaxGoSumSize = 16 << 20
-	// MaxGoModSize caps the go.mod beside it.
-	MaxGoModSize = 4 << 20
+	// maxDefinitionSize caps slsabox.yaml.
+	maxDefinitionSize = 1 << 20
+	// maxGoSumSize caps a go.sum named by a gomod input.
+	maxGoSumSize = 16 << 20
+	// maxGoModSize caps the go.mod beside it.
+	maxGoModSize = 4 << 20
 )
 
 // Why a file of the source was refused; readSourceFile wraps one of these.
@@ -76,14 +76,14 @@ func readRegular(f *os.File, name string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s %w (it is a %s)", name, errNotRegular, fileKind(fi.Mode()))
 	}
 	if fi.Size() > limit {
-		return nil, fmt.Errorf("%s %w: %s, the limit is %s", name, errTooLarge, FormatSize(fi.Size()), FormatSize(limit))
+		return nil, fmt.Errorf("%s %w: %s, the limit is %s", name, errTooLarge, formatSize(fi.Size()), formatSize(limit))
 	}
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
 	if int64(len(data)) > limit { // grew while read, or a file whose size stat does not tell (procfs)
-		return nil, fmt.Errorf("%s %w: more than %s", name, errTooLarge, FormatSize(limit))
+		return nil, fmt.Errorf("%s %w: more than %s", name, errTooLarge, formatSize(limit))
 	}
 	return data, nil
 }

@@ -220,7 +220,7 @@ func TestLoadDefinitionHostile(t *testing.T) {
 		t.Errorf("-f /dev/zero: %v", err)
 	}
 	big := filepath.Join(t.TempDir(), "big.yaml")
-	must(t, os.WriteFile(big, make([]byte, MaxDefinitionSize+1), 0o644))
+	must(t, os.WriteFile(big, make([]byte, maxDefinitionSize+1), 0o644))
 	if _, err := LoadDefinition(root, big); !errors.Is(err, ErrInvalidDefinition) || !strings.Contains(err.Error(), "larger than") {
 		t.Errorf("-f big: %v", err)
 	}
@@ -288,7 +288,7 @@ func TestDefinitionInExport(t *testing.T) {
 				tc.hide(t, dir)
 			}
 			dest := t.TempDir()
-			src, err := ExportSource(context.Background(), dir, dest, false)
+			src, err := exportSource(context.Background(), dir, dest, false, "")
 			if err != nil {
 				t.Fatalf("export: %v (git status shows nothing)", err)
 			}

@@ -164,7 +164,7 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 			if res.OOMKilled || (code == 137 && killedFor == nil && res.PeakMemory >= uint64(s.limits.Memory)*95/100) {
 				res.OOMKilled = true
 				return hint.Wrapf(&StepError{Step: res.Name, ExitCode: res.ExitCode, Err: ErrStepFailed,
-					Reason: fmt.Sprintf("killed: out of memory (limits.memory is %s)", FormatSize(s.limits.Memory))},
+					Reason: fmt.Sprintf("killed: out of memory (limits.memory is %s)", formatSize(s.limits.Memory))},
 					"raise limits.memory in slsabox.yaml if the build needs more (/tmp counts too)")
 			}
 			if killedFor != nil {

@@ -5,6 +5,6 @@ package verify
 // The embedded public-good trusted root (publicgood_trusted_root.json) is a copy of this file of this module.
 const (
 	PublicGoodRootModule = "github.com/sigstore/sigstore-go@v1.3.0"
-	PublicGoodRootFile   = "examples/trusted-root-public-good.json"
-	PublicGoodRootSHA256 = "4364d7724c04cc912ce2a6c45ed2610e8d8d1c4dc857fb500292738d4d9c8d2c"
+	publicGoodRootFile   = "examples/trusted-root-public-good.json"
+	publicGoodRootSHA256 = "4364d7724c04cc912ce2a6c45ed2610e8d8d1c4dc857fb500292738d4d9c8d2c"
 )

@@ -16,8 +16,8 @@ import (
 // holds the keys of Sigstore's public-good Rekor and Fulcio.
 func TestPublicGoodTrustedRoot(t *testing.T) {
 	sum := sha256.Sum256(publicGoodRootJSON)
-	if got := hex.EncodeToString(sum[:]); got != PublicGoodRootSHA256 {
-		t.Fatalf("embedded root sha256 %s, pinned %s: run go generate ./attest/verify", got, PublicGoodRootSHA256)
+	if got := hex.EncodeToString(sum[:]); got != publicGoodRootSHA256 {
+		t.Fatalf("embedded root sha256 %s, pinned %s: run go generate ./attest/verify", got, publicGoodRootSHA256)
 	}
 	tr, err := PublicGoodTrustedRoot()
 	if err != nil {

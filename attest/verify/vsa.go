@@ -49,7 +49,7 @@ type Summary struct {
 	// SLSA track. Ignored for a failure, which records "FAILED".
 	VerifiedLevels []string
 	// OptOuts are the unsafe opt-outs the verification used (Report.OptOuts). A
-	// PASSED VSA records each as the level OptOutLevel(name) and claims at most
+	// PASSED VSA records each as the level optOutLevel(name) and claims at most
 	// SLSA_BUILD_LEVEL_1.
 	OptOuts []string
 	// TimeVerified defaults to now.
@@ -84,7 +84,7 @@ func NewVSA(s Summary) (*intoto.Statement, error) {
 		pred.VerificationResult = VSAPassed
 		pred.VerifiedLevels = slices.Clone(s.VerifiedLevels)
 		for _, o := range s.OptOuts {
-			pred.VerifiedLevels = append(pred.VerifiedLevels, OptOutLevel(o))
+			pred.VerifiedLevels = append(pred.VerifiedLevels, optOutLevel(o))
 		}
 	}
 	for _, a := range s.InputAttestations {
@@ -154,10 +154,10 @@ func (s Summary) validate() error {
 	return nil
 }
 
-// OptOutLevel is how a PASSED VSA records an unsafe opt-out among its verified
+// optOutLevel is how a PASSED VSA records an unsafe opt-out among its verified
 // levels, e.g. SLSABOX_OPT_OUT_ALLOW_DIRTY for AllowDirtyUnsafe: a consumer that
 // requires a level sees it, and one that reads the levels sees what was waived.
-func OptOutLevel(name string) string {
+func optOutLevel(name string) string {
 	name = strings.TrimSuffix(name, "Unsafe")
 	var b strings.Builder
 	for i, r := range name {

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slsabox/slsabox/attest"
+	"github.com/slsabox/slsabox/internal/atomicfile"
 )
 
 func newKeygenCmd(g *globalOptions) *cobra.Command {
@@ -38,10 +39,10 @@ Existing files are never overwritten without --force.`,
 			if err != nil {
 				return usageError{err}
 			}
-			if err := attest.WriteFileAtomic(keyPath, priv, 0o600); err != nil {
+			if err := atomicfile.Write(keyPath, priv, 0o600); err != nil {
 				return envError{err}
 			}
-			if err := attest.WriteFileAtomic(pubPath, pub, 0o644); err != nil {
+			if err := atomicfile.Write(pubPath, pub, 0o644); err != nil {
 				return envError{errors.Join(err, os.Remove(keyPath))}
 			}
 			enc := ""

@@ -18,6 +18,7 @@ import (
 
 	"github.com/slsabox/slsabox/attest"
 	"github.com/slsabox/slsabox/attest/verify"
+	"github.com/slsabox/slsabox/internal/atomicfile"
 	"github.com/slsabox/slsabox/internal/hint"
 )
 
@@ -135,7 +136,7 @@ func (w *vsaWriter) write(ctx context.Context, bundlePath string, bundleJSON []b
 	if err != nil {
 		return err
 	}
-	if err := attest.WriteFileAtomic(w.out, env, 0o644); err != nil {
+	if err := atomicfile.Write(w.out, env, 0o644); err != nil {
 		return envError{err}
 	}
 	return nil

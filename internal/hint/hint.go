@@ -9,8 +9,8 @@ import (
 	"fmt"
 )
 
-// Hinted is implemented by errors that know what the user should do next.
-type Hinted interface {
+// hinter is implemented by errors that know what the user should do next.
+type hinter interface {
 	Hint() string
 }
 
@@ -39,7 +39,7 @@ func Wrapf(err error, format string, args ...any) error {
 
 // Of returns the first hint in err's chain, or "".
 func Of(err error) string {
-	var h Hinted
+	var h hinter
 	if errors.As(err, &h) {
 		return h.Hint()
 	}

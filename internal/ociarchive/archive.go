@@ -23,14 +23,14 @@ type Result struct {
 	Layers []Descriptor
 }
 
-// Build writes the OCI archive of an image made of layers (directories or
+// writeArchive writes the OCI archive of an image made of layers (directories or
 // tar files, in order) to w.
-func Build(ctx context.Context, w io.Writer, layers []string, opts Options) (*Result, error) {
+func writeArchive(ctx context.Context, w io.Writer, layers []string, opts Options) (*Result, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
 	if len(layers) == 0 && !opts.Mountpoints {
-		return nil, fmt.Errorf("%w: no layers; pass at least one directory or tar file", ErrInvalidOptions)
+		return nil, fmt.Errorf("%w: no layers; pass at least one directory or tar file", errInvalidOptions)
 	}
 	if opts.TempDir == "" {
 		opts.TempDir = os.TempDir()
@@ -104,7 +104,7 @@ func Build(ctx context.Context, w io.Writer, layers []string, opts Options) (*Re
 	res.Manifest.Platform = &plat
 	if opts.Ref != "" {
 		full, _ := fullName(opts.Ref) // validated above
-		res.Manifest.Annotations = map[string]string{AnnotationRefName: opts.Ref, AnnotationImageName: full}
+		res.Manifest.Annotations = map[string]string{annotationRefName: opts.Ref, annotationImageName: full}
 	}
 	idx, err := json.Marshal(index{SchemaVersion: 2, MediaType: mediaTypeIndex, Manifests: []Descriptor{res.Manifest}})
 	if err != nil {
@@ -133,7 +133,7 @@ func notInLayer(dir string, layers []string) error {
 			continue
 		}
 		if r := resolve(l); d == r || strings.HasPrefix(d, r+string(filepath.Separator)) {
-			return fmt.Errorf("%w: the archive is written in %s, inside the layer directory %s; write it elsewhere (or set TMPDIR)", ErrInvalidOptions, dir, l)
+			return fmt.Errorf("%w: the archive is written in %s, inside the layer directory %s; write it elsewhere (or set TMPDIR)", errInvalidOptions, dir, l)
 		}
 	}
 	return nil
@@ -209,7 +209,7 @@ func WriteFile(ctx context.Context, path string, layers []string, opts Options) 
 	if opts.TempDir == "" {
 		opts.TempDir = dir // spool on the filesystem that must hold the archive anyway
 	}
-	res, err := Build(ctx, f, layers, opts)
+	res, err := writeArchive(ctx, f, layers, opts)
 	if err != nil {
 		return nil, err
 	}

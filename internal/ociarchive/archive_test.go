@@ -174,7 +174,7 @@ func build(t testing.TB, layers []string, opts Options) ([]byte, *Result) {
 	t.Helper()
 	var buf bytes.Buffer
 	opts.TempDir = t.TempDir()
-	res, err := Build(context.Background(), &buf, layers, opts)
+	res, err := writeArchive(context.Background(), &buf, layers, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,8 +349,8 @@ func TestDigestsMatchContent(t *testing.T) {
 		t.Fatalf("index.json = %s", files["index.json"])
 	}
 	md := idx.Manifests[0]
-	if md.Digest != res.Manifest.Digest || md.Annotations[AnnotationRefName] != "busybox" ||
-		md.Annotations[AnnotationImageName] != "docker.io/library/busybox:latest" || md.Platform == nil {
+	if md.Digest != res.Manifest.Digest || md.Annotations[annotationRefName] != "busybox" ||
+		md.Annotations[annotationImageName] != "docker.io/library/busybox:latest" || md.Platform == nil {
 		t.Errorf("index manifest descriptor = %+v", md)
 	}
 	var m manifest
@@ -409,31 +409,31 @@ func TestBadInputs(t *testing.T) {
 		wantErr error
 		wantMsg string
 	}{
-		{"absolute path", []string{tarFile(reg("/etc/passwd", 0o644, "x"))}, Options{}, ErrUnsafeEntry, "absolute name"},
-		{"dotdot", []string{tarFile(reg("../evil", 0o644, "x"))}, Options{}, ErrUnsafeEntry, `".." component`},
-		{"inner dotdot", []string{tarFile(reg("a/../../evil", 0o644, "x"))}, Options{}, ErrUnsafeEntry, `".." component`},
-		{"hardlink escape", []string{tarFile(reg("a", 0o644, "x"), link(tar.TypeLink, "b", "../a"))}, Options{}, ErrUnsafeEntry, "hardlink"},
-		{"hardlink to missing", []string{tarFile(link(tar.TypeLink, "b", "a"))}, Options{}, ErrUnsafeEntry, "not an earlier entry"},
-		{"hardlink to dir", []string{tarFile(dir("d/", 0o755), link(tar.TypeLink, "b", "d"))}, Options{}, ErrUnsafeEntry, "directory"},
-		{"below symlink", []string{tarFile(link(tar.TypeSymlink, "etc", "/etc"), reg("etc/passwd", 0o644, "x"))}, Options{}, ErrUnsafeEntry, "symlink"},
-		{"below file", []string{tarFile(reg("f", 0o644, "x"), reg("f/g", 0o644, "x"))}, Options{}, ErrUnsafeEntry, "non-directory"},
-		{"duplicate", []string{tarFile(reg("f", 0o644, "x"), reg("./f", 0o644, "y"))}, Options{}, ErrUnsafeEntry, "appears twice"},
-		{"sparse", []string{writeFile(t, tmp, "sparse.tar", gnuSparseTar(t))}, Options{}, ErrInvalidLayer, "is a sparse file"},
-		{"not a tar", []string{writeFile(t, tmp, "junk", bytes.Repeat([]byte("junk"), 200))}, Options{}, ErrInvalidLayer, "not a readable tar"},
-		{"bad gzip", []string{writeFile(t, tmp, "junk.gz", []byte{0x1f, 0x8b, 1})}, Options{}, ErrInvalidLayer, "gzip"},
-		{"missing layer", []string{filepath.Join(tmp, "nope")}, Options{}, ErrInvalidLayer, "existing directory or tar"},
-		{"no layers", nil, Options{}, ErrInvalidOptions, "no layers"},
-		{"bad env", []string{tmp}, Options{Env: []string{"NOEQUALS"}}, ErrInvalidOptions, "KEY=VALUE"},
-		{"relative workdir", []string{tmp}, Options{WorkDir: "src"}, ErrInvalidOptions, "absolute"},
-		{"negative epoch", []string{tmp}, Options{Epoch: -1}, ErrInvalidOptions, "1970"},
-		{"ref with digest", []string{tmp}, Options{Ref: "x@sha256:00"}, ErrInvalidOptions, "digest"},
-		{"uppercase ref", []string{tmp}, Options{Ref: "Team/Image:1"}, ErrInvalidOptions, "lowercase"},
+		{"absolute path", []string{tarFile(reg("/etc/passwd", 0o644, "x"))}, Options{}, errUnsafeEntry, "absolute name"},
+		{"dotdot", []string{tarFile(reg("../evil", 0o644, "x"))}, Options{}, errUnsafeEntry, `".." component`},
+		{"inner dotdot", []string{tarFile(reg("a/../../evil", 0o644, "x"))}, Options{}, errUnsafeEntry, `".." component`},
+		{"hardlink escape", []string{tarFile(reg("a", 0o644, "x"), link(tar.TypeLink, "b", "../a"))}, Options{}, errUnsafeEntry, "hardlink"},
+		{"hardlink to missing", []string{tarFile(link(tar.TypeLink, "b", "a"))}, Options{}, errUnsafeEntry, "not an earlier entry"},
+		{"hardlink to dir", []string{tarFile(dir("d/", 0o755), link(tar.TypeLink, "b", "d"))}, Options{}, errUnsafeEntry, "directory"},
+		{"below symlink", []string{tarFile(link(tar.TypeSymlink, "etc", "/etc"), reg("etc/passwd", 0o644, "x"))}, Options{}, errUnsafeEntry, "symlink"},
+		{"below file", []string{tarFile(reg("f", 0o644, "x"), reg("f/g", 0o644, "x"))}, Options{}, errUnsafeEntry, "non-directory"},
+		{"duplicate", []string{tarFile(reg("f", 0o644, "x"), reg("./f", 0o644, "y"))}, Options{}, errUnsafeEntry, "appears twice"},
+		{"sparse", []string{writeFile(t, tmp, "sparse.tar", gnuSparseTar(t))}, Options{}, errInvalidLayer, "is a sparse file"},
+		{"not a tar", []string{writeFile(t, tmp, "junk", bytes.Repeat([]byte("junk"), 200))}, Options{}, errInvalidLayer, "not a readable tar"},
+		{"bad gzip", []string{writeFile(t, tmp, "junk.gz", []byte{0x1f, 0x8b, 1})}, Options{}, errInvalidLayer, "gzip"},
+		{"missing layer", []string{filepath.Join(tmp, "nope")}, Options{}, errInvalidLayer, "existing directory or tar"},
+		{"no layers", nil, Options{}, errInvalidOptions, "no layers"},
+		{"bad env", []string{tmp}, Options{Env: []string{"NOEQUALS"}}, errInvalidOptions, "KEY=VALUE"},
+		{"relative workdir", []string{tmp}, Options{WorkDir: "src"}, errInvalidOptions, "absolute"},
+		{"negative epoch", []string{tmp}, Options{Epoch: -1}, errInvalidOptions, "1970"},
+		{"ref with digest", []string{tmp}, Options{Ref: "x@sha256:00"}, errInvalidOptions, "digest"},
+		{"uppercase ref", []string{tmp}, Options{Ref: "Team/Image:1"}, errInvalidOptions, "lowercase"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			opts := tt.opts
 			opts.TempDir = t.TempDir()
-			_, err := Build(context.Background(), io.Discard, tt.layers, opts)
+			_, err := writeArchive(context.Background(), io.Discard, tt.layers, opts)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
@@ -483,7 +483,7 @@ func TestWriteFileIsAtomic(t *testing.T) {
 	before, _ := os.ReadFile(out)
 
 	bad := writeFile(t, t.TempDir(), "bad.tar", makeTar(t, reg("/abs", 0o644, "")))
-	if _, err := WriteFile(context.Background(), out, []string{bad}, Options{}); !errors.Is(err, ErrUnsafeEntry) {
+	if _, err := WriteFile(context.Background(), out, []string{bad}, Options{}); !errors.Is(err, errUnsafeEntry) {
 		t.Fatalf("err = %v", err)
 	}
 	after, _ := os.ReadFile(out)
@@ -525,7 +525,7 @@ func TestOutputInsideLayer(t *testing.T) {
 	out := filepath.Join(tree, "sub", "img.tar")
 	os.Mkdir(filepath.Dir(out), 0o755)
 	_, err := WriteFile(context.Background(), out, []string{tree}, Options{})
-	if !errors.Is(err, ErrInvalidOptions) || !strings.Contains(err.Error(), "inside the layer directory") {
+	if !errors.Is(err, errInvalidOptions) || !strings.Contains(err.Error(), "inside the layer directory") {
 		t.Fatalf("err = %v, want the output-inside-layer error", err)
 	}
 	if ents, _ := os.ReadDir(filepath.Dir(out)); len(ents) != 0 {

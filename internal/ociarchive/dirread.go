@@ -16,7 +16,7 @@ func readDir(ctx context.Context, root string) ([]*entry, error) {
 	// WalkDir does not descend into a symlinked root; resolve it first.
 	root, err := filepath.EvalSymlinks(root)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidLayer, err)
+		return nil, fmt.Errorf("%w: %w", errInvalidLayer, err)
 	}
 	var out []*entry
 	seen := make(map[[2]uint64]string)
@@ -69,7 +69,7 @@ func readDir(ctx context.Context, root string) ([]*entry, error) {
 			}
 			e.devmajor, e.devminor = devMajor(rdev), devMinor(rdev)
 		default:
-			return fmt.Errorf("%w: %s is a %v, which a layer cannot hold; remove it from the directory", ErrInvalidLayer, p, m.Type())
+			return fmt.Errorf("%w: %s is a %v, which a layer cannot hold; remove it from the directory", errInvalidLayer, p, m.Type())
 		}
 		out = append(out, e)
 		return nil

@@ -2,7 +2,7 @@
 // oci-layout, index.json and blobs/sha256/..., as containerd's Import and
 // `ctr images import` accept.
 //
-// [WriteFile] (atomic, to a path) and [Build] (to an io.Writer) turn a list of
+// [WriteFile] (atomic, to a path; writeArchive to an io.Writer) turns a list of
 // layer sources — directories or tar files, optionally gzip-compressed — into
 // one single-platform image. The same inputs and [Options] always give the
 // same bytes:
@@ -23,8 +23,8 @@
 //
 // Input tars are untrusted: absolute names, `..` components, entries below a
 // symlink or a non-directory, hardlinks to missing entries or directories,
-// duplicate entries and sparse files are refused with [ErrUnsafeEntry] or
-// [ErrInvalidLayer].
+// duplicate entries and sparse files are refused with errUnsafeEntry or
+// errInvalidLayer.
 //
 // Layer digests depend on Go's compress/flate; diff_ids (uncompressed
 // digests) depend only on the inputs.

@@ -57,15 +57,15 @@ func (e *entry) header(epoch int64) *tar.Header {
 func cleanName(name string) (string, error) {
 	switch {
 	case name == "":
-		return "", fmt.Errorf("%w: empty name", ErrUnsafeEntry)
+		return "", fmt.Errorf("%w: empty name", errUnsafeEntry)
 	case strings.ContainsRune(name, 0):
-		return "", fmt.Errorf("%w: name %q contains a NUL byte", ErrUnsafeEntry, name)
+		return "", fmt.Errorf("%w: name %q contains a NUL byte", errUnsafeEntry, name)
 	case strings.HasPrefix(name, "/"):
-		return "", fmt.Errorf("%w: absolute name %q; rebuild the tar with relative names (tar -C DIR .)", ErrUnsafeEntry, name)
+		return "", fmt.Errorf("%w: absolute name %q; rebuild the tar with relative names (tar -C DIR .)", errUnsafeEntry, name)
 	}
 	for _, c := range strings.Split(name, "/") {
 		if c == ".." {
-			return "", fmt.Errorf("%w: name %q has a \"..\" component that could escape the layer root", ErrUnsafeEntry, name)
+			return "", fmt.Errorf("%w: name %q has a \"..\" component that could escape the layer root", errUnsafeEntry, name)
 		}
 	}
 	return path.Clean(name), nil
@@ -84,18 +84,18 @@ func normalize(in []*entry) ([]*entry, error) {
 				*old = *e // a later directory entry only updates metadata
 				continue
 			}
-			return nil, fmt.Errorf("%w: %q appears twice; repack the tar so every path occurs once", ErrUnsafeEntry, e.path)
+			return nil, fmt.Errorf("%w: %q appears twice; repack the tar so every path occurs once", errUnsafeEntry, e.path)
 		}
 		if e.typ == tar.TypeLink {
 			if e.linkname == e.path {
-				return nil, fmt.Errorf("%w: hardlink %q points to itself", ErrUnsafeEntry, e.path)
+				return nil, fmt.Errorf("%w: hardlink %q points to itself", errUnsafeEntry, e.path)
 			}
 			t, ok := byPath[e.linkname]
 			if !ok {
-				return nil, fmt.Errorf("%w: hardlink %q points to %q, which is not an earlier entry of the layer", ErrUnsafeEntry, e.path, e.linkname)
+				return nil, fmt.Errorf("%w: hardlink %q points to %q, which is not an earlier entry of the layer", errUnsafeEntry, e.path, e.linkname)
 			}
 			if t.typ == tar.TypeDir {
-				return nil, fmt.Errorf("%w: hardlink %q points to directory %q", ErrUnsafeEntry, e.path, e.linkname)
+				return nil, fmt.Errorf("%w: hardlink %q points to directory %q", errUnsafeEntry, e.path, e.linkname)
 			}
 			r := e.linkname
 			if rr, ok := root[r]; ok {
@@ -123,7 +123,7 @@ func normalize(in []*entry) ([]*entry, error) {
 				if pe.typ == tar.TypeSymlink {
 					what = "a symlink"
 				}
-				return nil, fmt.Errorf("%w: %q lies below %q, which is %s", ErrUnsafeEntry, p, d, what)
+				return nil, fmt.Errorf("%w: %q lies below %q, which is %s", errUnsafeEntry, p, d, what)
 			}
 		}
 	}

@@ -22,7 +22,7 @@ func unixTime(epoch int64) time.Time { return time.Unix(epoch, 0).UTC() }
 func loadLayer(ctx context.Context, src string, sp *spool) ([]*entry, error) {
 	fi, err := os.Stat(src)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w; pass an existing directory or tar file", ErrInvalidLayer, err)
+		return nil, fmt.Errorf("%w: %w; pass an existing directory or tar file", errInvalidLayer, err)
 	}
 	var ents []*entry
 	if fi.IsDir() {
@@ -39,7 +39,7 @@ func loadLayer(ctx context.Context, src string, sp *spool) ([]*entry, error) {
 func readTarFile(ctx context.Context, name string, sp *spool) ([]*entry, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidLayer, err)
+		return nil, fmt.Errorf("%w: %w", errInvalidLayer, err)
 	}
 	defer f.Close()
 	return readTar(ctx, f, sp)
@@ -85,17 +85,17 @@ func writeTar(ctx context.Context, w io.Writer, ents []*entry, epoch int64) erro
 func copyData(w io.Writer, e *entry) error {
 	r, err := e.open()
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalidLayer, err)
+		return fmt.Errorf("%w: %w", errInvalidLayer, err)
 	}
 	defer r.Close()
 	if _, err := io.CopyN(w, r, e.size); err != nil {
 		if errors.Is(err, io.EOF) {
-			return fmt.Errorf("%w: %q shrank while it was read; do not change inputs during the build", ErrInvalidLayer, e.path)
+			return fmt.Errorf("%w: %q shrank while it was read; do not change inputs during the build", errInvalidLayer, e.path)
 		}
-		return fmt.Errorf("%w: reading %q: %w", ErrInvalidLayer, e.path, err)
+		return fmt.Errorf("%w: reading %q: %w", errInvalidLayer, e.path, err)
 	}
 	if n, _ := r.Read(make([]byte, 1)); n > 0 {
-		return fmt.Errorf("%w: %q grew while it was read; do not change inputs during the build", ErrInvalidLayer, e.path)
+		return fmt.Errorf("%w: %q grew while it was read; do not change inputs during the build", errInvalidLayer, e.path)
 	}
 	return nil
 }

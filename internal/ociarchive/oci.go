@@ -10,10 +10,10 @@ const (
 	mediaTypeConfig   = "application/vnd.oci.image.config.v1+json"
 	mediaTypeLayerGz  = "application/vnd.oci.image.layer.v1.tar+gzip"
 
-	// AnnotationRefName is the OCI image-layout name of a manifest in index.json.
-	AnnotationRefName = "org.opencontainers.image.ref.name"
-	// AnnotationImageName is the full image name containerd's Import uses.
-	AnnotationImageName = "io.containerd.image.name"
+	// annotationRefName is the OCI image-layout name of a manifest in index.json.
+	annotationRefName = "org.opencontainers.image.ref.name"
+	// annotationImageName is the full image name containerd's Import uses.
+	annotationImageName = "io.containerd.image.name"
 )
 
 // Descriptor points to a blob.

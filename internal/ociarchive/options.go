@@ -49,14 +49,14 @@ func (o *Options) validate() error {
 	for _, kv := range o.Env {
 		k, _, ok := strings.Cut(kv, "=")
 		if !ok || !envKey.MatchString(k) {
-			return fmt.Errorf("%w: env %q is not KEY=VALUE with KEY made of letters, digits and _", ErrInvalidOptions, kv)
+			return fmt.Errorf("%w: env %q is not KEY=VALUE with KEY made of letters, digits and _", errInvalidOptions, kv)
 		}
 	}
 	if o.WorkDir != "" && (!path.IsAbs(o.WorkDir) || strings.ContainsRune(o.WorkDir, 0)) {
-		return fmt.Errorf("%w: workdir %q must be an absolute path such as /src", ErrInvalidOptions, o.WorkDir)
+		return fmt.Errorf("%w: workdir %q must be an absolute path such as /src", errInvalidOptions, o.WorkDir)
 	}
 	if o.Epoch < 0 {
-		return fmt.Errorf("%w: epoch %d is before 1970; use SOURCE_DATE_EPOCH >= 0", ErrInvalidOptions, o.Epoch)
+		return fmt.Errorf("%w: epoch %d is before 1970; use SOURCE_DATE_EPOCH >= 0", errInvalidOptions, o.Epoch)
 	}
 	return nil
 }
@@ -76,7 +76,7 @@ func (o *Options) platform() Platform {
 // qualified the way containerd and Docker expand it.
 func fullName(ref string) (string, error) {
 	bad := func(why string) error {
-		return fmt.Errorf("%w: image name %q %s; use a name like example.org/team/image:1", ErrInvalidOptions, ref, why)
+		return fmt.Errorf("%w: image name %q %s; use a name like example.org/team/image:1", errInvalidOptions, ref, why)
 	}
 	if strings.Contains(ref, "@") {
 		return "", bad("carries a digest, which the archive defines itself")

@@ -41,7 +41,7 @@ func readTar(ctx context.Context, r io.Reader, sp *spool) ([]*entry, error) {
 	if magic, _ := br.Peek(2); bytes.Equal(magic, []byte{0x1f, 0x8b}) {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, fmt.Errorf("%w: bad gzip header: %w", ErrInvalidLayer, err)
+			return nil, fmt.Errorf("%w: bad gzip header: %w", errInvalidLayer, err)
 		}
 		defer zr.Close()
 		r = zr
@@ -59,7 +59,7 @@ func readTar(ctx context.Context, r io.Reader, sp *spool) ([]*entry, error) {
 			return out, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: not a readable tar archive (%w); pass a directory, a .tar or a .tar.gz", ErrInvalidLayer, err)
+			return nil, fmt.Errorf("%w: not a readable tar archive (%w); pass a directory, a .tar or a .tar.gz", errInvalidLayer, err)
 		}
 		e, err := tarEntry(h)
 		if err != nil {
@@ -71,7 +71,7 @@ func readTar(ctx context.Context, r io.Reader, sp *spool) ([]*entry, error) {
 		if e.typ == tar.TypeReg {
 			off, n, err := sp.add(tr)
 			if err != nil {
-				return nil, fmt.Errorf("%w: reading data of %q: %w", ErrInvalidLayer, h.Name, err)
+				return nil, fmt.Errorf("%w: reading data of %q: %w", errInvalidLayer, h.Name, err)
 			}
 			e.size = n
 			e.open = sp.section(off, n)
@@ -92,18 +92,18 @@ func tarEntry(h *tar.Header) (*entry, error) {
 	}
 	for k := range h.PAXRecords {
 		if strings.HasPrefix(k, "GNU.sparse.") {
-			return nil, fmt.Errorf("%w: %q is a sparse file; repack the tar without --sparse", ErrInvalidLayer, h.Name)
+			return nil, fmt.Errorf("%w: %q is a sparse file; repack the tar without --sparse", errInvalidLayer, h.Name)
 		}
 	}
 	if h.Uid < 0 || h.Gid < 0 {
-		return nil, fmt.Errorf("%w: %q has a negative uid or gid", ErrInvalidLayer, h.Name)
+		return nil, fmt.Errorf("%w: %q has a negative uid or gid", errInvalidLayer, h.Name)
 	}
 	e := &entry{path: p, typ: h.Typeflag, mode: h.Mode & 0o7777, uid: h.Uid, gid: h.Gid}
 	switch h.Typeflag {
 	case tar.TypeReg, tar.TypeDir, tar.TypeFifo:
 	case tar.TypeSymlink:
 		if h.Linkname == "" || strings.ContainsRune(h.Linkname, 0) {
-			return nil, fmt.Errorf("%w: symlink %q has an empty or NUL-containing target", ErrUnsafeEntry, h.Name)
+			return nil, fmt.Errorf("%w: symlink %q has an empty or NUL-containing target", errUnsafeEntry, h.Name)
 		}
 		e.linkname = h.Linkname
 	case tar.TypeLink:
@@ -114,17 +114,17 @@ func tarEntry(h *tar.Header) (*entry, error) {
 		e.linkname = t
 	case tar.TypeChar, tar.TypeBlock:
 		if h.Devmajor < 0 || h.Devminor < 0 {
-			return nil, fmt.Errorf("%w: device %q has a negative number", ErrInvalidLayer, h.Name)
+			return nil, fmt.Errorf("%w: device %q has a negative number", errInvalidLayer, h.Name)
 		}
 		e.devmajor, e.devminor = h.Devmajor, h.Devminor
 	case tar.TypeGNUSparse:
-		return nil, fmt.Errorf("%w: %q is a sparse file; repack the tar without --sparse", ErrInvalidLayer, h.Name)
+		return nil, fmt.Errorf("%w: %q is a sparse file; repack the tar without --sparse", errInvalidLayer, h.Name)
 	default:
-		return nil, fmt.Errorf("%w: %q has tar type %q, which a layer cannot hold", ErrInvalidLayer, h.Name, h.Typeflag)
+		return nil, fmt.Errorf("%w: %q has tar type %q, which a layer cannot hold", errInvalidLayer, h.Name, h.Typeflag)
 	}
 	if p == "." {
 		if h.Typeflag != tar.TypeDir {
-			return nil, fmt.Errorf("%w: the layer root %q is not a directory", ErrUnsafeEntry, h.Name)
+			return nil, fmt.Errorf("%w: the layer root %q is not a directory", errUnsafeEntry, h.Name)
 		}
 		return nil, nil // the root's own metadata is not part of a layer
 	}

@@ -34,9 +34,9 @@ type Problem struct {
 
 func (p Problem) String() string { return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Msg) }
 
-// Installer is the function whose arguments, CMD or CMD:PACKAGE, name the programs
+// installer is the function whose arguments, CMD or CMD:PACKAGE, name the programs
 // a script installs.
-const Installer = "apt_ensure"
+const installer = "apt_ensure"
 
 // wrappers run the command that follows their own options and skip leading
 // operands (with_lock DIR CMD..., daemon_await PIDFILE TENTHS CMD...).
@@ -128,7 +128,7 @@ func Check(scripts map[string][]byte, fresh map[string]bool) []Problem {
 				continue
 			}
 			problems = append(problems, Problem{s.name, c.line, fmt.Sprintf(
-				"%s is not on a fresh machine and no script installs it: add it to an %s call (scripts/lib/apt.sh) before its first use", c.name, Installer)})
+				"%s is not on a fresh machine and no script installs it: add it to an %s call (scripts/lib/apt.sh) before its first use", c.name, installer)})
 		}
 	}
 	sort.Slice(problems, func(i, j int) bool {
@@ -173,7 +173,7 @@ func walk(s *script, installed map[string]bool, problems *[]Problem) {
 					if len(args) > 1 {
 						s.sources = append(s.sources, sourced(s.name, args[1], problems))
 					}
-				case Installer:
+				case installer:
 					for _, a := range args[1:] {
 						if spec, ok := literal(a); ok {
 							installed[strings.SplitN(spec, ":", 2)[0]] = true

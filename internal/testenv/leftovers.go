@@ -15,7 +15,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 )
 
-// LabelBuild is the label builder puts on every object of a build (builder.LabelBuild;
+// LabelBuild is the label builder puts on every object of a build (builder.labelBuild;
 // testenv cannot import builder, whose own tests import testenv, and builder's tests
 // check the two agree).
 const LabelBuild = "dev.slsabox.build"

@@ -87,8 +87,8 @@ package %s
 // The embedded public-good trusted root (%s) is a copy of this file of this module.
 const (
 	PublicGoodRootModule = %q
-	PublicGoodRootFile   = %q
-	PublicGoodRootSHA256 = %q
+	publicGoodRootFile   = %q
+	publicGoodRootSHA256 = %q
 )
 `, pkg, filepath.Base(out), module, file, hex.EncodeToString(sum[:]))
 	gofile, err := format.Source(src.Bytes())

@@ -37,7 +37,6 @@ import (
 	"io"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -45,6 +44,8 @@ import (
 	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/slsabox/slsabox/internal/atomicfile"
 )
 
 // mediaType is the only trusted root version sigstore-go v1.3.0 reads.
@@ -142,7 +143,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if out == "-" {
 		_, err = stdout.Write(data)
 	} else {
-		err = writeFile(out, data)
+		err = atomicfile.Write(out, data, 0o644) // a verifier never reads half a root
 	}
 	if err != nil {
 		return fail(stderr, fmt.Errorf("writing trusted root: %w", err))
@@ -280,27 +281,6 @@ func keyDetails(pub crypto.PublicKey) (protocommon.PublicKeyDetails, error) {
 	default:
 		return 0, fmt.Errorf("log key uses curve %s; use P-256, P-384 or P-521", k.Curve.Params().Name)
 	}
-}
-
-// writeFile replaces path atomically, so a verifier never reads half a root.
-func writeFile(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".trusted_root-*.json")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // authority reads a PEM chain into a trusted root's certificate authority entry.

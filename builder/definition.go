@@ -1,0 +1,51 @@
+package builder
+
+import (
+	"time"
+)
+
+// Definition is a parsed and validated slsabox.yaml.
+type Definition struct {
+	File    string   // path the definition was read from, as given
+	Digest  string   // sha256 (hex) of the file's bytes
+	Raw     []byte   // the file's bytes, recorded in the provenance
+	Version int      // always 1
+	Image   ImageRef // the builder image, pinned by digest
+	Inputs  []Input  // declared inputs, fetched outside the sandbox
+	Steps   []Step   // run in order, one container each
+	Outputs []string // glob patterns under /out; "**" matches any number of directories
+	Limits  Limits
+}
+
+// Input is a dependency fetched by the control plane and mounted read-only at /inputs.
+type Input struct {
+	URL    string // with SHA256
+	SHA256 string
+	GoMod  string // path of a go.sum, relative to the source
+}
+
+// Step is one command run in its own container.
+type Step struct {
+	Name string
+	Run  []string
+	Env  []EnvVar // in the order written
+}
+
+// EnvVar is one NAME=value pair.
+type EnvVar struct{ Name, Value string }
+
+// Limits bound every step's resources.
+type Limits struct {
+	Memory     int64         // bytes, memory+swap
+	Pids       int64         // processes and threads
+	Timeout    time.Duration // per step
+	OutputSize int64         // bytes, all of /out together
+}
+
+// defaultLimits apply where slsabox.yaml says nothing.
+var defaultLimits = Limits{
+	Memory:     2 << 30,
+	Pids:       1024,
+	Timeout:    20 * time.Minute,
+	OutputSize: 4 << 30,
+}
