@@ -85,7 +85,7 @@ func (id Identity) validate() (Identity, *regexp.Regexp, error) {
 	if id.SubjectAlternativeNameRegexp != "" {
 		var err error
 		if re, err = regexp.Compile(`^(?:` + id.SubjectAlternativeNameRegexp + `)$`); err != nil {
-			return id, nil, fmt.Errorf("%w: certificate identity regexp: %v", ErrInvalidPolicy, err)
+			return id, nil, fmt.Errorf("%w: certificate identity regexp: %w", ErrInvalidPolicy, err)
 		}
 	}
 	return id, re, nil
@@ -95,7 +95,7 @@ func (id Identity) validate() (Identity, *regexp.Regexp, error) {
 func newKeyless(c config) (*Verifier, error) {
 	id, re, err := c.identity.validate()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrTrustMaterial, err)
+		return nil, fmt.Errorf("%w: %w", ErrTrustMaterial, err)
 	}
 	switch {
 	case c.keyPEM != nil:
@@ -123,10 +123,9 @@ func newKeyless(c config) (*Verifier, error) {
 	} else {
 		warnings = append(warnings, "certificate transparency not checked: the trusted root names no CT log")
 	}
-	opts = append(opts, sgverify.WithoutStatementPredicate()) // decoded once, by decodeStatement
 	sv, err := sgverify.NewVerifier(c.root, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrTrustMaterial, err)
+		return nil, fmt.Errorf("%w: %w", ErrTrustMaterial, err)
 	}
 	san, sanRE := id.SubjectAlternativeName, ""
 	if re != nil {
@@ -134,17 +133,17 @@ func newKeyless(c config) (*Verifier, error) {
 	}
 	cid, err := sgverify.NewShortCertificateIdentity(id.Issuer, "", san, sanRE)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrTrustMaterial, err)
+		return nil, fmt.Errorf("%w: %w", ErrTrustMaterial, err)
 	}
 	// An unlogged bundle's signature is still checked (at its RFC 3161 time), so that the
 	// report fails the transparency log check, not the signature.
-	noLogOpts := []sgverify.VerifierOption{sgverify.WithSignedTimestamps(1), sgverify.WithoutStatementPredicate()}
+	noLogOpts := []sgverify.VerifierOption{sgverify.WithSignedTimestamps(1)}
 	if len(c.root.CTLogs()) > 0 {
 		noLogOpts = append(noLogOpts, sgverify.WithSignedCertificateTimestamps(1))
 	}
 	noLog, err := sgverify.NewVerifier(c.root, noLogOpts...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrTrustMaterial, err)
+		return nil, fmt.Errorf("%w: %w", ErrTrustMaterial, err)
 	}
 	v := &Verifier{trusted: c.root, sig: sv, sigNoLog: noLog, logged: !c.noTlog, identity: &id, certID: cid, warnings: warnings,
 		logs: c.root.RekorLogs(), rootName: c.rootName}
@@ -194,20 +193,19 @@ func (v *Verifier) verifyCertificate(b *bundle.Bundle) (*statement, string, erro
 }
 
 // checkIdentity records the identity checks of a keyless bundle whose signature verified.
-func (v *Verifier) checkIdentity(b *bundle.Bundle, sd *signed, results map[string]result) {
+func (v *Verifier) checkIdentity(b *bundle.Bundle, st *statement, results map[string]result) {
 	sum, err := summary(b)
 	if err != nil {
-		results[CheckCertIdentity] = fail(fmt.Errorf("%w: %v", ErrIdentity, err))
-		results[CheckCertSource] = fail(fmt.Errorf("%w: %v", ErrIdentity, err))
+		results[CheckCertIdentity] = fail(fmt.Errorf("%w: %w", ErrIdentity, err))
+		results[CheckCertSource] = fail(fmt.Errorf("%w: %w", ErrIdentity, err))
 		return
 	}
 	if err := v.certID.Verify(*sum); err != nil {
-		results[CheckCertIdentity] = fail(fmt.Errorf("%w: %v (certificate: SAN %s, issuer %s)", ErrIdentity, err,
-			quote(sum.SubjectAlternativeName), quote(sum.Extensions.Issuer)))
+		results[CheckCertIdentity] = fail(fmt.Errorf("%w: %w (certificate: SAN %s, issuer %s)", ErrIdentity, err, quote(sum.SubjectAlternativeName), quote(sum.Extensions.Issuer)))
 	} else {
 		results[CheckCertIdentity] = v.identity.check(sum)
 	}
-	results[CheckCertSource] = crossCheck(sum, sd)
+	results[CheckCertSource] = crossCheck(sum, st, b.GetDsseEnvelope().GetPayload())
 }
 
 func summary(b *bundle.Bundle) (*certificate.Summary, error) {
@@ -258,14 +256,14 @@ func (id *Identity) check(sum *certificate.Summary) result {
 // certificate proves (its SAN or Build Signer URI): otherwise any workflow the
 // identity regexp admits could claim to be the builder the policy trusts. Other
 // builders' provenance keeps its own convention (GitHub's names the runner).
-func crossCheck(sum *certificate.Summary, sd *signed) result {
+func crossCheck(sum *certificate.Summary, st *statement, payload []byte) result {
 	ext := sum.Extensions
-	pred, err := sd.pred, sd.predErr
+	pred, err := provenance(st, payload)
 	if err != nil {
 		if ext.SourceRepositoryURI == "" {
 			return skip("the certificate names no source repository (not a CI identity)")
 		}
-		return fail(fmt.Errorf("%w: no SLSA v1 provenance to compare: %v", ErrIdentity, err))
+		return fail(fmt.Errorf("%w: no SLSA v1 provenance to compare: %w", ErrIdentity, err))
 	}
 	var bad []string
 	builderID := pred.GetRunDetails().GetBuilder().GetId()

@@ -114,7 +114,7 @@ func TestIdentityCheck(t *testing.T) {
 // TestCrossCheck: the certificate's repository, commit and ref must be the
 // provenance's, and a slsabox provenance's builder id the certificate's identity.
 func TestCrossCheck(t *testing.T) {
-	statement := func(builderID string) []byte {
+	statement := func(builderID string) (*statement, []byte) {
 		st, err := attest.Provenance(testResult(), attest.ProvenanceOptions{BuilderID: builderID})
 		if err != nil {
 			t.Fatal(err)
@@ -123,9 +123,9 @@ func TestCrossCheck(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return payload
+		return st, payload
 	}
-	payload := statement(ghSAN)
+	st, payload := statement(ghSAN)
 	for _, tt := range []struct {
 		name string
 		edit func(*certificate.Summary)
@@ -153,26 +153,26 @@ func TestCrossCheck(t *testing.T) {
 			if tt.edit != nil {
 				tt.edit(&sum)
 			}
-			r := crossCheck(&sum, mustDecode(t, payload))
+			r := crossCheck(&sum, st, payload)
 			if r.ok != tt.ok || (!tt.ok && !errors.Is(r.err, ErrIdentity)) {
 				t.Errorf("ok = %v, err = %v (%s), want ok=%v", r.ok, r.err, r.detail, tt.ok)
 			}
 		})
 	}
 	// A provenance whose builder id is not the certificate's identity.
-	otherPayload := statement("https://github.com/slsabox/slsabox/.github/workflows/release.yml@refs/tags/v9")
+	other, otherPayload := statement("https://github.com/slsabox/slsabox/.github/workflows/release.yml@refs/tags/v9")
 	sum := ghSummary()
-	if r := crossCheck(&sum, mustDecode(t, otherPayload)); r.ok || !strings.Contains(r.detail, "builder id") {
+	if r := crossCheck(&sum, other, otherPayload); r.ok || !strings.Contains(r.detail, "builder id") {
 		t.Errorf("another builder id: %+v", r)
 	}
 	// A certificate that names no repository (an e-mail identity) cannot be compared
 	// for the source, but a slsabox provenance's builder must still be its identity.
 	mail := &certificate.Summary{SubjectAlternativeName: "dev@example.org", Extensions: certificate.Extensions{Issuer: "https://accounts.google.com"}}
-	if r := crossCheck(mail, mustDecode(t, payload)); r.ok {
+	if r := crossCheck(mail, st, payload); r.ok {
 		t.Errorf("e-mail identity, builder id %s: %+v, want a failure", ghSAN, r)
 	}
-	byMailPayload := statement("dev@example.org")
-	if r := crossCheck(mail, mustDecode(t, byMailPayload)); !r.ok {
+	byMail, byMailPayload := statement("dev@example.org")
+	if r := crossCheck(mail, byMail, byMailPayload); !r.ok {
 		t.Errorf("e-mail identity as builder id: %+v", r)
 	}
 	// Other builders' provenance keeps its own builder id (GitHub names the runner).
@@ -185,20 +185,10 @@ func TestCrossCheck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := crossCheck(&sum, mustDecode(t, ghPayload)); !r.ok || r.skipped {
+	if r := crossCheck(&sum, gh, ghPayload); !r.ok || r.skipped {
 		t.Errorf("GitHub's build type with the runner as builder id: %+v", r)
 	}
-	if r := crossCheck(mail, mustDecode(t, ghPayload)); !r.skipped {
+	if r := crossCheck(mail, gh, ghPayload); !r.skipped {
 		t.Errorf("GitHub's build type, no repository in the certificate: %+v, want skipped", r)
 	}
-}
-
-// mustDecode decodes a signed payload as Verify does.
-func mustDecode(t *testing.T, payload []byte) *signed {
-	t.Helper()
-	sd, err := decodeStatement(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sd
 }

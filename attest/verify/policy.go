@@ -83,7 +83,7 @@ func LoadPolicy(data []byte) (Policy, error) {
 		if errors.Is(err, io.EOF) {
 			return Policy{}, fmt.Errorf("%w: the policy is empty", ErrInvalidPolicy)
 		}
-		return Policy{}, fmt.Errorf("%w: %v", ErrInvalidPolicy, err)
+		return Policy{}, fmt.Errorf("%w: %w", ErrInvalidPolicy, err)
 	}
 	var extra any
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {

@@ -26,7 +26,7 @@ var publicGood = sync.OnceValues(func() (*root.TrustedRoot, error) {
 func PublicGoodTrustedRoot() (*root.TrustedRoot, error) {
 	tr, err := publicGood()
 	if err != nil {
-		return nil, fmt.Errorf("%w: the embedded public-good trusted root: %v", ErrTrustMaterial, err)
+		return nil, fmt.Errorf("%w: the embedded public-good trusted root: %w", ErrTrustMaterial, err)
 	}
 	return tr, nil
 }

@@ -1,7 +1,6 @@
 package verify
 
 import (
-	slsa "github.com/in-toto/attestation/go/predicates/provenance/v1"
 	intoto "github.com/in-toto/attestation/go/v1"
 )
 
@@ -50,13 +49,9 @@ type Report struct {
 	Checks []Check `json:"checks"`
 	// Warnings name every opt-out in effect and anything else a person should know.
 	Warnings []string `json:"warnings,omitempty"`
-	// Statement is the signed statement, set once the signature verified, without its
-	// predicate (Predicate is nil: it is decoded once, as Provenance). Trust what it
+	// Statement is the signed statement, set once the signature verified. Trust what it
 	// says only when Verified.
 	Statement *intoto.Statement `json:"-"`
-	// Provenance is the statement's predicate when it is SLSA v1 provenance (nil
-	// otherwise), the one the checks read. Trust it only when Verified.
-	Provenance *slsa.Provenance `json:"-"`
 }
 
 // Check returns the check named name.

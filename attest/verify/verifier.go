@@ -125,7 +125,7 @@ func New(opts ...Option) (*Verifier, error) {
 	}
 	trusted = append(trusted, keys)
 	v.trusted = trusted
-	if v.sig, err = sgverify.NewVerifier(trusted, sgverify.WithCurrentTime(), sgverify.WithoutStatementPredicate()); err != nil {
+	if v.sig, err = sgverify.NewVerifier(trusted, sgverify.WithCurrentTime()); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTrustMaterial, err)
 	}
 	if !v.logged {
@@ -166,7 +166,7 @@ func (v *Verifier) Verify(b *bundle.Bundle, p Policy) (*Report, error) {
 	r.OptOuts = append(r.OptOuts, p.optOuts()...)
 	results := map[string]result{}
 
-	_, detail, err := v.verifySignature(b)
+	st, detail, err := v.verifySignature(b)
 	if err != nil {
 		results[CheckSignature] = fail(fmt.Errorf("%w: %w", ErrSignature, err))
 		if v.identity != nil {
@@ -175,19 +175,10 @@ func (v *Verifier) Verify(b *bundle.Bundle, p Policy) (*Report, error) {
 		}
 		return r.finish(results)
 	}
-	sd, err := decodeStatement(b.GetDsseEnvelope().GetPayload())
-	if err != nil {
-		results[CheckSignature] = fail(fmt.Errorf("%w: the envelope holds no in-toto statement: %w", ErrSignature, err))
-		if v.identity != nil {
-			notRun := result{skipped: true, detail: "not run: the envelope holds no in-toto statement"}
-			results[CheckCertIdentity], results[CheckCertSource] = notRun, notRun
-		}
-		return r.finish(results)
-	}
-	r.Statement, r.Provenance = sd.st, sd.pred
+	r.Statement = st
 	results[CheckSignature] = pass(detail)
 	if v.identity != nil {
-		v.checkIdentity(b, sd, results)
+		v.checkIdentity(b, st, results)
 	}
 
 	switch {
@@ -196,7 +187,7 @@ func (v *Verifier) Verify(b *bundle.Bundle, p Policy) (*Report, error) {
 	default:
 		results[CheckTlog] = v.checkTlog(b)
 	}
-	checkStatement(sd, p, results, r)
+	checkStatement(st, b.GetDsseEnvelope().GetPayload(), p, results, r)
 	r, err = r.finish(results)
 	if r.Verified {
 		r.BuildLevel = max(1, p.BuilderLevel)

@@ -200,8 +200,8 @@ func rebuild(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *rebui
 	if err != nil {
 		return nil, usageError{fmt.Errorf("%s: %w", o.bundle, err)}
 	}
-	// The statement is read before verification to name a subject for the policy; it
-	// is used below only once the report says its payload verified.
+	// The statement is read before verification only to name a subject for the policy;
+	// everything used below comes from the verified report.
 	env := b.GetDsseEnvelope()
 	if env == nil {
 		return nil, usageError{fmt.Errorf("%s holds no DSSE envelope", o.bundle)}
@@ -232,9 +232,7 @@ func rebuild(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *rebui
 	if err != nil {
 		return nil, hint.Wrap(fmt.Errorf("verifying %s: %w", o.bundle, err), "nothing was rebuilt: the bundle does not verify (slsabox verify prints every check)")
 	}
-	// The report carries the statement without its predicate; the statement read above
-	// is of the same payload, whose signature and log proof the report just verified.
-	rec, err := attest.ReadProvenance(unverified)
+	rec, err := attest.ReadProvenance(report.Statement)
 	if err != nil {
 		return nil, usageError{err}
 	}
