@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"google.golang.org/protobuf/types/known/structpb"
+	"gopkg.in/yaml.v3"
 
 	"github.com/slsabox/slsabox/attest"
 )
@@ -283,8 +285,12 @@ func TestTamper(t *testing.T) {
 			if f := r.Failed(); f[0].Name != tc.check && !(tc.check != CheckSignature && f[0].Skipped) {
 				t.Errorf("first failed check is %q, want %q", f[0].Name, tc.check)
 			}
-			if !strings.HasPrefix(err.Error(), tc.check+": ") {
-				t.Errorf("error does not name the check: %v", err)
+			// The class first, then the check: "untrusted builder: builder id: want ...".
+			if !strings.HasPrefix(err.Error(), tc.want.Error()+": "+tc.check+": ") {
+				t.Errorf("error does not start with its class and the check: %v", err)
+			}
+			if !errors.Is(err, ErrNotVerified) || errors.Is(err, ErrConfiguration) {
+				t.Errorf("error is not in the ErrNotVerified family alone: %v", err)
 			}
 		})
 	}
@@ -353,6 +359,55 @@ func TestNew(t *testing.T) {
 	}
 }
 
+// identityPolicyYAML is a policy file for keyless bundles: the certificate identity
+// with the provenance expectations.
+const identityPolicyYAML = `builderID: https://github.com/o/r/.github/workflows/release.yml@refs/tags/v1
+sourceURI: git+https://github.com/o/r
+certificateIdentity:
+  subjectAlternativeName: https://github.com/o/r/.github/workflows/release.yml@refs/tags/v1
+  issuer: https://token.actions.githubusercontent.com
+  sourceRepositoryURI: https://github.com/o/r
+  runnerEnvironment: github-hosted
+  refuseSelfHostedRunner: true
+`
+
+// TestLoadPolicyIdentity: a policy file carries the certificate identity, and it
+// survives a YAML and a JSON round trip.
+func TestLoadPolicyIdentity(t *testing.T) {
+	p, err := LoadPolicy([]byte(identityPolicyYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Identity{SubjectAlternativeName: "https://github.com/o/r/.github/workflows/release.yml@refs/tags/v1",
+		Issuer: ghIssuer, SourceRepositoryURI: "https://github.com/o/r", RunnerEnvironment: RunnerGitHubHosted, RefuseSelfHostedRunner: true}
+	if p.CertificateIdentity == nil || *p.CertificateIdentity != want {
+		t.Fatalf("identity %+v, want %+v", p.CertificateIdentity, want)
+	}
+	out, err := yaml.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := LoadPolicy(out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if q.CertificateIdentity == nil || *q.CertificateIdentity != want || q.BuilderID != p.BuilderID {
+		t.Errorf("yaml round trip: %+v", q)
+	}
+	j, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(j), `"certificateIdentity":{"subjectAlternativeName":`) {
+		t.Errorf("json names: %s", j)
+	}
+	// Without an identity the file says nothing about one.
+	p.CertificateIdentity = nil
+	if out, _ := yaml.Marshal(p); strings.Contains(string(out), "certificateIdentity") {
+		t.Errorf("an empty identity is written:\n%s", out)
+	}
+}
+
 func TestLoadPolicy(t *testing.T) {
 	p, err := LoadPolicy([]byte("builderID: " + testBuilder + "\nsourceURI: " + testSource + "\nallowedImages: [" + testImage + "]\nrequireHermetic: true\n"))
 	if err != nil {
@@ -362,12 +417,14 @@ func TestLoadPolicy(t *testing.T) {
 		t.Errorf("%+v", p)
 	}
 	for name, in := range map[string]string{
-		"unknown key": "builderId: x\n",
-		"typo":        "builderID: x\nsourceUri: y\n",
-		"bad digest":  "digest: sha256:zz\n",
-		"empty":       "",
-		"two docs":    "builderID: x\n---\nbuilderID: y\n",
-		"wrong type":  "requireHermetic: [1]\n",
+		"unknown key":   "builderId: x\n",
+		"typo":          "builderID: x\nsourceUri: y\n",
+		"bad digest":    "digest: sha256:zz\n",
+		"empty":         "",
+		"two docs":      "builderID: x\n---\nbuilderID: y\n",
+		"wrong type":    "requireHermetic: [1]\n",
+		"identity typo": "certificateIdentity:\n  subjectAltName: x\n",
+		"identity list": "certificateIdentity: [x]\n",
 	} {
 		if _, err := LoadPolicy([]byte(in)); !errors.Is(err, ErrInvalidPolicy) {
 			t.Errorf("%s: %v", name, err)

@@ -93,11 +93,11 @@ func NewVSA(s Summary) (*intoto.Statement, error) {
 	}
 	raw, err := protojson.Marshal(pred)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidVSA, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidVSA, err)
 	}
 	predStruct := &structpb.Struct{}
 	if err := protojson.Unmarshal(raw, predStruct); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidVSA, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidVSA, err)
 	}
 	st := &intoto.Statement{
 		Type:          intoto.StatementTypeUri,
@@ -106,7 +106,7 @@ func NewVSA(s Summary) (*intoto.Statement, error) {
 		Predicate:     predStruct,
 	}
 	if err := st.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidVSA, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidVSA, err)
 	}
 	return st, nil
 }
