@@ -120,7 +120,7 @@ func TestIdentityCheck(t *testing.T) {
 // provenance's, and a slsabox provenance's builder id the certificate's identity.
 func TestCrossCheck(t *testing.T) {
 	statement := func(builderID string) (*statement, []byte) {
-		st, err := attest.Provenance(testResult(), attest.ProvenanceOptions{BuilderID: builderID})
+		st, err := attest.Provenance(testResult(), builderID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -181,7 +181,7 @@ func TestCrossCheck(t *testing.T) {
 		t.Errorf("e-mail identity as builder id: %+v", r)
 	}
 	// Other builders' provenance keeps its own builder id (GitHub names the runner).
-	gh, err := attest.Provenance(testResult(), attest.ProvenanceOptions{BuilderID: "https://github.com/actions/runner/github-hosted"})
+	gh, err := attest.Provenance(testResult(), "https://github.com/actions/runner/github-hosted")
 	if err != nil {
 		t.Fatal(err)
 	}

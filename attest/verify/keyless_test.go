@@ -71,11 +71,11 @@ func (f *fakeFulcio) sign(t testing.TB, san, issuer string) *bundle.Bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := attest.Provenance(testResult(), attest.ProvenanceOptions{BuilderID: san})
+	st, err := attest.Provenance(testResult(), san)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := attest.Sign(context.Background(), st, certSigner{ks, cert}, attest.SignOptions{})
+	b, err := attest.Sign(context.Background(), st, certSigner{ks, cert})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,22 +73,32 @@ func newKey(t testing.TB) testKey {
 	return testKey{s, pubPEM}
 }
 
+// provOpts are what sign passes to attest.Provenance, for an edit to change.
+type provOpts struct {
+	builderID string
+	noTlog    bool
+}
+
 // sign signs the provenance of testResult, changed by edit, and returns the bundle's JSON.
-func sign(t testing.TB, k testKey, edit func(*attest.Build, *attest.ProvenanceOptions, *intoto.Statement)) []byte {
+func sign(t testing.TB, k testKey, edit func(*attest.Build, *provOpts, *intoto.Statement)) []byte {
 	t.Helper()
 	res := testResult()
-	opts := attest.ProvenanceOptions{BuilderID: testBuilder, SlsaboxVersion: "v0.1.0"}
+	opts := provOpts{builderID: testBuilder}
 	if edit != nil {
 		edit(res, &opts, nil)
 	}
-	st, err := attest.Provenance(res, opts)
+	popts := []attest.ProvenanceOption{attest.WithSlsaboxBinary("v0.1.0", "")}
+	if opts.noTlog {
+		popts = append(popts, attest.WithNoTlog())
+	}
+	st, err := attest.Provenance(res, opts.builderID, popts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if edit != nil {
 		edit(nil, nil, st)
 	}
-	b, err := attest.Sign(context.Background(), st, k.signer, attest.SignOptions{})
+	b, err := attest.Sign(context.Background(), st, k.signer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +190,7 @@ func TestTamper(t *testing.T) {
 			return unlogged(t, k.pub), b, goodPolicy()
 		}
 	}
-	resigned := func(edit func(*attest.Build, *attest.ProvenanceOptions, *intoto.Statement)) func(t *testing.T) (*Verifier, *bundle.Bundle, Policy) {
+	resigned := func(edit func(*attest.Build, *provOpts, *intoto.Statement)) func(t *testing.T) (*Verifier, *bundle.Bundle, Policy) {
 		return func(t *testing.T) (*Verifier, *bundle.Bundle, Policy) {
 			return unlogged(t, k.pub), parse(t, sign(t, k, edit)), goodPolicy()
 		}
@@ -234,36 +244,36 @@ func TestTamper(t *testing.T) {
 			return v, parse(t, data), goodPolicy()
 		}, CheckTlog, ErrNotLogged},
 		{"another artifact", policyCase(func(p *Policy) { p.Digest = strings.Repeat("4", 64) }), CheckSubjectDigest, ErrDigestMismatch},
-		{"builder id", resigned(func(_ *attest.Build, o *attest.ProvenanceOptions, _ *intoto.Statement) {
+		{"builder id", resigned(func(_ *attest.Build, o *provOpts, _ *intoto.Statement) {
 			if o != nil {
-				o.BuilderID = "https://evil.example/builder"
+				o.builderID = "https://evil.example/builder"
 			}
 		}), CheckBuilderID, ErrUntrustedBuilder},
 		{"builder id expected", policyCase(func(p *Policy) { p.BuilderID = "https://other.example/builder" }), CheckBuilderID, ErrUntrustedBuilder},
-		{"source uri", resigned(func(r *attest.Build, _ *attest.ProvenanceOptions, _ *intoto.Statement) {
+		{"source uri", resigned(func(r *attest.Build, _ *provOpts, _ *intoto.Statement) {
 			if r != nil {
 				r.Source.URI = "git+https://github.com/evil/fork"
 			}
 		}), CheckSourceURI, ErrPolicy},
-		{"source ref", resigned(func(r *attest.Build, _ *attest.ProvenanceOptions, _ *intoto.Statement) {
+		{"source ref", resigned(func(r *attest.Build, _ *provOpts, _ *intoto.Statement) {
 			if r != nil {
 				r.Source.Ref = "refs/heads/evil"
 			}
 		}), CheckSourceRef, ErrPolicy},
 		{"source commit", policyCase(func(p *Policy) { p.SourceCommit = strings.Repeat("e", 40) }), CheckSourceCommit, ErrPolicy},
 		{"builder image", policyCase(func(p *Policy) { p.AllowedImages = []string{"golang@sha256:" + strings.Repeat("9", 64)} }), CheckBuilderImage, ErrPolicy},
-		{"build type", resigned(func(_ *attest.Build, _ *attest.ProvenanceOptions, st *intoto.Statement) {
+		{"build type", resigned(func(_ *attest.Build, _ *provOpts, st *intoto.Statement) {
 			if st != nil {
 				bd := st.Predicate.Fields["buildDefinition"].GetStructValue()
 				bd.Fields["buildType"] = structpb.NewStringValue("https://example.org/other")
 			}
 		}), CheckBuildType, ErrPolicy},
-		{"network not none", resigned(func(r *attest.Build, _ *attest.ProvenanceOptions, _ *intoto.Statement) {
+		{"network not none", resigned(func(r *attest.Build, _ *provOpts, _ *intoto.Statement) {
 			if r != nil {
 				r.Sandbox.Network = "host"
 			}
 		}), CheckHermetic, ErrPolicy},
-		{"predicate type", resigned(func(_ *attest.Build, _ *attest.ProvenanceOptions, st *intoto.Statement) {
+		{"predicate type", resigned(func(_ *attest.Build, _ *provOpts, st *intoto.Statement) {
 			if st != nil {
 				st.PredicateType = "https://slsa.dev/provenance/v0.2"
 			}
@@ -301,9 +311,9 @@ func TestNoTlogWarns(t *testing.T) {
 	k := newKey(t)
 	v := unlogged(t, k.pub)
 	for _, noTlog := range []bool{false, true} {
-		data := sign(t, k, func(_ *attest.Build, o *attest.ProvenanceOptions, _ *intoto.Statement) {
+		data := sign(t, k, func(_ *attest.Build, o *provOpts, _ *intoto.Statement) {
 			if o != nil {
-				o.NoTlog = noTlog
+				o.noTlog = noTlog
 			}
 		})
 		r, err := v.Verify(parse(t, data), goodPolicy())
