@@ -50,9 +50,12 @@ the builder id, the source URI and, when given, the source ref and commit, the b
 type, the allowed builder images and a hermetic build. Nothing goes over the network.
 
 The policy comes from flags or --policy FILE (YAML with the fields builderID, buildType,
-sourceURI, sourceRef, sourceCommit, allowedImages, requireHermetic, builderLevel and the
-opt-outs allowAnyBuilderUnsafe, allowAnySourceUnsafe, allowDirtyUnsafe; unknown keys are
-rejected); flags override the file. Every check is printed, one per line. A build of
+sourceURI, sourceRef, sourceCommit, allowedImages, requireHermetic, builderLevel,
+certificateIdentity (keyless: subjectAlternativeName or subjectAlternativeNameRegexp,
+issuer, and the claims of the --certificate-* flags) and the opt-outs
+allowAnyBuilderUnsafe, allowAnySourceUnsafe, allowDirtyUnsafe; unknown keys are
+rejected); flags override the file, except that a --certificate-* flag naming another
+identity than the file is an error. A keyless bundle needs a certificate identity. Every check is printed, one per line. A build of
 uncommitted changes (slsabox build --allow-dirty) fails the "committed source" check
 unless --allow-dirty-unsafe is given.
 
