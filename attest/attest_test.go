@@ -10,6 +10,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -52,12 +53,13 @@ func testResult() *Build {
 	}
 }
 
-var testOpts = ProvenanceOptions{BuilderID: "https://example.org/builder", InvocationID: "https://example.org/run/1",
-	SlsaboxVersion: "v0.1.0", SlsaboxDigest: strings.Repeat("9", 64)}
+const testBuilderID = "https://example.org/builder"
+
+var testOpts = []ProvenanceOption{WithInvocationID("https://example.org/run/1"), WithSlsaboxBinary("v0.1.0", strings.Repeat("9", 64))}
 
 // TestProvenanceGolden pins the JSON shape of the statement.
 func TestProvenanceGolden(t *testing.T) {
-	st, err := Provenance(testResult(), testOpts)
+	st, err := Provenance(testResult(), testBuilderID, testOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +91,7 @@ func TestProvenanceGolden(t *testing.T) {
 		t.Error("credentials from the remote URL reached the provenance")
 	}
 	// Stable: the same result gives the same bytes.
-	st2, _ := Provenance(testResult(), testOpts)
+	st2, _ := Provenance(testResult(), testBuilderID, testOpts...)
 	b2, _ := MarshalStatement(st2)
 	if !bytes.Equal(b, b2) {
 		t.Error("MarshalStatement is not stable")
@@ -125,7 +127,7 @@ func TestReadProvenance(t *testing.T) {
 		t.Errorf("subjects = %+v", r.Subjects)
 	}
 	res.Source.Dirty = true
-	st, _ = Provenance(res, testOpts)
+	st, _ = Provenance(res, testBuilderID, testOpts...)
 	if r, err := ReadProvenance(st); err != nil || !r.Dirty {
 		t.Errorf("dirty tree not read back: %+v %v", r, err)
 	}
@@ -136,17 +138,35 @@ func TestReadProvenance(t *testing.T) {
 }
 
 func TestProvenanceErrors(t *testing.T) {
-	if _, err := Provenance(testResult(), ProvenanceOptions{}); !errors.Is(err, ErrInvalidProvenance) {
+	if _, err := Provenance(testResult(), ""); !errors.Is(err, ErrInvalidProvenance) {
 		t.Errorf("no builder id: %v", err)
+	}
+	for name, o := range map[string]ProvenanceOption{
+		"empty invocation id": WithInvocationID(" "),
+		"no version":          WithSlsaboxBinary("", ""),
+		"digest not sha256":   WithSlsaboxBinary("v1", "abc"),
+	} {
+		if _, err := Provenance(testResult(), testBuilderID, o); !errors.Is(err, ErrInvalidProvenance) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := Sign(context.Background(), nil, nil, WithTimestampAuthority(nil)); !errors.Is(err, ErrSign) {
+		t.Errorf("nil timestamp authority: %v", err)
+	}
+	if _, err := SignPayload(context.Background(), nil, nil, WithTransparencyLog(nil)); !errors.Is(err, ErrSign) {
+		t.Errorf("nil transparency log: %v", err)
+	}
+	if _, err := NewKeylessSigner("https://fulcio.example", &GitHubActionsToken{RequestURL: "http://127.0.0.1:1/token"}, WithFulcioTimeout(0)); !errors.Is(err, ErrKey) {
+		t.Errorf("fulcio timeout 0: %v", err)
 	}
 	r := testResult()
 	r.Subjects = nil
-	if _, err := Provenance(r, testOpts); !errors.Is(err, ErrInvalidProvenance) {
+	if _, err := Provenance(r, testBuilderID, testOpts...); !errors.Is(err, ErrInvalidProvenance) {
 		t.Errorf("no subjects: %v", err)
 	}
 	r = testResult()
 	r.Source.Dirty, r.AllowDirtyTree = true, true
-	st, err := Provenance(r, testOpts)
+	st, err := Provenance(r, testBuilderID, testOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +181,9 @@ func TestProvenanceErrors(t *testing.T) {
 func TestProvenanceRecordsNoTlog(t *testing.T) {
 	for _, noTlog := range []bool{false, true} {
 		opts := testOpts
-		opts.NoTlog = noTlog
+		if noTlog {
+			opts = append(slices.Clip(opts), WithNoTlog())
+		}
 		st := provenanceRoundTrip(t, testResult(), opts)
 		pred := st.GetPredicate().GetFields()["buildDefinition"].GetStructValue()
 		v, ok := pred.GetFields()["externalParameters"].GetStructValue().GetFields()["noTlog"]
@@ -235,11 +257,11 @@ func TestSignRoundTrip(t *testing.T) {
 			sum := sha256.Sum256(artifact)
 			res := testResult()
 			res.Subjects = []Subject{{Name: "hello", SHA256: hexOf(sum[:])}}
-			st, err := Provenance(res, testOpts)
+			st, err := Provenance(res, testBuilderID, testOpts...)
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, err := Sign(context.Background(), st, signer, SignOptions{})
+			b, err := Sign(context.Background(), st, signer)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -336,9 +358,9 @@ func hexOf(b []byte) string {
 
 // provenanceRoundTrip makes the provenance of res and reads it back through its JSON,
 // as a verifier would.
-func provenanceRoundTrip(t *testing.T, res *Build, opts ProvenanceOptions) *intoto.Statement {
+func provenanceRoundTrip(t *testing.T, res *Build, opts []ProvenanceOption) *intoto.Statement {
 	t.Helper()
-	st, err := Provenance(res, opts)
+	st, err := Provenance(res, testBuilderID, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,11 +28,11 @@ func BenchmarkProvenanceSignWrite(b *testing.B) {
 			path := filepath.Join(b.TempDir(), BundleFile)
 			b.Run(fmt.Sprintf("%s/subjects=%d", alg, n), func(b *testing.B) {
 				for b.Loop() {
-					st, err := Provenance(res, testOpts)
+					st, err := Provenance(res, testBuilderID, testOpts...)
 					if err != nil {
 						b.Fatal(err)
 					}
-					bun, err := Sign(context.Background(), st, signer, SignOptions{})
+					bun, err := Sign(context.Background(), st, signer)
 					if err != nil {
 						b.Fatal(err)
 					}

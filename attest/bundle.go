@@ -19,30 +19,62 @@ import (
 // BundleFile is the name of the bundle slsabox writes next to the artifacts.
 const BundleFile = "provenance.sigstore.json"
 
-// SignOptions add what a bundle carries beyond the signature.
-type SignOptions struct {
-	// TransparencyLogs receive the signed envelope; each adds an entry with its proof.
-	TransparencyLogs []sign.Transparency
-	// TimestampAuthorities add RFC 3161 timestamps over the signature.
-	TimestampAuthorities []*sign.TimestampAuthority
+// signConfig is what a bundle carries beyond the signature.
+type signConfig struct {
+	logs []sign.Transparency
+	tsas []*sign.TimestampAuthority
+}
+
+// SignOption adds to the bundle what the signature alone does not give. It rejects a
+// bad value with an ErrSign error, and Sign fails with it.
+type SignOption func(*signConfig) error
+
+// WithTransparencyLog logs the signed envelope to tl; the bundle holds the entry and
+// its proof. Each log given adds one.
+func WithTransparencyLog(tl sign.Transparency) SignOption {
+	return func(c *signConfig) error {
+		if tl == nil {
+			return fmt.Errorf("%w: nil transparency log: pass a log client (NewRekor) or leave the option out", ErrSign)
+		}
+		c.logs = append(c.logs, tl)
+		return nil
+	}
+}
+
+// WithTimestampAuthority adds an RFC 3161 timestamp over the signature from tsa (what
+// a keyless bundle logged to Rekor v2 needs). Each authority given adds one.
+func WithTimestampAuthority(tsa *sign.TimestampAuthority) SignOption {
+	return func(c *signConfig) error {
+		if tsa == nil {
+			return fmt.Errorf("%w: nil timestamp authority: pass sign.NewTimestampAuthority's or leave the option out", ErrSign)
+		}
+		c.tsas = append(c.tsas, tsa)
+		return nil
+	}
 }
 
 // Sign signs the statement as a DSSE envelope (payload type application/vnd.in-toto+json,
 // one signature with an empty keyid, as cosign requires) and returns a Sigstore bundle
 // v0.3 holding it.
-func Sign(ctx context.Context, st *intoto.Statement, signer Signer, opts SignOptions) (*bundle.Bundle, error) {
+func Sign(ctx context.Context, st *intoto.Statement, signer Signer, opts ...SignOption) (*bundle.Bundle, error) {
 	payload, err := MarshalStatement(st)
 	if err != nil {
 		return nil, err
 	}
-	return SignPayload(ctx, payload, signer, opts)
+	return SignPayload(ctx, payload, signer, opts...)
 }
 
 // SignPayload is Sign for a statement already encoded.
-func SignPayload(ctx context.Context, payload []byte, signer Signer, opts SignOptions) (*bundle.Bundle, error) {
+func SignPayload(ctx context.Context, payload []byte, signer Signer, opts ...SignOption) (*bundle.Bundle, error) {
+	var c signConfig
+	for _, o := range opts {
+		if err := o(&c); err != nil {
+			return nil, err
+		}
+	}
 	bo := sign.BundleOptions{
 		Context:          ctx,
-		TransparencyLogs: opts.TransparencyLogs,
+		TransparencyLogs: c.logs,
 	}
 	if cs, ok := signer.(CertifyingSigner); ok {
 		bo.CertificateProvider, bo.CertificateProviderOptions = cs.CertificateProvider()
@@ -56,7 +88,7 @@ func SignPayload(ctx context.Context, payload []byte, signer Signer, opts SignOp
 	}
 	// Timestamps are asked for here rather than by sign.Bundle, so that a TSA outage
 	// is told apart from other failures.
-	for _, tsa := range opts.TimestampAuthorities {
+	for _, tsa := range c.tsas {
 		ts, err := tsa.GetTimestamp(ctx, pb.GetDsseEnvelope().GetSignatures()[0].GetSig())
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrTimestampUnavailable, err)

@@ -52,8 +52,8 @@ func FuzzBundleTamper(f *testing.F) {
 	sum := sha256.Sum256(artifact)
 	res := testResult()
 	res.Subjects = []Subject{{Name: "a", SHA256: hexOf(sum[:])}}
-	st, _ := Provenance(res, testOpts)
-	b, err := Sign(context.Background(), st, signer, SignOptions{})
+	st, _ := Provenance(res, testBuilderID, testOpts...)
+	b, err := Sign(context.Background(), st, signer)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -37,12 +37,19 @@ type KeylessSigner struct {
 
 var _ CertifyingSigner = (*KeylessSigner)(nil)
 
-// KeylessOption configures a KeylessSigner.
-type KeylessOption func(*KeylessSigner)
+// KeylessOption configures a KeylessSigner. It rejects a bad value with an ErrKey
+// error, and NewKeylessSigner fails with it.
+type KeylessOption func(*KeylessSigner) error
 
 // WithFulcioTimeout bounds each request to Fulcio (default 30s).
 func WithFulcioTimeout(d time.Duration) KeylessOption {
-	return func(k *KeylessSigner) { k.provider.timeout = d }
+	return func(k *KeylessSigner) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: fulcio timeout %s: give a positive duration", ErrKey, d)
+		}
+		k.provider.timeout = d
+		return nil
+	}
 }
 
 // NewKeylessSigner makes the ephemeral key. The token is fetched, and the certificate
@@ -64,7 +71,9 @@ func NewKeylessSigner(fulcioURL string, tokens TokenSource, opts ...KeylessOptio
 	}
 	k := &KeylessSigner{keySigner: s.(*keySigner), provider: &fulcioProvider{url: fulcioURL, tokens: tokens, timeout: 30 * time.Second}}
 	for _, o := range opts {
-		o(k)
+		if err := o(k); err != nil {
+			return nil, err
+		}
 	}
 	return k, nil
 }

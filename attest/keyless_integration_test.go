@@ -30,9 +30,9 @@ func TestKeylessSignLogVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, _ := Provenance(testResult(), testOpts)
+	st, _ := Provenance(testResult(), testBuilderID, testOpts...)
 	tsa := sign.NewTimestampAuthority(&sign.TimestampAuthorityOptions{URL: s.TSAURL})
-	b, err := Sign(ctx, st, signer, SignOptions{TimestampAuthorities: []*sign.TimestampAuthority{tsa}})
+	b, err := Sign(ctx, st, signer, WithTimestampAuthority(tsa))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestKeylessSignLogVerify(t *testing.T) {
 func TestKeylessFailures(t *testing.T) {
 	s := testenv.Keyless(t)
 	ctx := context.Background()
-	st, _ := Provenance(testResult(), testOpts)
+	st, _ := Provenance(testResult(), testBuilderID, testOpts...)
 	tsa := sign.NewTimestampAuthority(&sign.TimestampAuthorityOptions{URL: s.TSAURL})
 	// A token Fulcio did not issue trust for: well formed, signed by nobody it knows.
 	forged := StaticToken("eyJhbGciOiJFUzI1NiJ9." + b64url(`{"iss":"https://evil.example","aud":"sigstore","sub":"x","exp":4102444800}`) + ".c2ln")
@@ -124,7 +124,7 @@ func TestKeylessFailures(t *testing.T) {
 				t.Fatal(err)
 			}
 			tsa = sign.NewTimestampAuthority(&sign.TimestampAuthorityOptions{URL: tt.tsa, Retries: 0})
-			_, err = Sign(ctx, st, signer, SignOptions{TimestampAuthorities: []*sign.TimestampAuthority{tsa}})
+			_, err = Sign(ctx, st, signer, WithTimestampAuthority(tsa))
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
@@ -140,14 +140,14 @@ func TestKeylessFailures(t *testing.T) {
 func BenchmarkKeylessSign(b *testing.B) {
 	s := testenv.Keyless(b)
 	ctx := context.Background()
-	st, _ := Provenance(testResult(), testOpts)
+	st, _ := Provenance(testResult(), testBuilderID, testOpts...)
 	tsa := sign.NewTimestampAuthority(&sign.TimestampAuthorityOptions{URL: s.TSAURL})
 	for b.Loop() {
 		signer, err := NewKeylessSigner(s.FulcioURL, ghToken(s, ""))
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := Sign(ctx, st, signer, SignOptions{TimestampAuthorities: []*sign.TimestampAuthority{tsa}}); err != nil {
+		if _, err := Sign(ctx, st, signer, WithTimestampAuthority(tsa)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -157,9 +157,9 @@ func BenchmarkKeySign(b *testing.B) {
 	privPEM, _, _ := GenerateKey(ECDSAP256, nil)
 	priv, _ := ParsePrivateKey(privPEM, nil)
 	signer, _ := NewKeySigner(priv)
-	st, _ := Provenance(testResult(), testOpts)
+	st, _ := Provenance(testResult(), testBuilderID, testOpts...)
 	for b.Loop() {
-		if _, err := Sign(context.Background(), st, signer, SignOptions{}); err != nil {
+		if _, err := Sign(context.Background(), st, signer); err != nil {
 			b.Fatal(err)
 		}
 	}

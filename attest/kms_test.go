@@ -21,11 +21,11 @@ func TestKMSSigner(t *testing.T) {
 	sum := sha256.Sum256(artifact)
 	res := testResult()
 	res.Subjects = []Subject{{Name: "a", SHA256: hexOf(sum[:])}}
-	st, err := Provenance(res, testOpts)
+	st, err := Provenance(res, testBuilderID, testOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Sign(ctx, st, signer, SignOptions{})
+	b, err := Sign(ctx, st, signer)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package attest
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -19,19 +20,53 @@ import (
 	"github.com/slsabox/slsabox/attest/spec"
 )
 
-// ProvenanceOptions are what the provenance records beyond the build result.
-type ProvenanceOptions struct {
-	// BuilderID identifies the trust boundary that ran the build (required), e.g.
-	// "https://github.com/OWNER/REPO/.github/workflows/release.yml@refs/heads/main".
-	BuilderID string
-	// InvocationID names this run (a CI run URL when known).
-	InvocationID string
-	// SlsaboxVersion and SlsaboxDigest (sha256 hex of the binary) identify the builder.
-	SlsaboxVersion, SlsaboxDigest string
-	// NoTlog records that the build was told not to log its provenance to a
-	// transparency log (slsabox build --no-tlog), as externalParameters.noTlog:
-	// the opt-out travels with the signed statement, where a verifier sees it.
-	NoTlog bool
+// provenanceConfig is what the provenance records beyond the build result and the
+// builder id.
+type provenanceConfig struct {
+	invocationID                  string
+	slsaboxVersion, slsaboxDigest string
+	noTlog                        bool
+}
+
+// ProvenanceOption adds to the provenance what the build result does not hold. It
+// rejects a bad value with an ErrInvalidProvenance error, and Provenance fails with it.
+type ProvenanceOption func(*provenanceConfig) error
+
+// WithInvocationID names this run (a CI run URL when known) as
+// runDetails.metadata.invocationId.
+func WithInvocationID(id string) ProvenanceOption {
+	return func(c *provenanceConfig) error {
+		if strings.TrimSpace(id) == "" {
+			return fmt.Errorf("%w: empty invocation id: name the run (a CI run URL) or leave the option out", ErrInvalidProvenance)
+		}
+		c.invocationID = id
+		return nil
+	}
+}
+
+// WithSlsaboxBinary identifies the builder: slsabox's version and the sha256 hex of
+// its binary (empty when unknown), recorded as a builder dependency.
+func WithSlsaboxBinary(version, sha256Hex string) ProvenanceOption {
+	return func(c *provenanceConfig) error {
+		if version == "" {
+			return fmt.Errorf("%w: empty slsabox version: give the version (internal/version) or leave the option out", ErrInvalidProvenance)
+		}
+		if b, err := hex.DecodeString(sha256Hex); sha256Hex != "" && (err != nil || len(b) != 32) {
+			return fmt.Errorf("%w: slsabox binary digest %q is not a sha256 (64 hex digits): give the binary's sha256, or none", ErrInvalidProvenance, sha256Hex)
+		}
+		c.slsaboxVersion, c.slsaboxDigest = version, strings.ToLower(sha256Hex)
+		return nil
+	}
+}
+
+// WithNoTlog records that the build was told not to log its provenance to a
+// transparency log (slsabox build --no-tlog), as externalParameters.noTlog: the
+// opt-out travels with the signed statement, where a verifier sees it.
+func WithNoTlog() ProvenanceOption {
+	return func(c *provenanceConfig) error {
+		c.noTlog = true
+		return nil
+	}
 }
 
 // SourceURI returns the canonical "git+https://host/path" form of a git remote, with
@@ -81,10 +116,17 @@ var scpLike = regexp.MustCompile(`^(?:[^@/]+@)?([^:/]+):(.+?)(?:\.git)?/?$`)
 // Provenance builds the in-toto Statement with a SLSA v1 provenance predicate for b:
 // one subject per output, the build definition and source as external parameters, the
 // sandbox and limits as internal parameters, and the source, builder image and every
-// input as resolved dependencies.
-func Provenance(b *Build, opts ProvenanceOptions) (*intoto.Statement, error) {
-	if opts.BuilderID == "" {
-		return nil, fmt.Errorf("%w: no builder id", ErrInvalidProvenance)
+// input as resolved dependencies. builderID identifies the trust boundary that ran the
+// build, e.g. "https://github.com/OWNER/REPO/.github/workflows/release.yml@refs/heads/main".
+func Provenance(b *Build, builderID string, opts ...ProvenanceOption) (*intoto.Statement, error) {
+	if builderID == "" {
+		return nil, fmt.Errorf("%w: no builder id: name the trust boundary that ran the build", ErrInvalidProvenance)
+	}
+	var c provenanceConfig
+	for _, o := range opts {
+		if err := o(&c); err != nil {
+			return nil, err
+		}
 	}
 	if b == nil || b.Source.URI == "" || b.Source.Commit == "" || b.Image.Digest == "" || len(b.Subjects) == 0 {
 		return nil, fmt.Errorf("%w: the build description is incomplete (source URI and commit, image digest and subjects are required)", ErrInvalidProvenance)
@@ -103,7 +145,7 @@ func Provenance(b *Build, opts ProvenanceOptions) (*intoto.Statement, error) {
 			"content": b.Definition.Content,
 		},
 		"allowDirty": b.AllowDirtyTree,
-		"noTlog":     opts.NoTlog,
+		"noTlog":     c.noTlog,
 	})
 	if err != nil {
 		return nil, err
@@ -144,10 +186,10 @@ func Provenance(b *Build, opts ProvenanceOptions) (*intoto.Statement, error) {
 	deps = append(deps, inputDeps...)
 
 	builderDeps := []*intoto.ResourceDescriptor{}
-	if opts.SlsaboxVersion != "" {
-		d := &intoto.ResourceDescriptor{Name: "slsabox", Uri: "pkg:golang/github.com/slsabox/slsabox@" + opts.SlsaboxVersion}
-		if opts.SlsaboxDigest != "" {
-			d.Digest = map[string]string{"sha256": opts.SlsaboxDigest}
+	if c.slsaboxVersion != "" {
+		d := &intoto.ResourceDescriptor{Name: "slsabox", Uri: "pkg:golang/github.com/slsabox/slsabox@" + c.slsaboxVersion}
+		if c.slsaboxDigest != "" {
+			d.Digest = map[string]string{"sha256": c.slsaboxDigest}
 		}
 		builderDeps = append(builderDeps, d)
 	}
@@ -167,12 +209,12 @@ func Provenance(b *Build, opts ProvenanceOptions) (*intoto.Statement, error) {
 		},
 		RunDetails: &slsa.RunDetails{
 			Builder: &slsa.Builder{
-				Id:                  opts.BuilderID,
-				Version:             map[string]string{"slsabox": opts.SlsaboxVersion},
+				Id:                  builderID,
+				Version:             map[string]string{"slsabox": c.slsaboxVersion},
 				BuilderDependencies: builderDeps,
 			},
 			Metadata: &slsa.BuildMetadata{
-				InvocationId: opts.InvocationID,
+				InvocationId: c.invocationID,
 				StartedOn:    timestamppb.New(b.StartedOn),
 				FinishedOn:   timestamppb.New(b.FinishedOn),
 			},
@@ -181,7 +223,7 @@ func Provenance(b *Build, opts ProvenanceOptions) (*intoto.Statement, error) {
 			},
 		},
 	}
-	if opts.SlsaboxVersion == "" {
+	if c.slsaboxVersion == "" {
 		pred.RunDetails.Builder.Version = nil
 	}
 	if err := pred.Validate(); err != nil {

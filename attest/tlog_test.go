@@ -16,7 +16,7 @@ func TestRekorRetries(t *testing.T) {
 	privPEM, pubPEM, _ := GenerateKey(ECDSAP256, nil)
 	priv, _ := ParsePrivateKey(privPEM, nil)
 	signer, _ := NewKeySigner(priv)
-	st, _ := Provenance(testResult(), testOpts)
+	st, _ := Provenance(testResult(), testBuilderID, testOpts...)
 	tests := []struct {
 		status   int
 		want     error
@@ -40,7 +40,7 @@ func TestRekorRetries(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			b, _ := Sign(context.Background(), st, signer, SignOptions{})
+			b, _ := Sign(context.Background(), st, signer)
 			err = LogBundle(context.Background(), b, pubPEM, r)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
@@ -63,7 +63,7 @@ func TestRekorRetries(t *testing.T) {
 		defer srv.Close()
 		defer srv.CloseClientConnections()
 		r, _ := NewRekor(srv.URL, WithRekorAttempts(2, time.Millisecond), WithRekorTimeout(100*time.Millisecond))
-		b, _ := Sign(context.Background(), st, signer, SignOptions{})
+		b, _ := Sign(context.Background(), st, signer)
 		start := time.Now()
 		if err := LogBundle(context.Background(), b, pubPEM, r); !errors.Is(err, ErrLogUnavailable) {
 			t.Fatalf("err = %v", err)
@@ -75,7 +75,7 @@ func TestRekorRetries(t *testing.T) {
 	t.Run("wrong key", func(t *testing.T) {
 		_, otherPub, _ := GenerateKey(ECDSAP256, nil)
 		r, _ := NewRekor("http://127.0.0.1:1")
-		b, _ := Sign(context.Background(), st, signer, SignOptions{})
+		b, _ := Sign(context.Background(), st, signer)
 		if err := LogBundle(context.Background(), b, otherPub, r); !errors.Is(err, ErrWrongKey) {
 			t.Fatalf("err = %v, want ErrWrongKey", err)
 		}

@@ -33,7 +33,7 @@ func SignVSA(ctx context.Context, st *intoto.Statement, signer Signer) ([]byte, 
 	if st.GetPredicateType() != spec.PredicateVSA {
 		return nil, fmt.Errorf("%w: predicate type %q is not %s", ErrSign, st.GetPredicateType(), spec.PredicateVSA)
 	}
-	b, err := Sign(ctx, st, signer, SignOptions{})
+	b, err := Sign(ctx, st, signer)
 	if err != nil {
 		return nil, err
 	}

@@ -2,8 +2,9 @@
 // material and a policy, offline.
 //
 // Trust and policy are split, as in sigstore-go: a Verifier holds what is trusted (a
-// trusted_root.json with the log keys, a public key) and is built once with New; a
-// Policy holds what one artifact must satisfy (its digest, the builder id, the source).
+// trusted_root.json with the log keys and certificate authorities, a public key) and
+// is built once with New; a Policy holds what one artifact must satisfy (its digest,
+// the builder id, the source and, for a keyless bundle, the certificate identity).
 // Verifier.Verify returns a Report with one Check per check, in a fixed order, and
 // the verified statement; it never prints and needs no context, since nothing leaves
 // the machine.
@@ -13,15 +14,17 @@
 // (WithoutTransparencyLogUnsafe, Policy.AllowAnyBuilderUnsafe,
 // Policy.AllowAnySourceUnsafe) and adds a warning to the report.
 //
-// Trust material: WithPublicKey, and WithTrustedRootFile or WithTrustedRoot for a log's
-// trusted_root.json, or WithPublicGoodTrustedRoot for the pinned copy of Sigstore's
+// Trust material: WithPublicKey for key-signed bundles, and WithTrustedRootFile or
+// WithTrustedRoot for a log's trusted_root.json (whose Fulcio CAs vouch for keyless
+// bundles), or WithPublicGoodTrustedRoot for the pinned copy of Sigstore's
 // public-good root embedded in this package (PublicGoodRootModule says where from).
 //
 // A verification can be summed up in a signed Verification Summary Attestation:
 // NewVSA builds it from a Summary (Report.BuildLevel gives the level a verification
 // supports) and SignVSA signs it as the DSSE envelope slsa-verifier verify-vsa reads.
 //
-// Failures wrap one sentinel per class (ErrSignature, ErrNotLogged,
-// ErrDigestMismatch, ErrUntrustedBuilder, ErrPolicy); ErrInvalidPolicy and
-// ErrTrustMaterial mean the verifier was misconfigured rather than the artifact bad.
+// Failures wrap one sentinel per class, the class first, in two families:
+// ErrNotVerified (ErrSignature, ErrNotLogged, ErrDigestMismatch, ErrUntrustedBuilder,
+// ErrPolicy, ErrIdentity: the artifact is bad) and ErrConfiguration (ErrInvalidPolicy,
+// ErrTrustMaterial: the verifier or the policy is wrong, nothing was learnt).
 package verify

@@ -2,24 +2,56 @@ package verify
 
 import "errors"
 
-// Failure classes of Verify: the artifact or its provenance is not what the policy wants.
+// The two families of Verify's errors, so that a caller tells "the artifact is bad"
+// from "the verifier or policy is wrong" with one errors.Is each (the CLI's exit
+// codes 1 and 2). Every class below belongs to exactly one of them.
 var (
-	// ErrSignature: the bundle is malformed or its signature does not verify with the trust material.
-	ErrSignature = errors.New("signature not verified")
-	// ErrNotLogged: the bundle has no valid transparency log proof for the trusted log.
-	ErrNotLogged = errors.New("no valid transparency log entry")
-	// ErrDigestMismatch: no subject of the provenance has the artifact's digest.
-	ErrDigestMismatch = errors.New("artifact digest not in the provenance")
-	// ErrUntrustedBuilder: the provenance names another builder.
-	ErrUntrustedBuilder = errors.New("untrusted builder")
-	// ErrPolicy: the provenance does not meet another expectation of the policy.
-	ErrPolicy = errors.New("policy not met")
+	// ErrNotVerified is the family of verification failures: the bundle or its
+	// provenance is not what the trust material and the policy want. Do not use the
+	// artifact.
+	ErrNotVerified = errors.New("not verified")
+	// ErrConfiguration is the family of configuration errors: the trust material or
+	// the policy is missing, malformed or conflicting, so nothing was learnt about the
+	// artifact. Fix the options or the policy and verify again.
+	ErrConfiguration = errors.New("verifier configuration")
 )
 
-// Configuration errors: nothing was learnt about the artifact.
+// Failure classes of Verify, each in the ErrNotVerified family.
 var (
-	// ErrInvalidPolicy: the policy is malformed or incomplete.
-	ErrInvalidPolicy = errors.New("invalid policy")
-	// ErrTrustMaterial: the trusted root or public key is missing or unreadable.
-	ErrTrustMaterial = errors.New("trust material")
+	// ErrSignature: the bundle is malformed or its signature does not verify with the trust material.
+	ErrSignature = class("signature not verified", ErrNotVerified)
+	// ErrNotLogged: the bundle has no valid transparency log proof for the trusted log.
+	ErrNotLogged = class("no valid transparency log entry", ErrNotVerified)
+	// ErrDigestMismatch: no subject of the provenance has the artifact's digest.
+	ErrDigestMismatch = class("artifact digest not in the provenance", ErrNotVerified)
+	// ErrUntrustedBuilder: the provenance names another builder.
+	ErrUntrustedBuilder = class("untrusted builder", ErrNotVerified)
+	// ErrPolicy: the provenance does not meet another expectation of the policy.
+	ErrPolicy = class("policy not met", ErrNotVerified)
+	// ErrIdentity: the bundle's certificate was issued to another identity than the
+	// policy's, or says the build ran elsewhere than the provenance claims.
+	ErrIdentity = class("certificate identity not trusted", ErrNotVerified)
 )
+
+// Configuration errors, each in the ErrConfiguration family.
+var (
+	// ErrInvalidPolicy: the policy is malformed, incomplete or conflicting, or lacks
+	// what the bundle needs (a keyless bundle needs a certificate identity).
+	ErrInvalidPolicy = class("invalid policy", ErrConfiguration)
+	// ErrTrustMaterial: the trusted root or public key is missing, unreadable or
+	// conflicting.
+	ErrTrustMaterial = class("trust material", ErrConfiguration)
+)
+
+// classError is a failure class that belongs to a family: its message is its own, and
+// errors.Is matches it and every family it names. It is attest's helper, copied: this
+// package must not import attest.
+type classError struct {
+	msg      string
+	families []error
+}
+
+func (e *classError) Error() string   { return e.msg }
+func (e *classError) Unwrap() []error { return e.families }
+
+func class(msg string, families ...error) error { return &classError{msg: msg, families: families} }

@@ -25,8 +25,8 @@ func ExampleVerifier_Verify() {
 		Subjects:  []attest.Subject{{Name: "hello", SHA256: digest}},
 		Sandbox:   attest.Sandbox{Network: "none"},
 		StartedOn: time.Unix(0, 0), FinishedOn: time.Unix(1, 0), LogSHA256: strings.Repeat("f", 64),
-	}, attest.ProvenanceOptions{BuilderID: "https://example.org/builder"})
-	b, _ := attest.Sign(context.Background(), st, signer, attest.SignOptions{})
+	}, "https://example.org/builder")
+	b, _ := attest.Sign(context.Background(), st, signer)
 
 	// The consumer's side: trust material once, a policy per artifact.
 	v, err := verify.New(verify.WithPublicKey(pubPEM), verify.WithoutTransparencyLogUnsafe())

@@ -74,6 +74,8 @@ func TestEveryByteFlip(t *testing.T) {
 func FuzzLoadPolicy(f *testing.F) {
 	f.Add([]byte("builderID: " + testBuilder + "\nsourceURI: " + testSource + "\nallowedImages: [" + testImage + "]\nrequireHermetic: true\n"))
 	f.Add([]byte("digest: sha256:" + helloDigest + "\nallowAnyBuilderUnsafe: true\n"))
+	f.Add([]byte(identityPolicyYAML))
+	f.Add([]byte("certificateIdentity:\n  subjectAlternativeNameRegexp: https://github\\.com/o/.*\n  issuer: " + ghIssuer + "\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		p, err := LoadPolicy(in)
 		if err != nil {

@@ -40,7 +40,7 @@ func TestIdentityValidate(t *testing.T) {
 		{"self-hosted required and refused", Identity{SubjectAlternativeName: ghSAN, Issuer: ghIssuer, RunnerEnvironment: RunnerSelfHosted, RefuseSelfHostedRunner: true}, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := tt.id.validate()
+			_, err := tt.id.matcher()
 			if (err == nil) != tt.ok {
 				t.Fatalf("err = %v, want ok=%v", err, tt.ok)
 			}
@@ -51,23 +51,28 @@ func TestIdentityValidate(t *testing.T) {
 	}
 }
 
-// TestIdentityNeedsTrust: keyless verification needs a trusted root with a CA, and
-// does not mix with a public key.
-func TestIdentityNeedsTrust(t *testing.T) {
-	id := Identity{SubjectAlternativeName: ghSAN, Issuer: ghIssuer}
+// TestTrustOptions: each option rejects a bad value and a conflict, and New wants a
+// key or a trusted root with a CA (keyless), with a log unless opted out.
+func TestTrustOptions(t *testing.T) {
 	k := newKey(t)
 	for _, tt := range []struct {
 		name string
 		opts []Option
 	}{
-		{"no trusted root", []Option{WithIdentity(id)}},
-		{"a key too", []Option{WithIdentity(id), WithPublicKey(k.pub), WithoutTransparencyLogUnsafe()}},
-		{"root without a CA", []Option{WithIdentity(id), WithTrustedRoot(&root.TrustedRoot{})}},
-		{"invalid identity", []Option{WithIdentity(Identity{Issuer: ghIssuer})}},
+		{"nothing", nil},
+		{"root without a CA or a key", []Option{WithTrustedRoot(&root.TrustedRoot{}), WithoutTransparencyLogUnsafe()}},
+		{"nil root", []Option{WithTrustedRoot(nil)}},
+		{"two roots", []Option{WithPublicKey(k.pub), WithPublicGoodTrustedRoot(), WithTrustedRoot(&root.TrustedRoot{})}},
+		{"root file missing", []Option{WithPublicKey(k.pub), WithTrustedRootFile("testdata/none.json")}},
+		{"two keys", []Option{WithPublicKey(k.pub), WithPublicKey(k.pub), WithoutTransparencyLogUnsafe()}},
+		{"not a key", []Option{WithPublicKey([]byte("hello")), WithoutTransparencyLogUnsafe()}},
+		{"a key, no root", []Option{WithPublicKey(k.pub)}},
+		{"a key, a root without a log", []Option{WithPublicKey(k.pub), WithTrustedRoot(&root.TrustedRoot{})}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := New(tt.opts...); !errors.Is(err, ErrTrustMaterial) {
-				t.Errorf("err = %v, want ErrTrustMaterial", err)
+			_, err := New(tt.opts...)
+			if !errors.Is(err, ErrTrustMaterial) || !errors.Is(err, ErrConfiguration) || errors.Is(err, ErrNotVerified) {
+				t.Errorf("err = %v, want ErrTrustMaterial, a configuration error", err)
 			}
 		})
 	}
@@ -104,7 +109,7 @@ func TestIdentityCheck(t *testing.T) {
 			if r.ok != tt.ok {
 				t.Fatalf("ok = %v (%s), want %v", r.ok, r.detail, tt.ok)
 			}
-			if !tt.ok && (!errors.Is(r.err, ErrIdentity) || !strings.Contains(r.detail, tt.want)) {
+			if !tt.ok && (!errors.Is(r.class, ErrIdentity) || !strings.Contains(r.detail, tt.want)) {
 				t.Errorf("err = %v, want ErrIdentity naming %q", r.err, tt.want)
 			}
 		})
@@ -115,7 +120,7 @@ func TestIdentityCheck(t *testing.T) {
 // provenance's, and a slsabox provenance's builder id the certificate's identity.
 func TestCrossCheck(t *testing.T) {
 	statement := func(builderID string) (*statement, []byte) {
-		st, err := attest.Provenance(testResult(), attest.ProvenanceOptions{BuilderID: builderID})
+		st, err := attest.Provenance(testResult(), builderID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -154,7 +159,7 @@ func TestCrossCheck(t *testing.T) {
 				tt.edit(&sum)
 			}
 			r := crossCheck(&sum, st, payload)
-			if r.ok != tt.ok || (!tt.ok && !errors.Is(r.err, ErrIdentity)) {
+			if r.ok != tt.ok || (!tt.ok && !errors.Is(r.class, ErrIdentity)) {
 				t.Errorf("ok = %v, err = %v (%s), want ok=%v", r.ok, r.err, r.detail, tt.ok)
 			}
 		})
@@ -176,7 +181,7 @@ func TestCrossCheck(t *testing.T) {
 		t.Errorf("e-mail identity as builder id: %+v", r)
 	}
 	// Other builders' provenance keeps its own builder id (GitHub names the runner).
-	gh, err := attest.Provenance(testResult(), attest.ProvenanceOptions{BuilderID: "https://github.com/actions/runner/github-hosted"})
+	gh, err := attest.Provenance(testResult(), "https://github.com/actions/runner/github-hosted")
 	if err != nil {
 		t.Fatal(err)
 	}

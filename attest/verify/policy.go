@@ -39,6 +39,11 @@ type Policy struct {
 	// A verified report claims this level, 1 by default. Level 2 and 3 need a
 	// BuilderID; level 3 also RequireHermetic.
 	BuilderLevel int `yaml:"builderLevel" json:"builderLevel,omitempty"`
+	// CertificateIdentity is who must have signed a keyless bundle (one that carries a
+	// Fulcio certificate): the certificate's SAN and OIDC issuer, and its CI claims.
+	// Required for keyless bundles, which fail without it; a key-signed bundle cannot
+	// meet it (verify that with the builder's key and a policy without it).
+	CertificateIdentity *Identity `yaml:"certificateIdentity,omitempty" json:"certificateIdentity,omitempty"`
 
 	// AllowAnyBuilderUnsafe accepts provenance from any builder that holds the key.
 	AllowAnyBuilderUnsafe bool `yaml:"allowAnyBuilderUnsafe" json:"allowAnyBuilderUnsafe,omitempty"`

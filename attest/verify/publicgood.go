@@ -26,23 +26,10 @@ var publicGood = sync.OnceValues(func() (*root.TrustedRoot, error) {
 func PublicGoodTrustedRoot() (*root.TrustedRoot, error) {
 	tr, err := publicGood()
 	if err != nil {
-		return nil, fmt.Errorf("%w: the embedded public-good trusted root: %w", ErrTrustMaterial, err)
+		return nil, fmt.Errorf("%w: the embedded public-good trusted root (rebuild slsabox, or give --trusted-root): %w", ErrTrustMaterial, err)
 	}
 	return tr, nil
 }
 
 // PublicGoodTrustedRootJSON returns the embedded trusted_root.json, byte for byte.
 func PublicGoodTrustedRootJSON() []byte { return append([]byte(nil), publicGoodRootJSON...) }
-
-// WithPublicGoodTrustedRoot trusts Sigstore's public-good instance through the pinned,
-// embedded trusted root: what a consumer of artifacts logged to rekor.sigstore.dev
-// needs, with nothing fetched.
-func WithPublicGoodTrustedRoot() Option {
-	return func(c *config) {
-		c.root, c.rootErr = publicGood()
-		if c.rootErr != nil {
-			c.rootErr = fmt.Errorf("the embedded public-good trusted root: %v", c.rootErr)
-		}
-		c.rootName = "Sigstore public-good (embedded, " + PublicGoodRootModule + ")"
-	}
-}

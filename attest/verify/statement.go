@@ -20,7 +20,7 @@ type statement = intoto.Statement
 func checkStatement(st *statement, payload []byte, p Policy, results map[string]result, r *Report) {
 	pred, err := provenance(st, payload)
 	if err != nil {
-		results[CheckPredicateType] = fail(fmt.Errorf("%w: %w", ErrPolicy, err))
+		results[CheckPredicateType] = fail(ErrPolicy, err)
 	} else {
 		results[CheckPredicateType] = pass(spec.PredicateSLSAProvenance)
 	}
@@ -28,7 +28,7 @@ func checkStatement(st *statement, payload []byte, p Policy, results map[string]
 	if pred == nil {
 		// Without a readable predicate every predicate check fails for the same reason.
 		for _, n := range []string{CheckBuilderID, CheckBuildType, CheckSourceURI, CheckSourceRef, CheckSourceCommit, CheckCleanSource, CheckBuilderImage, CheckHermetic} {
-			results[n] = fail(fmt.Errorf("%w: no SLSA v1 provenance to check", errFor(n)))
+			results[n] = failf(errFor(n), "no SLSA v1 provenance to check")
 		}
 		return
 	}
@@ -40,7 +40,7 @@ func checkStatement(st *statement, payload []byte, p Policy, results map[string]
 	case builderID == p.BuilderID:
 		results[CheckBuilderID] = pass(builderID)
 	default:
-		results[CheckBuilderID] = fail(fmt.Errorf("%w: want %s, got %s", ErrUntrustedBuilder, p.BuilderID, quote(builderID)))
+		results[CheckBuilderID] = failf(ErrUntrustedBuilder, "want %s, got %s", p.BuilderID, quote(builderID))
 	}
 
 	buildType := pred.GetBuildDefinition().GetBuildType()
@@ -80,8 +80,7 @@ func checkStatement(st *statement, payload []byte, p Policy, results map[string]
 		results[CheckCleanSource] = skip("built from uncommitted changes on top of " + quote(commit) + ", accepted (unsafe opt-out)")
 		r.Warnings = append(r.Warnings, "built from a dirty work tree (accepted by unsafe opt-out): the source is not exactly commit "+quote(commit))
 	default:
-		results[CheckCleanSource] = fail(fmt.Errorf("%w: built from uncommitted changes (slsabox build --allow-dirty) on top of %s: the source is not that commit; accept it only with AllowDirtyUnsafe (--allow-dirty-unsafe)",
-			ErrPolicy, quote(commit)))
+		results[CheckCleanSource] = failf(ErrPolicy, "built from uncommitted changes (slsabox build --allow-dirty) on top of %s: the source is not that commit; accept it only with AllowDirtyUnsafe (--allow-dirty-unsafe)", quote(commit))
 	}
 	results[CheckBuilderImage] = checkImage(deps, p.AllowedImages)
 
@@ -93,8 +92,7 @@ func checkStatement(st *statement, payload []byte, p Policy, results map[string]
 	case hermetic:
 		results[CheckHermetic] = pass("slsabox sandbox without network")
 	default:
-		results[CheckHermetic] = fail(fmt.Errorf("%w: want build type %s with sandbox network \"none\", got %s with network %s",
-			ErrPolicy, spec.BuildType, quote(buildType), quote(network)))
+		results[CheckHermetic] = failf(ErrPolicy, "want build type %s with sandbox network \"none\", got %s with network %s", spec.BuildType, quote(buildType), quote(network))
 	}
 }
 
@@ -134,7 +132,7 @@ func checkSubject(st *statement, digest string) result {
 		}
 		names = append(names, s.GetName())
 	}
-	return fail(fmt.Errorf("%w: sha256:%s is not among the %d subjects (%s)", ErrDigestMismatch, digest, len(names), strings.Join(names, ", ")))
+	return failf(ErrDigestMismatch, "sha256:%s is not among the %d subjects (%s)", digest, len(names), strings.Join(names, ", "))
 }
 
 func checkImage(deps []*intoto.ResourceDescriptor, allowed []string) result {
@@ -161,7 +159,7 @@ func checkImage(deps []*intoto.ResourceDescriptor, allowed []string) result {
 			return pass(got)
 		}
 	}
-	return fail(fmt.Errorf("%w: %s is not in the allowed images", ErrPolicy, got))
+	return failf(ErrPolicy, "%s is not in the allowed images", got)
 }
 
 // equal compares a policy value with the provenance's; an empty want is not required.
@@ -172,7 +170,7 @@ func equal(want, got string, required bool) result {
 	case want == got:
 		return pass(got)
 	default:
-		return fail(fmt.Errorf("%w: want %s, got %s", ErrPolicy, want, quote(got)))
+		return failf(ErrPolicy, "want %s, got %s", want, quote(got))
 	}
 }
 

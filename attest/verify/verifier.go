@@ -18,7 +18,6 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
@@ -28,105 +27,65 @@ import (
 	"github.com/slsabox/slsabox/internal/filehash"
 )
 
-// Verifier holds trust material. It is safe for concurrent use.
+// Verifier holds trust material: a public key for key-signed bundles, and a trusted
+// root whose logs prove bundles were logged and whose certificate authorities (Fulcio)
+// vouch for keyless ones. Who must have signed a keyless bundle is the Policy's
+// CertificateIdentity, checked per Verify. It is safe for concurrent use.
 type Verifier struct {
-	trusted  root.TrustedMaterial // everything, for the log proof
-	sig      *sgverify.Verifier   // signature only
-	logs     map[string]*root.TransparencyLog
-	logged   bool   // a log proof is required
-	rootName string // where the trusted root came from, for reports
-	warnings []string
-	identity *Identity                    // keyless: who must have signed (identity.go)
-	certID   sgverify.CertificateIdentity // keyless: SAN and issuer matcher
-	sigNoLog *sgverify.Verifier           // keyless: the signature of an unlogged bundle
+	trusted   root.TrustedMaterial // everything, for the log proof
+	sig       *sgverify.Verifier   // key-signed bundles; nil without a public key
+	cert      *sgverify.Verifier   // keyless bundles; nil without a Fulcio CA (keyless.go)
+	certNoLog *sgverify.Verifier   // keyless: the signature of an unlogged bundle
+	logs      map[string]*root.TransparencyLog
+	logged    bool   // a log proof is required
+	rootName  string // where the trusted root came from, for reports
+	warnings  []string
+	certWarn  []string // warnings of keyless bundles only
 }
 
-type config struct {
-	root     *root.TrustedRoot
-	rootErr  error
-	rootName string
-	keyPEM   []byte
-	noTlog   bool
-	identity *Identity
-}
-
-// Option configures a Verifier.
-type Option func(*config)
-
-// WithTrustedRoot trusts the logs (and authorities) of a Sigstore trusted root.
-func WithTrustedRoot(tr *root.TrustedRoot) Option {
-	return func(c *config) {
-		if tr == nil {
-			c.rootErr = errors.New("nil trusted root")
-		}
-		c.root, c.rootName = tr, "given"
-	}
-}
-
-// WithTrustedRootFile reads a trusted_root.json (scripts/rekor.sh trusted-root writes
-// one for the local log).
-func WithTrustedRootFile(path string) Option {
-	return func(c *config) {
-		c.root, c.rootErr = root.NewTrustedRootFromPath(path)
-		c.rootName = path
-		if c.rootErr != nil {
-			c.rootErr = fmt.Errorf("reading trusted root %s: %v", path, c.rootErr)
-		}
-	}
-}
-
-// WithPublicKey trusts signatures made by the key (PEM "PUBLIC KEY"), whatever key
-// hint the bundle carries.
-func WithPublicKey(pem []byte) Option {
-	return func(c *config) { c.keyPEM = pem }
-}
-
-// WithoutTransparencyLogUnsafe accepts bundles without a transparency log proof: a
-// signature alone does not show that the signing was made public, so a stolen key goes
-// unnoticed. Every report then carries a warning.
-func WithoutTransparencyLogUnsafe() Option {
-	return func(c *config) { c.noTlog = true }
-}
-
-// New builds a Verifier. It needs a public key (key-signed bundles are what slsabox
-// writes) and, unless WithoutTransparencyLogUnsafe, a trusted root holding the log's key.
+// New builds a Verifier. It needs a public key (WithPublicKey: key-signed bundles, what
+// slsabox build --key writes) or a trusted root naming a Fulcio CA (keyless bundles),
+// or both, and, unless WithoutTransparencyLogUnsafe, a trusted root holding the log's
+// key. Each option rejects a bad value; New then checks that they make sense together.
 func New(opts ...Option) (*Verifier, error) {
 	var c config
 	for _, o := range opts {
-		o(&c)
+		if err := o(&c); err != nil {
+			return nil, err
+		}
 	}
-	if c.rootErr != nil {
-		return nil, fmt.Errorf("%w: %v", ErrTrustMaterial, c.rootErr)
-	}
-	if c.identity != nil {
-		return newKeyless(c)
-	}
-	if c.keyPEM == nil {
-		return nil, fmt.Errorf("%w: no public key: pass the key the builder signs with", ErrTrustMaterial)
-	}
-	pub, err := cryptoutils.UnmarshalPEMToPublicKey(bytes.TrimSpace(c.keyPEM))
-	if err != nil {
-		return nil, fmt.Errorf("%w: public key: %w", ErrTrustMaterial, err)
-	}
-	keys, err := keyMaterial(pub)
-	if err != nil {
-		return nil, fmt.Errorf("%w: public key: %w", ErrTrustMaterial, err)
+	keyless := c.root != nil && len(c.root.FulcioCertificateAuthorities()) > 0
+	switch {
+	case c.key == nil && c.root == nil:
+		return nil, fmt.Errorf("%w: no public key and no trusted root: pass the key the builder signs with (or, for keyless bundles, the trusted root naming the Fulcio CA)", ErrTrustMaterial)
+	case c.key == nil && !keyless:
+		return nil, fmt.Errorf("%w: no public key, and the trusted root (%s) names no certificate authority (Fulcio) for keyless bundles: pass the key the builder signs with", ErrTrustMaterial, c.rootName)
+	case c.root == nil && !c.noTlog:
+		return nil, fmt.Errorf("%w: no trusted root: a log proof cannot be checked without the log's key (or opt out with WithoutTransparencyLogUnsafe)", ErrTrustMaterial)
+	case c.root != nil && !c.noTlog && len(c.root.RekorLogs()) == 0:
+		return nil, fmt.Errorf("%w: the trusted root (%s) names no transparency log: give the root of the log the bundles are logged to", ErrTrustMaterial, c.rootName)
 	}
 	v := &Verifier{logged: !c.noTlog, rootName: c.rootName}
 	var trusted root.TrustedMaterialCollection
 	if c.root != nil {
 		trusted = append(trusted, c.root)
 		v.logs = c.root.RekorLogs()
-		if len(c.root.RekorLogs()) == 0 && v.logged {
-			return nil, fmt.Errorf("%w: the trusted root names no transparency log", ErrTrustMaterial)
-		}
-	} else if v.logged {
-		return nil, fmt.Errorf("%w: no trusted root: a log proof cannot be checked without the log's key (or opt out with WithoutTransparencyLogUnsafe)", ErrTrustMaterial)
 	}
-	trusted = append(trusted, keys)
+	if c.key != nil {
+		keys, err := keyMaterial(c.key)
+		if err != nil {
+			return nil, fmt.Errorf("%w: public key: %w", ErrTrustMaterial, err)
+		}
+		trusted = append(trusted, keys)
+		if v.sig, err = sgverify.NewVerifier(trusted, sgverify.WithCurrentTime()); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrTrustMaterial, err)
+		}
+	}
 	v.trusted = trusted
-	if v.sig, err = sgverify.NewVerifier(trusted, sgverify.WithCurrentTime()); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrTrustMaterial, err)
+	if keyless {
+		if err := v.initKeyless(c.root); err != nil {
+			return nil, err
+		}
 	}
 	if !v.logged {
 		v.warnings = append(v.warnings, "transparency log not checked (unsafe opt-out): the signature alone does not show the signing was made public")
@@ -146,7 +105,8 @@ func keyMaterial(pub crypto.PublicKey) (root.TrustedMaterial, error) {
 
 // Verify checks the bundle against the trust material and the policy. The report is
 // never nil and lists every check; the error, when verification failed, wraps the
-// sentinel of the first failed check (ErrInvalidPolicy if the policy is incomplete).
+// sentinel of the first failed check (ErrInvalidPolicy if the policy is incomplete,
+// or names no CertificateIdentity for a keyless bundle).
 func (v *Verifier) Verify(b *bundle.Bundle, p Policy) (*Report, error) {
 	r := &Report{Warnings: append([]string(nil), v.warnings...)}
 	p, err := p.validate()
@@ -154,11 +114,24 @@ func (v *Verifier) Verify(b *bundle.Bundle, p Policy) (*Report, error) {
 	if err != nil {
 		return r, err
 	}
+	var certID *sgverify.CertificateIdentity
+	if p.CertificateIdentity != nil {
+		if certID, err = p.CertificateIdentity.matcher(); err != nil {
+			return r, err
+		}
+	}
+	keyless := carriesCertificate(b)
+	if keyless && certID == nil {
+		return r, fmt.Errorf("%w: the bundle is signed keyless (a Fulcio certificate names who signed): the policy must name the certificate identity and OIDC issuer you trust (certificateIdentity in a policy file, --certificate-identity and --certificate-oidc-issuer)", ErrInvalidPolicy)
+	}
 	if p.AllowAnyBuilderUnsafe {
 		r.Warnings = append(r.Warnings, "builder id not checked (unsafe opt-out): any holder of the key can claim to be the builder")
 	}
 	if p.AllowAnySourceUnsafe {
 		r.Warnings = append(r.Warnings, "source uri not checked (unsafe opt-out): the artifact may be built from any repository")
+	}
+	if keyless {
+		r.Warnings = append(r.Warnings, v.certWarn...)
 	}
 	if !v.logged {
 		r.OptOuts = append(r.OptOuts, OptOutNoTlog)
@@ -166,10 +139,10 @@ func (v *Verifier) Verify(b *bundle.Bundle, p Policy) (*Report, error) {
 	r.OptOuts = append(r.OptOuts, p.optOuts()...)
 	results := map[string]result{}
 
-	st, detail, err := v.verifySignature(b)
+	st, detail, err := v.verifySignature(b, certID != nil)
 	if err != nil {
-		results[CheckSignature] = fail(fmt.Errorf("%w: %w", ErrSignature, err))
-		if v.identity != nil {
+		results[CheckSignature] = fail(ErrSignature, err)
+		if certID != nil {
 			notRun := result{skipped: true, detail: "not run: the signature did not verify"}
 			results[CheckCertIdentity], results[CheckCertSource] = notRun, notRun
 		}
@@ -177,8 +150,8 @@ func (v *Verifier) Verify(b *bundle.Bundle, p Policy) (*Report, error) {
 	}
 	r.Statement = st
 	results[CheckSignature] = pass(detail)
-	if v.identity != nil {
-		v.checkIdentity(b, st, results)
+	if certID != nil {
+		checkIdentity(b, st, p.CertificateIdentity, certID, results)
 	}
 
 	switch {
@@ -198,8 +171,20 @@ func (v *Verifier) Verify(b *bundle.Bundle, p Policy) (*Report, error) {
 	return r, err
 }
 
-// verifySignature checks the envelope's shape and its signature, and returns the statement.
-func (v *Verifier) verifySignature(b *bundle.Bundle) (*statement, string, error) {
+// carriesCertificate says whether the bundle is keyless: its verification material is
+// a certificate rather than a key hint.
+func carriesCertificate(b *bundle.Bundle) bool {
+	if b == nil || b.Bundle == nil {
+		return false
+	}
+	vc, err := b.VerificationContent()
+	return err == nil && vc.Certificate() != nil
+}
+
+// verifySignature checks the envelope's shape and its signature, and returns the
+// statement. wantCert says the policy names a certificate identity, which a
+// key-signed bundle cannot meet.
+func (v *Verifier) verifySignature(b *bundle.Bundle, wantCert bool) (*statement, string, error) {
 	if b == nil || b.Bundle == nil {
 		return nil, "", errors.New("no bundle")
 	}
@@ -220,10 +205,12 @@ func (v *Verifier) verifySignature(b *bundle.Bundle) (*statement, string, error)
 	if err != nil {
 		return nil, "", err
 	}
-	if vc.Certificate() != nil {
+	switch {
+	case vc.Certificate() != nil:
 		return v.verifyCertificate(b)
-	}
-	if v.identity != nil {
+	case wantCert:
+		return nil, "", errors.New("the bundle is signed with a key, not a certificate, and the policy names a certificate identity: verify it with the builder's public key (--key) and a policy without one")
+	case v.sig == nil:
 		return nil, "", errors.New("the bundle is signed with a key, not a certificate: verify it with the builder's public key (--key)")
 	}
 	res, err := v.sig.Verify(b, sgverify.NewPolicy(sgverify.WithoutArtifactUnsafe(), sgverify.WithKey()))
@@ -239,17 +226,16 @@ func (v *Verifier) verifySignature(b *bundle.Bundle) (*statement, string, error)
 func (v *Verifier) checkTlog(b *bundle.Bundle) result {
 	entries := b.GetVerificationMaterial().GetTlogEntries()
 	if len(entries) == 0 {
-		return fail(fmt.Errorf("%w: the bundle has none (log it with slsabox upload)", ErrNotLogged))
+		return failf(ErrNotLogged, "the bundle has none (log it with slsabox upload)")
 	}
 	// The whole bundle first: every entry of a log the root names must be sound.
 	if _, err := sgverify.VerifyTlogEntry(b, v.trusted, 1, false); err != nil {
 		for _, x := range entries {
 			if _, ok := v.logs[hex.EncodeToString(x.GetLogId().GetKeyId())]; ok {
-				return fail(fmt.Errorf("%w: %w", ErrNotLogged, err))
+				return fail(ErrNotLogged, err)
 			}
 		}
-		return fail(fmt.Errorf("%w: the bundle was logged to a log that the trusted root (%s) does not name (log id %x): give that log's trusted_root.json",
-			ErrNotLogged, v.rootName, entries[0].GetLogId().GetKeyId()))
+		return failf(ErrNotLogged, "the bundle was logged to a log that the trusted root (%s) does not name (log id %x): give that log's trusted_root.json", v.rootName, entries[0].GetLogId().GetKeyId())
 	}
 	// Then the entry that is reported, and whose proof is compared with its checkpoint,
 	// is one that verifies on its own: sigstore-go passes a bundle on the first good
@@ -279,9 +265,9 @@ func (v *Verifier) checkTlog(b *bundle.Bundle) result {
 	}
 	if lastErr == nil {
 		// Verified against a log the root names under another key id.
-		return fail(fmt.Errorf("%w: no entry's log id is one the trusted root (%s) names (log id %x)", ErrNotLogged, v.rootName, entries[0].GetLogId().GetKeyId()))
+		return failf(ErrNotLogged, "no entry's log id is one the trusted root (%s) names (log id %x)", v.rootName, entries[0].GetLogId().GetKeyId())
 	}
-	return fail(fmt.Errorf("%w: %w", ErrNotLogged, lastErr))
+	return fail(ErrNotLogged, lastErr)
 }
 
 // verifyOneEntry verifies the bundle with e as its only log entry.
@@ -346,27 +332,23 @@ func proofMatchesCheckpoint(e *protorekor.TransparencyLogEntry) error {
 // passed as a value), the embedded public-good root, or "" when there is none.
 func (v *Verifier) TrustedRoot() string { return v.rootName }
 
-// result is a check's outcome before it is put in order.
+// result is a check's outcome before it is put in order. A failure keeps its class
+// apart from its cause, so that the error Verify returns has the class first.
 type result struct {
 	ok, skipped bool
 	detail      string
-	err         error
+	class, err  error // a failure's class (ErrSignature...) and cause
 }
 
 func pass(detail string) result { return result{ok: true, detail: detail} }
 func skip(detail string) result { return result{ok: true, skipped: true, detail: detail} }
-func fail(err error) result     { return result{err: err, detail: errDetail(err)} }
 
-// errDetail is the error's message without the sentinel's prefix, on one line.
-func errDetail(err error) string {
-	s := strings.Join(strings.Fields(err.Error()), " ")
-	for _, e := range []error{ErrSignature, ErrNotLogged, ErrDigestMismatch, ErrUntrustedBuilder, ErrPolicy, ErrIdentity} {
-		if p := e.Error() + ": "; len(s) > len(p) && s[:len(p)] == p {
-			return s[len(p):]
-		}
-	}
-	return s
+// fail is a failure of class because of cause; the report shows the cause on one line.
+func fail(class, cause error) result {
+	return result{class: class, err: cause, detail: strings.Join(strings.Fields(cause.Error()), " ")}
 }
+
+func failf(class error, format string, a ...any) result { return fail(class, fmt.Errorf(format, a...)) }
 
 func (r *Report) finish(results map[string]result) (*Report, error) {
 	var first error
@@ -384,7 +366,7 @@ func (r *Report) finish(results map[string]result) (*Report, error) {
 		if res.err != nil {
 			nfailed++
 			if first == nil {
-				first = fmt.Errorf("%s: %w", name, res.err)
+				first = fmt.Errorf("%w: %s: %w", res.class, name, res.err)
 			}
 		}
 	}

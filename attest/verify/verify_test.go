@@ -2,6 +2,7 @@ package verify
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"google.golang.org/protobuf/types/known/structpb"
+	"gopkg.in/yaml.v3"
 
 	"github.com/slsabox/slsabox/attest"
 )
@@ -71,22 +73,32 @@ func newKey(t testing.TB) testKey {
 	return testKey{s, pubPEM}
 }
 
+// provOpts are what sign passes to attest.Provenance, for an edit to change.
+type provOpts struct {
+	builderID string
+	noTlog    bool
+}
+
 // sign signs the provenance of testResult, changed by edit, and returns the bundle's JSON.
-func sign(t testing.TB, k testKey, edit func(*attest.Build, *attest.ProvenanceOptions, *intoto.Statement)) []byte {
+func sign(t testing.TB, k testKey, edit func(*attest.Build, *provOpts, *intoto.Statement)) []byte {
 	t.Helper()
 	res := testResult()
-	opts := attest.ProvenanceOptions{BuilderID: testBuilder, SlsaboxVersion: "v0.1.0"}
+	opts := provOpts{builderID: testBuilder}
 	if edit != nil {
 		edit(res, &opts, nil)
 	}
-	st, err := attest.Provenance(res, opts)
+	popts := []attest.ProvenanceOption{attest.WithSlsaboxBinary("v0.1.0", "")}
+	if opts.noTlog {
+		popts = append(popts, attest.WithNoTlog())
+	}
+	st, err := attest.Provenance(res, opts.builderID, popts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if edit != nil {
 		edit(nil, nil, st)
 	}
-	b, err := attest.Sign(context.Background(), st, k.signer, attest.SignOptions{})
+	b, err := attest.Sign(context.Background(), st, k.signer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +190,7 @@ func TestTamper(t *testing.T) {
 			return unlogged(t, k.pub), b, goodPolicy()
 		}
 	}
-	resigned := func(edit func(*attest.Build, *attest.ProvenanceOptions, *intoto.Statement)) func(t *testing.T) (*Verifier, *bundle.Bundle, Policy) {
+	resigned := func(edit func(*attest.Build, *provOpts, *intoto.Statement)) func(t *testing.T) (*Verifier, *bundle.Bundle, Policy) {
 		return func(t *testing.T) (*Verifier, *bundle.Bundle, Policy) {
 			return unlogged(t, k.pub), parse(t, sign(t, k, edit)), goodPolicy()
 		}
@@ -232,36 +244,36 @@ func TestTamper(t *testing.T) {
 			return v, parse(t, data), goodPolicy()
 		}, CheckTlog, ErrNotLogged},
 		{"another artifact", policyCase(func(p *Policy) { p.Digest = strings.Repeat("4", 64) }), CheckSubjectDigest, ErrDigestMismatch},
-		{"builder id", resigned(func(_ *attest.Build, o *attest.ProvenanceOptions, _ *intoto.Statement) {
+		{"builder id", resigned(func(_ *attest.Build, o *provOpts, _ *intoto.Statement) {
 			if o != nil {
-				o.BuilderID = "https://evil.example/builder"
+				o.builderID = "https://evil.example/builder"
 			}
 		}), CheckBuilderID, ErrUntrustedBuilder},
 		{"builder id expected", policyCase(func(p *Policy) { p.BuilderID = "https://other.example/builder" }), CheckBuilderID, ErrUntrustedBuilder},
-		{"source uri", resigned(func(r *attest.Build, _ *attest.ProvenanceOptions, _ *intoto.Statement) {
+		{"source uri", resigned(func(r *attest.Build, _ *provOpts, _ *intoto.Statement) {
 			if r != nil {
 				r.Source.URI = "git+https://github.com/evil/fork"
 			}
 		}), CheckSourceURI, ErrPolicy},
-		{"source ref", resigned(func(r *attest.Build, _ *attest.ProvenanceOptions, _ *intoto.Statement) {
+		{"source ref", resigned(func(r *attest.Build, _ *provOpts, _ *intoto.Statement) {
 			if r != nil {
 				r.Source.Ref = "refs/heads/evil"
 			}
 		}), CheckSourceRef, ErrPolicy},
 		{"source commit", policyCase(func(p *Policy) { p.SourceCommit = strings.Repeat("e", 40) }), CheckSourceCommit, ErrPolicy},
 		{"builder image", policyCase(func(p *Policy) { p.AllowedImages = []string{"golang@sha256:" + strings.Repeat("9", 64)} }), CheckBuilderImage, ErrPolicy},
-		{"build type", resigned(func(_ *attest.Build, _ *attest.ProvenanceOptions, st *intoto.Statement) {
+		{"build type", resigned(func(_ *attest.Build, _ *provOpts, st *intoto.Statement) {
 			if st != nil {
 				bd := st.Predicate.Fields["buildDefinition"].GetStructValue()
 				bd.Fields["buildType"] = structpb.NewStringValue("https://example.org/other")
 			}
 		}), CheckBuildType, ErrPolicy},
-		{"network not none", resigned(func(r *attest.Build, _ *attest.ProvenanceOptions, _ *intoto.Statement) {
+		{"network not none", resigned(func(r *attest.Build, _ *provOpts, _ *intoto.Statement) {
 			if r != nil {
 				r.Sandbox.Network = "host"
 			}
 		}), CheckHermetic, ErrPolicy},
-		{"predicate type", resigned(func(_ *attest.Build, _ *attest.ProvenanceOptions, st *intoto.Statement) {
+		{"predicate type", resigned(func(_ *attest.Build, _ *provOpts, st *intoto.Statement) {
 			if st != nil {
 				st.PredicateType = "https://slsa.dev/provenance/v0.2"
 			}
@@ -283,8 +295,12 @@ func TestTamper(t *testing.T) {
 			if f := r.Failed(); f[0].Name != tc.check && !(tc.check != CheckSignature && f[0].Skipped) {
 				t.Errorf("first failed check is %q, want %q", f[0].Name, tc.check)
 			}
-			if !strings.HasPrefix(err.Error(), tc.check+": ") {
-				t.Errorf("error does not name the check: %v", err)
+			// The class first, then the check: "untrusted builder: builder id: want ...".
+			if !strings.HasPrefix(err.Error(), tc.want.Error()+": "+tc.check+": ") {
+				t.Errorf("error does not start with its class and the check: %v", err)
+			}
+			if !errors.Is(err, ErrNotVerified) || errors.Is(err, ErrConfiguration) {
+				t.Errorf("error is not in the ErrNotVerified family alone: %v", err)
 			}
 		})
 	}
@@ -295,9 +311,9 @@ func TestNoTlogWarns(t *testing.T) {
 	k := newKey(t)
 	v := unlogged(t, k.pub)
 	for _, noTlog := range []bool{false, true} {
-		data := sign(t, k, func(_ *attest.Build, o *attest.ProvenanceOptions, _ *intoto.Statement) {
+		data := sign(t, k, func(_ *attest.Build, o *provOpts, _ *intoto.Statement) {
 			if o != nil {
-				o.NoTlog = noTlog
+				o.noTlog = noTlog
 			}
 		})
 		r, err := v.Verify(parse(t, data), goodPolicy())
@@ -353,6 +369,55 @@ func TestNew(t *testing.T) {
 	}
 }
 
+// identityPolicyYAML is a policy file for keyless bundles: the certificate identity
+// with the provenance expectations.
+const identityPolicyYAML = `builderID: https://github.com/o/r/.github/workflows/release.yml@refs/tags/v1
+sourceURI: git+https://github.com/o/r
+certificateIdentity:
+  subjectAlternativeName: https://github.com/o/r/.github/workflows/release.yml@refs/tags/v1
+  issuer: https://token.actions.githubusercontent.com
+  sourceRepositoryURI: https://github.com/o/r
+  runnerEnvironment: github-hosted
+  refuseSelfHostedRunner: true
+`
+
+// TestLoadPolicyIdentity: a policy file carries the certificate identity, and it
+// survives a YAML and a JSON round trip.
+func TestLoadPolicyIdentity(t *testing.T) {
+	p, err := LoadPolicy([]byte(identityPolicyYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Identity{SubjectAlternativeName: "https://github.com/o/r/.github/workflows/release.yml@refs/tags/v1",
+		Issuer: ghIssuer, SourceRepositoryURI: "https://github.com/o/r", RunnerEnvironment: RunnerGitHubHosted, RefuseSelfHostedRunner: true}
+	if p.CertificateIdentity == nil || *p.CertificateIdentity != want {
+		t.Fatalf("identity %+v, want %+v", p.CertificateIdentity, want)
+	}
+	out, err := yaml.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := LoadPolicy(out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if q.CertificateIdentity == nil || *q.CertificateIdentity != want || q.BuilderID != p.BuilderID {
+		t.Errorf("yaml round trip: %+v", q)
+	}
+	j, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(j), `"certificateIdentity":{"subjectAlternativeName":`) {
+		t.Errorf("json names: %s", j)
+	}
+	// Without an identity the file says nothing about one.
+	p.CertificateIdentity = nil
+	if out, _ := yaml.Marshal(p); strings.Contains(string(out), "certificateIdentity") {
+		t.Errorf("an empty identity is written:\n%s", out)
+	}
+}
+
 func TestLoadPolicy(t *testing.T) {
 	p, err := LoadPolicy([]byte("builderID: " + testBuilder + "\nsourceURI: " + testSource + "\nallowedImages: [" + testImage + "]\nrequireHermetic: true\n"))
 	if err != nil {
@@ -362,12 +427,14 @@ func TestLoadPolicy(t *testing.T) {
 		t.Errorf("%+v", p)
 	}
 	for name, in := range map[string]string{
-		"unknown key": "builderId: x\n",
-		"typo":        "builderID: x\nsourceUri: y\n",
-		"bad digest":  "digest: sha256:zz\n",
-		"empty":       "",
-		"two docs":    "builderID: x\n---\nbuilderID: y\n",
-		"wrong type":  "requireHermetic: [1]\n",
+		"unknown key":   "builderId: x\n",
+		"typo":          "builderID: x\nsourceUri: y\n",
+		"bad digest":    "digest: sha256:zz\n",
+		"empty":         "",
+		"two docs":      "builderID: x\n---\nbuilderID: y\n",
+		"wrong type":    "requireHermetic: [1]\n",
+		"identity typo": "certificateIdentity:\n  subjectAltName: x\n",
+		"identity list": "certificateIdentity: [x]\n",
 	} {
 		if _, err := LoadPolicy([]byte(in)); !errors.Is(err, ErrInvalidPolicy) {
 			t.Errorf("%s: %v", name, err)

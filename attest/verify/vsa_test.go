@@ -291,7 +291,7 @@ func TestOptOutsCapLevel(t *testing.T) {
 func TestDirtyFails(t *testing.T) {
 	k := newKey(t)
 	v := unlogged(t, k.pub)
-	b := parse(t, sign(t, k, func(res *attest.Build, _ *attest.ProvenanceOptions, _ *intoto.Statement) {
+	b := parse(t, sign(t, k, func(res *attest.Build, _ *provOpts, _ *intoto.Statement) {
 		if res != nil {
 			res.Source.Dirty, res.AllowDirtyTree = true, true
 		}

@@ -56,7 +56,7 @@ func signMode(key, statement, out string) error {
 	if err != nil {
 		return err
 	}
-	b, err := attest.SignPayload(context.Background(), payload, signer, attest.SignOptions{})
+	b, err := attest.SignPayload(context.Background(), payload, signer)
 	if err != nil {
 		return err
 	}
@@ -80,7 +80,7 @@ func run(n int, slsabox, cosign string) error {
 		return err
 	}
 	sum := sha256.Sum256(artifact)
-	st, err := attest.Provenance(stats.Result(hex.EncodeToString(sum[:])), attest.ProvenanceOptions{BuilderID: "https://slsabox.dev/builders/bench"})
+	st, err := attest.Provenance(stats.Result(hex.EncodeToString(sum[:])), "https://slsabox.dev/builders/bench")
 	if err != nil {
 		return err
 	}

@@ -119,11 +119,11 @@ func throughput(url string, n int) error {
 		var out []*bundle.Bundle
 		for i := range n {
 			sum := sha256.Sum256(fmt.Appendf(nil, "artifact %d %d", i, time.Now().UnixNano()))
-			st, err := attest.Provenance(stats.Result(hex.EncodeToString(sum[:])), attest.ProvenanceOptions{BuilderID: "https://slsabox.dev/builders/bench"})
+			st, err := attest.Provenance(stats.Result(hex.EncodeToString(sum[:])), "https://slsabox.dev/builders/bench")
 			if err != nil {
 				return nil, err
 			}
-			b, err := attest.Sign(context.Background(), st, signer, attest.SignOptions{})
+			b, err := attest.Sign(context.Background(), st, signer)
 			if err != nil {
 				return nil, err
 			}

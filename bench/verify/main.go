@@ -86,7 +86,7 @@ func run(url, trustedRoot, slsabox, cosign string, n int, dur time.Duration) err
 	sum := sha256.Sum256(artifact)
 	digest := hex.EncodeToString(sum[:])
 	res := stats.Result(digest)
-	st, err := attest.Provenance(res, attest.ProvenanceOptions{BuilderID: builderID})
+	st, err := attest.Provenance(res, builderID)
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,7 @@ func run(url, trustedRoot, slsabox, cosign string, n int, dur time.Duration) err
 	if err != nil {
 		return err
 	}
-	b, err := attest.Sign(context.Background(), st, signer, attest.SignOptions{})
+	b, err := attest.Sign(context.Background(), st, signer)
 	if err != nil {
 		return err
 	}

@@ -252,18 +252,22 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 		}
 		builderID = certID
 	}
-	popts := attest.ProvenanceOptions{
-		BuilderID:      builderID,
-		InvocationID:   firstOf(o.invocationID, id.invocationID, "urn:slsabox:build:"+res.BuildID),
-		SlsaboxVersion: version.String(),
-		SlsaboxDigest:  version.BinaryDigest(),
-		NoTlog:         o.noTlog,
+	popts := []attest.ProvenanceOption{
+		attest.WithInvocationID(firstOf(o.invocationID, id.invocationID, "urn:slsabox:build:"+res.BuildID)),
+		attest.WithSlsaboxBinary(version.String(), version.BinaryDigest()),
 	}
-	st, err := attest.Provenance(describeBuild(res, firstOf(o.sourceURI, id.sourceURI), firstOf(o.sourceRef, id.sourceRef)), popts)
+	if o.noTlog {
+		popts = append(popts, attest.WithNoTlog())
+	}
+	st, err := attest.Provenance(describeBuild(res, firstOf(o.sourceURI, id.sourceURI), firstOf(o.sourceRef, id.sourceRef)), builderID, popts...)
 	if err != nil {
 		return nil, err
 	}
-	bundle, err := attest.Sign(ctx, st, signer, attest.SignOptions{TimestampAuthorities: o.tsas})
+	var sopts []attest.SignOption
+	for _, tsa := range o.tsas {
+		sopts = append(sopts, attest.WithTimestampAuthority(tsa))
+	}
+	bundle, err := attest.Sign(ctx, st, signer, sopts...)
 	if err != nil {
 		if h := keylessHint(err, &o.keyless); h != "" {
 			return nil, hint.Wrap(err, h)
@@ -274,10 +278,10 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 	if ks, ok := signer.(*attest.KeylessSigner); ok {
 		info.SigningMode = "keyless"
 		info.CertificateIdentity, info.CertificateIssuer = certificateSubject(bundle)
-		g.logf(stderr, "signed provenance for %d subjects as builder %s with a certificate from %s (%s)", len(res.Subjects), popts.BuilderID,
+		g.logf(stderr, "signed provenance for %d subjects as builder %s with a certificate from %s (%s)", len(res.Subjects), builderID,
 			ks.FulcioURL(), certificateIdentity(bundle))
 	} else {
-		g.logf(stderr, "signed provenance for %d subjects as builder %s", len(res.Subjects), popts.BuilderID)
+		g.logf(stderr, "signed provenance for %d subjects as builder %s", len(res.Subjects), builderID)
 	}
 	var logErr error
 	if tlog != nil {

@@ -196,11 +196,12 @@ func TestKeylessBuildVerify(t *testing.T) {
 
 	// Tampering with the payload, the signature, the certificate or the timestamp
 	// never verifies (checked through the library, which the CLI uses).
-	v, err := verify.New(verify.WithTrustedRootFile(s.TrustedRoot), verify.WithIdentity(verify.Identity{SubjectAlternativeName: san, Issuer: s.Issuer}))
+	v, err := verify.New(verify.WithTrustedRootFile(s.TrustedRoot))
 	if err != nil {
 		t.Fatal(err)
 	}
-	policy := verify.Policy{Digest: strings.TrimPrefix(sum256(t, artifact), "sha256:"), BuilderID: san, SourceURI: "git+https://github.com/" + repo}
+	policy := verify.Policy{Digest: strings.TrimPrefix(sum256(t, artifact), "sha256:"), BuilderID: san, SourceURI: "git+https://github.com/" + repo,
+		CertificateIdentity: &verify.Identity{SubjectAlternativeName: san, Issuer: s.Issuer}}
 	if _, err := v.Verify(b, policy); err != nil {
 		t.Fatalf("the library refuses the original: %v", err)
 	}

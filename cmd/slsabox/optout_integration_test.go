@@ -41,7 +41,7 @@ func signedProvenance(t *testing.T, dir, keyPrefix string, dirty bool) (artifact
 		Sandbox:        builder.Sandbox{Network: "none"},
 		StartedOn:      t0, FinishedOn: t0.Add(time.Second), LogSHA256: digest,
 	}
-	st, err := attest.Provenance(describeBuild(res, "", ""), attest.ProvenanceOptions{BuilderID: "https://slsabox.dev/builders/optout/v1"})
+	st, err := attest.Provenance(describeBuild(res, "", ""), "https://slsabox.dev/builders/optout/v1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func signedProvenance(t *testing.T, dir, keyPrefix string, dirty bool) (artifact
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := attest.Sign(context.Background(), st, signer, attest.SignOptions{})
+	b, err := attest.Sign(context.Background(), st, signer)
 	if err != nil {
 		t.Fatal(err)
 	}

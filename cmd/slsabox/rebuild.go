@@ -28,6 +28,7 @@ var errNotReproduced = errors.New("not reproduced")
 type rebuildOptions struct {
 	bundle    string
 	trust     trustFlags
+	identity  identityFlags
 	builderID string
 	sourceURI string
 	out       string
@@ -102,6 +103,7 @@ bundle did not verify; 2 bad input (flags, bundle, a dirty recorded build); 3 en
 	o.trust.register(f)
 	f.StringVar(&o.builderID, "builder-id", "", "check the provenance names this builder id")
 	f.StringVar(&o.sourceURI, "source-uri", "", "check the provenance names this source repository")
+	o.identity.register(f)
 	f.StringVarP(&o.out, "out", "o", "", "keep the rebuilt artifacts here (default: a temporary directory, removed)")
 	f.StringVar(&o.workDir, "work-dir", "", "where the checkout, source copy and step outputs live (default $TMPDIR)")
 	o.inputs.register(f)
@@ -140,7 +142,7 @@ func runRebuild(cmd *cobra.Command, g *globalOptions, o *rebuildOptions, dir str
 	case o.bundle == "":
 		return usageError{errors.New("rebuild needs --bundle")}
 	}
-	if err := o.trust.check("rebuild", "the bundle is verified before anything is rebuilt; ask the publisher for the public key or the workflow identity"); err != nil {
+	if err := o.trust.check("rebuild", o.identity.set(), "the bundle is verified before anything is rebuilt; ask the publisher for the public key or the workflow identity"); err != nil {
 		return err
 	}
 	if err := o.vsa.check(); err != nil {
@@ -150,6 +152,9 @@ func runRebuild(cmd *cobra.Command, g *globalOptions, o *rebuildOptions, dir str
 	if o.vsa.out != "" {
 		policy := verify.Policy{BuilderID: o.builderID, AllowAnyBuilderUnsafe: o.builderID == "",
 			SourceURI: o.sourceURI, AllowAnySourceUnsafe: o.sourceURI == ""}
+		if err := o.identity.fill(&policy, ""); err != nil {
+			return err
+		}
 		var err error
 		if vsaw, err = newVSAWriter(ctx, o.vsa, "", policy, true); err != nil {
 			return err
@@ -210,7 +215,7 @@ func rebuild(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *rebui
 	if err != nil || len(unverified.GetSubject()) == 0 {
 		return nil, usageError{fmt.Errorf("%s: the envelope holds no statement with subjects", o.bundle)}
 	}
-	vopts, err := o.trust.options(ctx, g, stderr)
+	vopts, err := o.trust.options(ctx, g, stderr, o.identity.set())
 	if err != nil {
 		return nil, err
 	}
@@ -222,6 +227,9 @@ func rebuild(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *rebui
 		Digest:    unverified.GetSubject()[0].GetDigest()["sha256"],
 		BuilderID: o.builderID, AllowAnyBuilderUnsafe: o.builderID == "",
 		SourceURI: o.sourceURI, AllowAnySourceUnsafe: o.sourceURI == "",
+	}
+	if err := o.identity.fill(&policy, ""); err != nil {
+		return nil, err
 	}
 	report, err := v.Verify(b, policy)
 	if f := report.Failed(); err != nil && len(f) == 1 && f[0].Name == verify.CheckCleanSource {

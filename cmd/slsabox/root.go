@@ -145,10 +145,9 @@ func exitCode(err error) int {
 		return exitEnvironment
 	case errors.Is(err, attest.ErrLogRejected):
 		return exitFailed
-	case errors.Is(err, verify.ErrInvalidPolicy), errors.Is(err, verify.ErrTrustMaterial):
+	case errors.Is(err, verify.ErrConfiguration):
 		return exitUsage
-	case errors.Is(err, verify.ErrSignature), errors.Is(err, verify.ErrNotLogged), errors.Is(err, verify.ErrDigestMismatch),
-		errors.Is(err, verify.ErrUntrustedBuilder), errors.Is(err, verify.ErrPolicy):
+	case errors.Is(err, verify.ErrNotVerified):
 		return exitFailed
 	case errors.As(err, &u), errors.Is(err, attest.ErrKey), errors.Is(err, attest.ErrInvalidProvenance),
 		errors.Is(err, builder.ErrInvalidRequest):

@@ -68,7 +68,7 @@ is left as it is.`,
 			if errors.Is(err, attest.ErrLogConflict) && signer != nil {
 				g.logf(cmd.ErrOrStderr(), "the log holds this signature already; signing the statement again")
 				var fresh *bundle.Bundle
-				if fresh, err = attest.SignPayload(ctx, b.GetDsseEnvelope().GetPayload(), signer, attest.SignOptions{}); err == nil {
+				if fresh, err = attest.SignPayload(ctx, b.GetDsseEnvelope().GetPayload(), signer); err == nil {
 					if err = attest.LogBundle(ctx, fresh, pub, log); err == nil {
 						b = fresh
 					}

@@ -23,6 +23,7 @@ type verifyOptions struct {
 	digest          string
 	policyFile      string
 	policy          verify.Policy
+	identity        identityFlags
 	allowAnyBuilder bool
 	allowAnySource  bool
 	allowDirty      bool
@@ -49,9 +50,12 @@ the builder id, the source URI and, when given, the source ref and commit, the b
 type, the allowed builder images and a hermetic build. Nothing goes over the network.
 
 The policy comes from flags or --policy FILE (YAML with the fields builderID, buildType,
-sourceURI, sourceRef, sourceCommit, allowedImages, requireHermetic, builderLevel and the
-opt-outs allowAnyBuilderUnsafe, allowAnySourceUnsafe, allowDirtyUnsafe; unknown keys are
-rejected); flags override the file. Every check is printed, one per line. A build of
+sourceURI, sourceRef, sourceCommit, allowedImages, requireHermetic, builderLevel,
+certificateIdentity (keyless: subjectAlternativeName or subjectAlternativeNameRegexp,
+issuer, and the claims of the --certificate-* flags) and the opt-outs
+allowAnyBuilderUnsafe, allowAnySourceUnsafe, allowDirtyUnsafe; unknown keys are
+rejected); flags override the file, except that a --certificate-* flag naming another
+identity than the file is an error. A keyless bundle needs a certificate identity. Every check is printed, one per line. A build of
 uncommitted changes (slsabox build --allow-dirty) fails the "committed source" check
 unless --allow-dirty-unsafe is given.
 
@@ -89,6 +93,7 @@ unreadable artifact); 3 environment.`,
 	f.BoolVar(&o.allowAnySource, "allow-any-source-unsafe", false, "accept any source repository (unsafe)")
 	f.BoolVar(&o.allowDirty, "allow-dirty-unsafe", false, "accept a build of uncommitted changes (slsabox build --allow-dirty) (unsafe)")
 	f.IntVar(&o.policy.BuilderLevel, "builder-level", 0, "the SLSA Build level (1-3) you trust this builder to meet, claimed in the report and VSA (default 1)")
+	o.identity.register(f)
 	o.vsa.register(f)
 	return cmd
 }
@@ -109,9 +114,6 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 		return usageError{errors.New("verify needs an ARTIFACT or --digest sha256:HEX")}
 	case len(args) > 0 && o.digest != "":
 		return usageError{errors.New("--digest conflicts with ARTIFACT arguments")}
-	}
-	if err := o.trust.check("verify", "ask the publisher for the public key the builds are signed with, or for the workflow identity of keyless builds"); err != nil {
-		return err
 	}
 	if err := o.vsa.check(); err != nil {
 		return err
@@ -154,7 +156,14 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 			overridden = true
 		}
 	}
-	overridden = overridden || o.allowAnyBuilder || o.allowAnySource || o.allowDirty
+	if err := o.identity.fill(&policy, o.policyFile); err != nil {
+		return err
+	}
+	keyless := policy.CertificateIdentity != nil
+	if err := o.trust.check("verify", keyless, "ask the publisher for the public key the builds are signed with, or for the workflow identity of keyless builds"); err != nil {
+		return err
+	}
+	overridden = overridden || o.allowAnyBuilder || o.allowAnySource || o.allowDirty || o.identity.set()
 	policy.AllowAnyBuilderUnsafe = policy.AllowAnyBuilderUnsafe || o.allowAnyBuilder
 	policy.AllowAnySourceUnsafe = policy.AllowAnySourceUnsafe || o.allowAnySource
 	policy.AllowDirtyUnsafe = policy.AllowDirtyUnsafe || o.allowDirty
@@ -167,7 +176,7 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 		}
 	}
 
-	opts, err := o.trust.options(cmd.Context(), g, stderr)
+	opts, err := o.trust.options(cmd.Context(), g, stderr, keyless)
 	if err != nil {
 		return err
 	}
@@ -206,7 +215,7 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 		p.Digest = t.digest
 		r, err := v.Verify(b, p)
 		if errors.Is(err, verify.ErrInvalidPolicy) {
-			return hint.Wrap(err, "give --builder-id and --source-uri (or a --policy file) and a sha256 digest")
+			return hint.Wrap(err, "complete the policy as the error says: --builder-id, --source-uri, a sha256 digest and, for a keyless bundle, --certificate-identity and --certificate-oidc-issuer (or a --policy file)")
 		}
 		results = append(results, artifactResult{t.name, r})
 		if err != nil && first == nil {
@@ -273,38 +282,36 @@ func printVerify(cmd *cobra.Command, g *globalOptions, results []artifactResult)
 	return nil
 }
 
-// trustFlags are what verify and rebuild trust: the builder's key or a keyless
-// identity, and the trusted root (Sigstore's public-good root built in by default).
+// trustFlags are what verify and rebuild trust: the builder's key, or for keyless
+// bundles the trusted root's Fulcio CA (Sigstore's public-good root built in by
+// default). Who must have signed a keyless bundle is the policy's (identityFlags).
 type trustFlags struct {
 	key, trustedRoot string
 	noTlog           bool
-	identity         identityFlags
 }
 
 func (t *trustFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&t.trustedRoot, "trusted-root", os.Getenv("SLSABOX_TRUSTED_ROOT"), "trusted_root.json with the transparency log's key (env SLSABOX_TRUSTED_ROOT; default: Sigstore's public-good root, built in)")
 	f.StringVar(&t.key, "key", "", "the builder's public key (PEM file; a private key file or KMS URI also works)")
 	f.BoolVar(&t.noTlog, "no-tlog-unsafe", false, "accept bundles without a transparency log proof (unsafe)")
-	t.identity.register(f)
 }
 
-// check requires exactly one of a key and a keyless identity; command names who
-// needs it, and where says where to get it.
-func (t *trustFlags) check(command, where string) error {
+// check requires exactly one of a key and a keyless identity (keyless: the policy
+// names one); command names who needs it, and where says where to get it.
+func (t *trustFlags) check(command string, keyless bool, where string) error {
 	switch {
-	case t.key == "" && !t.identity.set():
-		return hint.Wrap(usageError{errors.New(command + " needs --key, the builder's public key, or for keyless bundles --certificate-identity and --certificate-oidc-issuer")}, where)
-	case t.key != "" && t.identity.set():
-		return usageError{errors.New("--key conflicts with the --certificate-* flags: a bundle is signed either with a key or keyless")}
+	case t.key == "" && !keyless:
+		return hint.Wrap(usageError{fmt.Errorf("%s %w", command, errNoTrust)}, where)
+	case t.key != "" && keyless:
+		return usageError{errors.New("--key conflicts with a certificate identity (the --certificate-* flags, or certificateIdentity in the policy file): a bundle is signed either with a key or keyless")}
 	}
 	return nil
 }
 
-func (t *trustFlags) options(ctx context.Context, g *globalOptions, stderr io.Writer) ([]verify.Option, error) {
+// options are the verifier's: the key, or for keyless the trusted root alone.
+func (t *trustFlags) options(ctx context.Context, g *globalOptions, stderr io.Writer, keyless bool) ([]verify.Option, error) {
 	var opts []verify.Option
-	if t.identity.set() {
-		opts = append(opts, verify.WithIdentity(t.identity.id))
-	} else {
+	if !keyless {
 		pub, err := attest.LoadPublicKeyPEM(ctx, t.key)
 		if err != nil {
 			return nil, err
@@ -314,7 +321,7 @@ func (t *trustFlags) options(ctx context.Context, g *globalOptions, stderr io.Wr
 	switch {
 	case t.trustedRoot != "":
 		opts = append(opts, verify.WithTrustedRootFile(t.trustedRoot))
-	case !t.noTlog || t.identity.set(): // keyless needs the root's CA even without a log
+	case !t.noTlog || keyless: // keyless needs the root's CA even without a log
 		opts = append(opts, verify.WithPublicGoodTrustedRoot())
 		g.logf(stderr, "no --trusted-root: trusting Sigstore's public-good root built into slsabox (%s)", verify.PublicGoodRootModule)
 	}

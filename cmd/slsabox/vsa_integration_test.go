@@ -128,7 +128,7 @@ func TestVerifyVSA(t *testing.T) {
 	}
 	const builderID = "https://slsabox.dev/builders/vsa-test/v1"
 	const sourceURI = "git+https://example.org/vsa-test"
-	st, err := attest.Provenance(describeBuild(res, "", ""), attest.ProvenanceOptions{BuilderID: builderID})
+	st, err := attest.Provenance(describeBuild(res, "", ""), builderID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestVerifyVSA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := attest.Sign(context.Background(), st, signer, attest.SignOptions{})
+	b, err := attest.Sign(context.Background(), st, signer)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,117 @@
+package verify
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+)
+
+// initKeyless readies v for keyless bundles, whose certificates chain to a Fulcio CA
+// of tr: New calls it when the trusted root names one.
+func (v *Verifier) initKeyless(tr *root.TrustedRoot) error {
+	// Rekor v2 entries carry no integrated time: the signing time then comes from an
+	// RFC 3161 timestamp, and a certificate (valid for minutes) is checked at that time.
+	opts := []sgverify.VerifierOption{sgverify.WithObserverTimestamps(1)}
+	if v.logged {
+		opts = append(opts, sgverify.WithTransparencyLog(1))
+	} else {
+		opts = []sgverify.VerifierOption{sgverify.WithSignedTimestamps(1)}
+	}
+	// Certificates must have been made public in a CT log, as cosign requires, whenever
+	// the trusted root names one (the public-good root does).
+	if len(tr.CTLogs()) > 0 {
+		opts = append(opts, sgverify.WithSignedCertificateTimestamps(1))
+	} else {
+		v.certWarn = append(v.certWarn, "certificate transparency not checked: the trusted root names no CT log")
+	}
+	var err error
+	v.cert, err = sgverify.NewVerifier(tr, opts...)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrTrustMaterial, err)
+	}
+	// An unlogged bundle's signature is still checked (at its RFC 3161 time), so that the
+	// report fails the transparency log check, not the signature.
+	noLogOpts := []sgverify.VerifierOption{sgverify.WithSignedTimestamps(1)}
+	if len(tr.CTLogs()) > 0 {
+		noLogOpts = append(noLogOpts, sgverify.WithSignedCertificateTimestamps(1))
+	}
+	v.certNoLog, err = sgverify.NewVerifier(tr, noLogOpts...)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrTrustMaterial, err)
+	}
+	return nil
+}
+
+// verifyCertificate checks a keyless bundle's signature, certificate chain, signing
+// time and identity, and returns the statement.
+func (v *Verifier) verifyCertificate(b *bundle.Bundle) (*statement, string, error) {
+	if v.cert == nil {
+		return nil, "", fmt.Errorf("the bundle is signed keyless (it carries a certificate), and the trusted root (%s) names no certificate authority (Fulcio): give the trusted root of the Sigstore instance that issued it", v.rootName)
+	}
+	vm := b.GetVerificationMaterial()
+	hasIntegrated := false
+	for _, e := range vm.GetTlogEntries() {
+		hasIntegrated = hasIntegrated || (e.GetIntegratedTime() != 0 && e.GetInclusionPromise() != nil)
+	}
+	if len(vm.GetTimestampVerificationData().GetRfc3161Timestamps()) == 0 && !hasIntegrated {
+		return nil, "", errors.New("the bundle has no RFC 3161 timestamp and no log integrated time: the short-lived certificate cannot be checked against the signing time")
+	}
+	// The identity is checked apart (checkIdentity), so that the report shows a good
+	// signature by the wrong identity as such.
+	sv := v.cert
+	if len(vm.GetTlogEntries()) == 0 {
+		sv = v.certNoLog
+	}
+	res, err := sv.Verify(b, sgverify.NewPolicy(sgverify.WithoutArtifactUnsafe(), sgverify.WithoutIdentitiesUnsafe()))
+	if err != nil {
+		return nil, "", err
+	}
+	if res.Statement == nil {
+		return nil, "", errors.New("the envelope holds no in-toto statement")
+	}
+	when := ""
+	if len(res.VerifiedTimestamps) > 0 {
+		ts := res.VerifiedTimestamps[0]
+		kind := "RFC 3161 timestamp"
+		if ts.Type != "TimestampAuthority" {
+			kind = "log integrated time"
+		}
+		when = fmt.Sprintf(" at %s (%s)", ts.Timestamp.UTC().Format("2006-01-02T15:04:05Z"), kind)
+	}
+	return res.Statement, "DSSE signature by a certificate from the trusted Fulcio CA, valid" + when, nil
+}
+
+// checkIdentity records the identity checks of a keyless bundle whose signature
+// verified: the certificate against the policy's identity id (certID is its matcher),
+// and against the provenance.
+func checkIdentity(b *bundle.Bundle, st *statement, id *Identity, certID *sgverify.CertificateIdentity, results map[string]result) {
+	sum, err := summary(b)
+	if err != nil {
+		results[CheckCertIdentity] = fail(ErrIdentity, err)
+		results[CheckCertSource] = fail(ErrIdentity, err)
+		return
+	}
+	if err := certID.Verify(*sum); err != nil {
+		results[CheckCertIdentity] = failf(ErrIdentity, "%w (certificate: SAN %s, issuer %s)", err,
+			quote(sum.SubjectAlternativeName), quote(sum.Extensions.Issuer))
+	} else {
+		results[CheckCertIdentity] = id.check(sum)
+	}
+	results[CheckCertSource] = crossCheck(sum, st, b.GetDsseEnvelope().GetPayload())
+}
+
+func summary(b *bundle.Bundle) (*certificate.Summary, error) {
+	vc, err := b.VerificationContent()
+	if err != nil || vc.Certificate() == nil {
+		return nil, errors.New("the bundle carries no certificate")
+	}
+	sum, err := certificate.SummarizeCertificate(vc.Certificate())
+	if err != nil {
+		return nil, err
+	}
+	return &sum, nil
+}
