@@ -1,6 +1,10 @@
 package verify
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/slsabox/slsabox/internal/errclass"
+)
 
 // The two families of Verify's errors, so that a caller tells "the artifact is bad"
 // from "the verifier or policy is wrong" with one errors.Is each (the CLI's exit
@@ -19,39 +23,26 @@ var (
 // Failure classes of Verify, each in the ErrNotVerified family.
 var (
 	// ErrSignature: the bundle is malformed or its signature does not verify with the trust material.
-	ErrSignature = class("signature not verified", ErrNotVerified)
+	ErrSignature = errclass.New("signature not verified", ErrNotVerified)
 	// ErrNotLogged: the bundle has no valid transparency log proof for the trusted log.
-	ErrNotLogged = class("no valid transparency log entry", ErrNotVerified)
+	ErrNotLogged = errclass.New("no valid transparency log entry", ErrNotVerified)
 	// ErrDigestMismatch: no subject of the provenance has the artifact's digest.
-	ErrDigestMismatch = class("artifact digest not in the provenance", ErrNotVerified)
+	ErrDigestMismatch = errclass.New("artifact digest not in the provenance", ErrNotVerified)
 	// ErrUntrustedBuilder: the provenance names another builder.
-	ErrUntrustedBuilder = class("untrusted builder", ErrNotVerified)
+	ErrUntrustedBuilder = errclass.New("untrusted builder", ErrNotVerified)
 	// ErrPolicy: the provenance does not meet another expectation of the policy.
-	ErrPolicy = class("policy not met", ErrNotVerified)
+	ErrPolicy = errclass.New("policy not met", ErrNotVerified)
 	// ErrIdentity: the bundle's certificate was issued to another identity than the
 	// policy's, or says the build ran elsewhere than the provenance claims.
-	ErrIdentity = class("certificate identity not trusted", ErrNotVerified)
+	ErrIdentity = errclass.New("certificate identity not trusted", ErrNotVerified)
 )
 
 // Configuration errors, each in the ErrConfiguration family.
 var (
 	// ErrInvalidPolicy: the policy is malformed, incomplete or conflicting, or lacks
 	// what the bundle needs (a keyless bundle needs a certificate identity).
-	ErrInvalidPolicy = class("invalid policy", ErrConfiguration)
+	ErrInvalidPolicy = errclass.New("invalid policy", ErrConfiguration)
 	// ErrTrustMaterial: the trusted root or public key is missing, unreadable or
 	// conflicting.
-	ErrTrustMaterial = class("trust material", ErrConfiguration)
+	ErrTrustMaterial = errclass.New("trust material", ErrConfiguration)
 )
-
-// classError is a failure class that belongs to a family: its message is its own, and
-// errors.Is matches it and every family it names. It is attest's helper, copied: this
-// package must not import attest.
-type classError struct {
-	msg      string
-	families []error
-}
-
-func (e *classError) Error() string   { return e.msg }
-func (e *classError) Unwrap() []error { return e.families }
-
-func class(msg string, families ...error) error { return &classError{msg: msg, families: families} }
