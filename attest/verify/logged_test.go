@@ -31,10 +31,10 @@ var updateLogged = flag.Bool("update-logged", false, "log a new bundle to $SLSAB
 
 const loggedDir = "testdata/logged"
 
-func loggedFixture(t *testing.T) (data []byte, v *Verifier) {
+func loggedFixture(t testing.TB) (data []byte, v *Verifier) {
 	t.Helper()
-	if *updateLogged {
-		writeLoggedFixture(t)
+	if tt, ok := t.(*testing.T); ok && *updateLogged {
+		writeLoggedFixture(tt)
 	}
 	data, err := os.ReadFile(filepath.Join(loggedDir, "bundle.json"))
 	if err != nil {
@@ -217,5 +217,19 @@ func TestTlogReportsVerifiedEntry(t *testing.T) {
 	c, _ := r.Check(CheckTlog)
 	if err != nil || !c.OK || !strings.Contains(c.Detail, fmt.Sprintf("inclusion proof at index %d ", good.LogIndex)) {
 		t.Errorf("log check: %+v, err %v; want the entry at index %d", c, err, good.LogIndex)
+	}
+}
+
+// BenchmarkVerifyLogged is the library figure of docs/performance.md: one logged,
+// key-signed bundle, parsed once, verified against a complete policy.
+func BenchmarkVerifyLogged(b *testing.B) {
+	data, v := loggedFixture(b)
+	bun := parse(b, data)
+	p := goodPolicy()
+	b.ReportAllocs()
+	for b.Loop() {
+		if r, err := v.Verify(bun, p); err != nil || !r.Verified {
+			b.Fatal(err)
+		}
 	}
 }
