@@ -3,11 +3,8 @@
 package version
 
 import (
-	"os"
 	"runtime/debug"
 	"sync"
-
-	"github.com/slsabox/slsabox/internal/filehash"
 )
 
 // Version is set at release time with -ldflags "-X github.com/slsabox/slsabox/internal/version.Version=v1.2.3".
@@ -25,7 +22,8 @@ func String() string {
 }
 
 // BinaryDigest returns the sha256 (hex) of the running executable, or "" if it cannot
-// be read. The file is hashed once per process.
+// be read. The file is hashed at most once per process, and not at all when the
+// digest cache knows it (see digest.go).
 func BinaryDigest() string { return binaryDigest() }
 
 // PrefetchBinaryDigest starts hashing the executable in the background, so that a
@@ -33,12 +31,3 @@ func BinaryDigest() string { return binaryDigest() }
 func PrefetchBinaryDigest() { go binaryDigest() }
 
 var binaryDigest = sync.OnceValue(hashExecutable)
-
-func hashExecutable() string {
-	exe, err := os.Executable()
-	if err != nil {
-		return ""
-	}
-	sum, _ := filehash.SHA256(exe)
-	return sum
-}
