@@ -411,9 +411,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		b.progressf("step %s: ok in %s (peak memory %s, cpu %s)", st.Name,
 			time.Duration(sr.DurationMS)*time.Millisecond, FormatSize(int64(sr.PeakMemory)), time.Duration(sr.CPUTime).Round(time.Millisecond))
 	}
-	if err := logFile.Sync(); err != nil {
-		return res, fmt.Errorf("writing build log: %v: %w", err, ErrEnvironment)
-	}
+	// No fsync of this copy: it is read back into the stage and thrown away with work.
 	res.LogSHA256 = hex.EncodeToString(logHash.Sum(nil))
 
 	stage := outAbs + ".tmp-" + res.BuildID

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/spf13/cobra"
 
@@ -296,7 +297,7 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 	// Signed provenance is never dropped: when the log failed, the unlogged bundle is
 	// still written and published, and the build exits non-zero so that
 	// slsabox upload finishes the job.
-	if err := attest.WriteBundle(filepath.Join(stage, attest.BundleFile), bundle); err != nil {
+	if err := writeStagedBundle(filepath.Join(stage, attest.BundleFile), bundle); err != nil {
 		return nil, envError{err}
 	}
 	if logErr != nil {
@@ -309,6 +310,37 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 			filepath.Join(res.OutDir, attest.BundleFile), keyArg, tlog.URL()))}
 	}
 	return info, nil
+}
+
+// writeStagedBundle writes the bundle into the build's staging directory, synced to
+// disk before the stage is published. It is a new file in a directory nobody else
+// sees until builder's publish renames it into place and syncs OUT's parent, so
+// attest.WriteBundle's temporary file, rename and directory sync would only add
+// work: on a journaling file system (ext4, XFS) that last sync commits the stage's
+// entries with the rename.
+func writeStagedBundle(path string, b *bundle.Bundle) error {
+	data, err := attest.MarshalBundle(b)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(0o644) // as attest.WriteBundle: readable whatever the umask
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
 }
 
 // ciIdentity reads what a CI says about the run from its standard variables.
