@@ -22,6 +22,8 @@ import (
 	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"golang.org/x/sys/unix"
+
+	"github.com/slsabox/slsabox/internal/idcache"
 )
 
 // Builder runs hermetic builds on one containerd daemon.
@@ -154,15 +156,49 @@ func (b *Builder) runtime(ctx context.Context, runc string) Runtime {
 }
 
 // runcVersion asks the runc on $PATH (the one containerd's shim runs) for its version.
+// runc is a Go program of about 10 MB: running it costs a build 5 to 10 ms of CPU, so
+// the answer is cached under the identity of the runc file (internal/idcache).
 func runcVersion(ctx context.Context) string {
-	out, err := exec.CommandContext(ctx, "runc", "--version").Output()
+	path, err := exec.LookPath("runc")
 	if err != nil {
 		return ""
 	}
-	if f := strings.Fields(strings.SplitN(string(out), "\n", 2)[0]); len(f) >= 3 {
-		return f[2]
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
 	}
-	return ""
+	defer f.Close()
+	var ran string // what runc said, when it ran
+	v, err := idcache.New("runc-version", nil).Get(f, func() (string, error) {
+		v, err := runRuncVersion(ctx, path)
+		if err != nil {
+			return "", err
+		}
+		ran = v
+		// What ran must be the file opened: a runc renamed over path meanwhile would
+		// otherwise have its version cached under the identity of the old one.
+		fi, ferr := f.Stat()
+		pi, perr := os.Stat(path)
+		if ferr != nil || perr != nil || !os.SameFile(fi, pi) {
+			return "", fmt.Errorf("%s changed while it ran", path)
+		}
+		return v, nil
+	})
+	if err != nil {
+		return ran
+	}
+	return v
+}
+
+func runRuncVersion(ctx context.Context, path string) (string, error) {
+	out, err := exec.CommandContext(ctx, path, "--version").Output()
+	if err != nil {
+		return "", err
+	}
+	if f := strings.Fields(strings.SplitN(string(out), "\n", 2)[0]); len(f) >= 3 {
+		return f[2], nil
+	}
+	return "", nil
 }
 
 // Request is one build.

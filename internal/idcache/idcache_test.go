@@ -1,8 +1,10 @@
-package version
+package idcache
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,8 +17,10 @@ func sha(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// digestOf opens path and asks cachedDigest with a margin small enough for a test
-// (the file system's clock ticks at most every few milliseconds).
+const cacheFileName = "digests"
+
+// digestOf asks the cache in dir for the sha256 of the file at path, with a margin
+// small enough for a test (the file system's clock ticks every few milliseconds).
 func digestOf(t *testing.T, path, dir string, margin time.Duration) string {
 	t.Helper()
 	f, err := os.Open(path)
@@ -24,11 +28,20 @@ func digestOf(t *testing.T, path, dir string, margin time.Duration) string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	sum, err := cachedDigest(f, dir, time.Now, margin)
+	c := &Cache{path: filepath.Join(dir, cacheFileName), margin: margin, now: time.Now, valid: isHex}
+	sum, err := c.Get(f, func() (string, error) {
+		b, err := io.ReadAll(f)
+		return sha(b), err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return sum
+}
+
+func isHex(s string) bool {
+	_, err := hex.DecodeString(s)
+	return err == nil && len(s) == 64 && strings.ToLower(s) == s
 }
 
 func cacheLines(t *testing.T, dir string) []string {
@@ -189,7 +202,7 @@ func TestCachedDigestNotCached(t *testing.T) {
 func TestCachedDigestBounded(t *testing.T) {
 	dir, bins := t.TempDir(), t.TempDir()
 	var paths []string
-	for i := range cacheMaxEntries + 3 {
+	for i := range maxEntries + 3 {
 		p := filepath.Join(bins, "slsabox"+string(rune('a'+i)))
 		if err := os.WriteFile(p, []byte(p), 0o755); err != nil {
 			t.Fatal(err)
@@ -202,8 +215,8 @@ func TestCachedDigestBounded(t *testing.T) {
 			t.Fatalf("%s: digest %s, want the file's", p, got)
 		}
 	}
-	if n := len(cacheLines(t, dir)); n != cacheMaxEntries {
-		t.Errorf("%d entries, want at most %d", n, cacheMaxEntries)
+	if n := len(cacheLines(t, dir)); n != maxEntries {
+		t.Errorf("%d entries, want at most %d", n, maxEntries)
 	}
 	// The most recent binary is still known.
 	if got := digestOf(t, paths[len(paths)-1], dir, margin); got != sha([]byte(paths[len(paths)-1])) {
@@ -211,18 +224,24 @@ func TestCachedDigestBounded(t *testing.T) {
 	}
 }
 
-// TestBinaryDigest: the running test binary's digest is the sha256 of its file.
-func TestBinaryDigest(t *testing.T) {
-	t.Setenv("XDG_CACHE_HOME", t.TempDir())
-	exe, err := os.Executable()
+func TestGetError(t *testing.T) {
+	dir, bin := t.TempDir(), filepath.Join(t.TempDir(), "runc")
+	writeOld(t, bin, []byte("runc"))
+	f, err := os.Open(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(exe)
-	if err != nil {
-		t.Fatal(err)
+	defer f.Close()
+	c := &Cache{path: filepath.Join(dir, cacheFileName), margin: margin, now: time.Now}
+	if _, err := c.Get(f, func() (string, error) { return "", errors.New("broken") }); err == nil {
+		t.Error("compute's error was not returned")
 	}
-	if got := hashExecutable(); got != sha(data) {
-		t.Errorf("hashExecutable = %s, want %s", got, sha(data))
+	for _, v := range []string{"two words", "line\nbreak", ""} {
+		if got, err := c.Get(f, func() (string, error) { return v, nil }); err != nil || got != v {
+			t.Errorf("Get = %q, %v; want %q", got, err, v)
+		}
+	}
+	if lines := cacheLines(t, dir); lines != nil {
+		t.Errorf("an error or a value that cannot be stored was cached: %q", lines)
 	}
 }
