@@ -23,6 +23,8 @@ import (
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/slsabox/slsabox/internal/hint"
 	"golang.org/x/sys/unix"
+
+	"github.com/slsabox/slsabox/internal/idcache"
 )
 
 // Builder runs hermetic builds on one containerd daemon.
@@ -158,15 +160,49 @@ func (b *Builder) runtime(ctx context.Context, runc string) Runtime {
 }
 
 // runcVersion asks the runc on $PATH (the one containerd's shim runs) for its version.
+// runc is a Go program of about 10 MB: running it costs a build 5 to 10 ms of CPU, so
+// the answer is cached under the identity of the runc file (internal/idcache).
 func runcVersion(ctx context.Context) string {
-	out, err := exec.CommandContext(ctx, "runc", "--version").Output()
+	path, err := exec.LookPath("runc")
 	if err != nil {
 		return ""
 	}
-	if f := strings.Fields(strings.SplitN(string(out), "\n", 2)[0]); len(f) >= 3 {
-		return f[2]
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
 	}
-	return ""
+	defer f.Close()
+	var ran string // what runc said, when it ran
+	v, err := idcache.New("runc-version", nil).Get(f, func() (string, error) {
+		v, err := runRuncVersion(ctx, path)
+		if err != nil {
+			return "", err
+		}
+		ran = v
+		// What ran must be the file opened: a runc renamed over path meanwhile would
+		// otherwise have its version cached under the identity of the old one.
+		fi, ferr := f.Stat()
+		pi, perr := os.Stat(path)
+		if ferr != nil || perr != nil || !os.SameFile(fi, pi) {
+			return "", fmt.Errorf("%s changed while it ran", path)
+		}
+		return v, nil
+	})
+	if err != nil {
+		return ran
+	}
+	return v
+}
+
+func runRuncVersion(ctx context.Context, path string) (string, error) {
+	out, err := exec.CommandContext(ctx, path, "--version").Output()
+	if err != nil {
+		return "", err
+	}
+	if f := strings.Fields(strings.SplitN(string(out), "\n", 2)[0]); len(f) >= 3 {
+		return f[2], nil
+	}
+	return "", nil
 }
 
 // Request is one build.
@@ -418,9 +454,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		b.progressf("step %s: ok in %s (peak memory %s, cpu %s)", st.Name,
 			time.Duration(sr.DurationMS)*time.Millisecond, formatSize(int64(sr.PeakMemory)), time.Duration(sr.CPUTime).Round(time.Millisecond))
 	}
-	if err := logFile.Sync(); err != nil {
-		return res, fmt.Errorf("%w: writing build log: %w", ErrEnvironment, err)
-	}
+	// No fsync of this copy: it is read back into the stage and thrown away with work.
 	res.LogSHA256 = hex.EncodeToString(logHash.Sum(nil))
 
 	stage := outAbs + ".tmp-" + res.BuildID

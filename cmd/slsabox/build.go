@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/spf13/cobra"
 
@@ -191,7 +193,9 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildOptions, dir string)
 	if signer != nil {
 		req.Finish = func(ctx context.Context, stage string, res *builder.Result) error {
 			var err error
+			t0 := time.Now()
 			prov, err = writeProvenance(ctx, g, o, stage, res, signer, tlog, stderr)
+			fmt.Fprintf(os.Stderr, "FINISH %.2f\n", float64(time.Since(t0).Microseconds())/1000)
 			if prov != nil {
 				prov.Bundle = filepath.Join(res.OutDir, attest.BundleFile)
 			}
@@ -299,7 +303,7 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 	// Signed provenance is never dropped: when the log failed, the unlogged bundle is
 	// still written and published, and the build exits non-zero so that
 	// slsabox upload finishes the job.
-	if err := attest.WriteBundle(filepath.Join(stage, attest.BundleFile), bundle); err != nil {
+	if err := writeStagedBundle(filepath.Join(stage, attest.BundleFile), bundle); err != nil {
 		return nil, envError{err}
 	}
 	if logErr != nil {
@@ -312,6 +316,37 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 			filepath.Join(res.OutDir, attest.BundleFile), keyArg, tlog.URL()))}
 	}
 	return info, nil
+}
+
+// writeStagedBundle writes the bundle into the build's staging directory, synced to
+// disk before the stage is published. It is a new file in a directory nobody else
+// sees until builder's publish renames it into place and syncs OUT's parent, so
+// attest.WriteBundle's temporary file, rename and directory sync would only add
+// work: on a journaling file system (ext4, XFS) that last sync commits the stage's
+// entries with the rename.
+func writeStagedBundle(path string, b *bundle.Bundle) error {
+	data, err := attest.MarshalBundle(b)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(0o644) // as attest.WriteBundle: readable whatever the umask
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
 }
 
 // ciIdentity reads what a CI says about the run from its standard variables.
