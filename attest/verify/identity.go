@@ -125,7 +125,7 @@ func (id *Identity) check(sum *certificate.Summary) result {
 // builders' provenance keeps its own convention (GitHub's names the runner).
 func crossCheck(sum *certificate.Summary, st *statement, payload []byte) result {
 	ext := sum.Extensions
-	pred, err := provenance(st, payload)
+	pred, err := provenance(st)
 	if err != nil {
 		if ext.SourceRepositoryURI == "" {
 			return skip("the certificate names no source repository (not a CI identity)")

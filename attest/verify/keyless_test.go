@@ -171,6 +171,11 @@ func TestKeylessPolicyIdentity(t *testing.T) {
 	if _, err := withKey.Verify(b, keylessPolicy(&Identity{SubjectAlternativeName: testSAN, Issuer: testIssuer})); err != nil {
 		t.Errorf("key and keyless trust: keyless bundle: %v", err)
 	}
+	// Checked with a key and no identity: the key did not sign it, so the signature
+	// fails (exit 1), as for any bundle another key signed.
+	if r, err := withKey.Verify(b, goodPolicy()); !errors.Is(err, ErrSignature) || r.Failed()[0].Name != CheckSignature {
+		t.Errorf("keyless bundle checked with a key: err = %v, failed %+v; want the signature check to fail", err, r.Failed())
+	}
 	idp := goodPolicy()
 	idp.CertificateIdentity = &Identity{SubjectAlternativeName: testSAN, Issuer: testIssuer}
 	if _, err := withKey.Verify(kb, idp); !errors.Is(err, ErrSignature) {

@@ -1,12 +1,10 @@
 package verify
 
 import (
-	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
 
-	slsa "github.com/in-toto/attestation/go/predicates/provenance/v1"
 	intoto "github.com/in-toto/attestation/go/v1"
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -17,7 +15,7 @@ type statement = intoto.Statement
 
 // checkStatement runs the policy checks on a statement whose signature verified.
 func checkStatement(st *statement, payload []byte, p Policy, results map[string]result, r *Report) {
-	pred, err := provenance(st, payload)
+	pred, err := provenance(st)
 	if err != nil {
 		results[CheckPredicateType] = fail(ErrPolicy, err)
 	} else {
@@ -93,122 +91,6 @@ func checkStatement(st *statement, payload []byte, p Policy, results map[string]
 	default:
 		results[CheckHermetic] = failf(ErrPolicy, "want build type %s with sandbox network \"none\", got %s with network %s", spec.BuildType, quote(buildType), quote(network))
 	}
-}
-
-// provenance checks the statement and predicate types and reads the SLSA v1 fields
-// the checks use out of the predicate the statement's parser already decoded (a
-// Struct). Decoding the signed payload a second time, with protojson into the typed
-// predicate, was a fifth of a verification. A field of the wrong JSON type, or a
-// required field missing, makes the predicate invalid, as it did for protojson and
-// the bindings' Validate.
-func provenance(st *statement, _ []byte) (*slsa.Provenance, error) {
-	if st.GetType() != intoto.StatementTypeUri {
-		return nil, fmt.Errorf("statement type %s is not %s", quote(st.GetType()), intoto.StatementTypeUri)
-	}
-	if st.GetPredicateType() != spec.PredicateSLSAProvenance {
-		return nil, fmt.Errorf("want %s, got %s", spec.PredicateSLSAProvenance, quote(st.GetPredicateType()))
-	}
-	r := structReader{}
-	bd := r.object(st.GetPredicate(), "buildDefinition")
-	rd := r.object(st.GetPredicate(), "runDetails")
-	pred := &slsa.Provenance{
-		BuildDefinition: &slsa.BuildDefinition{
-			BuildType:            r.string(bd, "buildType"),
-			ExternalParameters:   r.object(bd, "externalParameters"),
-			InternalParameters:   r.object(bd, "internalParameters"),
-			ResolvedDependencies: r.descriptors(bd, "resolvedDependencies"),
-		},
-		RunDetails: &slsa.RunDetails{Builder: &slsa.Builder{Id: r.string(r.object(rd, "builder"), "id")}},
-	}
-	if r.err != nil {
-		return nil, fmt.Errorf("the predicate is not SLSA v1 provenance: %w", r.err)
-	}
-	if err := pred.Validate(); err != nil {
-		return nil, fmt.Errorf("the predicate is not valid SLSA v1 provenance: %w", err)
-	}
-	return pred, nil
-}
-
-// structReader reads typed fields out of a decoded JSON object, keeping the first
-// field of a wrong type as its error. An absent field reads as its zero value.
-type structReader struct{ err error }
-
-func (r *structReader) field(s *structpb.Struct, key string) *structpb.Value {
-	if s == nil {
-		return nil
-	}
-	v := s.GetFields()[key]
-	if _, null := v.GetKind().(*structpb.Value_NullValue); null {
-		return nil
-	}
-	return v
-}
-
-func (r *structReader) wrongType(key, want string) {
-	if r.err == nil {
-		r.err = fmt.Errorf("%s is not %s", key, want)
-	}
-}
-
-func (r *structReader) string(s *structpb.Struct, key string) string {
-	v := r.field(s, key)
-	if v == nil {
-		return ""
-	}
-	if _, ok := v.GetKind().(*structpb.Value_StringValue); !ok {
-		r.wrongType(key, "a string")
-	}
-	return v.GetStringValue()
-}
-
-func (r *structReader) object(s *structpb.Struct, key string) *structpb.Struct {
-	v := r.field(s, key)
-	if v == nil {
-		return nil
-	}
-	if _, ok := v.GetKind().(*structpb.Value_StructValue); !ok {
-		r.wrongType(key, "an object")
-	}
-	return v.GetStructValue()
-}
-
-// descriptors reads a list of in-toto resource descriptors: the fields the checks
-// use (name, uri, digest, annotations), and content, which can be a descriptor's only
-// identification.
-func (r *structReader) descriptors(s *structpb.Struct, key string) []*intoto.ResourceDescriptor {
-	v := r.field(s, key)
-	if v == nil {
-		return nil
-	}
-	if _, ok := v.GetKind().(*structpb.Value_ListValue); !ok {
-		r.wrongType(key, "a list")
-		return nil
-	}
-	var out []*intoto.ResourceDescriptor
-	for _, e := range v.GetListValue().GetValues() {
-		d, ok := e.GetKind().(*structpb.Value_StructValue)
-		if !ok {
-			r.wrongType(key, "a list of objects")
-			return nil
-		}
-		rd := &intoto.ResourceDescriptor{Name: r.string(d.StructValue, "name"), Uri: r.string(d.StructValue, "uri"),
-			Annotations: r.object(d.StructValue, "annotations")}
-		if c := r.string(d.StructValue, "content"); c != "" {
-			b, err := base64.StdEncoding.DecodeString(c)
-			if err != nil && r.err == nil {
-				r.err = fmt.Errorf("content is not base64: %w", err)
-			}
-			rd.Content = b
-		}
-		if digest := r.object(d.StructValue, "digest"); digest != nil {
-			rd.Digest = make(map[string]string, len(digest.GetFields()))
-			for alg := range digest.GetFields() {
-				rd.Digest[alg] = r.string(digest, alg)
-			}
-		}
-		out = append(out, rd)
-	}
-	return out
 }
 
 func checkSubject(st *statement, digest string) result {

@@ -121,6 +121,13 @@ func (v *Verifier) Verify(b *bundle.Bundle, p Policy) (*Report, error) {
 		}
 	}
 	keyless := carriesCertificate(b)
+	if keyless && certID == nil && (v.sig != nil || v.cert == nil) {
+		// Verification with a key (the caller trusts a key, not an identity): the
+		// bundle is simply not signed by it.
+		r.OptOuts = append(r.OptOuts, p.optOuts()...)
+		return r.finish(map[string]result{CheckSignature: failf(ErrSignature,
+			"the bundle is signed keyless (it carries a Fulcio certificate), not with the trusted key: verify it by certificate identity and OIDC issuer")})
+	}
 	if keyless && certID == nil {
 		return r, fmt.Errorf("%w: the bundle is signed keyless (a Fulcio certificate names who signed): the policy must name the certificate identity and OIDC issuer you trust (certificateIdentity in a policy file, --certificate-identity and --certificate-oidc-issuer)", ErrInvalidPolicy)
 	}

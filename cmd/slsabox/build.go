@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/sign"
@@ -193,9 +192,7 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildOptions, dir string)
 	if signer != nil {
 		req.Finish = func(ctx context.Context, stage string, res *builder.Result) error {
 			var err error
-			t0 := time.Now()
 			prov, err = writeProvenance(ctx, g, o, stage, res, signer, tlog, stderr)
-			fmt.Fprintf(os.Stderr, "FINISH %.2f\n", float64(time.Since(t0).Microseconds())/1000)
 			if prov != nil {
 				prov.Bundle = filepath.Join(res.OutDir, attest.BundleFile)
 			}
