@@ -377,7 +377,7 @@ func provenanceRoundTrip(t *testing.T, res *Build, opts []ProvenanceOption) *int
 // TestSignVSARefusesOtherStatements: SignVSA signs verification summaries only.
 func TestSignVSARefusesOtherStatements(t *testing.T) {
 	st := provenanceRoundTrip(t, testResult(), testOpts)
-	if _, err := SignVSA(context.Background(), st, newTestSigner(t)); !errors.Is(err, ErrSign) {
+	if _, err := SignVSA(context.Background(), st, newTestSigner(t)); !errors.Is(err, ErrInvalidProvenance) {
 		t.Errorf("signed a statement that is not a VSA: %v", err)
 	}
 }

@@ -117,7 +117,7 @@ func (r *Rekor) Log(ctx context.Context, b *protobundle.Bundle, keyOrCertPEM []b
 		}
 		wait *= 2
 	}
-	return fmt.Errorf("%w: %s after %d attempts: %v", ErrLogUnavailable, r.url, r.attempts, last)
+	return fmt.Errorf("%w: %s after %d attempts: %w", ErrLogUnavailable, r.url, r.attempts, last)
 }
 
 func (r *Rekor) once(ctx context.Context, b *protobundle.Bundle, keyOrCertPEM []byte) error {

@@ -31,7 +31,7 @@ type EnvelopeSignature struct {
 // Signing lives here, not in verify, so that a verifier links no signing code.
 func SignVSA(ctx context.Context, st *intoto.Statement, signer Signer) ([]byte, error) {
 	if st.GetPredicateType() != spec.PredicateVSA {
-		return nil, fmt.Errorf("%w: predicate type %q is not %s", ErrSign, st.GetPredicateType(), spec.PredicateVSA)
+		return nil, fmt.Errorf("%w: predicate type %q is not %s: SignVSA signs verification summaries only", ErrInvalidProvenance, st.GetPredicateType(), spec.PredicateVSA)
 	}
 	b, err := Sign(ctx, st, signer)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/slsabox/slsabox/internal/atomicfile"
 	"github.com/slsabox/slsabox/internal/hint"
 	"golang.org/x/sys/unix"
 
@@ -72,7 +73,13 @@ func WithSnapshotter(name string) Option {
 
 // WithWorkDir sets where source copies and step outputs live during a build (default os.TempDir()).
 func WithWorkDir(dir string) Option {
-	return func(c *config) error { c.workDir = dir; return nil }
+	return func(c *config) error {
+		if dir == "" {
+			return fmt.Errorf("%w: empty work directory: name one, or leave the option out for $TMPDIR", ErrInvalidInput)
+		}
+		c.workDir = dir
+		return nil
+	}
 }
 
 // WithSandboxUser sets the uid and gid steps run as (default 48213 for both, see defaultSandboxUID).
@@ -318,7 +325,9 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		return nil, hint.Wrapf(fmt.Errorf("%w: creating work directory: %w", ErrEnvironment, err), "free disk space or set --work-dir")
 	}
 	defer os.RemoveAll(work)
-	if err := os.WriteFile(filepath.Join(work, ownerFile), []byte(ownerID()+"\n"), 0o600); err != nil {
+	// Written whole or not at all: a sweep that read half an owner would take the
+	// build for dead.
+	if err := atomicfile.Write(filepath.Join(work, ownerFile), []byte(ownerID()+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("%w: creating work directory: %w", ErrEnvironment, err)
 	}
 	srcDir, outDir, fifoDir := filepath.Join(work, "src"), filepath.Join(work, "out"), filepath.Join(work, "fifo")

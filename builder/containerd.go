@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -46,7 +48,7 @@ func dial(ctx context.Context, address, namespace string) (*containerd.Client, e
 			"pass --containerd-address /run/slsabox/containerd/containerd.sock or set SLSABOX_CONTAINERD")
 	}
 	if _, err := os.Stat(address); err != nil {
-		return nil, hint.Wrapf(fmt.Errorf("%w: containerd socket %s: %v", ErrEnvironment, address, errors.Unwrap(err)),
+		return nil, hint.Wrapf(fmt.Errorf("%w: containerd socket %s: %w", ErrEnvironment, address, errors.Unwrap(err)),
 			"start a private containerd with scripts/containerd.sh start, or point --containerd-address at a running one")
 	}
 	c, err := containerd.New(address, containerd.WithDefaultNamespace(namespace), containerd.WithTimeout(10*time.Second))
@@ -122,14 +124,66 @@ type SweepReport struct {
 // (ownerID), so that a sweep can tell a crashed build's directory from a running one.
 const ownerFile = ".owner"
 
+// ownDir says whether p is a directory (not a link to one) that this user owns and
+// that no one else may write.
+func ownDir(p string) bool {
+	fi, err := os.Lstat(p)
+	if err != nil || !fi.IsDir() || fi.Mode().Perm()&0o022 != 0 {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Geteuid()
+}
+
+// readOwner reads the owner file inside the work directory p without following a
+// link out of it.
+func readOwner(p string) (string, error) {
+	r, err := os.OpenRoot(p)
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	f, err := r.OpenFile(ownerFile, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 256))
+	return strings.TrimSpace(string(b)), err
+}
+
+// removeTree removes the directory p and everything in it. Read-only directories
+// (module views) are made writable first through an os.Root, which does not follow
+// a link out of p; os.RemoveAll removes links, it does not follow them.
+func removeTree(p string) error {
+	r, err := os.OpenRoot(p)
+	if err != nil {
+		return err
+	}
+	_ = fs.WalkDir(r.FS(), ".", func(name string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			_ = r.Chmod(name, 0o755)
+		}
+		return nil
+	})
+	r.Close()
+	return os.RemoveAll(p)
+}
+
 // workDirName matches the directories Build makes: "slsabox-<build id>-<random>".
 var workDirName = regexp.MustCompile(`^slsabox-[0-9a-f]{12}-[0-9]+$`)
 
 // sweepWorkDirs removes the work directories under dir whose owning process is gone:
-// a build killed with SIGKILL cannot remove its own. A directory without an owner
-// file (a build that has just started) and one with anything mounted beneath it are
-// left alone.
+// a build killed with SIGKILL cannot remove its own. It runs as root in a directory
+// anyone may write ($TMPDIR), so it removes only directories this user owns and no
+// one else may write, whose owner file names a process that is gone; it leaves one
+// without a readable owner (a build that has just started), and one with anything
+// mounted beneath it. Removal never follows a symbolic link.
 func sweepWorkDirs(dir string) (int, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return 0, fmt.Errorf("%w: work directory: %w", ErrEnvironment, err)
+	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return 0, fmt.Errorf("%w: reading the work directory %s: %w", ErrEnvironment, dir, err)
@@ -142,13 +196,15 @@ func sweepWorkDirs(dir string) (int, error) {
 			continue
 		}
 		p := filepath.Join(dir, e.Name())
-		owner, err := os.ReadFile(filepath.Join(p, ownerFile))
-		if err != nil || ownerAlive(strings.TrimSpace(string(owner))) || bytes.Contains(mounted, []byte(" "+p+"/")) {
+		if !ownDir(p) || bytes.Contains(mounted, []byte(" "+p+"/")) || bytes.Contains(mounted, []byte(" "+p+" ")) {
 			continue
 		}
-		removeReadOnly(p)
-		if _, err := os.Lstat(p); err == nil {
-			errs = append(errs, fmt.Errorf("removing %s: it is still there", p))
+		owner, err := readOwner(p)
+		if err != nil || owner == "" || ownerAlive(owner) {
+			continue
+		}
+		if err := removeTree(p); err != nil {
+			errs = append(errs, fmt.Errorf("removing %s: %w", p, err))
 			continue
 		}
 		n++

@@ -92,7 +92,7 @@ func ensureModule(ctx context.Context, proxy *goProxy, root string, e goSumEntry
 			return false, hint.Wrapf(fmt.Errorf("%w: %s from %s has hash %s, go.sum says %s", ErrInputDigest, e.key(), from, h, e.Hash),
 				"the proxy serves a different go.mod than the one go.sum pins: check GOPROXY, or regenerate go.sum with go mod tidy if it is wrong")
 		}
-		return true, writeFileAtomic(dst, data, 0o444)
+		return true, writeOnce(dst, data, 0o444)
 	}
 
 	dst := modDir(root, e.Mod)
@@ -138,7 +138,7 @@ func ensureModule(ctx context.Context, proxy *goProxy, root string, e goSumEntry
 	if err := makeReadOnly(ext); err != nil {
 		return false, fmt.Errorf("%w: module cache: %w", ErrEnvironment, err)
 	}
-	if err := writeFileAtomic(zipHashFile(root, e.Mod), []byte(e.Hash+"\n"), 0o444); err != nil {
+	if err := writeOnce(zipHashFile(root, e.Mod), []byte(e.Hash+"\n"), 0o444); err != nil {
 		return false, err
 	}
 	// Another build may have extracted the same module meanwhile: either copy is good.
@@ -156,7 +156,8 @@ func fetchErr(e goSumEntry, err error) error {
 			"check that GOPROXY (--goproxy) serves the module and that the proxy is reachable")
 	}
 	if errors.Is(err, ErrEnvironment) || errors.Is(err, ErrInputDigest) {
-		return fmt.Errorf("fetching %s: %w", e.key(), err)
+		// Classed already: the class stays first, the module is added at the end.
+		return fmt.Errorf("%w (fetching %s)", err, e.key())
 	}
 	return hint.Wrapf(fmt.Errorf("%w: fetching %s: %w", ErrEnvironment, e.key(), err), "check GOPROXY (--goproxy) and the network")
 }

@@ -280,9 +280,10 @@ func h1Hex(h1 string) string {
 	return hex.EncodeToString(raw)
 }
 
-// writeFileAtomic writes data to dst through a temporary file and a rename, so that
-// concurrent builds sharing the cache never see half a file.
-func writeFileAtomic(dst string, data []byte, mode os.FileMode) error {
+// writeOnce puts data at dst in a content-addressed cache: through a temporary file,
+// so that concurrent builds never see half a file, and never over a copy already
+// there (placeOnce).
+func writeOnce(dst string, data []byte, mode os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return fmt.Errorf("%w: cache: %w", ErrEnvironment, err)
 	}

@@ -34,6 +34,17 @@ func TestSweepWorkDirs(t *testing.T) {
 	running := mk("slsabox-0123456789ab-222", ownerID())
 	fresh := mk("slsabox-0123456789ab-333", "")
 	other := mk("slsabox-mnt-444", host+"/999999999/1")
+	// Anyone may write $TMPDIR: a directory others may write, and a link planted with
+	// a work directory's name, are not the sweep's to remove.
+	writable := mk("slsabox-0123456789ab-555", host+"/999999999/1")
+	if err := os.Chmod(writable, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	target := mk("slsabox-target", host+"/999999999/1")
+	link := filepath.Join(dir, "slsabox-0123456789ab-666")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
 	n, err := sweepWorkDirs(dir)
 	if err != nil || n != 1 {
 		t.Fatalf("sweepWorkDirs = %d, %v; want 1 removed", n, err)
@@ -41,7 +52,7 @@ func TestSweepWorkDirs(t *testing.T) {
 	if _, err := os.Lstat(dead); err == nil {
 		t.Error("the killed build's work directory is still there")
 	}
-	for _, p := range []string{running, fresh, other} {
+	for _, p := range []string{running, fresh, other, writable, target, link} {
 		if _, err := os.Lstat(p); err != nil {
 			t.Errorf("%s was removed", filepath.Base(p))
 		}

@@ -15,11 +15,13 @@ func newSweepCmd(g *globalOptions) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "sweep",
-		Short: "Remove containers, snapshots and leases left by crashed builds",
-		Long: `sweep removes what builds that crashed (or were killed with SIGKILL) left in containerd:
-containers and their tasks, snapshots and leases labelled by slsabox whose owning
-process is gone, and those builds' work directories (--work-dir, default $TMPDIR). Every build also does this when it starts. --all removes the objects
-of running builds too, which stops them.`,
+		Short: "Remove containers, snapshots, leases and work directories left by crashed builds",
+		Long: `sweep removes what builds that crashed (or were killed with SIGKILL) left behind:
+in containerd, the containers and their tasks, snapshots and leases labelled by
+slsabox whose owning process is gone (every build also does this when it starts);
+on disk, those builds' work directories under --work-dir (default $TMPDIR), when
+this user owns them. --all removes the containerd objects of running builds too,
+which stops them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var opts []builder.Option
