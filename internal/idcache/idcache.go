@@ -28,6 +28,7 @@ package idcache
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -57,7 +58,7 @@ type Cache struct {
 // there is none. valid, when set, must accept a value read back from the file.
 func New(name string, valid func(string) bool) *Cache {
 	d, err := os.UserCacheDir()
-	if err != nil {
+	if err != nil || !ownedPath(d) {
 		return &Cache{}
 	}
 	return &Cache{path: filepath.Join(d, "slsabox", name), margin: Margin, now: time.Now, valid: valid}
@@ -201,4 +202,34 @@ func (c *Cache) write(entries []entry) {
 		return
 	}
 	_ = os.Rename(tmp.Name(), c.path)
+}
+
+// ownedPath says whether every existing component of the absolute path p, from the
+// root down, is a directory (not a link) owned by this user or root that no one else
+// may write. Run with another user's HOME (sudo -E), root must not create files by
+// following that user's links, nor leave root's files in their cache: then nothing is
+// cached.
+func ownedPath(p string) bool {
+	if !filepath.IsAbs(p) {
+		return false
+	}
+	cur := "/"
+	for _, part := range strings.Split(filepath.Clean(p), "/") {
+		if part == "" {
+			continue
+		}
+		cur = filepath.Join(cur, part)
+		fi, err := os.Lstat(cur)
+		if errors.Is(err, os.ErrNotExist) {
+			return true // made by this user, with MkdirAll
+		}
+		if err != nil || !fi.IsDir() {
+			return false
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok || (int(st.Uid) != os.Geteuid() && st.Uid != 0) || (fi.Mode().Perm()&0o022 != 0 && fi.Mode()&os.ModeSticky == 0) {
+			return false
+		}
+	}
+	return true
 }

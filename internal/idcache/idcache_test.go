@@ -245,3 +245,32 @@ func TestGetError(t *testing.T) {
 		t.Errorf("an error or a value that cannot be stored was cached: %q", lines)
 	}
 }
+
+// TestOwnedPath: root following another user's cache directory (sudo -E) caches
+// nothing; its own directories, or ones not made yet, are fine.
+func TestOwnedPath(t *testing.T) {
+	dir := t.TempDir()
+	if !ownedPath(filepath.Join(dir, "not", "yet")) {
+		t.Error("a path to be made by this user is refused")
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	if ownedPath(filepath.Join(link, "cache")) {
+		t.Error("a path through a symbolic link is accepted")
+	}
+	if os.Geteuid() != 0 {
+		return
+	}
+	other := filepath.Join(dir, "other")
+	if err := os.Mkdir(other, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(other, 48213, 48213); err != nil {
+		t.Fatal(err)
+	}
+	if ownedPath(filepath.Join(other, "slsabox")) {
+		t.Error("root accepts a directory another user owns")
+	}
+}
