@@ -241,18 +241,7 @@ func verifyBundle(t *testing.T, b *bundle.Bundle, pub crypto.PublicKey, artifact
 func TestSignRoundTrip(t *testing.T) {
 	for _, alg := range []KeyAlgorithm{ECDSAP256, Ed25519} {
 		t.Run(string(alg), func(t *testing.T) {
-			privPEM, _, err := GenerateKey(alg, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			priv, err := ParsePrivateKey(privPEM, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			signer, err := NewKeySigner(priv)
-			if err != nil {
-				t.Fatal(err)
-			}
+			signer := newTestSigner(t, alg)
 			artifact := []byte("hello artifact")
 			sum := sha256.Sum256(artifact)
 			res := testResult()
@@ -377,14 +366,14 @@ func provenanceRoundTrip(t *testing.T, res *Build, opts []ProvenanceOption) *int
 // TestSignVSARefusesOtherStatements: SignVSA signs verification summaries only.
 func TestSignVSARefusesOtherStatements(t *testing.T) {
 	st := provenanceRoundTrip(t, testResult(), testOpts)
-	if _, err := SignVSA(context.Background(), st, newTestSigner(t)); !errors.Is(err, ErrInvalidProvenance) {
+	if _, err := SignVSA(context.Background(), st, newTestSigner(t, ECDSAP256)); !errors.Is(err, ErrInvalidProvenance) {
 		t.Errorf("signed a statement that is not a VSA: %v", err)
 	}
 }
 
-func newTestSigner(t *testing.T) Signer {
+func newTestSigner(t *testing.T, alg KeyAlgorithm) Signer {
 	t.Helper()
-	privPEM, _, err := GenerateKey(ECDSAP256, nil)
+	privPEM, _, err := GenerateKey(alg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
