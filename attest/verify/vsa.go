@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -16,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/slsabox/slsabox/attest/spec"
+	"github.com/slsabox/slsabox/internal/errclass"
 )
 
 // Verification results a VSA records.
@@ -24,8 +24,9 @@ const (
 	VSAFailed = "FAILED"
 )
 
-// ErrInvalidVSA: a Summary is incomplete or malformed; nothing was signed.
-var ErrInvalidVSA = errors.New("invalid verification summary")
+// ErrInvalidVSA: a Summary is incomplete or malformed; nothing was signed. It is an
+// ErrConfiguration: the caller described the summary wrongly.
+var ErrInvalidVSA = errclass.New("invalid verification summary", ErrConfiguration)
 
 // Summary is what a VSA says: who verified which artifacts against which policy and
 // evidence, when, and with what result.
