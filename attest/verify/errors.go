@@ -14,9 +14,10 @@ var (
 	// provenance is not what the trust material and the policy want. Do not use the
 	// artifact.
 	ErrNotVerified = errors.New("not verified")
-	// ErrConfiguration is the family of configuration errors (ErrInvalidPolicy, ErrTrustMaterial, ErrInvalidVSA): the trust material or
-	// the policy is missing, malformed or conflicting, so nothing was learnt about the
-	// artifact. Fix the options or the policy and verify again.
+	// ErrConfiguration is the family of configuration errors (ErrInvalidPolicy,
+	// ErrTrustMaterial, ErrInvalidVSA): the trust material or the policy is missing,
+	// malformed or conflicting, so nothing was learnt about the artifact. Fix the
+	// options or the policy and verify again.
 	ErrConfiguration = errors.New("verifier configuration")
 )
 
