@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -152,24 +151,6 @@ func readOwner(p string) (string, error) {
 	return strings.TrimSpace(string(b)), err
 }
 
-// removeTree removes the directory p and everything in it. Read-only directories
-// (module views) are made writable first through an os.Root, which does not follow
-// a link out of p; os.RemoveAll removes links, it does not follow them.
-func removeTree(p string) error {
-	r, err := os.OpenRoot(p)
-	if err != nil {
-		return err
-	}
-	_ = fs.WalkDir(r.FS(), ".", func(name string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			_ = r.Chmod(name, 0o755)
-		}
-		return nil
-	})
-	r.Close()
-	return os.RemoveAll(p)
-}
-
 // workDirName matches the directories Build makes: "slsabox-<build id>-<random>".
 var workDirName = regexp.MustCompile(`^slsabox-[0-9a-f]{12}-[0-9]+$`)
 
@@ -203,7 +184,7 @@ func sweepWorkDirs(dir string) (int, error) {
 		if err != nil || owner == "" || ownerAlive(owner) {
 			continue
 		}
-		if err := removeTree(p); err != nil {
+		if err := removeReadOnly(p); err != nil {
 			errs = append(errs, fmt.Errorf("removing %s: %w", p, err))
 			continue
 		}

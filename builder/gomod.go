@@ -131,7 +131,7 @@ func ensureModule(ctx context.Context, proxy *goProxy, root string, e goSumEntry
 	if err != nil {
 		return false, fmt.Errorf("%w: module cache: %w", ErrEnvironment, err)
 	}
-	defer removeReadOnly(ext)
+	defer removeReadOnly(ext) //nolint:errcheck // a leftover temporary directory is harmless
 	if err := modzip.Unzip(ext, e.Mod, tmp.Name()); err != nil {
 		return false, hint.Wrapf(fmt.Errorf("%w: extracting %s: %w", ErrInputDigest, e.key(), err), "the module zip is not valid")
 	}

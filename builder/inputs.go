@@ -342,13 +342,19 @@ func makeReadOnly(dir string) error {
 	return err
 }
 
-// removeReadOnly removes a tree that makeReadOnly protected.
-func removeReadOnly(dir string) {
-	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			_ = os.Chmod(p, 0o755)
-		}
-		return nil
-	})
-	_ = os.RemoveAll(dir)
+// removeReadOnly removes a tree that makeReadOnly protected (a missing one is
+// fine). Its directories are made writable through an os.Root, which does not follow
+// a link out of dir, and os.RemoveAll removes links without following them: safe in
+// a directory others may write, as sweep runs it in $TMPDIR.
+func removeReadOnly(dir string) error {
+	if r, err := os.OpenRoot(dir); err == nil {
+		_ = fs.WalkDir(r.FS(), ".", func(name string, d fs.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				_ = r.Chmod(name, 0o755)
+			}
+			return nil
+		})
+		r.Close()
+	}
+	return os.RemoveAll(dir)
 }

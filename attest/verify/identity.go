@@ -123,7 +123,7 @@ func (id *Identity) check(sum *certificate.Summary) result {
 // certificate proves (its SAN or Build Signer URI): otherwise any workflow the
 // identity regexp admits could claim to be the builder the policy trusts. Other
 // builders' provenance keeps its own convention (GitHub's names the runner).
-func crossCheck(sum *certificate.Summary, st *statement, payload []byte) result {
+func crossCheck(sum *certificate.Summary, st *statement) result {
 	ext := sum.Extensions
 	pred, err := provenance(st)
 	if err != nil {

@@ -101,7 +101,7 @@ func checkIdentity(b *bundle.Bundle, st *statement, id *Identity, certID *sgveri
 	} else {
 		results[CheckCertIdentity] = id.check(sum)
 	}
-	results[CheckCertSource] = crossCheck(sum, st, b.GetDsseEnvelope().GetPayload())
+	results[CheckCertSource] = crossCheck(sum, st)
 }
 
 func summary(b *bundle.Bundle) (*certificate.Summary, error) {

@@ -14,7 +14,7 @@ import (
 type statement = intoto.Statement
 
 // checkStatement runs the policy checks on a statement whose signature verified.
-func checkStatement(st *statement, payload []byte, p Policy, results map[string]result, r *Report) {
+func checkStatement(st *statement, p Policy, results map[string]result, r *Report) {
 	pred, err := provenance(st)
 	if err != nil {
 		results[CheckPredicateType] = fail(ErrPolicy, err)

@@ -167,7 +167,7 @@ func (v *Verifier) Verify(b *bundle.Bundle, p Policy) (*Report, error) {
 	default:
 		results[CheckTlog] = v.checkTlog(b)
 	}
-	checkStatement(st, b.GetDsseEnvelope().GetPayload(), p, results, r)
+	checkStatement(st, p, results, r)
 	r, err = r.finish(results)
 	if r.Verified {
 		r.BuildLevel = max(1, p.BuilderLevel)
