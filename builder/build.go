@@ -21,7 +21,6 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
-	"github.com/slsabox/slsabox/internal/atomicfile"
 	"github.com/slsabox/slsabox/internal/hint"
 	"golang.org/x/sys/unix"
 
@@ -325,10 +324,10 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		return nil, hint.Wrapf(fmt.Errorf("%w: creating work directory: %w", ErrEnvironment, err), "free disk space or set --work-dir")
 	}
 	defer os.RemoveAll(work)
-	// Written whole or not at all: a sweep that read half an owner would take the
-	// build for dead.
-	if err := atomicfile.Write(filepath.Join(work, ownerFile), []byte(ownerID()+"\n"), 0o600); err != nil {
-		return nil, fmt.Errorf("%w: creating work directory: %w", ErrEnvironment, err)
+	// Written whole or not at all (a sweep that read half an owner would take the
+	// build for dead), and without an fsync on every build's start.
+	if err := writeOnce(filepath.Join(work, ownerFile), []byte(ownerID()+"\n"), 0o600); err != nil {
+		return nil, err
 	}
 	srcDir, outDir, fifoDir := filepath.Join(work, "src"), filepath.Join(work, "out"), filepath.Join(work, "fifo")
 	for _, d := range []string{srcDir, outDir, fifoDir} {

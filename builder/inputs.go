@@ -280,16 +280,17 @@ func h1Hex(h1 string) string {
 	return hex.EncodeToString(raw)
 }
 
-// writeOnce puts data at dst in a content-addressed cache: through a temporary file,
-// so that concurrent builds never see half a file, and never over a copy already
-// there (placeOnce).
+// writeOnce puts data at dst through a temporary file, so that no reader ever sees
+// half a file, and never over a copy already there (placeOnce): for the
+// content-addressed caches, and a work directory's owner file. It does not fsync:
+// none of these must outlive a crash.
 func writeOnce(dst string, data []byte, mode os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return fmt.Errorf("%w: cache: %w", ErrEnvironment, err)
+		return fmt.Errorf("%w: %w", ErrEnvironment, err)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(dst), ".tmp-*")
 	if err != nil {
-		return fmt.Errorf("%w: cache: %w", ErrEnvironment, err)
+		return fmt.Errorf("%w: %w", ErrEnvironment, err)
 	}
 	defer os.Remove(tmp.Name())
 	_, err = tmp.Write(data)
@@ -303,7 +304,7 @@ func writeOnce(dst string, data []byte, mode os.FileMode) error {
 		err = placeOnce(tmp.Name(), dst)
 	}
 	if err != nil {
-		return fmt.Errorf("%w: cache: %w", ErrEnvironment, err)
+		return fmt.Errorf("%w: %w", ErrEnvironment, err)
 	}
 	return nil
 }
