@@ -551,6 +551,12 @@ func checkOutDir(out string) error {
 // publish removes.
 func publish(stage, out, id string) error {
 	removeLeftovers(out)
+	// The renames below are durable only if the files they publish are: one syncfs of
+	// the stage's file system writes every artifact, the build log and the provenance
+	// (one call, however many files; an fsync per file would cost one each).
+	if err := syncFS(stage); err != nil {
+		return fmt.Errorf("%w: writing the outputs to disk before publishing them: %w", ErrEnvironment, err)
+	}
 	old := out + ".old-" + id
 	err := unix.Renameat2(unix.AT_FDCWD, stage, unix.AT_FDCWD, out, unix.RENAME_EXCHANGE)
 	switch {
@@ -577,6 +583,16 @@ func publish(stage, out, id string) error {
 		d.Close()
 	}
 	return nil
+}
+
+// syncFS flushes the file system that holds dir.
+func syncFS(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return unix.Syncfs(int(d.Fd()))
 }
 
 func publishByRename(stage, out, old string) error {
