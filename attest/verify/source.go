@@ -70,7 +70,9 @@ func sourceOf(pred *slsa.Provenance) (source, error) {
 			return src, fmt.Errorf("the provenance names two source refs: %s in externalParameters.workflow, %s in resolvedDependencies[%d]", src.ref, depRef, i)
 		}
 		src.commit = strings.ToLower(dep.GetDigest()["gitCommit"])
-		src.where += fmt.Sprintf(", commit from resolvedDependencies[%d]", i)
+		if src.where == "externalParameters.workflow" {
+			src.where += fmt.Sprintf(", commit from resolvedDependencies[%d]", i)
+		}
 		return src, nil
 	case buildTypeContainerBased:
 		s := ext["source"].GetStructValue()
