@@ -1,6 +1,8 @@
 package verify
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -171,6 +173,27 @@ func TestPublicBundlesRefused(t *testing.T) {
 					t.Errorf("%s passed: %+v", tc.check, got)
 				}
 			})
+		}
+	}
+}
+
+// TestPublicDataPinned checks every vendored file against the sha256 its README row
+// pins, so that a changed file is noticed rather than trusted.
+func TestPublicDataPinned(t *testing.T) {
+	readme := string(readPublic(t, "README.md"))
+	entries, err := os.ReadDir(filepath.Join("testdata", "public"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() == "README.md" {
+			continue
+		}
+		sum := sha256.Sum256(readPublic(t, e.Name()))
+		row := "| " + e.Name() + " | "
+		i := strings.Index(readme, row)
+		if i < 0 || !strings.Contains(strings.SplitN(readme[i:], "\n", 2)[0], "| "+hex.EncodeToString(sum[:])+" |") {
+			t.Errorf("%s: sha256 %x is not the one its README row pins", e.Name(), sum)
 		}
 	}
 }
