@@ -61,6 +61,14 @@ identity than the file is an error. A keyless bundle needs a certificate identit
 uncommitted changes (slsabox build --allow-dirty) fails the "committed source" check
 unless --allow-dirty-unsafe is given.
 
+Other builders: GitHub artifact attestations, npm provenance and slsa-github-generator's
+SLSA v1 builders verify by --build-type (theirs; the default is slsabox's) and their
+keyless identity; the source is read where their build type records it
+(externalParameters.workflow for GitHub's, else the git+ entry of resolvedDependencies)
+and the report names where. A subject named by sha512 or sha384 (npm: sha512) is
+matched by hashing ARTIFACT in that algorithm, or by --digest sha512:HEX. See
+docs/verify.md, "Provenance from other builders".
+
 Trust: --key is the builder's public key. The log's key comes from --trusted-root;
 without it, Sigstore's public-good root embedded in slsabox (rekor.sigstore.dev) is
 used, so bundles logged there verify with nothing fetched. A bundle logged to another
