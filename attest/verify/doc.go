@@ -14,6 +14,13 @@
 // (WithoutTransparencyLogUnsafe, Policy.AllowAnyBuilderUnsafe,
 // Policy.AllowAnySourceUnsafe) and adds a warning to the report.
 //
+// Other builders' provenance verifies too: GitHub's workflow build types (artifact
+// attestations, npm provenance), slsa-github-generator's container-based and
+// delegator builders, and any build type whose source is a git+ resolved dependency;
+// the report names where the source was read. Subjects may be named by sha256, sha512
+// or sha384: ArtifactDigest hashes a file in the algorithm a bundle's subjects use,
+// ParseDigest reads ALG:HEX.
+//
 // Trust material: WithPublicKey for key-signed bundles, and WithTrustedRootFile or
 // WithTrustedRoot for a log's trusted_root.json (whose Fulcio CAs vouch for keyless
 // bundles), or WithPublicGoodTrustedRoot for the pinned copy of Sigstore's

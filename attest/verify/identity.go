@@ -118,7 +118,11 @@ func (id *Identity) check(sum *certificate.Summary) result {
 }
 
 // crossCheck requires the certificate's source repository, commit and ref to be the
-// provenance's: a workflow of one repository must not vouch for a build of another.
+// provenance's (read as its build type records it, sourceOf): a workflow of one
+// repository must not vouch for a build of another. For a reusable workflow the
+// certificate's SAN names the reusable one, and its source extensions the caller's
+// repository and commit, which is what the provenance records; the policy's identity
+// then names the reusable workflow.
 // For slsabox's build type, the provenance's builder id must also be the identity the
 // certificate proves (its SAN or Build Signer URI): otherwise any workflow the
 // identity regexp admits could claim to be the builder the policy trusts. Other
@@ -147,14 +151,13 @@ func crossCheck(sum *certificate.Summary, st *statement) result {
 		}
 		return skip("the certificate names no source repository (not a CI identity)")
 	}
-	source := pred.GetBuildDefinition().GetExternalParameters().GetFields()["source"].GetStructValue()
-	uri, ref := str(source, "uri"), str(source, "ref")
-	var commit string
-	if deps := pred.GetBuildDefinition().GetResolvedDependencies(); len(deps) > 0 {
-		commit = deps[0].GetDigest()["gitCommit"]
+	src, err := sourceOf(pred)
+	if err != nil {
+		return failf(ErrIdentity, "the provenance's source cannot be compared with the certificate: %w", err)
 	}
-	if normalizeRepo(uri) != normalizeRepo(ext.SourceRepositoryURI) {
-		bad = append(bad, fmt.Sprintf("source %s, certificate %s", quote(uri), ext.SourceRepositoryURI))
+	uri, ref, commit := src.uri, src.ref, src.commit
+	if !sameRepo(uri, ext.SourceRepositoryURI) {
+		bad = append(bad, fmt.Sprintf("source %s (from %s), certificate %s", quote(uri), src.where, ext.SourceRepositoryURI))
 	}
 	if ext.SourceRepositoryDigest == "" || !strings.EqualFold(commit, ext.SourceRepositoryDigest) {
 		bad = append(bad, fmt.Sprintf("commit %s, certificate %s", quote(commit), quote(ext.SourceRepositoryDigest)))
@@ -169,12 +172,4 @@ func crossCheck(sum *certificate.Summary, st *statement) result {
 		return pass(fmt.Sprintf("%s at %s, built by %s", ext.SourceRepositoryURI, commit, builderID))
 	}
 	return pass(fmt.Sprintf("%s at %s", ext.SourceRepositoryURI, commit))
-}
-
-// normalizeRepo compares repository URIs as GitHub does: without git+, .git, a final
-// slash or case.
-func normalizeRepo(u string) string {
-	u = strings.TrimPrefix(strings.ToLower(strings.TrimSpace(u)), "git+")
-	u = strings.TrimSuffix(strings.TrimSuffix(u, "/"), ".git")
-	return u
 }

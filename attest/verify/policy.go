@@ -15,7 +15,9 @@ import (
 // field means "not checked"; required fields can only be waived by the options named
 // Unsafe, which add a warning to the report.
 type Policy struct {
-	// Digest is the artifact's sha256, hex (a "sha256:" prefix is accepted). Required.
+	// Digest is the artifact's digest: ALG:HEX with ALG sha256, sha512 (npm packages'
+	// subjects) or sha384, or a bare HEX, a sha256. Required. The subject must be named
+	// by the same algorithm (ArtifactDigest computes the one a bundle's subjects use).
 	Digest string `yaml:"digest" json:"digest,omitempty"`
 	// BuilderID must equal runDetails.builder.id. Required unless AllowAnyBuilderUnsafe.
 	BuilderID string `yaml:"builderID" json:"builderID,omitempty"`
@@ -146,18 +148,6 @@ func (p Policy) validate() (Policy, error) {
 	return p, nil
 }
 
-// normalizeDigest returns the lowercase hex of a sha256 given as HEX or sha256:HEX.
-func normalizeDigest(d string) (string, error) {
-	if d == "" {
-		return "", fmt.Errorf("%w: no artifact digest", ErrInvalidPolicy)
-	}
-	h := strings.ToLower(strings.TrimPrefix(d, "sha256:"))
-	if b, err := hex.DecodeString(h); err != nil || len(b) != 32 {
-		return "", fmt.Errorf("%w: digest %q is not a sha256 (64 hex digits)", ErrInvalidPolicy, d)
-	}
-	return h, nil
-}
-
 // imageDigest returns the sha256 hex an allowed image names.
 func imageDigest(img string) (string, bool) {
 	s := img
@@ -167,6 +157,6 @@ func imageDigest(img string) (string, bool) {
 	if !strings.HasPrefix(s, "sha256:") {
 		return "", false
 	}
-	h, err := normalizeDigest(s)
-	return h, err == nil
+	alg, h, err := ParseDigest(s)
+	return h, err == nil && alg == "sha256"
 }

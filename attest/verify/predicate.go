@@ -23,7 +23,7 @@ import (
 // proto name but not both, of its JSON type or null, unknown fields ignored; then the
 // bindings' Validate.
 func provenance(st *statement) (*slsa.Provenance, error) {
-	if st.GetType() != intoto.StatementTypeUri {
+	if st.GetType() != intoto.StatementTypeUri && st.GetType() != statementTypeV01 {
 		return nil, fmt.Errorf("statement type %s is not %s", quote(st.GetType()), intoto.StatementTypeUri)
 	}
 	if st.GetPredicateType() != spec.PredicateSLSAProvenance {
@@ -39,6 +39,11 @@ func provenance(st *statement) (*slsa.Provenance, error) {
 	}
 	return pred, nil
 }
+
+// statementTypeV01 is in-toto's Statement v0.1, which slsa-github-generator's
+// builders still wrap their SLSA v1 provenance in. Its subject (name and digest),
+// predicateType and predicate are a subset of v1's, read the same way.
+const statementTypeV01 = "https://in-toto.io/Statement/v0.1"
 
 // predicateReader reads typed fields out of a decoded JSON object and keeps the first
 // problem as its error. An absent or null field reads as its zero value.

@@ -36,7 +36,8 @@ type Check struct {
 type Report struct {
 	// Verified is true when every check passed.
 	Verified bool `json:"verified"`
-	// Digest is the sha256 hex of the artifact checked.
+	// Digest is the digest of the artifact checked, as Policy.Digest holds it: a
+	// sha256 as bare hex, another algorithm as ALG:HEX (sha512:HEX).
 	Digest string `json:"digest"`
 	// BuildLevel is the SLSA Build level the verification supports: 0 when not
 	// verified, else 1, or Policy.BuilderLevel when the policy trusts the builder more

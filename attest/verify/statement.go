@@ -48,25 +48,28 @@ func checkStatement(st *statement, p Policy, results map[string]result, r *Repor
 	results[CheckBuildType] = equal(wantType, buildType, true)
 
 	ext := pred.GetBuildDefinition().GetExternalParameters()
-	source := ext.GetFields()["source"].GetStructValue()
-	uri := str(source, "uri")
-	if p.AllowAnySourceUnsafe {
-		results[CheckSourceURI] = skip("any source accepted (unsafe opt-out); provenance says " + quote(uri))
-	} else {
-		results[CheckSourceURI] = equal(p.SourceURI, uri, true)
+	src, srcErr := sourceOf(pred)
+	switch {
+	case p.AllowAnySourceUnsafe:
+		results[CheckSourceURI] = skip("any source accepted (unsafe opt-out); provenance says " + quote(src.uri))
+	case srcErr != nil:
+		results[CheckSourceURI] = fail(ErrPolicy, srcErr)
+	case buildType == spec.BuildType:
+		results[CheckSourceURI] = equal(p.SourceURI, src.uri, true)
+	case sameRepo(p.SourceURI, src.uri):
+		results[CheckSourceURI] = pass(src.uri + " (from " + src.where + ")")
+	default:
+		results[CheckSourceURI] = failf(ErrPolicy, "want %s, got %s (from %s)", p.SourceURI, quote(src.uri), src.where)
 	}
-	results[CheckSourceRef] = equal(p.SourceRef, str(source, "ref"), p.SourceRef != "")
+	results[CheckSourceRef] = equal(p.SourceRef, src.ref, p.SourceRef != "")
 	if ext.GetFields()["noTlog"].GetBoolValue() {
 		r.Warnings = append(r.Warnings, "built with --no-tlog: the builder was told not to log this provenance to a transparency log")
 	}
 
 	deps := pred.GetBuildDefinition().GetResolvedDependencies()
-	var (
-		commit string
-		dirty  bool
-	)
+	commit := src.commit
+	dirty := false
 	if len(deps) > 0 {
-		commit = strings.ToLower(deps[0].GetDigest()["gitCommit"])
 		dirty = deps[0].GetAnnotations().GetFields()["dirty"].GetBoolValue()
 	}
 	results[CheckSourceCommit] = equal(p.SourceCommit, commit, p.SourceCommit != "")
@@ -91,17 +94,6 @@ func checkStatement(st *statement, p Policy, results map[string]result, r *Repor
 	default:
 		results[CheckHermetic] = failf(ErrPolicy, "want build type %s with sandbox network \"none\", got %s with network %s", spec.BuildType, quote(buildType), quote(network))
 	}
-}
-
-func checkSubject(st *statement, digest string) result {
-	var names []string
-	for _, s := range st.GetSubject() {
-		if strings.EqualFold(s.GetDigest()["sha256"], digest) {
-			return pass(fmt.Sprintf("sha256:%s is subject %s", digest, quote(s.GetName())))
-		}
-		names = append(names, s.GetName())
-	}
-	return failf(ErrDigestMismatch, "sha256:%s is not among the %d subjects (%s)", digest, len(names), strings.Join(names, ", "))
 }
 
 func checkImage(deps []*intoto.ResourceDescriptor, allowed []string) result {

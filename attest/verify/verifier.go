@@ -24,7 +24,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/slsabox/slsabox/attest/spec"
-	"github.com/slsabox/slsabox/internal/filehash"
 )
 
 // Verifier holds trust material: a public key for key-signed bundles, and a trusted
@@ -196,7 +195,12 @@ func (v *Verifier) verifySignature(b *bundle.Bundle, wantCert bool) (*statement,
 		return nil, "", errors.New("no bundle")
 	}
 	if b.MediaType != spec.BundleMediaType {
-		return nil, "", fmt.Errorf("bundle media type %q is not %s", b.MediaType, spec.BundleMediaType)
+		// Other builders write older bundle versions (npm: v0.1 and v0.2). sigstore-go's
+		// parser checks each version's rules (v0.1 needs an inclusion promise, v0.2 a
+		// proof); a bundle built in memory has not been through it, so check again.
+		if _, err := bundle.NewBundle(b.Bundle); err != nil {
+			return nil, "", fmt.Errorf("bundle media type %q: %w", b.MediaType, err)
+		}
 	}
 	env := b.GetDsseEnvelope()
 	if env == nil {
@@ -383,6 +387,3 @@ func (r *Report) finish(results map[string]result) (*Report, error) {
 	}
 	return r, first
 }
-
-// FileDigest returns the sha256 hex of a file, the digest a Policy wants.
-func FileDigest(path string) (string, error) { return filehash.SHA256(path) }

@@ -222,7 +222,7 @@ func TestTamper(t *testing.T) {
 		{"payload subject digest", bundleCase(payloadEdit(helloDigest, strings.Repeat("3", 64))), CheckSignature, ErrSignature},
 		{"payload builder id", bundleCase(payloadEdit(testBuilder, "https://evil.example/builder")), CheckSignature, ErrSignature},
 		{"payload source uri", bundleCase(payloadEdit(testSource, "git+https://github.com/evil/fork")), CheckSignature, ErrSignature},
-		{"bundle media type", bundleCase(func(b *bundle.Bundle) { b.MediaType = "application/vnd.dev.sigstore.bundle.v0.2+json" }), CheckSignature, ErrSignature},
+		{"bundle media type", bundleCase(func(b *bundle.Bundle) { b.MediaType = "application/vnd.dev.sigstore.bundle.v0.4+json" }), CheckSignature, ErrSignature},
 		{"envelope payload type", bundleCase(func(b *bundle.Bundle) { b.GetDsseEnvelope().PayloadType = "application/json" }), CheckSignature, ErrSignature},
 		{"duplicated signature", bundleCase(func(b *bundle.Bundle) {
 			env := b.GetDsseEnvelope()

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
+	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -59,6 +61,14 @@ identity than the file is an error. A keyless bundle needs a certificate identit
 uncommitted changes (slsabox build --allow-dirty) fails the "committed source" check
 unless --allow-dirty-unsafe is given.
 
+Other builders: GitHub artifact attestations, npm provenance and slsa-github-generator's
+SLSA v1 builders verify by --build-type (theirs; the default is slsabox's) and their
+keyless identity; the source is read where their build type records it
+(externalParameters.workflow for GitHub's, else the git+ entry of resolvedDependencies)
+and the report names where. A subject named by sha512 or sha384 (npm: sha512) is
+matched by hashing ARTIFACT in that algorithm, or by --digest sha512:HEX. See
+docs/verify.md, "Provenance from other builders".
+
 Trust: --key is the builder's public key. The log's key comes from --trusted-root;
 without it, Sigstore's public-good root embedded in slsabox (rekor.sigstore.dev) is
 used, so bundles logged there verify with nothing fetched. A bundle logged to another
@@ -80,7 +90,7 @@ unreadable artifact); 3 environment.`,
 	f := cmd.Flags()
 	f.StringVar(&o.bundle, "bundle", "", "the Sigstore bundle holding the provenance (provenance.sigstore.json)")
 	o.trust.register(f)
-	f.StringVar(&o.digest, "digest", "", "verify this artifact digest (sha256:HEX) instead of an ARTIFACT file")
+	f.StringVar(&o.digest, "digest", "", "verify this artifact digest instead of an ARTIFACT file: sha256:HEX, sha512:HEX (npm packages) or sha384:HEX; a bare HEX is a sha256")
 	f.StringVar(&o.policyFile, "policy", "", "YAML policy file")
 	f.StringVar(&o.policy.BuilderID, "builder-id", "", "the builder id you trust (required)")
 	f.StringVar(&o.policy.SourceURI, "source-uri", "", "the source repository expected, e.g. git+https://github.com/OWNER/REPO (required)")
@@ -111,14 +121,21 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 	case o.bundle == "":
 		return usageError{errors.New("verify needs --bundle")}
 	case len(args) == 0 && o.digest == "":
-		return usageError{errors.New("verify needs an ARTIFACT or --digest sha256:HEX")}
+		return usageError{errors.New("verify needs an ARTIFACT or --digest ALG:HEX (sha256, sha384 or sha512)")}
 	case len(args) > 0 && o.digest != "":
 		return usageError{errors.New("--digest conflicts with ARTIFACT arguments")}
 	}
 	if err := o.vsa.check(); err != nil {
 		return err
 	}
-	// The artifacts are hashed while the trust material and the bundle are read.
+	// The bundle and the artifacts are read while the policy and the trust material
+	// are: the bundle first, since its subjects say which digests of the artifacts to
+	// compute (sha256, or sha512 for npm packages).
+	var (
+		data      []byte
+		b         *bundle.Bundle
+		bundleErr error
+	)
 	digests := make([]struct {
 		sum string
 		err error
@@ -126,17 +143,25 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 	hashed := make(chan struct{})
 	go func() {
 		defer close(hashed)
+		if data, bundleErr = os.ReadFile(o.bundle); bundleErr != nil {
+			bundleErr = usageError{bundleErr}
+			return
+		}
+		if b, bundleErr = attest.ParseBundle(data); bundleErr != nil {
+			bundleErr = usageError{fmt.Errorf("%s: %w", o.bundle, bundleErr)}
+			return
+		}
 		for i, a := range args {
-			digests[i].sum, digests[i].err = verify.FileDigest(a)
+			digests[i].sum, digests[i].err = verify.ArtifactDigest(a, b)
 		}
 	}()
 	policy := verify.Policy{}
 	if o.policyFile != "" {
-		data, err := os.ReadFile(o.policyFile)
+		pdata, err := os.ReadFile(o.policyFile)
 		if err != nil {
 			return usageError{err}
 		}
-		if policy, err = verify.LoadPolicy(data); err != nil {
+		if policy, err = verify.LoadPolicy(pdata); err != nil {
 			return fmt.Errorf("%s: %w", o.policyFile, err)
 		}
 	}
@@ -184,21 +209,15 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(o.bundle)
-	if err != nil {
-		return usageError{err}
+	<-hashed
+	if bundleErr != nil {
+		return bundleErr
 	}
-	b, err := attest.ParseBundle(data)
-	if err != nil {
-		return usageError{fmt.Errorf("%s: %w", o.bundle, err)}
-	}
-
 	type target struct{ name, digest string }
 	var targets []target
 	if o.digest != "" {
 		targets = append(targets, target{o.digest, o.digest})
 	}
-	<-hashed
 	for i, a := range args {
 		if err := digests[i].err; err != nil {
 			return usageError{fmt.Errorf("reading artifact: %w", err)}
@@ -215,7 +234,7 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 		p.Digest = t.digest
 		r, err := v.Verify(b, p)
 		if errors.Is(err, verify.ErrInvalidPolicy) {
-			return hint.Wrap(err, "complete the policy as the error says: --builder-id, --source-uri, a sha256 digest and, for a keyless bundle, --certificate-identity and --certificate-oidc-issuer (or a --policy file)")
+			return hint.Wrap(err, "complete the policy as the error says: --builder-id, --source-uri, a digest (sha256:HEX, sha512:HEX or sha384:HEX) and, for a keyless bundle, --certificate-identity and --certificate-oidc-issuer (or a --policy file)")
 		}
 		results = append(results, artifactResult{t.name, r})
 		if err != nil && first == nil {
@@ -267,7 +286,7 @@ func printVerify(cmd *cobra.Command, g *globalOptions, results []artifactResult)
 		} else {
 			level = fmt.Sprintf(" SLSA_BUILD_LEVEL_%d", r.BuildLevel)
 		}
-		fmt.Fprintf(w, "%s %s (sha256:%s)%s\n", status, termSafe(r.Artifact), termSafe(r.Digest), level)
+		fmt.Fprintf(w, "%s %s (%s)%s\n", status, termSafe(r.Artifact), termSafe(displayDigest(r.Digest)), level)
 		for _, c := range r.Checks {
 			label := "ok  "
 			switch {
@@ -280,6 +299,15 @@ func printVerify(cmd *cobra.Command, g *globalOptions, results []artifactResult)
 		}
 	}
 	return nil
+}
+
+// displayDigest is a report's digest with its algorithm: Report.Digest leaves a
+// sha256's out.
+func displayDigest(d string) string {
+	if d == "" || strings.Contains(d, ":") {
+		return d
+	}
+	return "sha256:" + d
 }
 
 // trustFlags are what verify and rebuild trust: the builder's key, or for keyless

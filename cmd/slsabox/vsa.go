@@ -99,7 +99,11 @@ func (w *vsaWriter) writeVerify(ctx context.Context, bundlePath string, bundleJS
 	passed, level := len(results) > 0, 3
 	var optOuts []string
 	for _, r := range results {
-		subjects = append(subjects, &intoto.ResourceDescriptor{Name: subjectName(r), Digest: map[string]string{"sha256": r.Digest}})
+		alg, h, err := verify.ParseDigest(r.Digest)
+		if err != nil {
+			return err
+		}
+		subjects = append(subjects, &intoto.ResourceDescriptor{Name: subjectName(r, alg, h), Digest: map[string]string{alg: h}})
 		passed = passed && r.Verified
 		level = min(level, r.BuildLevel)
 		for _, o := range r.OptOuts {
@@ -142,15 +146,16 @@ func (w *vsaWriter) write(ctx context.Context, bundlePath string, bundleJSON []b
 	return nil
 }
 
-// subjectName is the provenance's name for the artifact when it was found there,
-// else the file's base name (or the digest given).
-func subjectName(r artifactResult) string {
+// subjectName is the provenance's name for the artifact (whose digest is h in
+// algorithm alg) when it was found there, else the file's base name (or the digest
+// given).
+func subjectName(r artifactResult, alg, h string) string {
 	for _, sub := range r.Statement.GetSubject() {
-		if strings.EqualFold(sub.GetDigest()["sha256"], r.Digest) {
+		if strings.EqualFold(sub.GetDigest()[alg], h) {
 			return sub.GetName()
 		}
 	}
-	if strings.HasPrefix(r.Artifact, "sha256:") {
+	if _, _, err := verify.ParseDigest(r.Artifact); err == nil && strings.Contains(r.Artifact, ":") {
 		return r.Artifact
 	}
 	return filepath.Base(r.Artifact)
