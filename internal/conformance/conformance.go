@@ -99,10 +99,10 @@ func verifyBundle(args []string, stdout, stderr io.Writer) int {
 		for _, c := range rep.Checks {
 			state := "ok"
 			switch {
-			case !c.OK:
-				state = "FAILED"
 			case c.Skipped:
 				state = "skipped"
+			case !c.OK:
+				state = "FAILED"
 			}
 			fmt.Fprintf(stdout, "%-20s %-7s %s\n", c.Name, state, c.Detail)
 		}

@@ -256,3 +256,36 @@ func TestProtocol(t *testing.T) {
 		})
 	}
 }
+
+// TestIncorrectTimeRefusedForItsReason: the vendored rekor2-timestamp-with-incorrect-time_fail
+// bundle is refused before its timestamp is read, because its base64 holds line breaks
+// (the case was made with base64(1), which wraps lines) that protojson refuses. With them
+// removed, it must still be refused, for what the case is about: the timestamp falls
+// outside the certificate's lifetime.
+func TestIncorrectTimeRefusedForItsReason(t *testing.T) {
+	dir := filepath.Join(casesDir, "rekor2-timestamp-with-incorrect-time_fail")
+	data, err := os.ReadFile(filepath.Join(dir, "bundle.sigstore.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b map[string]any
+	if err := json.Unmarshal(data, &b); err != nil {
+		t.Fatal(err)
+	}
+	ts := b["verificationMaterial"].(map[string]any)["timestampVerificationData"].(map[string]any)["rfc3161Timestamps"].([]any)[0].(map[string]any)
+	ts["signedTimestamp"] = strings.ReplaceAll(ts["signedTimestamp"].(string), "\n", "")
+	out, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "bundle.sigstore.json")
+	if err := os.WriteFile(p, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := caseArgs(t, dir, false)
+	args[2] = p
+	var stdout, stderr bytes.Buffer
+	if code := Run(args, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "leaf certificate") {
+		t.Errorf("exit %d, want 1 for the certificate's lifetime\nstdout:\n%s\nstderr:\n%s", code, &stdout, &stderr)
+	}
+}
