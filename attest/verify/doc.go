@@ -9,6 +9,12 @@
 // the verified statement; it never prints and needs no context, since nothing leaves
 // the machine.
 //
+// Verifier.VerifyArtifact answers a narrower question for any Sigstore bundle (v0.1
+// to v0.3, a DSSE in-toto statement of any predicate or a message signature, Rekor v1
+// or v2, RFC 3161 timestamps): does it sign this Artifact (ArtifactFile,
+// ArtifactDigest), by the trusted key or a given Identity, logged? It checks no
+// predicate; Sigstore's conformance suite runs through it (docs/conformance.md).
+//
 // Strict by default: the subject digest, the builder id, the source URI and a
 // transparency log proof are required. Every opt-out says so in its name
 // (WithoutTransparencyLogUnsafe, Policy.AllowAnyBuilderUnsafe,

@@ -94,3 +94,37 @@ func ExampleNewVSA() {
 	// PASSED SLSA_BUILD_LEVEL_2
 	// 2026-11-22T05:00:00Z true
 }
+
+func ExampleVerifier_VerifyArtifact() {
+	// Any in-toto statement (here a made-up predicate), signed with a key, unlogged.
+	privPEM, pubPEM, _ := attest.GenerateKey(attest.ECDSAP256, nil)
+	priv, _ := attest.ParsePrivateKey(privPEM, nil)
+	signer, _ := attest.NewKeySigner(priv)
+	digest := strings.Repeat("1", 64)
+	b, _ := attest.Sign(context.Background(), &intoto.Statement{
+		Type:          intoto.StatementTypeUri,
+		Subject:       []*intoto.ResourceDescriptor{{Name: "hello", Digest: map[string]string{"sha256": digest}}},
+		PredicateType: "https://example.org/test-result/v1",
+	}, signer)
+
+	v, err := verify.New(verify.WithPublicKey(pubPEM), verify.WithoutTransparencyLogUnsafe())
+	if err != nil {
+		panic(err)
+	}
+	artifact, err := verify.ArtifactDigest("sha256:" + digest) // or verify.ArtifactFile(path)
+	if err != nil {
+		panic(err)
+	}
+	report, err := v.VerifyArtifact(b, artifact, nil) // a keyless bundle needs an *Identity
+	fmt.Println("error:", err)
+	for _, c := range report.Checks {
+		fmt.Println(c.OK, c.Skipped, c.Name)
+	}
+	fmt.Println(report.Statement.GetPredicateType())
+	// Output:
+	// error: <nil>
+	// true false signature
+	// true true transparency log
+	// true false subject digest
+	// https://example.org/test-result/v1
+}

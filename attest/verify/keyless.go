@@ -73,35 +73,47 @@ func (v *Verifier) verifyCertificate(b *bundle.Bundle) (*statement, string, erro
 	if res.Statement == nil {
 		return nil, "", errors.New("the envelope holds no in-toto statement")
 	}
-	when := ""
-	if len(res.VerifiedTimestamps) > 0 {
-		ts := res.VerifiedTimestamps[0]
-		kind := "RFC 3161 timestamp"
-		if ts.Type != "TimestampAuthority" {
-			kind = "log integrated time"
-		}
-		when = fmt.Sprintf(" at %s (%s)", ts.Timestamp.UTC().Format("2006-01-02T15:04:05Z"), kind)
+	return res.Statement, "DSSE signature by a certificate from the trusted Fulcio CA, valid" + signingTime(res), nil
+}
+
+// signingTime says when a keyless signature was made, for the report.
+func signingTime(res *sgverify.VerificationResult) string {
+	if len(res.VerifiedTimestamps) == 0 {
+		return ""
 	}
-	return res.Statement, "DSSE signature by a certificate from the trusted Fulcio CA, valid" + when, nil
+	ts := res.VerifiedTimestamps[0]
+	kind := "RFC 3161 timestamp"
+	if ts.Type != "TimestampAuthority" {
+		kind = "log integrated time"
+	}
+	return fmt.Sprintf(" at %s (%s)", ts.Timestamp.UTC().Format("2006-01-02T15:04:05Z"), kind)
 }
 
 // checkIdentity records the identity checks of a keyless bundle whose signature
 // verified: the certificate against the policy's identity id (certID is its matcher),
 // and against the provenance.
 func checkIdentity(b *bundle.Bundle, st *statement, id *Identity, certID *sgverify.CertificateIdentity, results map[string]result) {
-	sum, err := summary(b)
-	if err != nil {
-		results[CheckCertIdentity] = fail(ErrIdentity, err)
-		results[CheckCertSource] = fail(ErrIdentity, err)
+	var sum *certificate.Summary
+	results[CheckCertIdentity], sum = certIdentity(b, id, certID)
+	if sum == nil {
+		results[CheckCertSource] = results[CheckCertIdentity]
 		return
 	}
-	if err := certID.Verify(*sum); err != nil {
-		results[CheckCertIdentity] = failf(ErrIdentity, "%w (certificate: SAN %s, issuer %s)", err,
-			quote(sum.SubjectAlternativeName), quote(sum.Extensions.Issuer))
-	} else {
-		results[CheckCertIdentity] = id.check(sum)
-	}
 	results[CheckCertSource] = crossCheck(sum, st)
+}
+
+// certIdentity checks the certificate of a keyless bundle against id (certID is its
+// matcher) and returns the certificate's summary, nil when it cannot be read.
+func certIdentity(b *bundle.Bundle, id *Identity, certID *sgverify.CertificateIdentity) (result, *certificate.Summary) {
+	sum, err := summary(b)
+	if err != nil {
+		return fail(ErrIdentity, err), nil
+	}
+	if err := certID.Verify(*sum); err != nil {
+		return failf(ErrIdentity, "%w (certificate: SAN %s, issuer %s)", err,
+			quote(sum.SubjectAlternativeName), quote(sum.Extensions.Issuer)), sum
+	}
+	return id.check(sum), sum
 }
 
 func summary(b *bundle.Bundle) (*certificate.Summary, error) {

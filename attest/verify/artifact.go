@@ -1,0 +1,303 @@
+package verify
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"strings"
+
+	intoto "github.com/in-toto/attestation/go/v1"
+	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+)
+
+// CheckMessageDigest is the check of a message-signature bundle (a signature over an
+// artifact's digest, logged as a hashedrekord) that the signed digest is the
+// artifact's; a DSSE bundle has CheckSubjectDigest in its place.
+const CheckMessageDigest = "message digest"
+
+// Artifact is what VerifyArtifact shows a bundle signs: a file, or only its digest
+// when the bytes are elsewhere (a registry, another machine). Build one with
+// ArtifactFile or ArtifactDigest.
+type Artifact struct {
+	path    string            // a file, hashed again when a bundle wants another algorithm
+	digests map[string][]byte // by algorithm name: sha256, sha384, sha512
+}
+
+// digestHashes are the algorithms Sigstore bundles and in-toto subjects use here,
+// by the names in-toto subjects and sigstore-go give them.
+var digestHashes = map[string]crypto.Hash{"sha256": crypto.SHA256, "sha384": crypto.SHA384, "sha512": crypto.SHA512}
+
+// ArtifactFile is the file at path. Its sha256 is computed now (the Report's Digest);
+// another digest a bundle names is computed when that bundle is verified.
+func ArtifactFile(path string) (Artifact, error) {
+	a := Artifact{path: path, digests: map[string][]byte{}}
+	if _, err := a.digest("sha256"); err != nil {
+		return Artifact{}, fmt.Errorf("%w: artifact: %w", ErrInvalidPolicy, err)
+	}
+	return a, nil
+}
+
+// ArtifactDigest is an artifact known by its digest, "ALG:HEX" with ALG one of
+// sha256, sha384 and sha512. A bundle signed over the artifact with Ed25519 (not
+// prehashed) cannot be checked against a digest: give the file.
+func ArtifactDigest(digest string) (Artifact, error) {
+	alg, h, ok := strings.Cut(digest, ":")
+	alg = strings.ToLower(alg)
+	hf, known := digestHashes[alg]
+	d, err := hex.DecodeString(h)
+	if !ok || !known || err != nil || len(d) != hf.Size() {
+		return Artifact{}, fmt.Errorf("%w: artifact digest %q: give sha256:HEX (or sha384:, sha512:) with the digest's full length in hex", ErrInvalidPolicy, digest)
+	}
+	return Artifact{digests: map[string][]byte{alg: d}}, nil
+}
+
+// digest returns the artifact's digest by alg (a digestHashes name), hashing the file
+// when it has not been yet.
+func (a Artifact) digest(alg string) ([]byte, error) {
+	if d, ok := a.digests[alg]; ok {
+		return d, nil
+	}
+	hf, known := digestHashes[alg]
+	if a.path == "" || !known {
+		var have []string
+		for k := range a.digests {
+			have = append(have, k)
+		}
+		return nil, fmt.Errorf("the bundle signs a %s digest and the artifact is known only by its %s digest: give the artifact itself or its %s digest", alg, strings.Join(have, ", "), alg)
+	}
+	f, err := os.Open(a.path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var h hash.Hash
+	switch hf {
+	case crypto.SHA256:
+		h = sha256.New()
+	case crypto.SHA384:
+		h = sha512.New384()
+	default:
+		h = sha512.New()
+	}
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", a.path, err)
+	}
+	a.digests[alg] = h.Sum(nil)
+	return a.digests[alg], nil
+}
+
+// VerifyArtifact checks that the bundle signs the artifact, by the key the Verifier
+// trusts or, for a keyless bundle, by id (required then, and refused for a
+// key-signed bundle), and, unless the Verifier opted out, that the signing was
+// logged. It reads any Sigstore bundle (v0.1 to v0.3): a DSSE envelope holding an
+// in-toto statement of any predicate, whose subjects must include the artifact's
+// digest, or a message signature (what cosign sign-blob writes), whose signed digest
+// must be the artifact's. It checks no predicate: Verify does that for provenance.
+//
+// The report lists CheckSignature, CheckTlog, CheckSubjectDigest (DSSE) or
+// CheckMessageDigest, and CheckCertIdentity for a keyless bundle; its Statement is
+// the DSSE envelope's. Errors are classed as Verify's are.
+func (v *Verifier) VerifyArtifact(b *bundle.Bundle, a Artifact, id *Identity) (*Report, error) {
+	r := &Report{Warnings: append([]string(nil), v.warnings...)}
+	if len(a.digests) == 0 {
+		return r, fmt.Errorf("%w: no artifact: give one built with ArtifactFile or ArtifactDigest", ErrInvalidPolicy)
+	}
+	r.Digest = hex.EncodeToString(a.digests["sha256"])
+	digestCheck := CheckMessageDigest
+	if b != nil && b.GetDsseEnvelope() != nil {
+		digestCheck = CheckSubjectDigest
+	}
+	order := []string{CheckSignature, CheckTlog, digestCheck, CheckCertIdentity}
+	var certID *sgverify.CertificateIdentity
+	if id != nil {
+		var err error
+		if certID, err = id.matcher(); err != nil {
+			return r, err
+		}
+	}
+	keyless := carriesCertificate(b)
+	if !v.logged {
+		r.OptOuts = append(r.OptOuts, OptOutNoTlog)
+	}
+	switch {
+	case keyless && certID == nil && (v.sig != nil || v.cert == nil):
+		return r.finishIn(order, map[string]result{CheckSignature: failf(ErrSignature,
+			"the bundle is signed keyless (it carries a Fulcio certificate), not with the trusted key: verify it by certificate identity and OIDC issuer")})
+	case keyless && certID == nil:
+		return r, fmt.Errorf("%w: the bundle is signed keyless (a Fulcio certificate names who signed): give the certificate identity and OIDC issuer you trust", ErrInvalidPolicy)
+	case keyless:
+		r.Warnings = append(r.Warnings, v.certWarn...)
+	}
+
+	results := map[string]result{}
+	st, detail, err := v.verifyArtifactSignature(b, a, certID != nil)
+	if err != nil {
+		results[CheckSignature] = fail(ErrSignature, err)
+		if certID != nil {
+			results[CheckCertIdentity] = result{skipped: true, detail: "not run: the signature did not verify"}
+		}
+		return r.finishIn(order, results)
+	}
+	r.Statement = st
+	results[CheckSignature] = pass(detail)
+	if certID != nil {
+		results[CheckCertIdentity], _ = certIdentity(b, id, certID)
+	}
+	if v.logged {
+		results[CheckTlog] = v.checkTlog(b)
+	} else {
+		results[CheckTlog] = skip("not required (unsafe opt-out)")
+	}
+	if st != nil {
+		results[CheckSubjectDigest] = subjectHasDigest(st, a)
+	} else {
+		results[CheckMessageDigest] = messageHasDigest(b, a)
+	}
+	return r.finishIn(order, results)
+}
+
+// verifyArtifactSignature checks the bundle's signature (and a keyless bundle's
+// certificate at its signing time) and returns the DSSE envelope's statement, nil
+// for a message signature. A message signature is checked over the digest it claims
+// (messageHasDigest compares that with the artifact's), or over the file itself for
+// Ed25519, which signs the bytes rather than a digest.
+func (v *Verifier) verifyArtifactSignature(b *bundle.Bundle, a Artifact, wantCert bool) (*intoto.Statement, string, error) {
+	if b == nil || b.Bundle == nil {
+		return nil, "", errors.New("no bundle")
+	}
+	vc, err := b.VerificationContent()
+	if err != nil {
+		return nil, "", err
+	}
+	artifact := sgverify.WithoutArtifactUnsafe()
+	what := "DSSE signature"
+	if env := b.GetDsseEnvelope(); env != nil {
+		if n := len(env.GetSignatures()); n != 1 {
+			return nil, "", fmt.Errorf("the envelope has %d signatures, want 1", n)
+		}
+	} else {
+		msg := b.GetMessageSignature()
+		alg, ok := hashName(msg.GetMessageDigest().GetAlgorithm())
+		if !ok {
+			return nil, "", fmt.Errorf("the message digest's algorithm %s is not one of sha256, sha384, sha512", msg.GetMessageDigest().GetAlgorithm())
+		}
+		what = "message signature"
+		artifact = sgverify.WithArtifactDigest(alg, msg.GetMessageDigest().GetDigest())
+		if v.signsWithEd25519(vc) {
+			if a.path == "" {
+				return nil, "", errors.New("the message is signed with Ed25519, which signs the artifact's bytes, not a digest: give the artifact itself")
+			}
+			f, err := os.Open(a.path)
+			if err != nil {
+				return nil, "", err
+			}
+			defer f.Close()
+			artifact = sgverify.WithArtifact(f)
+		}
+	}
+	var res *sgverify.VerificationResult
+	switch {
+	case vc.Certificate() != nil:
+		if v.cert == nil {
+			return nil, "", fmt.Errorf("the bundle is signed keyless (it carries a certificate), and the trusted root (%s) names no certificate authority (Fulcio): give the trusted root of the Sigstore instance that issued it", v.rootName)
+		}
+		sv := v.cert
+		if len(b.GetVerificationMaterial().GetTlogEntries()) == 0 {
+			sv = v.certNoLog
+		}
+		if res, err = sv.Verify(b, sgverify.NewPolicy(artifact, sgverify.WithoutIdentitiesUnsafe())); err != nil {
+			return nil, "", err
+		}
+		what += " by a certificate from the trusted Fulcio CA, valid" + signingTime(res)
+	case wantCert:
+		return nil, "", errors.New("the bundle is signed with a key, not a certificate, and a certificate identity was given: verify it with the signer's public key")
+	case v.sig == nil:
+		return nil, "", errors.New("the bundle is signed with a key, not a certificate: verify it with the signer's public key")
+	default:
+		if res, err = v.sig.Verify(b, sgverify.NewPolicy(artifact, sgverify.WithKey())); err != nil {
+			return nil, "", err
+		}
+		what += " by the trusted key"
+	}
+	if b.GetDsseEnvelope() != nil && res.Statement == nil {
+		return nil, "", errors.New("the envelope holds no in-toto statement")
+	}
+	return res.Statement, what, nil
+}
+
+// signsWithEd25519 says whether the bundle's signing key (its certificate's, or the
+// trusted key) is an Ed25519 key.
+func (v *Verifier) signsWithEd25519(vc sgverify.VerificationContent) bool {
+	if c := vc.Certificate(); c != nil {
+		_, ok := c.PublicKey.(ed25519.PublicKey)
+		return ok
+	}
+	if vc.PublicKey() == nil || v.sig == nil {
+		return false
+	}
+	tv, err := v.trusted.PublicKeyVerifier(vc.PublicKey().Hint())
+	if err != nil {
+		return false
+	}
+	pk, err := tv.PublicKey()
+	_, ok := pk.(ed25519.PublicKey)
+	return err == nil && ok
+}
+
+// subjectHasDigest passes when a subject of the statement has the artifact's digest
+// under an algorithm both know.
+func subjectHasDigest(st *intoto.Statement, a Artifact) result {
+	var names []string
+	for _, s := range st.GetSubject() {
+		for alg, h := range s.GetDigest() {
+			if _, known := digestHashes[alg]; !known {
+				continue
+			}
+			want, err := a.digest(alg)
+			if err != nil {
+				continue
+			}
+			if got, err := hex.DecodeString(h); err == nil && bytes.Equal(got, want) {
+				return pass(fmt.Sprintf("%s:%x is subject %s", alg, want, quote(s.GetName())))
+			}
+		}
+		names = append(names, quote(s.GetName()))
+	}
+	return failf(ErrDigestMismatch, "the artifact's digest is not among the %d subjects (%s)", len(names), strings.Join(names, ", "))
+}
+
+// messageHasDigest passes when the digest the message signature signs is the artifact's.
+func messageHasDigest(b *bundle.Bundle, a Artifact) result {
+	md := b.GetMessageSignature().GetMessageDigest()
+	alg, _ := hashName(md.GetAlgorithm())
+	want, err := a.digest(alg)
+	if err != nil {
+		return fail(ErrDigestMismatch, err)
+	}
+	if !bytes.Equal(md.GetDigest(), want) {
+		return failf(ErrDigestMismatch, "the bundle signs %s:%x, the artifact is %s:%x", alg, md.GetDigest(), alg, want)
+	}
+	return pass(fmt.Sprintf("%s:%x", alg, want))
+}
+
+func hashName(alg protocommon.HashAlgorithm) (string, bool) {
+	switch alg {
+	case protocommon.HashAlgorithm_SHA2_256:
+		return "sha256", true
+	case protocommon.HashAlgorithm_SHA2_384:
+		return "sha384", true
+	case protocommon.HashAlgorithm_SHA2_512:
+		return "sha512", true
+	}
+	return "", false
+}
