@@ -278,3 +278,21 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return data
 }
+
+// TestStalledServer: a repository that accepts connections and never answers costs
+// the timeout, then the fallback.
+func TestStalledServer(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close() // connections wait in the backlog, never served
+	start := time.Now()
+	got, err := Load(context.Background(), WithMirror("http://"+l.Addr().String()), WithCacheDir(t.TempDir()), WithTimeout(200*time.Millisecond))
+	if err != nil || got.Source != SourceEmbedded || !errors.Is(got.Warning, ErrNotRefreshed) {
+		t.Fatalf("Load = %+v, %v", got, err)
+	}
+	if d := time.Since(start); d < 200*time.Millisecond || d > time.Second {
+		t.Errorf("took %s, want the 200ms timeout", d)
+	}
+}
