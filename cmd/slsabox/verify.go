@@ -232,7 +232,7 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 			first = fmt.Errorf("verifying %s: %w", t.name, err)
 		}
 	}
-	if err := printVerify(cmd, g, results); err != nil {
+	if err := printVerify(cmd, g, v.TrustedRoot(), results); err != nil {
 		return err
 	}
 	if vsaw != nil {
@@ -252,7 +252,9 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 	return nil
 }
 
-func printVerify(cmd *cobra.Command, g *globalOptions, results []artifactResult) error {
+// printVerify prints the results; --output json also names the trusted root used
+// (text output logs it on stderr).
+func printVerify(cmd *cobra.Command, g *globalOptions, trustedRoot string, results []artifactResult) error {
 	w := cmd.OutOrStdout()
 	if g.output == "json" {
 		verified := true
@@ -262,9 +264,10 @@ func printVerify(cmd *cobra.Command, g *globalOptions, results []artifactResult)
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
-			Verified  bool             `json:"verified"`
-			Artifacts []artifactResult `json:"artifacts"`
-		}{verified, results})
+			Verified    bool             `json:"verified"`
+			TrustedRoot string           `json:"trustedRoot,omitempty"`
+			Artifacts   []artifactResult `json:"artifacts"`
+		}{verified, trustedRoot, results})
 	}
 	for i, r := range results {
 		if i > 0 {

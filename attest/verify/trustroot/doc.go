@@ -11,6 +11,8 @@
 // Source) and, when it is not a fresh refresh, why (Warning: ErrNotRefreshed, or
 // ErrRejected when the repository failed TUF verification: a rollback, a bad
 // signature, a hash mismatch or expired metadata). Root.Option hands it to
-// verify.New. The package is apart from attest/verify so that a verifier that is
-// given its trusted root links no HTTP client nor TUF.
+// verify.New. The package is apart from attest/verify so that the verifier stays a
+// pure, offline library (no network, no cache on disk, no ctx) and its dependency
+// budget is unchanged; linking this package adds two packages to it (this one and
+// internal/atomicfile), since sigstore-go's root package already links its TUF client.
 package trustroot
