@@ -45,6 +45,21 @@ func WithTrustedRoot(tr *root.TrustedRoot) Option {
 	}
 }
 
+// WithTrustedRootFrom trusts tr, naming it from in reports and errors (Verifier.TrustedRoot):
+// a root obtained elsewhere, such as refreshed through TUF by attest/verify/trustroot.
+func WithTrustedRootFrom(tr *root.TrustedRoot, from string) Option {
+	return func(c *config) error {
+		if tr == nil {
+			return fmt.Errorf("%w: nil trusted root (%s)", ErrTrustMaterial, from)
+		}
+		if err := c.rootTaken(from); err != nil {
+			return err
+		}
+		c.root, c.rootName = tr, from
+		return nil
+	}
+}
+
 // WithTrustedRootFile reads a trusted_root.json (scripts/rekor.sh trusted-root writes
 // one for the local log).
 func WithTrustedRootFile(path string) Option {

@@ -80,7 +80,8 @@ paths are resolved against DIR's repository, as they were at build time.
 Prints one line per subject: RECORDED and REBUILT digests and whether they match.
 --builder-id and --source-uri, when given, are checked as slsabox verify does. Keyless
 bundles are verified by identity with verify's --certificate-* flags; without
---trusted-root, Sigstore's public-good root built into slsabox is trusted.
+--trusted-root, Sigstore's public-good root is trusted, refreshed through TUF as
+slsabox verify --help says (--offline, --tuf-mirror, --tuf-root).
 
 --vsa-out FILE --vsa-key KEY --vsa-resource-uri URI also write a signed Verification
 Summary Attestation: PASSED with SLSA_BUILD_LEVEL_N and SLSABOX_BUILD_REPRODUCED when

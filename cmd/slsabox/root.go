@@ -14,6 +14,7 @@ import (
 	// --key of build, upload, verify, rebuild and vsa accepts KMS URIs: register the providers.
 	_ "github.com/slsabox/slsabox/attest/kms"
 	"github.com/slsabox/slsabox/attest/verify"
+	"github.com/slsabox/slsabox/attest/verify/trustroot"
 	"github.com/slsabox/slsabox/builder"
 	"github.com/slsabox/slsabox/internal/hint"
 	"github.com/slsabox/slsabox/internal/lazygc"
@@ -148,6 +149,8 @@ func exitCode(err error) int {
 		return exitEnvironment
 	case errors.Is(err, attest.ErrLogRejected):
 		return exitFailed
+	case errors.Is(err, trustroot.ErrNotRefreshed): // no trusted root could be had: run online
+		return exitEnvironment
 	case errors.Is(err, verify.ErrConfiguration):
 		return exitUsage
 	case errors.Is(err, verify.ErrNotVerified):

@@ -49,7 +49,8 @@ certificate of the trusted root issued to --certificate-identity by
 workflow claims matching the --certificate-* flags and its repository and commit
 equal to the provenance's source), and that the provenance meets the policy:
 the builder id, the source URI and, when given, the source ref and commit, the build
-type, the allowed builder images and a hermetic build. Nothing goes over the network.
+type, the allowed builder images and a hermetic build. Nothing but the trust root (see
+Trust) goes over the network.
 
 The policy comes from flags or --policy FILE (YAML with the fields builderID, buildType,
 sourceURI, sourceRef, sourceCommit, allowedImages, requireHermetic, builderLevel,
@@ -70,9 +71,18 @@ matched by hashing ARTIFACT in that algorithm, or by --digest sha512:HEX. See
 docs/verify.md, "Provenance from other builders".
 
 Trust: --key is the builder's public key. The log's key comes from --trusted-root;
-without it, Sigstore's public-good root embedded in slsabox (rekor.sigstore.dev) is
-used, so bundles logged there verify with nothing fetched. A bundle logged to another
-log (such as the local one of scripts/rekor.sh) needs that log's --trusted-root.
+without it, Sigstore's public-good trusted root (rekor.sigstore.dev, fulcio.sigstore.dev)
+is refreshed through TUF from https://tuf-repo-cdn.sigstore.dev, anchored in the TUF
+root built into slsabox, and cached for a day in the user cache directory
+(~/.cache/slsabox/tuf; env SLSABOX_TUF_CACHE): within the day nothing is fetched.
+The refresh gives up after 3 s (a dead network after 0.3 s); then, or with --offline
+(env SLSABOX_OFFLINE=1), which never touches the network, the cached root is used, else
+the copy built into slsabox, and a warning says which and why: a TUF verification
+failure (rollback, bad signature, hash mismatch, expired metadata) is named as a
+possible attack. A private Sigstore instance: --tuf-mirror URL --tuf-root root.json
+(env SLSABOX_TUF_MIRROR, SLSABOX_TUF_ROOT), as cosign initialize. A bundle logged to
+another log (such as the local one of scripts/rekor.sh) needs that log's
+--trusted-root. Only the trust root is fetched: bundles and artifacts are checked offline.
 
 --vsa-out FILE --vsa-key KEY --vsa-resource-uri URI also write a signed Verification
 Summary Attestation (https://slsa.dev/verification_summary/v1) as a DSSE envelope,
@@ -241,7 +251,7 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 			first = fmt.Errorf("verifying %s: %w", t.name, err)
 		}
 	}
-	if err := printVerify(cmd, g, results); err != nil {
+	if err := printVerify(cmd, g, v.TrustedRoot(), results); err != nil {
 		return err
 	}
 	if vsaw != nil {
@@ -261,7 +271,9 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 	return nil
 }
 
-func printVerify(cmd *cobra.Command, g *globalOptions, results []artifactResult) error {
+// printVerify prints the results; --output json also names the trusted root used
+// (text output logs it on stderr).
+func printVerify(cmd *cobra.Command, g *globalOptions, trustedRoot string, results []artifactResult) error {
 	w := cmd.OutOrStdout()
 	if g.output == "json" {
 		verified := true
@@ -271,9 +283,10 @@ func printVerify(cmd *cobra.Command, g *globalOptions, results []artifactResult)
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
-			Verified  bool             `json:"verified"`
-			Artifacts []artifactResult `json:"artifacts"`
-		}{verified, results})
+			Verified    bool             `json:"verified"`
+			TrustedRoot string           `json:"trustedRoot,omitempty"`
+			Artifacts   []artifactResult `json:"artifacts"`
+		}{verified, trustedRoot, results})
 	}
 	for i, r := range results {
 		if i > 0 {
@@ -316,10 +329,12 @@ func displayDigest(d string) string {
 type trustFlags struct {
 	key, trustedRoot string
 	noTlog           bool
+	tuf              tufFlags
 }
 
 func (t *trustFlags) register(f *pflag.FlagSet) {
-	f.StringVar(&t.trustedRoot, "trusted-root", os.Getenv("SLSABOX_TRUSTED_ROOT"), "trusted_root.json with the transparency log's key (env SLSABOX_TRUSTED_ROOT; default: Sigstore's public-good root, built in)")
+	f.StringVar(&t.trustedRoot, "trusted-root", os.Getenv("SLSABOX_TRUSTED_ROOT"), "trusted_root.json with the transparency log's key (env SLSABOX_TRUSTED_ROOT; default: Sigstore's public-good root, refreshed through TUF)")
+	t.tuf.register(f)
 	f.StringVar(&t.key, "key", "", "the builder's public key (PEM file; a private key file or KMS URI also works)")
 	f.BoolVar(&t.noTlog, "no-tlog-unsafe", false, "accept bundles without a transparency log proof (unsafe)")
 }
@@ -348,10 +363,21 @@ func (t *trustFlags) options(ctx context.Context, g *globalOptions, stderr io.Wr
 	}
 	switch {
 	case t.trustedRoot != "":
+		if err := t.tuf.conflicts(); err != nil {
+			return nil, err
+		}
 		opts = append(opts, verify.WithTrustedRootFile(t.trustedRoot))
 	case !t.noTlog || keyless: // keyless needs the root's CA even without a log
-		opts = append(opts, verify.WithPublicGoodTrustedRoot())
-		g.logf(stderr, "no --trusted-root: trusting Sigstore's public-good root built into slsabox (%s)", verify.PublicGoodRootModule)
+		r, err := t.tuf.load(ctx)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, r.Option())
+		if r.Warning != nil {
+			warnTrustRoot(stderr, r)
+		} else {
+			g.logf(stderr, "no --trusted-root: trusting %s", r.Name)
+		}
 	}
 	if t.noTlog {
 		opts = append(opts, verify.WithoutTransparencyLogUnsafe())

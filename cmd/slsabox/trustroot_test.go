@@ -1,0 +1,67 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestVerifyTrustRootFallback runs slsabox verify with the default trust root where
+// no TUF repository answers: it falls back with a warning naming the root used, or,
+// for a private instance with nothing cached, stops with exit 3. The bundle is
+// missing, so each run ends at exit 2 once the trust material is loaded.
+func TestVerifyTrustRootFallback(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + l.Addr().String()
+	l.Close()
+	dir := t.TempDir()
+	prefix := filepath.Join(dir, "k")
+	var so, se bytes.Buffer
+	if code := run(context.Background(), []string{"keygen", "--out", prefix}, &so, &se); code != 0 {
+		t.Fatalf("keygen: %d %s", code, se.String())
+	}
+	t.Setenv("SLSABOX_TUF_CACHE", filepath.Join(dir, "cache"))
+	t.Setenv("SLSABOX_OFFLINE", "")
+	base := []string{"verify", "--digest", "sha256:" + strings.Repeat("a", 64), "--bundle", filepath.Join(dir, "missing.json"),
+		"--key", prefix + ".pub", "--builder-id", "https://b", "--source-uri", "git+https://s"}
+	anchor := filepath.Join("..", "..", "attest", "verify", "trustroot", "publicgood_tuf_root.json")
+	for _, tt := range []struct {
+		name string
+		args []string
+		env  string
+		code int
+		want []string
+	}{
+		{"offline", []string{"--offline"}, "", exitUsage, []string{"warning: using Sigstore public-good (embedded", "offline"}},
+		{"offline by env", nil, "1", exitUsage, []string{"warning: using Sigstore public-good (embedded", "offline"}},
+		{"bad env", nil, "maybe", exitUsage, []string{"SLSABOX_OFFLINE"}},
+		{"mirror down", []string{"--tuf-mirror", closed}, "", exitUsage, []string{"warning: using Sigstore public-good (embedded", "not refreshed", "connection refused"}},
+		{"private instance down", []string{"--tuf-mirror", closed, "--tuf-root", anchor}, "", exitEnvironment, []string{"no trusted root for the TUF repository", "hint:"}},
+		{"trusted root and mirror", []string{"--tuf-mirror", closed, "--trusted-root", anchor}, "", exitUsage, []string{"--tuf-mirror conflicts with --trusted-root"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("SLSABOX_OFFLINE", tt.env)
+			var stdout, stderr bytes.Buffer
+			start := time.Now()
+			code := run(context.Background(), append(append([]string(nil), base...), tt.args...), &stdout, &stderr)
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("took %s", d)
+			}
+			if code != tt.code {
+				t.Errorf("exit %d, want %d; stderr %q", code, tt.code, stderr.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("stderr %q does not say %q", stderr.String(), w)
+				}
+			}
+		})
+	}
+}
