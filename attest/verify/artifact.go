@@ -2,15 +2,10 @@ package verify
 
 import (
 	"bytes"
-	"crypto"
 	"crypto/ed25519"
-	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
-	"io"
 	"os"
 	"strings"
 
@@ -18,6 +13,7 @@ import (
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+	"github.com/slsabox/slsabox/internal/filehash"
 )
 
 // CheckMessageDigest is the check of a message-signature bundle (a signature over an
@@ -33,10 +29,6 @@ type Artifact struct {
 	digests map[string][]byte // by algorithm name: sha256, sha384, sha512
 }
 
-// digestHashes are the algorithms Sigstore bundles and in-toto subjects use here,
-// by the names in-toto subjects and sigstore-go give them.
-var digestHashes = map[string]crypto.Hash{"sha256": crypto.SHA256, "sha384": crypto.SHA384, "sha512": crypto.SHA512}
-
 // ArtifactFile is the file at path. Its sha256 is computed now (the Report's Digest);
 // another digest a bundle names is computed when that bundle is verified.
 func ArtifactFile(path string) (Artifact, error) {
@@ -51,49 +43,40 @@ func ArtifactFile(path string) (Artifact, error) {
 // sha256, sha384 and sha512. A bundle signed over the artifact with Ed25519 (not
 // prehashed) cannot be checked against a digest: give the file.
 func ArtifactDigest(digest string) (Artifact, error) {
-	alg, h, ok := strings.Cut(digest, ":")
-	alg = strings.ToLower(alg)
-	hf, known := digestHashes[alg]
-	d, err := hex.DecodeString(h)
-	if !ok || !known || err != nil || len(d) != hf.Size() {
-		return Artifact{}, fmt.Errorf("%w: artifact digest %q: give sha256:HEX (or sha384:, sha512:) with the digest's full length in hex", ErrInvalidPolicy, digest)
+	if !strings.Contains(digest, ":") {
+		return Artifact{}, fmt.Errorf("%w: artifact digest %q: give ALG:HEX, e.g. sha256:HEX (or sha384:, sha512:)", ErrInvalidPolicy, digest)
 	}
+	alg, h, err := ParseDigest(strings.ToLower(digest))
+	if err != nil {
+		return Artifact{}, err
+	}
+	d, _ := hex.DecodeString(h) // ParseDigest checked it
 	return Artifact{digests: map[string][]byte{alg: d}}, nil
 }
 
-// digest returns the artifact's digest by alg (a digestHashes name), hashing the file
+// digest returns the artifact's digest by alg (sha256, sha384 or sha512), hashing the file
 // when it has not been yet.
 func (a Artifact) digest(alg string) ([]byte, error) {
 	if d, ok := a.digests[alg]; ok {
 		return d, nil
 	}
-	hf, known := digestHashes[alg]
-	if a.path == "" || !known {
+	if a.path == "" || !knownAlgorithm(alg) {
 		var have []string
 		for k := range a.digests {
 			have = append(have, k)
 		}
 		return nil, fmt.Errorf("the bundle signs a %s digest and the artifact is known only by its %s digest: give the artifact itself or its %s digest", alg, strings.Join(have, ", "), alg)
 	}
-	f, err := os.Open(a.path)
+	sums, err := filehash.Digests(a.path, alg)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", a.path, err)
+	}
+	d, err := hex.DecodeString(sums[alg])
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	var h hash.Hash
-	switch hf {
-	case crypto.SHA256:
-		h = sha256.New()
-	case crypto.SHA384:
-		h = sha512.New384()
-	default:
-		h = sha512.New()
-	}
-	if _, err := io.Copy(h, f); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", a.path, err)
-	}
-	a.digests[alg] = h.Sum(nil)
-	return a.digests[alg], nil
+	a.digests[alg] = d
+	return d, nil
 }
 
 // VerifyArtifact checks that the bundle signs the artifact, by the key the Verifier
@@ -112,7 +95,12 @@ func (v *Verifier) VerifyArtifact(b *bundle.Bundle, a Artifact, id *Identity) (*
 	if len(a.digests) == 0 {
 		return r, fmt.Errorf("%w: no artifact: give one built with ArtifactFile or ArtifactDigest", ErrInvalidPolicy)
 	}
-	r.Digest = hex.EncodeToString(a.digests["sha256"])
+	for _, alg := range digestAlgorithms {
+		if d, ok := a.digests[alg.name]; ok {
+			r.Digest = formatDigest(alg.name, hex.EncodeToString(d))
+			break
+		}
+	}
 	digestCheck := CheckMessageDigest
 	if b != nil && b.GetDsseEnvelope() != nil {
 		digestCheck = CheckSubjectDigest
@@ -260,7 +248,7 @@ func subjectHasDigest(st *intoto.Statement, a Artifact) result {
 	var names []string
 	for _, s := range st.GetSubject() {
 		for alg, h := range s.GetDigest() {
-			if _, known := digestHashes[alg]; !known {
+			if !knownAlgorithm(alg) {
 				continue
 			}
 			want, err := a.digest(alg)

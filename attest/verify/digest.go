@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
@@ -14,10 +15,16 @@ import (
 // digestAlgorithms are the algorithms SLSA subjects are named by in practice, with
 // their hex lengths, in the order an artifact's digest is chosen: sha256 (most
 // builders), sha512 (npm provenance), sha384.
-var digestAlgorithms = []struct {
+var digestAlgorithms = []digestAlgorithm{{"sha256", 64}, {"sha512", 128}, {"sha384", 96}}
+
+type digestAlgorithm struct {
 	name string
-	hex  int
-}{{"sha256", 64}, {"sha512", 128}, {"sha384", 96}}
+	hex  int // the digest's length in hex digits
+}
+
+func knownAlgorithm(name string) bool {
+	return slices.ContainsFunc(digestAlgorithms, func(a digestAlgorithm) bool { return a.name == name })
+}
 
 // ParseDigest splits an artifact digest as a Policy takes it, ALG:HEX (sha256,
 // sha384 or sha512) or a bare HEX (a sha256), into the algorithm and lowercase hex.
@@ -79,16 +86,16 @@ func checkSubject(st *statement, digest string) result {
 }
 
 // FileDigest returns the sha256 hex of a file, the digest a Policy wants of an
-// artifact whose subject is named by sha256 (ArtifactDigest picks the algorithm).
+// artifact whose subject is named by sha256 (FileDigestFor picks the algorithm).
 func FileDigest(path string) (string, error) { return filehash.SHA256(path) }
 
-// ArtifactDigest returns the digest of the file at path that a Policy for bundle b
+// FileDigestFor returns the digest of the file at path that a Policy for bundle b
 // wants: in the algorithm the bundle's subjects are named by (sha256, sha512 for npm
 // packages, or sha384), reading the file once. The subjects are read before the
 // signature is verified, only to choose which digests to compute; Verify checks the
 // digest against the verified statement. Of several algorithms, the one whose digest
 // names a subject is returned, else sha256's (or the first the subjects use).
-func ArtifactDigest(path string, b *bundle.Bundle) (string, error) {
+func FileDigestFor(path string, b *bundle.Bundle) (string, error) {
 	var st struct {
 		Subject []struct {
 			Digest map[string]string `json:"digest"`

@@ -87,7 +87,7 @@ func TestPublicBundles(t *testing.T) {
 	for _, c := range publicCases() {
 		t.Run(c.name, func(t *testing.T) {
 			b := parse(t, readPublic(t, c.bundle))
-			digest, err := ArtifactDigest(filepath.Join("testdata", "public", c.artifact), b)
+			digest, err := FileDigestFor(filepath.Join("testdata", "public", c.artifact), b)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -125,7 +125,7 @@ func TestPublicBundlesRefused(t *testing.T) {
 	v := publicVerifier(t)
 	for _, c := range publicCases() {
 		b := parse(t, readPublic(t, c.bundle))
-		good, err := ArtifactDigest(filepath.Join("testdata", "public", c.artifact), b)
+		good, err := FileDigestFor(filepath.Join("testdata", "public", c.artifact), b)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,7 +133,7 @@ func TestPublicBundlesRefused(t *testing.T) {
 		if c.artifact == other {
 			other = "sigstore-js-2.1.0.tgz"
 		}
-		otherDigest, err := ArtifactDigest(filepath.Join("testdata", "public", other), b)
+		otherDigest, err := FileDigestFor(filepath.Join("testdata", "public", other), b)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -162,7 +162,7 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 			return
 		}
 		for i, a := range args {
-			digests[i].sum, digests[i].err = verify.ArtifactDigest(a, b)
+			digests[i].sum, digests[i].err = verify.FileDigestFor(a, b)
 		}
 	}()
 	policy := verify.Policy{}
