@@ -40,7 +40,7 @@ func newVerifyCmd(g *globalOptions) *cobra.Command {
 	o := &verifyOptions{}
 	cmd := &cobra.Command{
 		Use:   "verify ARTIFACT... --bundle B --key K.pub --builder-id ID --source-uri URI",
-		Short: "Verify artifacts against their signed provenance, offline",
+		Short: "Verify artifacts against their signed provenance (bundles checked offline)",
 		Long: `verify checks that each ARTIFACT (or the --digest given) is a subject of the SLSA v1
 provenance in the bundle, that the bundle is signed by --key and logged in the
 transparency log that --trusted-root names (or, for a keyless bundle, by a Fulcio
