@@ -32,11 +32,16 @@ func (t *tufFlags) register(f *pflag.FlagSet) {
 	t.changed = func(name string) bool { return f.Changed(name) }
 }
 
+// explicit says whether a --tuf-* flag was given on the command line.
+func (t *tufFlags) explicit() bool {
+	return t.changed != nil && (t.changed("tuf-mirror") || t.changed("tuf-root"))
+}
+
 // conflicts refuses TUF flags beside --trusted-root, which replaces the refresh
 // (the environment variables are then ignored: they are defaults).
 func (t *tufFlags) conflicts() error {
 	for _, name := range []string{"tuf-mirror", "tuf-root"} {
-		if t.changed != nil && t.changed(name) {
+		if t.explicit() && t.changed(name) {
 			return usageError{fmt.Errorf("--%s conflicts with --trusted-root: the trusted root is either given or refreshed through TUF", name)}
 		}
 	}

@@ -361,12 +361,18 @@ func (t *trustFlags) options(ctx context.Context, g *globalOptions, stderr io.Wr
 		}
 		opts = append(opts, verify.WithPublicKey(pub))
 	}
+	trustedRoot := t.trustedRoot
+	if trustedRoot != "" && t.tuf.explicit() && !t.tuf.changed("trusted-root") {
+		// SLSABOX_TRUSTED_ROOT is a default; a --tuf-* flag given on the command line
+		// says which root this run trusts.
+		trustedRoot = ""
+	}
 	switch {
-	case t.trustedRoot != "":
+	case trustedRoot != "":
 		if err := t.tuf.conflicts(); err != nil {
 			return nil, err
 		}
-		opts = append(opts, verify.WithTrustedRootFile(t.trustedRoot))
+		opts = append(opts, verify.WithTrustedRootFile(trustedRoot))
 	case !t.noTlog || keyless: // keyless needs the root's CA even without a log
 		r, err := t.tuf.load(ctx)
 		if err != nil {

@@ -44,9 +44,21 @@ func reusableArgs() []string {
 		filepath.Join(publicData, "reusable-workflow-artifact")}
 }
 
+// publicGoodOffline makes verify trust the built-in public-good root with nothing
+// fetched, whatever the suite's environment names (scripts/test.sh sets
+// SLSABOX_TRUSTED_ROOT to the local log's root).
+func publicGoodOffline(t *testing.T) {
+	for _, v := range []string{"SLSABOX_TRUSTED_ROOT", "SLSABOX_TUF_MIRROR", "SLSABOX_TUF_ROOT"} {
+		t.Setenv(v, "")
+	}
+	t.Setenv("SLSABOX_TUF_CACHE", t.TempDir())
+	t.Setenv("SLSABOX_OFFLINE", "1")
+}
+
 // TestVerifyPublicBundles runs slsabox verify on real bundles of other builders, with
 // the built-in public-good root and nothing fetched.
 func TestVerifyPublicBundles(t *testing.T) {
+	publicGoodOffline(t)
 	tgz := filepath.Join(publicData, "sigstore-js-2.1.0.tgz")
 	replace := func(args []string, flag, value string) []string {
 		out := append([]string(nil), args...)
@@ -90,6 +102,7 @@ func TestVerifyPublicBundles(t *testing.T) {
 // TestVerifyPublicVSA writes a VSA for the npm package: its subject carries the sha512
 // the provenance names it by.
 func TestVerifyPublicVSA(t *testing.T) {
+	publicGoodOffline(t)
 	dir := t.TempDir()
 	priv, _, err := attest.GenerateKey(attest.ECDSAP256, nil)
 	if err != nil {
