@@ -172,3 +172,40 @@ func TestArtifactDigest(t *testing.T) {
 		t.Errorf("missing file: %v, want ErrInvalidPolicy", err)
 	}
 }
+
+// TestPromiseOnlyNeedsV01: a log entry with the log's signed promise and no inclusion
+// proof is accepted in a v0.1 bundle only. sigstore-go's parser refuses it in later
+// versions, but a library caller may build a bundle in memory that never went through
+// the parser: relabelled v0.3, the same bundle must fail the log check.
+func TestPromiseOnlyNeedsV01(t *testing.T) {
+	dir := filepath.Join("..", "..", "internal", "conformance", "testdata", "bundle-verify")
+	data, err := os.ReadFile(filepath.Join(dir, "happy-path-v0.1", "bundle.sigstore.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bundle.Bundle
+	if err := b.UnmarshalJSON(data); err != nil {
+		t.Fatal(err)
+	}
+	b.VerificationMaterial.TlogEntries[0].InclusionProof = nil
+	v, err := New(WithPublicGoodTrustedRoot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := ArtifactFile(filepath.Join(dir, "a.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := &Identity{
+		SubjectAlternativeName: "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main",
+		Issuer:                 "https://token.actions.githubusercontent.com",
+	}
+	if r, err := v.VerifyArtifact(&b, a, id); err != nil || !r.Verified {
+		t.Fatalf("promise-only v0.1 bundle: %v", err)
+	}
+	b.MediaType = "application/vnd.dev.sigstore.bundle.v0.3+json"
+	r, err := v.VerifyArtifact(&b, a, id)
+	if !errors.Is(err, ErrNotLogged) || r.Verified {
+		t.Fatalf("promise-only bundle labelled v0.3: %v, want ErrNotLogged", err)
+	}
+}

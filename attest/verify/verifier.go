@@ -269,8 +269,13 @@ func (v *Verifier) checkTlog(b *bundle.Bundle) result {
 			}
 		}
 		if e.GetInclusionProof() == nil {
-			// Only a v0.1 bundle may hold the log's signed promise (SET) without a proof
-			// (sigstore-go refuses it in later versions), and the check above verified it.
+			// Only a v0.1 bundle may hold the log's signed promise (SET) without a proof,
+			// and the check above verified it. sigstore-go's parser refuses one in later
+			// versions, but a bundle built in memory has not been through the parser.
+			if ver, err := b.Version(); err != nil || ver != "v0.1" {
+				lastErr = fmt.Errorf("the entry at index %d has no inclusion proof, which a bundle of version 0.2 or later must carry (a signed promise alone is accepted only in v0.1)", e.GetLogIndex())
+				continue
+			}
 			return pass(fmt.Sprintf("signed inclusion promise at index %d verified against the key of %s", e.GetLogIndex(), log.BaseURL))
 		}
 		if err := proofMatchesCheckpoint(e); err != nil {
