@@ -2,6 +2,7 @@ package verify
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 
@@ -125,8 +126,11 @@ func (id *Identity) check(sum *certificate.Summary) result {
 // then names the reusable workflow.
 // For slsabox's build type, the provenance's builder id must also be the identity the
 // certificate proves (its SAN or Build Signer URI): otherwise any workflow the
-// identity regexp admits could claim to be the builder the policy trusts. Other
-// builders' provenance keeps its own convention (GitHub's names the runner).
+// identity regexp admits could claim to be the builder the policy trusts. GitHub's
+// build types are written inside the job that signs them, so their builder id is
+// only what the certificate proves: the runner environment it names
+// (https://github.com/actions/runner/github-hosted) or the job's workflow (its SAN
+// or Build Signer URI). Other builders' provenance keeps its own convention.
 func crossCheck(sum *certificate.Summary, st *statement) result {
 	ext := sum.Extensions
 	pred, err := provenance(st)
@@ -141,6 +145,10 @@ func crossCheck(sum *certificate.Summary, st *statement) result {
 	slsaboxBuild := pred.GetBuildDefinition().GetBuildType() == spec.BuildType
 	if slsaboxBuild && (builderID == "" || (builderID != sum.SubjectAlternativeName && builderID != ext.BuildSignerURI)) {
 		bad = append(bad, fmt.Sprintf("builder id %s, certificate identity %s", quote(builderID), quote(sum.SubjectAlternativeName)))
+	}
+	if bt := pred.GetBuildDefinition().GetBuildType(); (bt == buildTypeGitHub || bt == buildTypeGitHubSLSA) && !gitHubBuilderProven(builderID, sum) {
+		bad = append(bad, fmt.Sprintf("builder id %s is neither the certificate's runner (%s) nor its workflow %s",
+			quote(builderID), quote(ext.RunnerEnvironment), quote(sum.SubjectAlternativeName)))
 	}
 	if ext.SourceRepositoryURI == "" {
 		if len(bad) > 0 {
@@ -172,4 +180,22 @@ func crossCheck(sum *certificate.Summary, st *statement) result {
 		return pass(fmt.Sprintf("%s at %s, built by %s", ext.SourceRepositoryURI, commit, builderID))
 	}
 	return pass(fmt.Sprintf("%s at %s", ext.SourceRepositoryURI, commit))
+}
+
+// gitHubBuilderProven says whether a GitHub build type's builder id is one the
+// certificate proves: SERVER/actions/runner/ENV with the certificate's runner
+// environment and its repository's server, or the job's workflow.
+func gitHubBuilderProven(builderID string, sum *certificate.Summary) bool {
+	ext := sum.Extensions
+	if builderID == "" {
+		return false
+	}
+	if builderID == sum.SubjectAlternativeName || builderID == ext.BuildSignerURI {
+		return true
+	}
+	server := "https://github.com"
+	if u, err := url.Parse(ext.SourceRepositoryURI); err == nil && u.Scheme != "" && u.Host != "" {
+		server = u.Scheme + "://" + u.Host
+	}
+	return ext.RunnerEnvironment != "" && builderID == server+"/actions/runner/"+ext.RunnerEnvironment
 }

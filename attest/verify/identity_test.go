@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -185,7 +186,32 @@ func TestCrossCheck(t *testing.T) {
 	if r := crossCheck(&sum, gh); !r.ok || r.skipped {
 		t.Errorf("GitHub's build type with the runner as builder id: %+v", r)
 	}
-	if r := crossCheck(mail, gh); !r.skipped {
-		t.Errorf("GitHub's build type, no repository in the certificate: %+v, want skipped", r)
+	if r := crossCheck(mail, gh); r.ok {
+		t.Errorf("GitHub's build type, an e-mail certificate: %+v, want a failure (nothing proves the runner)", r)
+	}
+	// GitHub's provenance is written in the job that signs it: a builder id the
+	// certificate does not prove is refused.
+	asGitHub := func(builderID string) *intoto.Statement {
+		st := statement(builderID)
+		st.GetPredicate().GetFields()["buildDefinition"].GetStructValue().GetFields()["buildType"] = structpb.NewStringValue("https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1")
+		return st
+	}
+	selfHosted := ghSummary()
+	selfHosted.Extensions.RunnerEnvironment = RunnerSelfHosted
+	for _, tt := range []struct {
+		name      string
+		builderID string
+		sum       certificate.Summary
+		ok        bool
+	}{
+		{"runner as the certificate says", "https://github.com/actions/runner/github-hosted", ghSummary(), true},
+		{"the job's workflow", ghSAN, ghSummary(), true},
+		{"a self-hosted runner claiming github-hosted", "https://github.com/actions/runner/github-hosted", selfHosted, false},
+		{"a runner of another server", "https://evil.example/actions/runner/github-hosted", ghSummary(), false},
+		{"any other builder id", "https://slsa-builder.example/trusted", ghSummary(), false},
+	} {
+		if r := crossCheck(&tt.sum, asGitHub(tt.builderID)); r.ok != tt.ok || (!tt.ok && !strings.Contains(r.detail, "builder id")) {
+			t.Errorf("GitHub build type, %s: %+v, want ok=%v", tt.name, r, tt.ok)
+		}
 	}
 }

@@ -12,7 +12,8 @@ import (
 )
 
 // Build types whose source is read from their own fields; any other build type's
-// source is the first git+ entry of resolvedDependencies (slsa-github-generator's
+// source is the git+ entry of resolvedDependencies, when they name one repository
+// (several are refused: which is the source cannot be told) (slsa-github-generator's
 // delegator-generic@v0 and delegator-lowperms-generic@v0, the BYOB builders, among
 // them: they record nothing else). slsa-github-generator's generic@v1, go@v1 and
 // container@v1 write SLSA v0.2 provenance, which slsabox does not read.
@@ -91,6 +92,15 @@ func sourceOf(pred *slsa.Provenance) (source, error) {
 	}
 	src := source{commit: strings.ToLower(dep.GetDigest()["gitCommit"]), where: fmt.Sprintf("resolvedDependencies[%d]", i)}
 	src.uri, src.ref = splitGitURI(dep.GetUri())
+	// A build type slsabox does not know may list other git repositories (a
+	// pipeline's tasks, a submodule) beside the source, in any order: which one was
+	// built cannot be told, and guessing would let a dependency pass as the source.
+	for j, d := range deps[i+1:] {
+		if other, _ := splitGitURI(d.GetUri()); strings.HasPrefix(d.GetUri(), "git+") && !sameRepo(other, src.uri) {
+			return src, fmt.Errorf("build type %s records several git repositories in resolvedDependencies (%s at [%d], %s at [%d]): which one is the source cannot be told for a build type slsabox does not know",
+				quote(def.GetBuildType()), src.uri, i, other, i+1+j)
+		}
+	}
 	if src.commit == "" {
 		src.commit = strings.ToLower(dep.GetDigest()["sha1"])
 	}

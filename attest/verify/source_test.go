@@ -49,6 +49,13 @@ func TestSourceOf(t *testing.T) {
 			source{"git+https://github.com/o/r", "refs/heads/main", commit, "externalParameters.source"}, false},
 		{"other build type", predicateOf(t, buildTypeDelegate, map[string]any{}, image, gitDep),
 			source{"git+https://github.com/o/r", "refs/heads/main", commit, "resolvedDependencies[1]"}, false},
+		{"other build type, the source twice", predicateOf(t, buildTypeDelegate, map[string]any{}, gitDep, image,
+			&intoto.ResourceDescriptor{Uri: "git+https://github.com/O/R.git@refs/heads/main"}),
+			source{"git+https://github.com/o/r", "refs/heads/main", commit, "resolvedDependencies[0]"}, false},
+		// A task from another repository listed before or after the source: which
+		// is the source cannot be told.
+		{"other build type, two repositories", predicateOf(t, buildTypeDelegate, map[string]any{},
+			&intoto.ResourceDescriptor{Uri: "git+https://github.com/tasks/lib@refs/heads/main"}, gitDep), source{}, true},
 		{"other build type without git", predicateOf(t, "https://example.org/bt", map[string]any{}, image),
 			source{where: "no git+ entry in resolvedDependencies"}, false},
 	} {
