@@ -46,7 +46,7 @@ func ArtifactDigest(digest string) (Artifact, error) {
 	if !strings.Contains(digest, ":") {
 		return Artifact{}, fmt.Errorf("%w: artifact digest %q: give ALG:HEX, e.g. sha256:HEX (or sha384:, sha512:)", ErrInvalidPolicy, digest)
 	}
-	alg, h, err := ParseDigest(strings.ToLower(digest))
+	alg, h, err := ParseDigest(digest)
 	if err != nil {
 		return Artifact{}, err
 	}

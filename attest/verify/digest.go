@@ -36,12 +36,12 @@ func ParseDigest(d string) (alg, hexDigest string, err error) {
 	if !ok {
 		alg, h = "sha256", d
 	}
-	h = strings.ToLower(h)
+	alg, h = strings.ToLower(alg), strings.ToLower(h)
 	for _, a := range digestAlgorithms {
 		if a.name != alg {
 			continue
 		}
-		if b, err := hex.DecodeString(h); err != nil || len(h) != a.hex || len(b) == 0 {
+		if _, err := hex.DecodeString(h); err != nil || len(h) != a.hex {
 			if !ok {
 				return "", "", fmt.Errorf("%w: digest %q is not a sha256 (64 hex digits): give another algorithm's digest as ALG:HEX, e.g. sha512:HEX", ErrInvalidPolicy, d)
 			}

@@ -115,6 +115,7 @@ func TestParseDigest(t *testing.T) {
 		{"sha256:" + h256, "sha256", h256, h256},
 		{"sha384:" + h384, "sha384", strings.ToLower(h384), "sha384:" + strings.ToLower(h384)},
 		{"sha512:" + h512, "sha512", h512, "sha512:" + h512},
+		{"SHA512:" + h512, "sha512", h512, "sha512:" + h512},
 	} {
 		alg, h, err := ParseDigest(c.in)
 		if err != nil || alg != c.alg || h != c.hex {
