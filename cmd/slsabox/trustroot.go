@@ -53,7 +53,7 @@ func (t *tufFlags) conflicts() error {
 func (t *tufFlags) load(ctx context.Context) (*trustroot.Root, error) {
 	var opts []trustroot.Option
 	offline := t.offline
-	if t.offlineEnv != "" && !offline {
+	if t.offlineEnv != "" && !t.changed("offline") {
 		v, err := strconv.ParseBool(t.offlineEnv)
 		if err != nil {
 			return nil, usageError{fmt.Errorf("SLSABOX_OFFLINE=%q: give 1 or 0", t.offlineEnv)}
@@ -81,6 +81,14 @@ func (t *tufFlags) load(ctx context.Context) (*trustroot.Root, error) {
 		return nil, hint.Wrap(err, "run once with the TUF repository reachable, or give the trusted_root.json with --trusted-root")
 	}
 	return r, nil
+}
+
+// trustRootWarning is why r is not a fresh root, on one line, for --output json.
+func trustRootWarning(r *trustroot.Root) string {
+	if errors.Is(r.Warning, trustroot.ErrRejected) {
+		return "TUF SECURITY FAILURE: the trusted root was not updated: " + r.Warning.Error()
+	}
+	return r.Warning.Error()
 }
 
 // warnTrustRoot says which root verify fell back to and why; a TUF verification

@@ -47,6 +47,8 @@ func TestVerifyTrustRootFallback(t *testing.T) {
 		{"offline", []string{"--offline"}, "", "", exitUsage, []string{"warning: using Sigstore public-good (embedded", "offline"}},
 		{"offline by env", nil, "1", "", exitUsage, []string{"warning: using Sigstore public-good (embedded", "offline"}},
 		{"bad env", nil, "maybe", "", exitUsage, []string{"SLSABOX_OFFLINE"}},
+		// --offline=false on the command line beats SLSABOX_OFFLINE=1.
+		{"online flag over env", []string{"--offline=false", "--tuf-mirror", closed}, "1", "", exitUsage, []string{"not refreshed", "connection refused"}},
 		{"mirror down", []string{"--tuf-mirror", closed}, "", "", exitUsage, []string{"warning: using Sigstore public-good (embedded", "not refreshed", "connection refused"}},
 		// A --tuf-* flag on the command line beats the environment's default root.
 		{"mirror flag over SLSABOX_TRUSTED_ROOT", []string{"--tuf-mirror", closed}, "", filepath.Join(dir, "no-such-root.json"), exitUsage, []string{"warning: using Sigstore public-good (embedded", "not refreshed"}},

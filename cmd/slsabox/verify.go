@@ -77,9 +77,10 @@ root built into slsabox, and cached for a day in the user cache directory
 (~/.cache/slsabox/tuf; env SLSABOX_TUF_CACHE): within the day nothing is fetched.
 The refresh gives up after 3 s (a dead network after 0.3 s); then, or with --offline
 (env SLSABOX_OFFLINE=1), which never touches the network, the cached root is used, else
-the copy built into slsabox, and a warning says which and why: a TUF verification
-failure (rollback, bad signature, hash mismatch, expired metadata) is named as a
-possible attack. A private Sigstore instance: --tuf-mirror URL --tuf-root root.json
+the copy built into slsabox, and a warning (also in --output json, trustedRootWarning)
+says which and why, except for a cached root under --offline, which was asked for: a
+TUF verification failure (rollback, bad signature, hash mismatch, expired metadata) is
+named as a possible attack. A private Sigstore instance: --tuf-mirror URL --tuf-root root.json
 (env SLSABOX_TUF_MIRROR, SLSABOX_TUF_ROOT), as cosign initialize. A bundle logged to
 another log (such as the local one of scripts/rekor.sh) needs that log's
 --trusted-root. Only the trust root is fetched: bundles and artifacts are checked offline.
@@ -251,7 +252,7 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 			first = fmt.Errorf("verifying %s: %w", t.name, err)
 		}
 	}
-	if err := printVerify(cmd, g, v.TrustedRoot(), results); err != nil {
+	if err := printVerify(cmd, g, trustedRootUsed{v.TrustedRoot(), o.trust.warning}, results); err != nil {
 		return err
 	}
 	if vsaw != nil {
@@ -271,9 +272,14 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 	return nil
 }
 
+// trustedRootUsed names the trusted root a run verified with and, when it is not a
+// fresh one (trustroot's fallback), why.
+type trustedRootUsed struct{ name, warning string }
+
 // printVerify prints the results; --output json also names the trusted root used
-// (text output logs it on stderr).
-func printVerify(cmd *cobra.Command, g *globalOptions, trustedRoot string, results []artifactResult) error {
+// and why it is not a fresh one, so that a machine sees a TUF failure too (text
+// output says both on stderr).
+func printVerify(cmd *cobra.Command, g *globalOptions, trustedRoot trustedRootUsed, results []artifactResult) error {
 	w := cmd.OutOrStdout()
 	if g.output == "json" {
 		verified := true
@@ -283,10 +289,11 @@ func printVerify(cmd *cobra.Command, g *globalOptions, trustedRoot string, resul
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
-			Verified    bool             `json:"verified"`
-			TrustedRoot string           `json:"trustedRoot,omitempty"`
-			Artifacts   []artifactResult `json:"artifacts"`
-		}{verified, trustedRoot, results})
+			Verified           bool             `json:"verified"`
+			TrustedRoot        string           `json:"trustedRoot,omitempty"`
+			TrustedRootWarning string           `json:"trustedRootWarning,omitempty"`
+			Artifacts          []artifactResult `json:"artifacts"`
+		}{verified, trustedRoot.name, trustedRoot.warning, results})
 	}
 	for i, r := range results {
 		if i > 0 {
@@ -330,6 +337,7 @@ type trustFlags struct {
 	key, trustedRoot string
 	noTlog           bool
 	tuf              tufFlags
+	warning          string // set by options: why the trusted root is not a fresh one
 }
 
 func (t *trustFlags) register(f *pflag.FlagSet) {
@@ -380,6 +388,7 @@ func (t *trustFlags) options(ctx context.Context, g *globalOptions, stderr io.Wr
 		}
 		opts = append(opts, r.Option())
 		if r.Warning != nil {
+			t.warning = trustRootWarning(r)
 			warnTrustRoot(stderr, r)
 		} else {
 			g.logf(stderr, "no --trusted-root: trusting %s", r.Name)

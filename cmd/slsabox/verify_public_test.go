@@ -144,3 +144,25 @@ func TestVerifyPublicVSA(t *testing.T) {
 		t.Errorf("VSA subjects %+v, want pkg:npm/sigstore@2.1.0 by its sha512", st.Subject)
 	}
 }
+
+// TestVerifyPublicJSONTrustRoot: --output json names the trusted root and, when it is
+// a fallback (here: offline, no cache), why, so that a machine sees what stderr says.
+func TestVerifyPublicJSONTrustRoot(t *testing.T) {
+	publicGoodOffline(t)
+	var stdout, stderr bytes.Buffer
+	args := append(npmArgs("sigstore-js-2.1.0-bundle.json"), filepath.Join(publicData, "sigstore-js-2.1.0.tgz"), "--output", "json")
+	if code := run(context.Background(), args, &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	var out struct {
+		Verified           bool   `json:"verified"`
+		TrustedRoot        string `json:"trustedRoot"`
+		TrustedRootWarning string `json:"trustedRootWarning"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		t.Fatal(err)
+	}
+	if !out.Verified || !strings.Contains(out.TrustedRoot, "embedded") || !strings.Contains(out.TrustedRootWarning, "offline") {
+		t.Errorf("json %+v", out)
+	}
+}

@@ -28,8 +28,13 @@ type cacheRecord struct {
 	TrustedRoot  json.RawMessage `json:"trustedRoot"`
 }
 
+// tufCache is the directory sigstore-go's client is given: one per TUF anchor, so
+// that the root.json a refresh from one anchor stored is never where a refresh from
+// another anchor starts (startRoot trusts what it finds there).
+func (c *config) tufCache() string { return filepath.Join(c.cacheDir, c.anchorSHA256()[:16]) }
+
 // dir is the mirror's cache directory, the one sigstore-go's client uses.
-func (c *config) dir() string { return filepath.Join(c.cacheDir, tuf.URLToPath(c.mirror)) }
+func (c *config) dir() string { return filepath.Join(c.tufCache(), tuf.URLToPath(c.mirror)) }
 
 func (c *config) anchorSHA256() string {
 	sum := sha256.Sum256(c.anchor)

@@ -43,6 +43,13 @@ type Root struct {
 	Warning error
 }
 
+func (r *Root) refreshedOrZero() time.Time {
+	if r == nil {
+		return time.Time{}
+	}
+	return r.Refreshed
+}
+
 // Option hands the root to verify.New, named for the Verifier's report.
 func (r *Root) Option() verify.Option {
 	if r.Source == SourceEmbedded {
@@ -79,7 +86,9 @@ func Load(ctx context.Context, opts ...Option) (*Root, error) {
 		}
 		return c.fallback(fmt.Errorf("%w: offline, and %w", ErrNotRefreshed, cacheErr))
 	}
-	if cached != nil && time.Since(cached.Refreshed) < c.validity {
+	// A refresh time in the future (a clock set back, an edited record) is stale:
+	// otherwise the cache would never be refreshed.
+	if age := time.Since(cached.refreshedOrZero()); cached != nil && age >= 0 && age < c.validity {
 		return cached, nil
 	}
 	r, err := c.refresh(ctx, cached)
@@ -124,7 +133,7 @@ func (c *config) refresh(ctx context.Context, cached *Root) (*Root, error) {
 	if c.cacheDir == "" {
 		opts.DisableLocalCache = true
 	} else {
-		opts.CachePath = c.cacheDir
+		opts.CachePath = c.tufCache()
 	}
 	client, err := tuf.New(opts)
 	if err != nil {

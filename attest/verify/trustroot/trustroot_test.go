@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"net"
 	"os"
@@ -36,6 +37,12 @@ func mustLoad(t *testing.T, r *tufRepo, cache string, want Source, opts ...Optio
 	return got
 }
 
+// dir is where Load keeps the cache of this repository (its mirror and anchor).
+func (r *tufRepo) cacheDirIn(cache string) string {
+	c := config{cacheDir: cache, mirror: r.srv.URL, anchor: r.anchor}
+	return c.dir()
+}
+
 func hasLog(r *Root, id string) bool { _, ok := r.TrustedRoot.RekorLogs()[id]; return ok }
 
 func TestFirstRefreshThenCache(t *testing.T) {
@@ -44,7 +51,7 @@ func TestFirstRefreshThenCache(t *testing.T) {
 	if got.Warning != nil || got.TrustedRoot == nil || !strings.Contains(got.Name, repo.srv.URL) {
 		t.Fatalf("first refresh: warning %v, name %q", got.Warning, got.Name)
 	}
-	if _, err := os.Stat(filepath.Join(cache, tuf.URLToPath(repo.srv.URL), cacheFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(repo.cacheDirIn(cache), cacheFile)); err != nil {
 		t.Fatalf("the cache is not written: %v", err)
 	}
 	n := repo.requests.Load()
@@ -104,7 +111,7 @@ func TestTUFRootRotation(t *testing.T) {
 	if got := mustLoad(t, repo, cache, SourceRefreshed, WithValidity(0)); !hasLog(got, id2) {
 		t.Fatal("the second root rotation was not followed")
 	}
-	if m, err := parseRoot(mustRead(t, filepath.Join(cache, tuf.URLToPath(repo.srv.URL), "root.json"))); err != nil || m.Signed.Version != 3 {
+	if m, err := parseRoot(mustRead(t, filepath.Join(repo.cacheDirIn(cache), "root.json"))); err != nil || m.Signed.Version != 3 {
 		t.Fatalf("cached root.json: %v, want version 3", err)
 	}
 }
@@ -229,6 +236,52 @@ func TestCacheOfAnotherAnchorIgnored(t *testing.T) {
 	if !errors.Is(err, verify.ErrTrustMaterial) {
 		t.Fatalf("a cache verified from another TUF root was used: %v", err)
 	}
+}
+
+// TestAnotherAnchorsRootNotStarted: a refresh from another anchor at the same
+// mirror (which fails: that anchor does not sign this repository) leaves nothing
+// that a refresh from the first anchor starts from. Each anchor has its own TUF
+// directory, so a root.json stored under one is never trusted under another.
+func TestAnotherAnchorsRootNotStarted(t *testing.T) {
+	repo, cache := newTUFRepo(t, publicGoodJSON()), t.TempDir()
+	mustLoad(t, repo, cache, SourceRefreshed)
+	other := newTUFRepo(t, publicGoodJSON())
+	other.rotateRoot() // a root.json of version 2, newer than repo's
+	if _, err := Load(context.Background(), WithMirror(repo.srv.URL), WithTUFRoot(other.anchor), WithCacheDir(cache), WithValidity(0)); err == nil {
+		t.Fatal("another anchor verified this repository")
+	}
+	if repo.cacheDirIn(cache) == (&tufRepo{srv: repo.srv, anchor: other.anchor}).cacheDirIn(cache) {
+		t.Fatal("two anchors share a TUF cache directory")
+	}
+	got := mustLoad(t, repo, cache, SourceRefreshed, WithValidity(0))
+	if got.Warning != nil {
+		t.Fatalf("refresh from the first anchor: %v", got.Warning)
+	}
+	if m, err := parseRoot(mustRead(t, filepath.Join(repo.cacheDirIn(cache), "root.json"))); err != nil || m.Signed.Version != 1 {
+		t.Fatalf("cached root.json of the first anchor: %v, want its version 1", err)
+	}
+}
+
+// TestFutureRefreshTimeIsStale: a record that says it was refreshed in the future
+// (a clock set back, an edited file) does not stop refreshes.
+func TestFutureRefreshTimeIsStale(t *testing.T) {
+	repo, cache := newTUFRepo(t, publicGoodJSON()), t.TempDir()
+	mustLoad(t, repo, cache, SourceRefreshed)
+	c := config{cacheDir: cache, mirror: repo.srv.URL, anchor: repo.anchor}
+	var rec cacheRecord
+	path := filepath.Join(c.dir(), cacheFile)
+	if err := json.Unmarshal(mustRead(t, path), &rec); err != nil {
+		t.Fatal(err)
+	}
+	rec.Refreshed = time.Now().Add(365 * 24 * time.Hour)
+	data, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustLoad(t, repo, cache, SourceRefreshed)
 }
 
 func TestOptionsRejected(t *testing.T) {
