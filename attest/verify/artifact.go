@@ -30,7 +30,9 @@ type Artifact struct {
 }
 
 // ArtifactFile is the file at path. Its sha256 is computed now (the Report's Digest);
-// another digest a bundle names is computed when that bundle is verified.
+// another digest a bundle names, and the bytes an Ed25519 message signature signs,
+// are read when that bundle is verified: the file must not change in between (a
+// file a caller does not control should be copied first).
 func ArtifactFile(path string) (Artifact, error) {
 	a := Artifact{path: path, digests: map[string][]byte{}}
 	if _, err := a.digest("sha256"); err != nil {
@@ -242,6 +244,20 @@ func (v *Verifier) signsWithEd25519(vc sgverify.VerificationContent) bool {
 	return err == nil && ok
 }
 
+// String names the artifact by the digests known of it, ALG:HEX.
+func (a Artifact) String() string {
+	var known []string
+	for _, alg := range digestAlgorithms {
+		if d, ok := a.digests[alg.name]; ok {
+			known = append(known, fmt.Sprintf("%s:%x", alg.name, d))
+		}
+	}
+	if len(known) == 0 {
+		return "the artifact"
+	}
+	return strings.Join(known, ", ")
+}
+
 // subjectHasDigest passes when a subject of the statement has the artifact's digest
 // under an algorithm both know.
 func subjectHasDigest(st *intoto.Statement, a Artifact) result {
@@ -261,7 +277,7 @@ func subjectHasDigest(st *intoto.Statement, a Artifact) result {
 		}
 		names = append(names, quote(s.GetName()))
 	}
-	return failf(ErrDigestMismatch, "the artifact's digest is not among the %d subjects (%s)", len(names), strings.Join(names, ", "))
+	return failf(ErrDigestMismatch, "%s is not among the %d subjects (%s)", a, len(names), strings.Join(names, ", "))
 }
 
 // messageHasDigest passes when the digest the message signature signs is the artifact's.

@@ -70,19 +70,14 @@ func formatDigest(alg, h string) string {
 	return alg + ":" + h
 }
 
+// checkSubject is Verify's subject check: the policy's digest among the subjects.
 func checkSubject(st *statement, digest string) result {
 	alg, h, err := ParseDigest(digest)
 	if err != nil {
 		return fail(ErrDigestMismatch, err)
 	}
-	var names []string
-	for _, s := range st.GetSubject() {
-		if strings.EqualFold(s.GetDigest()[alg], h) {
-			return pass(fmt.Sprintf("%s:%s is subject %s", alg, h, quote(s.GetName())))
-		}
-		names = append(names, s.GetName())
-	}
-	return failf(ErrDigestMismatch, "%s:%s is not among the %d subjects (%s)", alg, h, len(names), strings.Join(names, ", "))
+	d, _ := hex.DecodeString(h) // ParseDigest checked it
+	return subjectHasDigest(st, Artifact{digests: map[string][]byte{alg: d}})
 }
 
 // FileDigest returns the sha256 hex of a file, the digest a Policy wants of an
