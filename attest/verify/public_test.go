@@ -57,6 +57,16 @@ func publicCases() []publicCase {
 				Issuer:                       ghIssuer, SourceRepositoryURI: "https://github.com/slsa-framework/example-package",
 			},
 		}, "resolvedDependencies[0]"},
+		{"slsa-github-generator container-based builder (bundle v0.2)", "container-based-v2.1.0.build.slsa", "container-based-v2.1.0-artifact", Policy{
+			BuilderID: "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/builder_container-based_slsa3.yml@refs/tags/v2.1.0",
+			BuildType: buildTypeContainerBased,
+			SourceURI: "git+https://github.com/slsa-framework/example-package", SourceRef: "refs/heads/main",
+			SourceCommit: "4d329c75e7ec1725f7c9ce917a8799d408d06be3",
+			CertificateIdentity: &Identity{
+				SubjectAlternativeName: "https://github.com/slsa-framework/slsa-github-generator/.github/workflows/builder_container-based_slsa3.yml@refs/tags/v2.1.0",
+				Issuer:                 ghIssuer, SourceRepositoryURI: "https://github.com/slsa-framework/example-package",
+			},
+		}, "externalParameters.source"},
 	}
 }
 
