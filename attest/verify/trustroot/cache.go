@@ -48,6 +48,16 @@ func (c *config) readCache() (*Root, error) {
 		return nil, fmt.Errorf("no cache directory")
 	}
 	path := filepath.Join(c.dir(), cacheFile)
+	if _, err := os.Lstat(path); err != nil {
+		return nil, fmt.Errorf("no cached root in %s", c.dir())
+	}
+	// The record and the directories down to it (where sigstore-go keeps the TUF
+	// metadata a refresh starts from) must be this user's alone.
+	for _, p := range []string{c.cacheDir, c.tufCache(), c.dir(), path} {
+		if err := checkOwner(p); err != nil {
+			return nil, fmt.Errorf("the cached root is not trusted (fix the cache's owner and permissions, or remove it): %w", err)
+		}
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("no cached root in %s", c.dir())
@@ -74,7 +84,7 @@ func (c *config) writeCache(trustedRoot []byte, refreshed time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(c.dir(), 0o755); err != nil {
+	if err := os.MkdirAll(c.dir(), 0o700); err != nil {
 		return err
 	}
 	return atomicfile.Write(filepath.Join(c.dir(), cacheFile), data, 0o644)

@@ -349,3 +349,27 @@ func TestStalledServer(t *testing.T) {
 		t.Errorf("took %s, want the 200ms timeout", d)
 	}
 }
+
+// TestCacheWritableByOthersNotTrusted: a cache another user could have written is not
+// used (offline: the embedded root, with a warning saying why).
+func TestCacheWritableByOthersNotTrusted(t *testing.T) {
+	repo, cache := newTUFRepo(t, publicGoodJSON()), t.TempDir()
+	mustLoad(t, repo, cache, SourceRefreshed)
+	for _, p := range []string{filepath.Join(repo.cacheDirIn(cache), cacheFile), repo.cacheDirIn(cache)} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, fi.Mode().Perm()|0o002); err != nil {
+			t.Fatal(err)
+		}
+		_, err = repo.load(t, cache, WithOffline())
+		if err == nil || !strings.Contains(err.Error(), "writable by other users") {
+			t.Errorf("%s world-writable, offline: %v, want the cache refused as writable by others", p, err)
+		}
+		if err := os.Chmod(p, fi.Mode().Perm()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustLoad(t, repo, cache, SourceCache)
+}
