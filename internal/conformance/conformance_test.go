@@ -182,11 +182,9 @@ func TestBundleVerify(t *testing.T) {
 	}
 }
 
-// TestPromiseOnlyV01 verifies a v0.1 bundle holding only the log's signed inclusion
-// promise (older clients wrote them; no vendored case does): the happy v0.1 case
-// without its inclusion proof. The same bundle with the promise altered fails.
-func TestPromiseOnlyV01(t *testing.T) {
-	dir := filepath.Join(casesDir, "happy-path-v0.1")
+// caseBundle is a case's bundle as JSON, for a test to change.
+func caseBundle(t *testing.T, dir string) map[string]any {
+	t.Helper()
 	data, err := os.ReadFile(filepath.Join(dir, "bundle.sigstore.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -195,6 +193,15 @@ func TestPromiseOnlyV01(t *testing.T) {
 	if err := json.Unmarshal(data, &b); err != nil {
 		t.Fatal(err)
 	}
+	return b
+}
+
+// TestPromiseOnlyV01 verifies a v0.1 bundle holding only the log's signed inclusion
+// promise (older clients wrote them; no vendored case does): the happy v0.1 case
+// without its inclusion proof. The same bundle with the promise altered fails.
+func TestPromiseOnlyV01(t *testing.T) {
+	dir := filepath.Join(casesDir, "happy-path-v0.1")
+	b := caseBundle(t, dir)
 	entry := b["verificationMaterial"].(map[string]any)["tlogEntries"].([]any)[0].(map[string]any)
 	delete(entry, "inclusionProof")
 	run := func(bundle map[string]any) (int, string) {
@@ -264,14 +271,7 @@ func TestProtocol(t *testing.T) {
 // outside the certificate's lifetime.
 func TestIncorrectTimeRefusedForItsReason(t *testing.T) {
 	dir := filepath.Join(casesDir, "rekor2-timestamp-with-incorrect-time_fail")
-	data, err := os.ReadFile(filepath.Join(dir, "bundle.sigstore.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b map[string]any
-	if err := json.Unmarshal(data, &b); err != nil {
-		t.Fatal(err)
-	}
+	b := caseBundle(t, dir)
 	ts := b["verificationMaterial"].(map[string]any)["timestampVerificationData"].(map[string]any)["rfc3161Timestamps"].([]any)[0].(map[string]any)
 	ts["signedTimestamp"] = strings.ReplaceAll(ts["signedTimestamp"].(string), "\n", "")
 	out, err := json.Marshal(b)
