@@ -79,3 +79,15 @@ else
   banner "to check the bundle with cosign: scripts/tools.sh, then"
   echo "cosign verify-blob-attestation --key .cache/demo.pub --bundle slsabox-out/hello-go/provenance.sigstore.json --trusted-root $trusted_root --type slsaprovenance1 slsabox-out/hello-go/hello"
 fi
+
+banner "slsabox verify on what others built: npm's sigstore@2.1.0, by its sha512, against Sigstore's public-good root"
+# A real npm provenance bundle (from public test data, attest/verify/testdata/public):
+# GitHub's build type, signed keylessly through Sigstore's public-good instance.
+# --offline: the public-good root built into slsabox, nothing fetched.
+public=attest/verify/testdata/public
+env -u SLSABOX_TRUSTED_ROOT bin/slsabox verify "$public/sigstore-js-2.1.0.tgz" --bundle "$public/sigstore-js-2.1.0-bundle.json" --offline \
+  --certificate-identity https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main \
+  --certificate-oidc-issuer https://token.actions.githubusercontent.com \
+  --builder-id https://github.com/actions/runner/github-hosted \
+  --build-type https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1 \
+  --source-uri git+https://github.com/sigstore/sigstore-js --source-ref refs/heads/main 2>&1
