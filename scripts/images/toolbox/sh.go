@@ -90,6 +90,9 @@ func sh(s *stdio, args []string) error {
 		// The interpreter knows kill by name but does not implement it: run
 		// the kill applet from PATH instead.
 		interp.CallHandler(func(ctx context.Context, args []string) ([]string, error) {
+			if args[0] == "echo" {
+				return echoAsPrintf(args), nil
+			}
 			if args[0] == "kill" {
 				hc := interp.HandlerCtx(ctx)
 				if p, err := interp.LookPathDir(hc.Dir, hc.Env, "kill"); err == nil {
@@ -119,4 +122,32 @@ func sh(s *stdio, args []string) error {
 		return exitError(128 + int(syscall.SIGTERM))
 	}
 	return nil
+}
+
+// echoAsPrintf turns the interpreter's echo into a printf of the whole line. Its echo
+// writes each word and the newline apart, so lines that several shells append to one
+// file (echo $$ >> pids) interleave; printf writes once, as dash's echo does. The
+// options are the interpreter's: -n, -e, -E, each a word of its own.
+func echoAsPrintf(args []string) []string {
+	newline, format := true, "%s"
+	args = args[1:]
+opts:
+	for len(args) > 0 {
+		switch args[0] {
+		case "-n":
+			newline = false
+		case "-e":
+			format = "%b"
+		case "-E":
+			format = "%s"
+		default:
+			break opts
+		}
+		args = args[1:]
+	}
+	line := strings.Join(args, " ")
+	if newline {
+		line += "\n"
+	}
+	return []string{"printf", format, line}
 }

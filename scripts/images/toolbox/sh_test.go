@@ -37,6 +37,11 @@ func TestShell(t *testing.T) {
 		{"killed by a signal", []string{"-c", "sh -c 'kill -9 $$'"}, "", "", "", 137},
 		{"exec", []string{"-c", "exec sh -c 'exit 7'"}, "", "", "", 7},
 		{"env applet", []string{"-c", "A=1 env | grep ^A="}, "", "A=1\n", "", 0},
+		// echo is printed by printf, one write per line (TestShellForks).
+		{"echo words", []string{"-c", "echo a  b '%s' c"}, "", "a b %s c\n", "", 0},
+		{"echo -n", []string{"-c", "echo -n a; echo -n; echo b"}, "", "ab\n", "", 0},
+		{"echo -e", []string{"-c", `echo -e 'a\tb'; echo -E 'a\tb'; echo 'a\tb'`}, "", "a\tb\na\\tb\na\\tb\n", "", 0},
+		{"echo nothing", []string{"-c", "echo"}, "", "\n", "", 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			out, errOut, code := shell(t, bin, dir, tt.stdin, tt.args...)
