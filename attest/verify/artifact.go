@@ -195,34 +195,14 @@ func (v *Verifier) verifyArtifactSignature(b *bundle.Bundle, a Artifact, wantCer
 			artifact = sgverify.WithArtifact(f)
 		}
 	}
-	var res *sgverify.VerificationResult
-	switch {
-	case vc.Certificate() != nil:
-		if v.cert == nil {
-			return nil, "", fmt.Errorf("the bundle is signed keyless (it carries a certificate), and the trusted root (%s) names no certificate authority (Fulcio): give the trusted root of the Sigstore instance that issued it", v.rootName)
-		}
-		sv := v.cert
-		if len(b.GetVerificationMaterial().GetTlogEntries()) == 0 {
-			sv = v.certNoLog
-		}
-		if res, err = sv.Verify(b, sgverify.NewPolicy(artifact, sgverify.WithoutIdentitiesUnsafe())); err != nil {
-			return nil, "", err
-		}
-		what += " by a certificate from the trusted Fulcio CA, valid" + signingTime(res)
-	case wantCert:
-		return nil, "", errors.New("the bundle is signed with a key, not a certificate, and a certificate identity was given: verify it with the signer's public key")
-	case v.sig == nil:
-		return nil, "", errors.New("the bundle is signed with a key, not a certificate: verify it with the signer's public key")
-	default:
-		if res, err = v.sig.Verify(b, sgverify.NewPolicy(artifact, sgverify.WithKey())); err != nil {
-			return nil, "", err
-		}
-		what += " by the trusted key"
+	res, by, err := v.signedBy(b, artifact, wantCert)
+	if err != nil {
+		return nil, "", err
 	}
 	if b.GetDsseEnvelope() != nil && res.Statement == nil {
 		return nil, "", errors.New("the envelope holds no in-toto statement")
 	}
-	return res.Statement, what, nil
+	return res.Statement, what + " " + by, nil
 }
 
 // signsWithEd25519 says whether the bundle's signing key (its certificate's, or the

@@ -46,11 +46,42 @@ func (v *Verifier) initKeyless(tr *root.TrustedRoot) error {
 	return nil
 }
 
-// verifyCertificate checks a keyless bundle's signature, certificate chain, signing
-// time and identity, and returns the statement.
-func (v *Verifier) verifyCertificate(b *bundle.Bundle) (*statement, string, error) {
+// signedBy verifies the bundle's signature, over what artifact says is signed
+// (sigstore-go's artifact policy), with the trusted key or, for a bundle carrying a
+// certificate, the trusted Fulcio CA at the signing time; the identity is checked apart
+// (checkIdentity, certIdentity), so that the report shows a good signature by the
+// wrong identity as such. wantCert says a certificate identity is expected, which a
+// key-signed bundle cannot meet. It returns sigstore-go's result and, for the report,
+// by whom the signature was made.
+func (v *Verifier) signedBy(b *bundle.Bundle, artifact sgverify.ArtifactPolicyOption, wantCert bool) (*sgverify.VerificationResult, string, error) {
+	vc, err := b.VerificationContent()
+	if err != nil {
+		return nil, "", err
+	}
+	switch {
+	case vc.Certificate() != nil:
+		res, err := v.verifyCertificate(b, artifact)
+		if err != nil {
+			return nil, "", err
+		}
+		return res, "by a certificate from the trusted Fulcio CA, valid" + signingTime(res), nil
+	case wantCert:
+		return nil, "", errors.New("the bundle is signed with a key, not a certificate, and a certificate identity was given: verify it with the signer's public key (--key) and no certificate identity")
+	case v.sig == nil:
+		return nil, "", errors.New("the bundle is signed with a key, not a certificate: verify it with the signer's public key (--key)")
+	}
+	res, err := v.sig.Verify(b, sgverify.NewPolicy(artifact, sgverify.WithKey()))
+	if err != nil {
+		return nil, "", err
+	}
+	return res, "by the trusted key", nil
+}
+
+// verifyCertificate checks a keyless bundle's signature and certificate chain at its
+// signing time.
+func (v *Verifier) verifyCertificate(b *bundle.Bundle, artifact sgverify.ArtifactPolicyOption) (*sgverify.VerificationResult, error) {
 	if v.cert == nil {
-		return nil, "", fmt.Errorf("the bundle is signed keyless (it carries a certificate), and the trusted root (%s) names no certificate authority (Fulcio): give the trusted root of the Sigstore instance that issued it", v.rootName)
+		return nil, fmt.Errorf("the bundle is signed keyless (it carries a certificate), and the trusted root (%s) names no certificate authority (Fulcio): give the trusted root of the Sigstore instance that issued it", v.rootName)
 	}
 	vm := b.GetVerificationMaterial()
 	hasIntegrated := false
@@ -58,22 +89,13 @@ func (v *Verifier) verifyCertificate(b *bundle.Bundle) (*statement, string, erro
 		hasIntegrated = hasIntegrated || (e.GetIntegratedTime() != 0 && e.GetInclusionPromise() != nil)
 	}
 	if len(vm.GetTimestampVerificationData().GetRfc3161Timestamps()) == 0 && !hasIntegrated {
-		return nil, "", errors.New("the bundle has no RFC 3161 timestamp and no log integrated time: the short-lived certificate cannot be checked against the signing time")
+		return nil, errors.New("the bundle has no RFC 3161 timestamp and no log integrated time: the short-lived certificate cannot be checked against the signing time")
 	}
-	// The identity is checked apart (checkIdentity), so that the report shows a good
-	// signature by the wrong identity as such.
 	sv := v.cert
 	if len(vm.GetTlogEntries()) == 0 {
 		sv = v.certNoLog
 	}
-	res, err := sv.Verify(b, sgverify.NewPolicy(sgverify.WithoutArtifactUnsafe(), sgverify.WithoutIdentitiesUnsafe()))
-	if err != nil {
-		return nil, "", err
-	}
-	if res.Statement == nil {
-		return nil, "", errors.New("the envelope holds no in-toto statement")
-	}
-	return res.Statement, "DSSE signature by a certificate from the trusted Fulcio CA, valid" + signingTime(res), nil
+	return sv.Verify(b, sgverify.NewPolicy(artifact, sgverify.WithoutIdentitiesUnsafe()))
 }
 
 // signingTime says when a keyless signature was made, for the report.

@@ -212,26 +212,14 @@ func (v *Verifier) verifySignature(b *bundle.Bundle, wantCert bool) (*statement,
 	if n := len(env.Signatures); n != 1 {
 		return nil, "", fmt.Errorf("the envelope has %d signatures, want 1", n)
 	}
-	vc, err := b.VerificationContent()
-	if err != nil {
-		return nil, "", err
-	}
-	switch {
-	case vc.Certificate() != nil:
-		return v.verifyCertificate(b)
-	case wantCert:
-		return nil, "", errors.New("the bundle is signed with a key, not a certificate, and the policy names a certificate identity: verify it with the builder's public key (--key) and a policy without one")
-	case v.sig == nil:
-		return nil, "", errors.New("the bundle is signed with a key, not a certificate: verify it with the builder's public key (--key)")
-	}
-	res, err := v.sig.Verify(b, sgverify.NewPolicy(sgverify.WithoutArtifactUnsafe(), sgverify.WithKey()))
+	res, by, err := v.signedBy(b, sgverify.WithoutArtifactUnsafe(), wantCert)
 	if err != nil {
 		return nil, "", err
 	}
 	if res.Statement == nil {
 		return nil, "", errors.New("the envelope holds no in-toto statement")
 	}
-	return res.Statement, "DSSE signature by the trusted key", nil
+	return res.Statement, "DSSE signature " + by, nil
 }
 
 func (v *Verifier) checkTlog(b *bundle.Bundle) result {
