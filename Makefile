@@ -7,8 +7,11 @@ GO ?= go
 
 .PHONY: demo test bench build images clean
 
+# bin/sigstore-kms-*: the KMS plugins that --key awskms://... (gcpkms, azurekms, hashivault)
+# runs from PATH; slsabox itself links no cloud SDK.
 build:
-	$(GO) build -trimpath -o bin/slsabox ./cmd/slsabox
+	$(GO) build -trimpath -o bin/ ./cmd/slsabox ./cmd/sigstore-kms-awskms ./cmd/sigstore-kms-gcpkms \
+		./cmd/sigstore-kms-azurekms ./cmd/sigstore-kms-hashivault
 
 demo:
 	scripts/demo.sh

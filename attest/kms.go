@@ -13,6 +13,8 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/kms"
 	"github.com/sigstore/sigstore/pkg/signature/options"
+
+	"github.com/slsabox/slsabox/internal/hint"
 )
 
 // kmsSigner signs with a key that never leaves a KMS.
@@ -25,17 +27,20 @@ type kmsSigner struct {
 
 var _ Signer = (*kmsSigner)(nil)
 
-// loadKMSSigner opens the KMS key named by ref through the providers registered with
-// sigstore's kms package: package attest/kms registers awskms://, gcpkms://,
-// azurekms:// and hashivault://. Only ECDSA keys are supported: KMSs sign digests, and DSSE with
-// ECDSA P-256/P-384 is what every verifier accepts.
+// loadKMSSigner opens the KMS key named by ref through sigstore's kms package: a
+// provider linked into the program (package attest/kms links awskms://, gcpkms://,
+// azurekms:// and hashivault://), else the KMS plugin program sigstore-kms-SCHEME on
+// PATH (the slsabox command links none and runs cmd/sigstore-kms-*). Only ECDSA keys
+// are supported: KMSs sign digests, and DSSE with ECDSA P-256/P-384 is what every
+// verifier accepts.
 func loadKMSSigner(ctx context.Context, scheme, ref string) (Signer, error) {
 	sv, err := kms.Get(ctx, ref, crypto.SHA256)
 	if err != nil {
 		var nf *kms.ProviderNotFoundError
 		if errors.As(err, &nf) {
-			return nil, fmt.Errorf("%w: no KMS provider for %s:// is registered (slsabox supports awskms, gcpkms, azurekms and hashivault; "+
-				"a program using package attest imports github.com/slsabox/slsabox/attest/kms for them)", ErrKey, scheme)
+			return nil, hint.Wrapf(fmt.Errorf("%w: no KMS provider for %s://: the plugin program sigstore-kms-%s is not on PATH", ErrKey, scheme, scheme),
+				"install it beside slsabox: `go install github.com/slsabox/slsabox/cmd/sigstore-kms-%s@VERSION` (or `make build`, which puts it in bin/), "+
+					"and put that directory on PATH; slsabox ships plugins for awskms, gcpkms, azurekms and hashivault", scheme)
 		}
 		return nil, fmt.Errorf("%w: opening %s: %w", ErrSign, ref, err)
 	}

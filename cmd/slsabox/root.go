@@ -11,8 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slsabox/slsabox/attest"
-	// --key of build, upload, verify, rebuild and vsa accepts KMS URIs: register the providers.
-	_ "github.com/slsabox/slsabox/attest/kms"
 	"github.com/slsabox/slsabox/attest/verify"
 	"github.com/slsabox/slsabox/attest/verify/trustroot"
 	"github.com/slsabox/slsabox/builder"

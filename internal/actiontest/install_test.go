@@ -18,17 +18,20 @@ import (
 	"github.com/slsabox/slsabox/internal/testenv"
 )
 
-// releaseArchive is a .tar.gz holding one file, name, with content.
-func releaseArchive(t *testing.T, name, content string) []byte {
+// releaseArchive is a .tar.gz holding the files name, content, name, content, ...
+func releaseArchive(t *testing.T, files ...string) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	gz := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(gz)
-	if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tw.Write([]byte(content)); err != nil {
-		t.Fatal(err)
+	for i := 0; i+1 < len(files); i += 2 {
+		name, content := files[i], files[i+1]
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o755, Size: int64(len(content)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(content)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
@@ -55,10 +58,13 @@ func TestInstallRelease(t *testing.T) {
 		// Stands in for the release binary: the script runs "slsabox version".
 		binary = "#!/bin/sh\necho slsabox " + version + "\n"
 	)
+	const plugin = "#!/bin/sh\necho plugin\n"
 	good := releaseArchive(t, "slsabox", binary)
+	withPlugin := releaseArchive(t, "slsabox", binary, "sigstore-kms-awskms", plugin)
 	served := map[string][]byte{
 		"/" + version + "/" + file:                  good,
 		"/v0.0.1/slsabox_v0.0.1_linux_amd64.tar.gz": releaseArchive(t, "README", "no binary here"),
+		"/v0.0.2/slsabox_v0.0.2_linux_amd64.tar.gz": withPlugin,
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if b, ok := served[r.URL.Path]; ok {
@@ -71,10 +77,13 @@ func TestInstallRelease(t *testing.T) {
 	script := filepath.Join(testenv.RepoRoot(t), "scripts", "action", "install.sh")
 
 	for _, tc := range []struct {
-		name, mode, pins string
-		code             int
-		stderr           string
+		name, mode, pins, kms string
+		code                  int
+		stderr                string
 	}{
+		{name: "the KMS plugin kms-key needs", mode: "release", pins: sha256Hex(withPlugin) + "  slsabox_v0.0.2_linux_amd64.tar.gz", kms: "awskms:///alias/release", stderr: "(pinned)"},
+		{name: "a release without the KMS plugin", mode: "release", pins: sha256Hex(good) + "  " + file, kms: "awskms:///alias/release", code: 1, stderr: "holds no sigstore-kms-awskms"},
+		{name: "not a KMS URI", mode: "release", pins: sha256Hex(good) + "  " + file, kms: "/keys/release.pem", code: 2, stderr: "kms-key must be a KMS URI"},
 		{name: "release", mode: "release", pins: sha256Hex(good) + "  " + file, stderr: "archive sha256 " + sha256Hex(good) + " (pinned)"},
 		{name: "auto picks the pinned release outside the workspace", mode: "auto", pins: sha256Hex(good) + "  " + file, stderr: "downloading slsabox " + version},
 		{name: "other platforms pinned too", mode: "release", pins: strings.Repeat("a", 64) + "  slsabox_" + version + "_linux_arm64.tar.gz\n" + sha256Hex(good) + "  " + file, stderr: "(pinned)"},
@@ -95,7 +104,8 @@ func TestInstallRelease(t *testing.T) {
 			cmd := exec.Command(script, dest)
 			cmd.Env = append(os.Environ(), "INPUT_INSTALL="+tc.mode, "SLSABOX_RELEASE_BASE_URL="+srv.URL,
 				"SLSABOX_RELEASE_CHECKSUMS="+pins, "RUNNER_ARCH=X64", "RUNNER_TEMP="+dir,
-				"GITHUB_WORKSPACE="+t.TempDir()) // the action is not inside this workspace
+				"GITHUB_WORKSPACE="+t.TempDir(), // the action is not inside this workspace
+				"INPUT_KMS_KEY="+tc.kms)
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			err := cmd.Run()
@@ -121,6 +131,13 @@ func TestInstallRelease(t *testing.T) {
 			}
 			if got, err := os.ReadFile(bin); err != nil || string(got) != binary {
 				t.Errorf("installed binary: %q, %v", got, err)
+			}
+			got, err := os.ReadFile(filepath.Join(dest, "sigstore-kms-awskms"))
+			if tc.kms != "" && (err != nil || string(got) != plugin) {
+				t.Errorf("KMS plugin: %q, %v", got, err)
+			}
+			if tc.kms == "" && err == nil {
+				t.Errorf("a KMS plugin was installed without kms-key")
 			}
 			if !strings.Contains(stderr.String(), "slsabox "+version) {
 				t.Errorf("the script did not run the installed binary's version:\n%s", stderr.String())

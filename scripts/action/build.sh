@@ -78,6 +78,9 @@ elif [ -n "${INPUT_SIGNING_KEY:-}" ]; then
 else
 	mode=key
 	args+=(--key "$INPUT_KMS_KEY")
+	# install.sh put the KMS plugin beside slsabox; sudo resets PATH, so it is set
+	# on the command below.
+	kms_path=$(dirname "$slsabox"):$PATH
 fi
 unset SLSABOX_IDENTITY_TOKEN SLSABOX_FULCIO_URL SLSABOX_TSA_URL
 unset INPUT_SIGNING_KEY SLSABOX_KEY
@@ -123,7 +126,11 @@ export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=safe.directory GIT_CONFIG_VALUE_0='*'
 
 say "slsabox ${args[*]}"
 rc=0
-as_root "$slsabox" "${args[@]}" >"$tmp/result.json" || rc=$?
+if [ -n "${kms_path:-}" ]; then
+	as_root env "PATH=$kms_path" "$slsabox" "${args[@]}" >"$tmp/result.json" || rc=$?
+else
+	as_root "$slsabox" "${args[@]}" >"$tmp/result.json" || rc=$?
+fi
 if [ "$(id -u)" != 0 ] && [ -e "$out" ]; then as_root chown -R "$(id -u):$(id -g)" "$out"; fi
 
 # A build that signed but could not log (exit 3) still has a bundle to hand on.

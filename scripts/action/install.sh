@@ -7,6 +7,9 @@
 #   auto     (default) source when the action runs from a checkout inside the
 #            workspace (uses: ./) or when no release is pinned for this platform,
 #            release otherwise.
+# With INPUT_KMS_KEY (a KMS URI), the KMS plugin program its scheme needs,
+# sigstore-kms-SCHEME, is put beside slsabox (built, or taken from the same release
+# archive): slsabox links no cloud SDK and runs the plugin from PATH.
 # SLSABOX_RELEASE_BASE_URL replaces https://github.com/slsabox/slsabox/releases/download
 # (a mirror); the URL is BASE/VERSION/slsabox_VERSION_OS_ARCH.tar.gz.
 # SLSABOX_RELEASE_CHECKSUMS replaces scripts/action/release.sha256 (tests).
@@ -16,6 +19,15 @@ source "$(dirname "$0")/lib.sh"
 if [ $# -ne 1 ] || [ -z "$1" ]; then fail "usage: install.sh DESTDIR"; fi
 dest=$1
 mode=${INPUT_INSTALL:-auto}
+plugin=
+if [ -n "${INPUT_KMS_KEY:-}" ]; then
+	scheme=${INPUT_KMS_KEY%%://*}
+	case $scheme in
+	awskms | gcpkms | azurekms | hashivault) plugin=sigstore-kms-$scheme ;;
+	*) fail "kms-key must be a KMS URI (awskms://, gcpkms://, azurekms:// or hashivault://), not \"$INPUT_KMS_KEY\"" \
+		"name the key as your KMS's URI, e.g. awskms:///alias/release" ;;
+	esac
+fi
 checksums=${SLSABOX_RELEASE_CHECKSUMS:-$action_root/scripts/action/release.sha256}
 base_url=${SLSABOX_RELEASE_BASE_URL:-https://github.com/slsabox/slsabox/releases/download}
 
@@ -50,6 +62,11 @@ from_source() {
 	mkdir -p "$dest"
 	(cd "$action_root" && go build -trimpath -o "$dest/slsabox" ./cmd/slsabox) ||
 		fail "go build ./cmd/slsabox failed in $action_root" "see the compiler's output above; the action needs Go >= 1.26.6" 3
+	if [ -n "$plugin" ]; then
+		say "building the KMS plugin $plugin"
+		(cd "$action_root" && go build -trimpath -o "$dest/$plugin" "./cmd/$plugin") ||
+			fail "go build ./cmd/$plugin failed in $action_root" "see the compiler's output above" 3
+	fi
 }
 
 from_release() {
@@ -74,8 +91,16 @@ from_release() {
 	if [ ! -f "$tmp/slsabox" ] || [ -L "$tmp/slsabox" ]; then
 		fail "$file: slsabox is not a regular file" "the release archive is malformed; report it" 1
 	fi
+	if [ -n "$plugin" ]; then
+		tar -xzf "$tmp/$file" -C "$tmp" "$plugin" ||
+			fail "$file holds no $plugin, the KMS plugin that kms-key needs" "use install: source, or a release that ships the plugin" 1
+		if [ ! -f "$tmp/$plugin" ] || [ -L "$tmp/$plugin" ]; then
+			fail "$file: $plugin is not a regular file" "the release archive is malformed; report it" 1
+		fi
+	fi
 	mkdir -p "$dest"
 	install -m 0755 "$tmp/slsabox" "$dest/slsabox"
+	if [ -n "$plugin" ]; then install -m 0755 "$tmp/$plugin" "$dest/$plugin"; fi
 	say "slsabox $version installed, archive sha256 $got (pinned)"
 }
 
