@@ -65,7 +65,7 @@ func TestKMSPlugin(t *testing.T) {
 	if err != nil {
 		t.Fatalf("loading the plugin: %v", err)
 	}
-	if _, err := sv.CreateKey(ctx, "ecdsa-p256-sha256"); err != nil {
+	if _, err := sv.CreateKey(ctx, "ECC_NIST_P256"); err != nil {
 		t.Fatalf("creating the key through the plugin: %v\nlocal-kms log: %s", err, readFile(filepath.Join(filepath.Dir(logf.Name()), "local-kms.log")))
 	}
 
