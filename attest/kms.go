@@ -7,6 +7,7 @@ import (
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
+	"slices"
 
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
@@ -34,6 +35,12 @@ var _ Signer = (*kmsSigner)(nil)
 // are supported: KMSs sign digests, and DSSE with ECDSA P-256/P-384 is what every
 // verifier accepts.
 func loadKMSSigner(ctx context.Context, scheme, ref string) (Signer, error) {
+	if !slices.Contains(kms.SupportedProviders(), scheme+"://") {
+		if err := checkKMSPlugin(scheme); err != nil {
+			return nil, hint.Wrap(fmt.Errorf("%w: refusing to run the KMS plugin for %s://: %w", ErrKey, scheme, err),
+				"install the plugin where only root (or the user running slsabox) can write, e.g. /usr/local/bin, and put that directory on PATH")
+		}
+	}
 	sv, err := kms.Get(ctx, ref, crypto.SHA256)
 	if err != nil {
 		var nf *kms.ProviderNotFoundError
