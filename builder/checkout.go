@@ -4,19 +4,18 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"regexp"
 
 	"github.com/slsabox/slsabox/internal/hint"
 )
 
-var commitRE = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
+var commitRE = lazyRegexp(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
 
 // CheckoutCommit makes dest (which must not exist) a work tree of the commit, taken
 // from the git repository that holds dir, and returns that repository's root. The
 // clone shares the repository's objects and leaves the repository itself untouched:
 // no new worktree, ref or config. slsabox rebuild builds from it.
 func CheckoutCommit(ctx context.Context, dir, commit, dest string) (string, error) {
-	if !commitRE.MatchString(commit) {
+	if !commitRE().MatchString(commit) {
 		return "", hint.Wrapf(fmt.Errorf("%w: %q is not a full git commit id", ErrInvalidSource, commit), "give the 40 (or 64) hex digits")
 	}
 	root, err := git(ctx, dir, "rev-parse", "--show-toplevel")

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -152,7 +151,7 @@ func readOwner(p string) (string, error) {
 }
 
 // workDirName matches the directories Build makes: "slsabox-<build id>-<random>".
-var workDirName = regexp.MustCompile(`^slsabox-[0-9a-f]{12}-[0-9]+$`)
+var workDirName = lazyRegexp(`^slsabox-[0-9a-f]{12}-[0-9]+$`)
 
 // sweepWorkDirs removes the work directories under dir whose owning process is gone:
 // a build killed with SIGKILL cannot remove its own. It runs as root in a directory
@@ -173,7 +172,7 @@ func sweepWorkDirs(dir string) (int, error) {
 	n := 0
 	var errs []error
 	for _, e := range ents {
-		if !e.IsDir() || !workDirName.MatchString(e.Name()) {
+		if !e.IsDir() || !workDirName().MatchString(e.Name()) {
 			continue
 		}
 		p := filepath.Join(dir, e.Name())

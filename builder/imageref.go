@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/distribution/reference"
@@ -20,7 +19,7 @@ type ImageRef struct {
 }
 
 // digestRE is how slsabox.yaml must pin an image.
-var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+var digestRE = lazyRegexp(`^sha256:[0-9a-f]{64}$`)
 
 // parseImageRef parses "NAME@sha256:HEX" or "oci-archive:PATH@sha256:HEX". A relative
 // archive path is taken relative to baseDir (the directory holding slsabox.yaml).
@@ -32,7 +31,7 @@ func parseImageRef(s, baseDir string) (ImageRef, error) {
 			"append the manifest digest, e.g. NAME@sha256:<64 hex> (slsabox image import prints it for archives)")
 	}
 	name, dgst := s[:at], s[at+1:]
-	if !digestRE.MatchString(dgst) {
+	if !digestRE().MatchString(dgst) {
 		return ref, hint.Wrap(fmt.Errorf("%w: image digest %q is not sha256:<64 lowercase hex>", ErrInvalidDefinition, dgst),
 			"copy the digest exactly as the registry or slsabox image import prints it")
 	}

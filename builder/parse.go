@@ -9,7 +9,6 @@ import (
 	"io"
 	"path"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,9 +38,9 @@ func (e *definitionError) Unwrap() error { return ErrInvalidDefinition }
 func (e *definitionError) Hint() string  { return e.fix }
 
 var (
-	hexRE     = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	stepRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
-	envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	hexRE     = lazyRegexp(`^[0-9a-f]{64}$`)
+	stepRE    = lazyRegexp(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+	envNameRE = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
 
 // reservedEnv is set by the builder itself; a step may not override it.
@@ -118,13 +117,13 @@ func (p *defParser) fail(n *yaml.Node, msg, fix string) error {
 	return e
 }
 
-var yamlLineRE = regexp.MustCompile(`line (\d+): (.*)`)
+var yamlLineRE = lazyRegexp(`line (\d+): (.*)`)
 
 func (p *defParser) yamlErr(err error) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	e := &definitionError{file: p.file, msg: "not valid YAML: " + msg,
 		fix: "fix the YAML syntax at that line (indentation, quotes, a missing colon)"}
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+	if m := yamlLineRE().FindStringSubmatch(msg); m != nil {
 		e.line, _ = strconv.Atoi(m[1])
 		e.msg = "not valid YAML: " + m[2]
 	}
@@ -241,7 +240,7 @@ func (p *defParser) inputs(n *yaml.Node, def *Definition) error {
 			return p.fail(item, what+" has neither url nor gomod", "write url: and sha256:, or gomod: go.sum")
 		case !strings.HasPrefix(in.URL, "https://") && !strings.HasPrefix(in.URL, "http://"):
 			return p.fail(item, fmt.Sprintf("%s.url %q is not an http(s) URL", what, in.URL), "use an https:// URL")
-		case !hexRE.MatchString(in.SHA256):
+		case !hexRE().MatchString(in.SHA256):
 			return p.fail(item, what+".sha256 must be 64 lowercase hex digits", "compute it with sha256sum FILE")
 		}
 		def.Inputs = append(def.Inputs, in)
@@ -266,7 +265,7 @@ func (p *defParser) steps(n *yaml.Node, def *Definition) error {
 				if err != nil {
 					return err
 				}
-				if !stepRE.MatchString(s) {
+				if !stepRE().MatchString(s) {
 					return p.fail(v, fmt.Sprintf("step name %q is not allowed", s), "use lowercase letters, digits, '.', '_' and '-', starting with a letter or digit")
 				}
 				if names[s] {
@@ -301,7 +300,7 @@ func (p *defParser) steps(n *yaml.Node, def *Definition) error {
 				}
 				for j := 0; j+1 < len(v.Content); j += 2 {
 					k, val := v.Content[j], v.Content[j+1]
-					if !envNameRE.MatchString(k.Value) {
+					if !envNameRE().MatchString(k.Value) {
 						return p.fail(k, fmt.Sprintf("environment variable name %q is not valid", k.Value), "use letters, digits and '_', not starting with a digit")
 					}
 					if slices.Contains(reservedEnv, k.Value) {

@@ -145,7 +145,7 @@ func FuzzParseDefinition(f *testing.F) {
 			t.Fatalf("accepted an incomplete definition: %+v", def)
 		}
 		for _, st := range def.Steps {
-			if len(st.Run) == 0 || !stepRE.MatchString(st.Name) {
+			if len(st.Run) == 0 || !stepRE().MatchString(st.Name) {
 				t.Fatalf("accepted step %+v", st)
 			}
 		}

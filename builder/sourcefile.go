@@ -6,7 +6,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"regexp"
 	"strings"
 	"syscall"
 	"unicode/utf8"
@@ -135,18 +134,18 @@ func quoteToken(s string) string {
 	return fmt.Sprintf("%q...", s[:cut])
 }
 
-var quotedRE = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|` + "`[^`]*`")
+var quotedRE = lazyRegexp(`"(?:[^"\\]|\\.)*"|` + "`[^`]*`")
 
 // longWordRE matches a run of unquoted text longer than maxQuoted: a token of the
 // file that a parser put in its message without quotes (a module path, a word after
 // an apostrophe).
-var longWordRE = regexp.MustCompile("[^\\s\"`]{" + fmt.Sprint(maxQuoted+1) + ",}")
+var longWordRE = lazyRegexp("[^\\s\"`]{" + fmt.Sprint(maxQuoted+1) + ",}")
 
 // boundQuotes cuts every quoted string in msg (Go %q and `...`, as error messages of
 // the YAML and go.mod parsers quote tokens) to maxQuoted bytes. Single quotes are
 // not taken as quotes: an apostrophe in a message would swallow the next quote.
 func boundQuotes(msg string) string {
-	return quotedRE.ReplaceAllStringFunc(msg, func(q string) string {
+	return quotedRE().ReplaceAllStringFunc(msg, func(q string) string {
 		inner := q[1 : len(q)-1]
 		if len(inner) <= maxQuoted {
 			return q
@@ -179,7 +178,7 @@ const maxErrorMsg = 240
 // boundMsg bounds a parser's message: quoted tokens cut, the whole cut to maxErrorMsg.
 func boundMsg(msg string) string {
 	msg = boundQuotes(msg)
-	msg = longWordRE.ReplaceAllStringFunc(msg, func(w string) string {
+	msg = longWordRE().ReplaceAllStringFunc(msg, func(w string) string {
 		cut := maxQuoted
 		for cut > 0 && !utf8.RuneStart(w[cut]) {
 			cut--
