@@ -297,7 +297,9 @@ func TestSandboxInterrupted(t *testing.T) {
 func TestSandboxSweepAfterCrash(t *testing.T) {
 	h := newHarness(t)
 	bin := filepath.Join(t.TempDir(), "slsabox")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/slsabox/slsabox/cmd/slsabox").CombinedOutput(); err != nil {
+	build := exec.Command("go", "build", "-o", bin, "github.com/slsabox/slsabox/cmd/slsabox")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // static, as released
+	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	dir := h.project(`  - name: long

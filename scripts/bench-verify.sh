@@ -23,7 +23,7 @@ step() { printf '== %s\n' "$*" >&2; }
 
 step "cosign and bin/slsabox"
 scripts/tools.sh cosign
-go build -trimpath -o bin/slsabox ./cmd/slsabox
+CGO_ENABLED=0 go build -trimpath -o bin/slsabox ./cmd/slsabox
 
 step "local Rekor v2 log"
 if ! scripts/rekor.sh status >/dev/null 2>&1; then

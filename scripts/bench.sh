@@ -54,7 +54,7 @@ if [[ $which == sandbox || $which == load || $which == all ]]; then
 	mkdir -p "$images"
 	testbox=$(scripts/images/testbox.sh "$images")
 	if [[ $which != load ]]; then gotool=$(scripts/images/go-toolchain.sh "$images"); fi
-	go build -trimpath -o bin/slsabox ./cmd/slsabox
+	CGO_ENABLED=0 go build -trimpath -o bin/slsabox ./cmd/slsabox
 fi
 
 if [[ $which == sandbox || $which == all ]]; then

@@ -24,7 +24,7 @@ banner "builder image (Go 1.26.8 toolchain, built locally; same bytes on every m
 scripts/images/go-toolchain.sh .cache/images
 
 banner "slsabox"
-go build -trimpath -o bin/slsabox ./cmd/slsabox
+CGO_ENABLED=0 go build -trimpath -o bin/slsabox ./cmd/slsabox
 bin/slsabox version
 
 if [[ ! -f .cache/demo.key ]]; then

@@ -26,7 +26,9 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	slsaboxBin = filepath.Join(dir, "slsabox")
-	if out, err := exec.Command("go", "build", "-o", slsaboxBin, ".").CombinedOutput(); err != nil {
+	build := exec.Command("go", "build", "-o", slsaboxBin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // static, as released
+	if out, err := build.CombinedOutput(); err != nil {
 		panic(string(out))
 	}
 	code := m.Run()

@@ -317,7 +317,9 @@ func deadURL(t *testing.T) string {
 func slsaboxAndKey(t *testing.T, dir string) (bin, key string, pem []byte) {
 	t.Helper()
 	bin = filepath.Join(dir, "slsabox")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/slsabox/slsabox/cmd/slsabox").CombinedOutput(); err != nil {
+	build := exec.Command("go", "build", "-o", bin, "github.com/slsabox/slsabox/cmd/slsabox")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // static, as released
+	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	key = filepath.Join(dir, "release")

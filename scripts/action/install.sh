@@ -60,11 +60,11 @@ from_source() {
 			"add actions/setup-go (go-version-file: go.mod of the action) before this step, or use a commit that pins a release"
 	say "building slsabox from $action_root with $(go version | awk '{print $3}')"
 	mkdir -p "$dest"
-	(cd "$action_root" && go build -trimpath -o "$dest/slsabox" ./cmd/slsabox) ||
+	(cd "$action_root" && CGO_ENABLED=0 go build -trimpath -o "$dest/slsabox" ./cmd/slsabox) ||
 		fail "go build ./cmd/slsabox failed in $action_root" "see the compiler's output above; the action needs Go >= 1.26.6" 3
 	if [ -n "$plugin" ]; then
 		say "building the KMS plugin $plugin"
-		(cd "$action_root" && go build -trimpath -o "$dest/$plugin" "./cmd/$plugin") ||
+		(cd "$action_root" && CGO_ENABLED=0 go build -trimpath -o "$dest/$plugin" "./cmd/$plugin") ||
 			fail "go build ./cmd/$plugin failed in $action_root" "see the compiler's output above" 3
 	fi
 }
