@@ -486,7 +486,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		return res, err
 	}
 	if len(def.Images) > 0 {
-		b.progressf("collecting %d images", len(def.Images))
+		b.progressf("collecting images: %d", len(def.Images))
 	}
 	images, err := collectImages(ctx, def, outDir, filepath.Join(work, "images"), stage, src.CommitTime.Unix())
 	if err != nil {
