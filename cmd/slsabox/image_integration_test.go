@@ -8,12 +8,14 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -214,5 +216,40 @@ func tarDir(t *testing.T, dir string, w io.Writer) {
 	}
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestHostileImageLayout: a step that writes an OCI layout whose manifest blob does
+// not match its digest fails the build with exit 2 and the reason; OUT is not written.
+func TestHostileImageLayout(t *testing.T) {
+	testenv.Containerd(t)
+	image := testenv.Image(t, "testbox.tar")
+	repo := t.TempDir()
+	manifest := `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}`
+	wrong := "sha256:" + strings.Repeat("ab", 32)
+	files := map[string]string{
+		"slsabox.yaml": "version: 1\nimage: " + image + "\nsteps:\n  - name: build\n    run: [cp, -r, /src/layout, /out/img]\n" +
+			"images:\n  - {name: registry.example.com/acme/evil, layout: /out/img}\n",
+		"layout/oci-layout": `{"imageLayoutVersion":"1.0.0"}`,
+		"layout/index.json": `{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"` + wrong + `","size":` + fmt.Sprint(len(manifest)) + `}]}`,
+		"layout/blobs/sha256/" + strings.TrimPrefix(wrong, "sha256:"):                          manifest,
+		"layout/blobs/sha256/44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a": "{}",
+	}
+	for name, data := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(repo, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(repo, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gitInitCommit(t, repo)
+	out := filepath.Join(t.TempDir(), "out")
+	_, stderr, code := slsabox(t, "build", repo, "-o", out, "--unsigned")
+	if code != 2 || !strings.Contains(stderr, "image output rejected: image registry.example.com/acme/evil (layout /out/img): invalid OCI image layout: blob "+wrong+" does not match its digest") {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("OUT was written: %v", err)
 	}
 }
