@@ -494,6 +494,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		return res, err
 	}
 	res.Images = images
+	res.Inputs = append(res.Inputs, baseInputs(def)...)
 	if err := copyFile(logFile.Name(), filepath.Join(stage, "build.log"), 0o644); err != nil {
 		return res, fmt.Errorf("%w: writing build log: %w", ErrEnvironment, err)
 	}

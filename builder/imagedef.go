@@ -4,12 +4,14 @@ import "io/fs"
 
 // OutputImage is a container image the build produces (images: in slsabox.yaml). It
 // comes from an OCI image layout a step wrote (Layout), or slsabox assembles it from
-// files in /out (Files and the config fields). Base images are not supported yet:
-// an assembled image starts from scratch.
+// files in /out (Files and the config fields), on top of Base or of nothing.
 type OutputImage struct {
 	Name   string // registry/repository, without tag or digest
 	Layout string // "/out/DIR" when a step wrote the image; "" when assembled
 
+	// Base, when set, is the image an assembled image starts from: an OCI archive
+	// pinned by digest (a manifest, or an index resolved for Platform). nil is scratch.
+	Base       *ImageRef
 	Files      []ImageFile
 	Entrypoint []string
 	Cmd        []string

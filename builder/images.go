@@ -89,7 +89,7 @@ func assembleImage(ctx context.Context, img OutputImage, outDir, dir string, epo
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("%w: %w", ErrEnvironment, err)
 	}
-	var files []ociarchive.File
+	files := []ociarchive.File{}
 	for _, f := range img.Files {
 		src := filepath.Join(outDir, filepath.FromSlash(strings.TrimPrefix(f.Src, "/out/")))
 		fi, err := os.Lstat(src)
@@ -116,6 +116,13 @@ func assembleImage(ctx context.Context, img OutputImage, outDir, dir string, epo
 	if len(env) == 0 {
 		env = nil
 	}
+	final := dir
+	if img.Base != nil { // the files' layer goes on top of the base: written apart first
+		dir = final + ".files"
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			return fmt.Errorf("%w: %w", ErrEnvironment, err)
+		}
+	}
 	_, err := ociarchive.WriteLayout(ctx, dir, files, ociarchive.Options{
 		Epoch: epoch, Entrypoint: img.Entrypoint, Cmd: img.Cmd, Env: env, User: img.User, WorkDir: img.WorkDir,
 		Labels:   img.Labels,
@@ -127,7 +134,32 @@ func assembleImage(ctx context.Context, img OutputImage, outDir, dir string, epo
 		}
 		return fmt.Errorf("%w: assembling the image: %w", ErrImageRejected, err)
 	}
+	if img.Base == nil {
+		return nil
+	}
+	base, err := loadBase(*img.Base, img.Platform, final+".base")
+	if err != nil {
+		return err
+	}
+	if err := onBase(base, dir, img, epoch, final); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: assembling the image", ErrInterrupted)
+		}
+		return fmt.Errorf("%w: putting the files on %s: %w", ErrImageRejected, img.Base.Raw, err)
+	}
 	return nil
+}
+
+// baseInputs are the base images of def, recorded as resolved dependencies of the build.
+func baseInputs(def *Definition) []ResolvedInput {
+	var in []ResolvedInput
+	for _, img := range def.Images {
+		if img.Base != nil {
+			in = append(in, ResolvedInput{Name: "base image of " + img.Name, URI: img.Base.Raw,
+				Digest: map[string]string{"sha256": strings.TrimPrefix(img.Base.Digest, "sha256:")}})
+		}
+	}
+	return in
 }
 
 // checkSubjectNames refuses file subjects that would collide with the images: one

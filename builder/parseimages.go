@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/slsabox/slsabox/internal/hint"
 	"gopkg.in/yaml.v3"
 )
 
@@ -50,10 +52,19 @@ func (p *defParser) images(n *yaml.Node, def *Definition) error {
 				if err != nil {
 					return err
 				}
-				if s != "scratch" {
-					return p.fail(v, fmt.Sprintf("%s.base %q: base images are not supported yet", what, s),
-						"write base: scratch (or leave it out) and put everything the program needs into files:, e.g. a static binary; or build the image with any tool into an OCI layout and use layout:")
+				if s == "scratch" {
+					return nil
 				}
+				if !strings.HasPrefix(s, "oci-archive:") {
+					return p.fail(v, fmt.Sprintf("%s.base %s: only an OCI archive can be a base image (yet)", what, quoteToken(s)),
+						"save the base by digest into an archive (skopeo copy docker://NAME@sha256:D oci-archive:base.tar) and write base: oci-archive:base.tar@sha256:D, or base: scratch")
+				}
+				ref, err := parseImageRef(s, filepath.Dir(p.file))
+				if err != nil {
+					msg := strings.TrimPrefix(err.Error(), ErrInvalidDefinition.Error()+": ")
+					return p.fail(v, what+".base: "+msg, hint.Of(err))
+				}
+				img.Base = &ref
 				return nil
 			},
 			"files":      func(v *yaml.Node) error { return p.imageFiles(v, what, &img) },

@@ -59,7 +59,8 @@ func TestParseImagesErrors(t *testing.T) {
 		{"layout outside out", "- {name: r.example/ab, layout: /tmp/i}", "not a directory under /out"},
 		{"layout dotdot", "- {name: r.example/ab, layout: /out/../etc}", "not a directory under /out"},
 		{"layout is out", "- {name: r.example/ab, layout: /out}", "not a directory under /out"},
-		{"base image", "- {name: r.example/ab, base: 'r.example/base@sha256:" + hex64 + "', files: [{src: /out/a, dst: /a}]}", "base images are not supported yet"},
+		{"registry base", "- {name: r.example/ab, base: 'r.example/base@sha256:" + hex64 + "', files: [{src: /out/a, dst: /a}]}", "only an OCI archive can be a base"},
+		{"unpinned base", "- {name: r.example/ab, base: 'oci-archive:base.tar', files: [{src: /out/a, dst: /a}]}", "not pinned by digest"},
 		{"src outside out", "- {name: r.example/ab, files: [{src: /etc/passwd, dst: /a}]}", "not a file under /out"},
 		{"dst relative", "- {name: r.example/ab, files: [{src: /out/a, dst: a}]}", "not a clean absolute path"},
 		{"dst root", "- {name: r.example/ab, files: [{src: /out/a, dst: /}]}", "not a clean absolute path"},
@@ -87,5 +88,19 @@ func TestParseImagesErrors(t *testing.T) {
 	// Without images, outputs stays required.
 	if _, err := ParseDefinition("slsabox.yaml", []byte(imagesHead)); err == nil || !strings.Contains(err.Error(), `"outputs"`) {
 		t.Fatalf("no outputs, no images: err = %v", err)
+	}
+}
+
+func TestParseImagesBase(t *testing.T) {
+	def, err := ParseDefinition("/p/slsabox.yaml", []byte(imagesHead+`images:
+  - name: registry.example.com/acme/hello
+    base: oci-archive:images/base.tar@sha256:`+hex64+`
+    files: [{src: /out/hello, dst: /hello}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := def.Images[0].Base; b == nil || b.Archive != "/p/images/base.tar" || b.Digest != "sha256:"+hex64 {
+		t.Fatalf("base = %+v", b)
 	}
 }
