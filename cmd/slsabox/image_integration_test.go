@@ -253,3 +253,48 @@ func TestHostileImageLayout(t *testing.T) {
 		t.Errorf("OUT was written: %v", err)
 	}
 }
+
+// TestImageOnBase: hello-go's program on the testbox image as a base (an OCI archive
+// pinned by digest): the signed provenance records the base as a resolved dependency,
+// and the image runs the program through the base's shell.
+func TestImageOnBase(t *testing.T) {
+	addr := testenv.Containerd(t)
+	base := testenv.Image(t, "testbox.tar")
+	dir := copyExample(t, "hello-go", testenv.Image(t, "go-toolchain.tar"))
+	def, err := os.ReadFile(filepath.Join(dir, "slsabox.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def = regexp.MustCompile(`(?m)^outputs: .*$`).ReplaceAll(def, []byte(`images:
+  - name: registry.example.com/slsabox/hello-sh
+    base: `+base+`
+    files: [{src: /out/hello, dst: /usr/local/bin/hello}]
+    entrypoint: [/bin/sh, -c, "hello -name slsabox"]
+    env: {PATH: /usr/local/bin:/bin}`))
+	if err := os.WriteFile(filepath.Join(dir, "slsabox.yaml"), def, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("git", "-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qam", "on base").CombinedOutput(); err != nil {
+		t.Fatalf("git commit: %v %s", err, out)
+	}
+	key := keygen(t)
+	out := filepath.Join(t.TempDir(), "out")
+	r := buildJSON(t, dir, out, "--key", key+".key", "--no-tlog")
+	if len(r.Images) != 1 {
+		t.Fatalf("images: %+v", r.Images)
+	}
+	im := r.Images[0]
+	found := false
+	for _, in := range r.Inputs {
+		found = found || in.URI == base && in.Digest["sha256"] == base[strings.LastIndex(base, ":")+1:]
+	}
+	if !found {
+		t.Errorf("the base is not among the inputs: %+v", r.Inputs)
+	}
+	if got := statementSubjects(t, filepath.Join(out, "provenance.sigstore.json")); got[im.Name] != im.SHA256() {
+		t.Errorf("provenance subjects %v", got)
+	}
+	if got := runLayout(t, addr, filepath.Join(out, im.Layout), im.Digest); got != "Hello, slsabox!\n" {
+		t.Errorf("the image printed %q", got)
+	}
+}
