@@ -9,17 +9,10 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/slsabox/slsabox/internal/errclass"
 	"github.com/slsabox/slsabox/internal/hint"
 	"github.com/slsabox/slsabox/internal/ociarchive"
 	"github.com/slsabox/slsabox/internal/ocilayout"
 )
-
-// ErrImageRejected: an image output (images: in slsabox.yaml) is not a complete,
-// consistent OCI image (a missing blob, a digest mismatch, a symlink, a manifest that
-// does not parse), or a file it is assembled from is missing. It is a fault of the
-// request (exit 2), and an output rejected.
-var ErrImageRejected = errclass.New("image output rejected", ErrInvalidRequest, ErrOutputRejected)
 
 // ImageSubject is a container image the build produced. OUT holds it as an OCI
 // layout; the provenance names it as a subject with the digest of its manifest (or
