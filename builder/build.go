@@ -234,6 +234,8 @@ type Result struct {
 	Source     *Source        `json:"source"`
 	Image      *ResolvedImage `json:"image"`
 	Subjects   []Subject      `json:"subjects"`
+	// Images are the container images built (images: in slsabox.yaml), subjects too.
+	Images     []ImageSubject `json:"images,omitempty"`
 	Steps      []StepResult   `json:"steps"`
 	Limits     LimitsInfo     `json:"limits"`
 	Sandbox    Sandbox        `json:"sandbox"`
@@ -479,6 +481,20 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		return res, err
 	}
 	res.Subjects = subjects
+	if err := checkSubjectNames(subjects, def.Images); err != nil {
+		b.saveFailedLog(logFile, outAbs)
+		return res, err
+	}
+	if len(def.Images) > 0 {
+		b.progressf("collecting images: %d", len(def.Images))
+	}
+	images, err := collectImages(ctx, def, outDir, filepath.Join(work, "images"), stage, src.CommitTime.Unix())
+	if err != nil {
+		b.saveFailedLog(logFile, outAbs)
+		return res, err
+	}
+	res.Images = images
+	res.Inputs = append(res.Inputs, baseInputs(def)...)
 	if err := copyFile(logFile.Name(), filepath.Join(stage, "build.log"), 0o644); err != nil {
 		return res, fmt.Errorf("%w: writing build log: %w", ErrEnvironment, err)
 	}

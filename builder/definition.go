@@ -6,14 +6,15 @@ import (
 
 // Definition is a parsed and validated slsabox.yaml.
 type Definition struct {
-	File    string   // path the definition was read from, as given
-	Digest  string   // sha256 (hex) of the file's bytes
-	Raw     []byte   // the file's bytes, recorded in the provenance
-	Version int      // always 1
-	Image   ImageRef // the builder image, pinned by digest
-	Inputs  []Input  // declared inputs, fetched outside the sandbox
-	Steps   []Step   // run in order, one container each
-	Outputs []string // glob patterns under /out; "**" matches any number of directories
+	File    string        // path the definition was read from, as given
+	Digest  string        // sha256 (hex) of the file's bytes
+	Raw     []byte        // the file's bytes, recorded in the provenance
+	Version int           // always 1
+	Image   ImageRef      // the builder image, pinned by digest
+	Inputs  []Input       // declared inputs, fetched outside the sandbox
+	Steps   []Step        // run in order, one container each
+	Outputs []string      // glob patterns under /out; "**" matches any number of directories
+	Images  []OutputImage // container images, subjects beside the files; outputs may be empty when set
 	Limits  Limits
 }
 

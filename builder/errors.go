@@ -30,6 +30,12 @@ var (
 	ErrStepFailed = errors.New("build step failed")
 	// ErrOutputRejected: /out holds something that is not a plain regular file, or too much.
 	ErrOutputRejected = errors.New("build output rejected")
+	// ErrImageRejected: an image output (images: in slsabox.yaml) is not a complete,
+	// consistent OCI image (a missing blob, a digest mismatch, a symlink, a manifest
+	// that does not parse), a file it is assembled from is missing, or its base archive
+	// does not hold its pinned digest. A fault of the request (exit 2), and an output
+	// rejected.
+	ErrImageRejected = errclass.New("image output rejected", ErrInvalidRequest, ErrOutputRejected)
 	// ErrInputDigest: a declared input (url+sha256, a Go module pinned by go.sum) is not
 	// what its digest says, as fetched or as found in the host cache.
 	ErrInputDigest = errors.New("input digest mismatch")

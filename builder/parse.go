@@ -101,8 +101,12 @@ func parseDefinition(file string, data []byte) (*Definition, error) {
 		"steps":   func(n *yaml.Node) error { return p.steps(n, def) },
 		"outputs": func(n *yaml.Node) error { return p.outputs(n, def) },
 		"limits":  func(n *yaml.Node) error { return p.limits(n, def) },
-	}, "version", "image", "steps", "outputs"); err != nil {
+		"images":  func(n *yaml.Node) error { return p.images(n, def) },
+	}, "version", "image", "steps"); err != nil {
 		return nil, err
+	}
+	if def.Outputs == nil && len(def.Images) == 0 {
+		return nil, p.fail(root, `the top level is missing the required key "outputs"`, "see docs/config.md for an example")
 	}
 	return def, nil
 }

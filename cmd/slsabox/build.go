@@ -279,10 +279,10 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 	if ks, ok := signer.(*attest.KeylessSigner); ok {
 		info.SigningMode = "keyless"
 		info.CertificateIdentity, info.CertificateIssuer = certificateSubject(bundle)
-		g.logf(stderr, "signed provenance for %d subjects as builder %s with a certificate from %s (%s)", len(res.Subjects), builderID,
+		g.logf(stderr, "signed provenance for %d subjects as builder %s with a certificate from %s (%s)", len(res.Subjects)+len(res.Images), builderID,
 			ks.FulcioURL(), certificateIdentity(bundle))
 	} else {
-		g.logf(stderr, "signed provenance for %d subjects as builder %s", len(res.Subjects), builderID)
+		g.logf(stderr, "signed provenance for %d subjects as builder %s", len(res.Subjects)+len(res.Images), builderID)
 	}
 	var logErr error
 	if tlog != nil {
@@ -422,6 +422,9 @@ func printResult(cmd *cobra.Command, g *globalOptions, res *builder.Result, prov
 	fmt.Fprintf(w, " in %s with %s\n", res.FinishedOn.Sub(res.StartedOn).Round(1e6), res.Image.ManifestDigest)
 	for _, s := range res.Subjects {
 		fmt.Fprintf(w, "sha256:%s  %s\n", s.SHA256, termSafe(filepath.Join(res.OutDir, s.Name)))
+	}
+	for _, img := range res.Images {
+		fmt.Fprintf(w, "%s  %s (image %s)\n", img.Digest, termSafe(filepath.Join(res.OutDir, img.Layout)), termSafe(img.Name))
 	}
 	if prov != nil {
 		fmt.Fprintf(w, "provenance: %s\n", termSafe(prov.Bundle))

@@ -176,7 +176,7 @@ func cosignAccepts(t *testing.T, pub, bundle, artifact string) {
 // and scripts/images/pin.sh, the documented way to re-pin the committed example on a
 // fresh machine, must make the committed definition name this machine's image.
 func TestExamplesPinBuiltImages(t *testing.T) {
-	for example, archive := range map[string]string{"hello-go": "go-toolchain.tar", "go-deps": "go-toolchain.tar"} {
+	for example, archive := range map[string]string{"hello-go": "go-toolchain.tar", "go-deps": "go-toolchain.tar", "hello-image": "go-toolchain.tar"} {
 		want := testenv.Image(t, archive)
 		def, err := builder.LoadDefinition(filepath.Join(testenv.RepoRoot(t), "examples", example), "")
 		if err != nil {

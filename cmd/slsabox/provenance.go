@@ -44,6 +44,11 @@ func describeBuild(res *builder.Result, sourceURI, sourceRef string) *attest.Bui
 	for _, s := range res.Subjects {
 		b.Subjects = append(b.Subjects, attest.Subject{Name: s.Name, SHA256: s.SHA256})
 	}
+	// An image is named without tag or digest, its digest that of its manifest (or
+	// index): what cosign and admission controllers look up.
+	for _, img := range res.Images {
+		b.Subjects = append(b.Subjects, attest.Subject{Name: img.Name, SHA256: img.SHA256()})
+	}
 	return b
 }
 

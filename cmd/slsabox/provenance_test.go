@@ -46,3 +46,22 @@ func TestDescribeBuild(t *testing.T) {
 		t.Errorf("definition outside the repository = %q, want /tmp/x.yaml", b.Definition.Path)
 	}
 }
+
+// TestDescribeBuildImages: an image is a subject named by the image name, with the
+// manifest digest, after the files; rebuild compares it like a file.
+func TestDescribeBuildImages(t *testing.T) {
+	res := &builder.Result{
+		Source:   &builder.Source{Commit: "c"},
+		Subjects: []builder.Subject{{Name: "hello", SHA256: "1"}},
+		Images:   []builder.ImageSubject{{Name: "registry.example.com/acme/hello", Digest: "sha256:2", Layout: "images/x"}},
+	}
+	b := describeBuild(res, "", "")
+	if len(b.Subjects) != 2 || b.Subjects[1].Name != "registry.example.com/acme/hello" || b.Subjects[1].SHA256 != "2" {
+		t.Fatalf("subjects = %+v", b.Subjects)
+	}
+	res.Images[0].Digest = "sha256:3"
+	got, ok := compareSubjects(b.Subjects, describeBuild(res, "", "").Subjects)
+	if ok || !got[0].Match || got[1].Match {
+		t.Errorf("another image digest: %+v, reproduced %v", got, ok)
+	}
+}

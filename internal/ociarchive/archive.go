@@ -77,17 +77,44 @@ func writeArchive(ctx context.Context, w io.Writer, layers []string, opts Option
 		}
 	}
 
+	img, err := assemble(blobs, diffIDs, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeOuter(ctx, w, img.blobs, img.index, opts.Epoch); err != nil {
+		return nil, err
+	}
+	return img.res, nil
+}
+
+// image is an assembled image: every blob (layers, config, manifest) and index.json.
+type image struct {
+	blobs []blob
+	index []byte
+	res   *Result
+}
+
+// assemble adds the config, the manifest and index.json to finished layers.
+func assemble(layers []blob, diffIDs []string, opts Options) (*image, error) {
 	res := &Result{}
-	for _, b := range blobs {
+	for _, b := range layers {
 		res.Layers = append(res.Layers, b.desc)
+	}
+	if res.Layers == nil {
+		res.Layers = []Descriptor{} // "layers": [] rather than null
+	}
+	if diffIDs == nil {
+		diffIDs = []string{}
 	}
 	plat := opts.platform()
 	cfg := imageConfig{
 		Created:      unixTime(opts.Epoch).Format("2006-01-02T15:04:05Z"),
 		Architecture: plat.Architecture,
 		OS:           plat.OS,
-		Config:       runtimeConfig{Env: opts.Env, Cmd: opts.Cmd, WorkingDir: opts.WorkDir},
-		RootFS:       rootFS{Type: "layers", DiffIDs: diffIDs},
+		Variant:      plat.Variant,
+		Config: runtimeConfig{User: opts.User, Env: opts.Env, Entrypoint: opts.Entrypoint, Cmd: opts.Cmd,
+			WorkingDir: opts.WorkDir, Labels: opts.Labels},
+		RootFS: rootFS{Type: "layers", DiffIDs: diffIDs},
 	}
 	cfgBlob, err := jsonBlob(mediaTypeConfig, cfg)
 	if err != nil {
@@ -110,11 +137,7 @@ func writeArchive(ctx context.Context, w io.Writer, layers []string, opts Option
 	if err != nil {
 		return nil, err
 	}
-	blobs = append(blobs, cfgBlob, man)
-	if err := writeOuter(ctx, w, blobs, idx, opts.Epoch); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return &image{blobs: append(layers, cfgBlob, man), index: idx, res: res}, nil
 }
 
 // notInLayer refuses a working directory inside a directory layer: the layer

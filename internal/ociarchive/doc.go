@@ -18,6 +18,10 @@
 //     layers are gzip level 6 with an empty gzip header, JSON is compact with
 //     a fixed field order.
 //
+// [WriteLayout] writes an image of one layer made of chosen files (slsabox.yaml's
+// images:) as an OCI layout directory instead, with the same rules; Options also
+// fill its Entrypoint, User and Labels.
+//
 // Options.Mountpoints appends a layer of the empty directories a read-only
 // sandbox rootfs needs (/src, /out, /inputs, /tmp, /dev, /proc, /sys, /run).
 //

@@ -29,6 +29,7 @@ type Descriptor struct {
 type Platform struct {
 	Architecture string `json:"architecture"`
 	OS           string `json:"os"`
+	Variant      string `json:"variant,omitempty"`
 }
 
 type index struct {
@@ -48,14 +49,20 @@ type imageConfig struct {
 	Created      string        `json:"created"`
 	Architecture string        `json:"architecture"`
 	OS           string        `json:"os"`
+	Variant      string        `json:"variant,omitempty"`
 	Config       runtimeConfig `json:"config"`
 	RootFS       rootFS        `json:"rootfs"`
 }
 
+// runtimeConfig keeps the image-spec's field order; every field is omitted when
+// empty, so adding one never changes the bytes of an image that does not set it.
 type runtimeConfig struct {
-	Env        []string `json:"Env,omitempty"`
-	Cmd        []string `json:"Cmd,omitempty"`
-	WorkingDir string   `json:"WorkingDir,omitempty"`
+	User       string            `json:"User,omitempty"`
+	Env        []string          `json:"Env,omitempty"`
+	Entrypoint []string          `json:"Entrypoint,omitempty"`
+	Cmd        []string          `json:"Cmd,omitempty"`
+	WorkingDir string            `json:"WorkingDir,omitempty"`
+	Labels     map[string]string `json:"Labels,omitempty"` // encoding/json sorts the keys
 }
 
 type rootFS struct {

@@ -20,6 +20,10 @@ type Options struct {
 	Env     []string
 	Cmd     []string
 	WorkDir string
+	// Entrypoint, User ("uid[:gid]" or a name) and Labels fill the image config too.
+	Entrypoint []string
+	User       string
+	Labels     map[string]string
 	// Mountpoints adds a last layer with the empty directories a read-only
 	// sandbox rootfs needs as mountpoints: /src, /out, /inputs (0755), /tmp
 	// (1777), and /dev, /run (0755), /proc, /sys (0555) for runc.
@@ -54,6 +58,9 @@ func (o *Options) validate() error {
 	}
 	if o.WorkDir != "" && (!path.IsAbs(o.WorkDir) || strings.ContainsRune(o.WorkDir, 0)) {
 		return fmt.Errorf("%w: workdir %q must be an absolute path such as /src", errInvalidOptions, o.WorkDir)
+	}
+	if strings.ContainsRune(o.User, 0) {
+		return fmt.Errorf("%w: user has a NUL byte", errInvalidOptions)
 	}
 	if o.Epoch < 0 {
 		return fmt.Errorf("%w: epoch %d is before 1970; use SOURCE_DATE_EPOCH >= 0", errInvalidOptions, o.Epoch)
