@@ -9,7 +9,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -25,7 +24,7 @@ import (
 // maxBaseArchive bounds what is extracted of a base image archive.
 const maxBaseArchive = 16 << 30
 
-var blobNameRE = regexp.MustCompile(`^blobs/sha256/[0-9a-f]{64}$`)
+var blobNameRE = lazyRegexp(`^blobs/sha256/[0-9a-f]{64}$`)
 
 // loadBase extracts the OCI archive of ref into dir, checks every blob reachable from
 // the pinned digest (internal/ocilayout: present, right size, right sha256), and
@@ -158,7 +157,7 @@ func extractLayout(r io.Reader, dir string) error {
 			return fmt.Errorf("not a tar archive: %w", err)
 		}
 		name := strings.TrimPrefix(path.Clean("/"+h.Name), "/")
-		if name != "oci-layout" && name != "index.json" && !blobNameRE.MatchString(name) {
+		if name != "oci-layout" && name != "index.json" && !blobNameRE().MatchString(name) {
 			continue
 		}
 		if h.Typeflag != tar.TypeReg {

@@ -16,9 +16,9 @@ import (
 )
 
 var (
-	platformPartRE = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
-	labelKeyRE     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$`)
-	userRE         = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,63})?$`)
+	platformPartRE = lazyRegexp(`^[a-z0-9_]{1,32}$`)
+	labelKeyRE     = lazyRegexp(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$`)
+	userRE         = lazyRegexp(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,63})?$`)
 )
 
 func (p *defParser) images(n *yaml.Node, def *Definition) error {
@@ -71,7 +71,7 @@ func (p *defParser) images(n *yaml.Node, def *Definition) error {
 			"entrypoint": func(v *yaml.Node) (err error) { img.Entrypoint, err = p.args(v, what+".entrypoint"); return err },
 			"cmd":        func(v *yaml.Node) (err error) { img.Cmd, err = p.args(v, what+".cmd"); return err },
 			"env": func(v *yaml.Node) (err error) {
-				img.Env, err = p.mapOfScalars(v, what+".env", envNameRE, "use letters, digits and '_', not starting with a digit")
+				img.Env, err = p.mapOfScalars(v, what+".env", envNameRE(), "use letters, digits and '_', not starting with a digit")
 				return err
 			},
 			"user": func(v *yaml.Node) error {
@@ -79,7 +79,7 @@ func (p *defParser) images(n *yaml.Node, def *Definition) error {
 				if err != nil {
 					return err
 				}
-				if !userRE.MatchString(s) {
+				if !userRE().MatchString(s) {
 					return p.fail(v, fmt.Sprintf("%s.user %s is not a user[:group]", what, quoteToken(s)), `write a numeric uid[:gid] such as user: "65532:65532"`)
 				}
 				img.User = s
@@ -97,7 +97,7 @@ func (p *defParser) images(n *yaml.Node, def *Definition) error {
 				return nil
 			},
 			"labels": func(v *yaml.Node) error {
-				env, err := p.mapOfScalars(v, what+".labels", labelKeyRE, "label keys are letters, digits, '.', '_', '/' and '-', e.g. org.opencontainers.image.source")
+				env, err := p.mapOfScalars(v, what+".labels", labelKeyRE(), "label keys are letters, digits, '.', '_', '/' and '-', e.g. org.opencontainers.image.source")
 				if err != nil {
 					return err
 				}
@@ -113,7 +113,7 @@ func (p *defParser) images(n *yaml.Node, def *Definition) error {
 					return err
 				}
 				parts := strings.Split(s, "/")
-				if len(parts) < 2 || len(parts) > 3 || !all(parts, platformPartRE.MatchString) {
+				if len(parts) < 2 || len(parts) > 3 || !all(parts, platformPartRE().MatchString) {
 					return p.fail(v, fmt.Sprintf("%s.platform %s is not OS/ARCH[/VARIANT]", what, quoteToken(s)), "write e.g. platform: linux/amd64 or linux/arm64/v8")
 				}
 				img.Platform = Platform{OS: parts[0], Architecture: parts[1]}

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -60,7 +61,8 @@ type Layout struct {
 	Blobs []Descriptor // every blob the image references, itself included, sorted by digest
 }
 
-var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+// digestRE compiles on first use: slsabox links this package into every command.
+var digestRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^sha256:[0-9a-f]{64}$`) })
 
 type document struct {
 	SchemaVersion int          `json:"schemaVersion"`
@@ -168,7 +170,7 @@ func (w *walker) visit(d Descriptor, depth int) error {
 	if depth > maxDepth {
 		return fmt.Errorf("%w: indexes nest deeper than %d levels", ErrInvalidLayout, maxDepth)
 	}
-	if !digestRE.MatchString(d.Digest) {
+	if !digestRE().MatchString(d.Digest) {
 		return fmt.Errorf("%w: digest %.80q is not sha256:<64 lowercase hex>", ErrInvalidLayout, d.Digest)
 	}
 	if d.Size < 0 || d.Size > w.lim.TotalSize {
