@@ -41,9 +41,12 @@ for tool in "${want[@]}"; do
   pin=${pins[$tool]:-}
   [[ -n $pin ]] || { echo "tools.sh: unknown tool $tool" >&2; exit 2; }
   version=${pin##*@}
-  if [[ -x $bin/$tool ]] && go version -m "$bin/$tool" 2>/dev/null | grep -qE "^\s+mod\s+\S+\s+$version\s"; then
+  # Static (CGO_ENABLED=0), as these projects build their release binaries: the
+  # benchmarks compare slsabox with cosign as users download it.
+  if [[ -x $bin/$tool ]] && go version -m "$bin/$tool" 2>/dev/null | grep -qE "^\s+mod\s+\S+\s+$version\s" &&
+    go version -m "$bin/$tool" 2>/dev/null | grep -qE "^\s+build\s+CGO_ENABLED=0$"; then
     continue
   fi
   echo "tools.sh: installing $pin (cached afterwards in $bin)" >&2
-  GOFLAGS='' go install "$pin"
+  GOFLAGS='' CGO_ENABLED=0 go install "$pin"
 done
