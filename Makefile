@@ -14,6 +14,7 @@ GO ?= go
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/ ./cmd/slsabox ./cmd/sigstore-kms-awskms ./cmd/sigstore-kms-gcpkms \
 		./cmd/sigstore-kms-azurekms ./cmd/sigstore-kms-hashivault
+	chmod go-w bin bin/slsabox bin/sigstore-kms-*  # slsabox runs a KMS plugin only if no one else can write it
 
 demo:
 	scripts/demo.sh

@@ -7,7 +7,9 @@ import (
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
+	"strings"
 
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
@@ -20,7 +22,7 @@ import (
 
 // kmsSigner signs with a key that never leaves a KMS.
 type kmsSigner struct {
-	sv      kms.SignerVerifier
+	sv      kmsKey
 	pub     crypto.PublicKey
 	details signature.AlgorithmDetails
 	hint    []byte
@@ -28,33 +30,46 @@ type kmsSigner struct {
 
 var _ Signer = (*kmsSigner)(nil)
 
-// loadKMSSigner opens the KMS key named by ref through sigstore's kms package: a
-// provider linked into the program (package attest/kms links awskms://, gcpkms://,
-// azurekms:// and hashivault://), else the KMS plugin program sigstore-kms-SCHEME on
-// PATH (the slsabox command links none and runs cmd/sigstore-kms-*). Only ECDSA keys
-// are supported: KMSs sign digests, and DSSE with ECDSA P-256/P-384 is what every
-// verifier accepts.
+// shippedPlugins are the schemes slsabox has plugin programs for (cmd/sigstore-kms-*).
+var shippedPlugins = []string{"awskms", "gcpkms", "azurekms", "hashivault"}
+
+// kmsScheme is what a plugin name may hold: it becomes part of a file name.
+var kmsScheme = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+
+// loadKMSSigner opens the KMS key named by ref: through a provider linked into the
+// program (package attest/kms links awskms://, gcpkms://, azurekms:// and
+// hashivault://), else through the KMS plugin program sigstore-kms-SCHEME (the slsabox
+// command links no cloud SDK and runs cmd/sigstore-kms-*), found beside the program or
+// on PATH and checked by findKMSPlugin. Only ECDSA keys are supported: KMSs sign
+// digests, and DSSE with ECDSA P-256/P-384 is what every verifier accepts.
 func loadKMSSigner(ctx context.Context, scheme, ref string) (Signer, error) {
-	if !slices.Contains(kms.SupportedProviders(), scheme+"://") {
-		if err := checkKMSPlugin(scheme); err != nil {
-			return nil, hint.Wrap(fmt.Errorf("%w: refusing to run the KMS plugin for %s://: %w", ErrKey, scheme, err),
-				"install the plugin where only root (or the user running slsabox) can write, e.g. /usr/local/bin, and put that directory on PATH")
+	if slices.Contains(kms.SupportedProviders(), scheme+"://") {
+		sv, err := kms.Get(ctx, ref, crypto.SHA256)
+		if err != nil {
+			return nil, fmt.Errorf("%w: opening %s: %w", ErrSign, ref, err)
 		}
+		return newKMSSigner(ctx, sv)
 	}
-	sv, err := kms.Get(ctx, ref, crypto.SHA256)
-	if err != nil {
-		var nf *kms.ProviderNotFoundError
-		if errors.As(err, &nf) {
-			return nil, hint.Wrapf(fmt.Errorf("%w: no KMS provider for %s://: the plugin program sigstore-kms-%s is not on PATH", ErrKey, scheme, scheme),
-				"install it beside slsabox: `go install github.com/slsabox/slsabox/cmd/sigstore-kms-%s@VERSION` (or `make build`, which puts it in bin/), "+
-					"and put that directory on PATH; slsabox ships plugins for awskms, gcpkms, azurekms and hashivault", scheme)
-		}
-		return nil, fmt.Errorf("%w: opening %s: %w", ErrSign, ref, err)
+	if !kmsScheme.MatchString(scheme) {
+		return nil, fmt.Errorf("%w: %q is not a KMS scheme (lowercase letters, digits and '-')", ErrKey, scheme)
 	}
-	return newKMSSigner(ctx, sv)
+	path, err := findKMSPlugin(scheme)
+	switch {
+	case errors.Is(err, errNoPlugin) && slices.Contains(shippedPlugins, scheme):
+		return nil, hint.Wrapf(fmt.Errorf("%w: %w", ErrKey, err),
+			"install the plugin beside slsabox (`make build` puts it in bin/) or in a directory on PATH: "+
+				"`go install github.com/slsabox/slsabox/cmd/sigstore-kms-%s@VERSION`", scheme)
+	case errors.Is(err, errNoPlugin):
+		return nil, hint.Wrapf(fmt.Errorf("%w: no KMS provider for %s://: %w", ErrKey, scheme, err),
+			"slsabox ships plugins for awskms, gcpkms, azurekms and hashivault; for %s:// install a sigstore KMS plugin named sigstore-kms-%s", scheme, scheme)
+	case err != nil:
+		return nil, hint.Wrap(fmt.Errorf("%w: refusing to run the KMS plugin for %s://: %w", ErrKey, scheme, err),
+			"keep the plugin where only root or the user running slsabox can write (`chmod go-w` the file and its directories), e.g. beside slsabox or in /usr/local/bin")
+	}
+	return newKMSSigner(ctx, &pluginKey{path: path, keyRef: strings.TrimPrefix(ref, scheme+"://"), hash: crypto.SHA256})
 }
 
-func newKMSSigner(ctx context.Context, sv kms.SignerVerifier) (Signer, error) {
+func newKMSSigner(ctx context.Context, sv kmsKey) (Signer, error) {
 	pub, err := sv.PublicKey(options.WithContext(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("%w: reading the KMS public key: %w", ErrSign, err)

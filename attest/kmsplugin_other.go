@@ -2,5 +2,11 @@
 
 package attest
 
-// checkKMSPlugin has no ownership to check on this platform.
-func checkKMSPlugin(string) error { return nil }
+import "errors"
+
+var errNoPlugin = errors.New("no KMS plugin program")
+
+// findKMSPlugin: KMS plugins are run only where their owner can be checked.
+func findKMSPlugin(string) (string, error) {
+	return "", errors.New("KMS plugin programs are supported on Linux and other Unix systems only")
+}

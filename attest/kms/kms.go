@@ -8,7 +8,9 @@
 //
 //	import _ "github.com/slsabox/slsabox/attest/kms"
 //
-// and then attest.LoadSigner accepts the URIs above. slsabox's command does.
+// and then attest.LoadSigner accepts the URIs above in-process. The slsabox command
+// does not: it runs the same providers as plugin programs (cmd/sigstore-kms-*), so that
+// it starts without the cloud SDKs.
 package kms
 
 import (

@@ -1,6 +1,6 @@
-// Command sigstore-kms-azurekms signs with a key in Azure Key Vault for slsabox (and cosign):
-// a plugin of sigstore's KMS plugin protocol, which `slsabox build --key azurekms://…` runs from
-// PATH. It links that provider's SDK so that slsabox itself does not. It reads its
+// Command sigstore-kms-azurekms signs with a key in Azure Key Vault for slsabox:
+// a plugin of sigstore's KMS plugin protocol, which `slsabox build --key azurekms://…` runs (found
+// beside slsabox or on PATH). It links that provider's SDK so that slsabox itself does not. It reads its
 // credentials the way the provider's SDK does. Not run by hand.
 package main
 

@@ -7,8 +7,7 @@
 //
 // The slsabox command links no cloud SDK, so that `slsabox verify` starts quickly;
 // its --key awskms://… (gcpkms://, azurekms://, hashivault://) runs the programs of
-// cmd/sigstore-kms-*, each of which links one provider and calls Main. cosign runs
-// the same programs for the same URIs.
+// cmd/sigstore-kms-*, each of which links one provider and calls Main.
 package kmsplugin
 
 import (
@@ -29,7 +28,17 @@ import (
 // (awskms, gcpkms, …), which the calling program links, and returns the exit code.
 // args are the program's arguments (os.Args); errors go to stdout as the protocol's
 // error response, and to stderr, which the calling program shows its user.
-func Main(scheme string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func Main(scheme string, args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+	// sigstore's handlers assume well-formed calls; a malformed one must still get
+	// exactly one error response.
+	defer func() {
+		if r := recover(); r != nil {
+			err := fmt.Errorf("malformed call: %v", r)
+			_ = handler.WriteErrorResponse(stdout, err)
+			fmt.Fprintf(stderr, "sigstore-kms-%s: %v\n", scheme, err)
+			code = 1
+		}
+	}()
 	if err := serve(scheme, args, stdin, stdout); err != nil {
 		var a *answered
 		if !errors.As(err, &a) {
@@ -61,6 +70,9 @@ func serve(scheme string, args []string, stdin io.Reader, stdout io.Writer) erro
 	if pa.InitOptions == nil || pa.MethodArgs == nil {
 		return fmt.Errorf("reading the call: no initOptions or no methodName")
 	}
+	if err := complete(pa.MethodArgs); err != nil {
+		return fmt.Errorf("reading the call: %w", err)
+	}
 	if pa.InitOptions.ProtocolVersion != common.ProtocolVersion {
 		return fmt.Errorf("protocol version %q in the call, but this plugin speaks %q",
 			pa.InitOptions.ProtocolVersion, common.ProtocolVersion)
@@ -71,8 +83,12 @@ func serve(scheme string, args []string, stdin io.Reader, stdout io.Writer) erro
 	if !slices.Contains(kms.SupportedProviders(), prefix) {
 		return fmt.Errorf("this build of sigstore-kms-%s links no provider for %s", scheme, prefix)
 	}
+	// The deadline is the one of the call that loaded the key, which sigstore's
+	// client repeats in every later call; some providers keep this context for their
+	// later requests, so it bounds opening the key only. Each method's own deadline
+	// comes with its options.
 	ctx := context.Background()
-	if d := pa.InitOptions.CtxDeadline; d != nil {
+	if d := pa.InitOptions.CtxDeadline; d != nil && pa.MethodName == common.PublicKeyMethodName {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, *d)
 		defer cancel()
@@ -92,6 +108,26 @@ func serve(scheme string, args []string, stdin io.Reader, stdout io.Writer) erro
 	}
 	if resp.ErrorMessage != "" {
 		return &answered{errors.New(resp.ErrorMessage)}
+	}
+	return nil
+}
+
+// complete checks that the method's arguments and options are there: sigstore's
+// handlers dereference them.
+func complete(m *common.MethodArgs) error {
+	missing := false
+	switch m.MethodName {
+	case common.PublicKeyMethodName:
+		missing = m.PublicKey == nil || m.PublicKey.PublicKeyOptions == nil
+	case common.SignMessageMethodName:
+		missing = m.SignMessage == nil || m.SignMessage.SignOptions == nil
+	case common.VerifySignatureMethodName:
+		missing = m.VerifySignature == nil || m.VerifySignature.VerifyOptions == nil
+	case common.CreateKeyMethodName:
+		missing = m.CreateKey == nil
+	}
+	if missing {
+		return fmt.Errorf("the arguments of %s are missing", m.MethodName)
 	}
 	return nil
 }

@@ -53,6 +53,10 @@ func TestServe(t *testing.T) {
 	}{
 		{"other protocol", "fakekms", "v2", publicKeyCall("v2"), `protocol version "v2"`},
 		{"no provider linked", "nosuchkms", common.ProtocolVersion, publicKeyCall(common.ProtocolVersion), "links no provider for nosuchkms://"},
+		{"sign without arguments", "fakekms", common.ProtocolVersion, &common.PluginArgs{
+			InitOptions: publicKeyCall(common.ProtocolVersion).InitOptions, MethodArgs: &common.MethodArgs{MethodName: common.SignMessageMethodName}}, "arguments of signMessage are missing"},
+		{"public key without options", "fakekms", common.ProtocolVersion, &common.PluginArgs{
+			InitOptions: publicKeyCall(common.ProtocolVersion).InitOptions, MethodArgs: &common.MethodArgs{MethodName: common.PublicKeyMethodName, PublicKey: &common.PublicKeyArgs{}}}, "arguments of publicKey are missing"},
 		{"unknown method", "fakekms", common.ProtocolVersion, &common.PluginArgs{
 			InitOptions: publicKeyCall(common.ProtocolVersion).InitOptions, MethodArgs: &common.MethodArgs{MethodName: "frobnicate"}}, "unsupported method"},
 	} {

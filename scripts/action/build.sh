@@ -78,9 +78,7 @@ elif [ -n "${INPUT_SIGNING_KEY:-}" ]; then
 else
 	mode=key
 	args+=(--key "$INPUT_KMS_KEY")
-	# install.sh put the KMS plugin beside slsabox; sudo resets PATH, so it is set
-	# on the command below.
-	kms_path=$(dirname "$slsabox"):$PATH
+	# install.sh put the KMS plugin beside slsabox, where slsabox looks first.
 fi
 unset SLSABOX_IDENTITY_TOKEN SLSABOX_FULCIO_URL SLSABOX_TSA_URL
 unset INPUT_SIGNING_KEY SLSABOX_KEY
@@ -126,11 +124,7 @@ export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=safe.directory GIT_CONFIG_VALUE_0='*'
 
 say "slsabox ${args[*]}"
 rc=0
-if [ -n "${kms_path:-}" ]; then
-	as_root env "PATH=$kms_path" "$slsabox" "${args[@]}" >"$tmp/result.json" || rc=$?
-else
-	as_root "$slsabox" "${args[@]}" >"$tmp/result.json" || rc=$?
-fi
+as_root "$slsabox" "${args[@]}" >"$tmp/result.json" || rc=$?
 if [ "$(id -u)" != 0 ] && [ -e "$out" ]; then as_root chown -R "$(id -u):$(id -g)" "$out"; fi
 
 # A build that signed but could not log (exit 3) still has a bundle to hand on.

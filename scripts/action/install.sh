@@ -9,7 +9,7 @@
 #            release otherwise.
 # With INPUT_KMS_KEY (a KMS URI), the KMS plugin program its scheme needs,
 # sigstore-kms-SCHEME, is put beside slsabox (built, or taken from the same release
-# archive): slsabox links no cloud SDK and runs the plugin from PATH.
+# archive): slsabox links no cloud SDK and runs the plugin it finds beside itself.
 # SLSABOX_RELEASE_BASE_URL replaces https://github.com/slsabox/slsabox/releases/download
 # (a mirror); the URL is BASE/VERSION/slsabox_VERSION_OS_ARCH.tar.gz.
 # SLSABOX_RELEASE_CHECKSUMS replaces scripts/action/release.sha256 (tests).
@@ -24,7 +24,7 @@ if [ -n "${INPUT_KMS_KEY:-}" ]; then
 	scheme=${INPUT_KMS_KEY%%://*}
 	case $scheme in
 	awskms | gcpkms | azurekms | hashivault) plugin=sigstore-kms-$scheme ;;
-	*) fail "kms-key must be a KMS URI (awskms://, gcpkms://, azurekms:// or hashivault://), not \"$INPUT_KMS_KEY\"" \
+	*) fail "kms-key must be a KMS URI (awskms://, gcpkms://, azurekms:// or hashivault://); its scheme is \"${scheme:0:32}\"" \
 		"name the key as your KMS's URI, e.g. awskms:///alias/release" ;;
 	esac
 fi
@@ -59,13 +59,16 @@ from_source() {
 		fail "install: source builds slsabox with Go, which is not on PATH" \
 			"add actions/setup-go (go-version-file: go.mod of the action) before this step, or use a commit that pins a release"
 	say "building slsabox from $action_root with $(go version | awk '{print $3}')"
-	mkdir -p "$dest"
+	# 0755 whatever the umask: slsabox runs a KMS plugin only from a directory that
+	# nobody else can write.
+	install -d -m 0755 "$dest"
 	(cd "$action_root" && CGO_ENABLED=0 go build -trimpath -o "$dest/slsabox" ./cmd/slsabox) ||
 		fail "go build ./cmd/slsabox failed in $action_root" "see the compiler's output above; the action needs Go >= 1.26.6" 3
 	if [ -n "$plugin" ]; then
 		say "building the KMS plugin $plugin"
 		(cd "$action_root" && CGO_ENABLED=0 go build -trimpath -o "$dest/$plugin" "./cmd/$plugin") ||
 			fail "go build ./cmd/$plugin failed in $action_root" "see the compiler's output above" 3
+		chmod 0755 "$dest/$plugin"
 	fi
 }
 
@@ -98,7 +101,7 @@ from_release() {
 			fail "$file: $plugin is not a regular file" "the release archive is malformed; report it" 1
 		fi
 	fi
-	mkdir -p "$dest"
+	install -d -m 0755 "$dest"
 	install -m 0755 "$tmp/slsabox" "$dest/slsabox"
 	if [ -n "$plugin" ]; then install -m 0755 "$tmp/$plugin" "$dest/$plugin"; fi
 	say "slsabox $version installed, archive sha256 $got (pinned)"
