@@ -105,7 +105,7 @@ func TestKMSPlugin(t *testing.T) {
 	// Without the plugin on PATH: exit 2 naming the program to install.
 	t.Setenv("PATH", strings.TrimPrefix(os.Getenv("PATH"), bin+string(os.PathListSeparator)))
 	_, stderr, code = slsabox(t, "build", dir, "--key", key, "--no-tlog", "-o", filepath.Join(t.TempDir(), "o2"))
-	if code != 2 || !strings.Contains(stderr, "sigstore-kms-awskms is not on PATH") || !strings.Contains(stderr, "go install github.com/slsabox/slsabox/cmd/sigstore-kms-awskms") {
+	if code != 2 || !strings.Contains(stderr, "no KMS plugin program sigstore-kms-awskms") || !strings.Contains(stderr, "go install github.com/slsabox/slsabox/cmd/sigstore-kms-awskms") {
 		t.Errorf("without the plugin: exit %d, want 2 naming the plugin:\n%s", code, stderr)
 	}
 }
