@@ -74,22 +74,27 @@ type Limits struct {
 	Pids            int64  `json:"pids"`
 	Timeout         string `json:"timeout"`
 	OutputSizeBytes int64  `json:"outputSizeBytes"`
+	// CPUs is the CFS quota, CPU-seconds per wall second; 0: none.
+	CPUs         float64 `json:"cpus"`
+	LogSizeBytes int64   `json:"logSizeBytes"`
 }
 
 // Sandbox is the isolation the steps ran in, recorded as internalParameters.sandbox
 // (docs/buildtype.md explains each field).
 type Sandbox struct {
-	UID            uint32 `json:"uid"`
-	GID            uint32 `json:"gid"`
-	Network        string `json:"network"`
-	RootFS         string `json:"rootfs"`
-	Capabilities   string `json:"capabilities"`
-	NoNewPrivs     bool   `json:"noNewPrivileges"`
-	Seccomp        string `json:"seccomp"`
-	SeccompDigest  string `json:"seccompDigest"`
-	TmpSize        int64  `json:"tmpSize"`
-	Hostname       string `json:"hostname"`
-	SourceWritable bool   `json:"sourceWritable"`
+	UID             uint32 `json:"uid"`
+	GID             uint32 `json:"gid"`
+	Network         string `json:"network"`
+	RootFS          string `json:"rootfs"`
+	Capabilities    string `json:"capabilities"`
+	NoNewPrivs      bool   `json:"noNewPrivileges"`
+	Seccomp         string `json:"seccomp"`
+	SeccompDigest   string `json:"seccompDigest"`
+	TmpSize         int64  `json:"tmpSize"`
+	Hostname        string `json:"hostname"`
+	SourceWritable  bool   `json:"sourceWritable"`
+	CgroupNamespace string `json:"cgroupNamespace"`
+	CoreDumps       string `json:"coreDumps"`
 }
 
 // Runtime names the container runtime that ran the steps: versions go to

@@ -266,6 +266,9 @@ type LimitsInfo struct {
 	Pids            int64  `json:"pids"`
 	Timeout         string `json:"timeout"`
 	OutputSizeBytes int64  `json:"outputSizeBytes"`
+	// CPUs is the CFS quota, CPU-seconds per wall second; 0: none.
+	CPUs         float64 `json:"cpus"`
+	LogSizeBytes int64   `json:"logSizeBytes"`
 }
 
 // Publish marks an error from Request.Finish that should not stop the outputs from
@@ -311,7 +314,8 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	}
 	res.Def = def
 	res.Definition = DefinitionInfo{Path: relTo(req.SourceDir, req.DefinitionFile), SHA256: def.Digest, Content: string(def.Raw)}
-	res.Limits = LimitsInfo{MemoryBytes: def.Limits.Memory, Pids: def.Limits.Pids, Timeout: def.Limits.Timeout.String(), OutputSizeBytes: def.Limits.OutputSize}
+	res.Limits = LimitsInfo{MemoryBytes: def.Limits.Memory, Pids: def.Limits.Pids, Timeout: def.Limits.Timeout.String(),
+		OutputSizeBytes: def.Limits.OutputSize, CPUs: def.Limits.CPUs, LogSizeBytes: def.Limits.LogSize}
 	outAbs, err := filepath.Abs(req.OutDir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: output directory: %w", ErrInvalidInput, err)
@@ -433,7 +437,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	res.Runtime = <-rt
 	res.Sandbox = Sandbox{UID: b.cfg.uid, GID: b.cfg.gid, Network: "none", RootFS: "read-only", Capabilities: "none",
 		NoNewPrivs: true, Seccomp: seccompProfile, SeccompDigest: seccompDigest(), TmpSize: def.Limits.Memory,
-		Hostname: "slsabox", SourceWritable: true}
+		Hostname: "slsabox", SourceWritable: true, CgroupNamespace: "private", CoreDumps: "disabled"}
 
 	logFile, err := os.Create(filepath.Join(work, "build.log"))
 	if err != nil {
@@ -441,7 +445,8 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	}
 	defer logFile.Close()
 	logHash := sha256.New()
-	sink := &lockedWriter{w: io.MultiWriter(logFile, logHash, b.cfg.stepOutput)}
+	logCap := newCappedWriter(io.MultiWriter(logFile, logHash, b.cfg.stepOutput), def.Limits.LogSize)
+	sink := &lockedWriter{w: logCap}
 
 	for i, st := range def.Steps {
 		sr := StepResult{Name: st.Name, Run: st.Run}
@@ -495,6 +500,9 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	}
 	res.Images = images
 	res.Inputs = append(res.Inputs, baseInputs(def)...)
+	if logCap.Truncated {
+		b.progressf("warning: the build log reached limits.log_size (%s) and was cut there; OUT/build.log ends with a marker", formatSize(def.Limits.LogSize))
+	}
 	if err := copyFile(logFile.Name(), filepath.Join(stage, "build.log"), 0o644); err != nil {
 		return res, fmt.Errorf("%w: writing build log: %w", ErrEnvironment, err)
 	}

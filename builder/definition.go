@@ -41,6 +41,8 @@ type Limits struct {
 	Pids       int64         // processes and threads
 	Timeout    time.Duration // per step
 	OutputSize int64         // bytes, all of /out together
+	CPUs       float64       // CPU time per wall second (CFS quota); 0: no quota
+	LogSize    int64         // bytes of build log kept; the rest is cut, with a marker
 }
 
 // defaultLimits apply where slsabox.yaml says nothing.
@@ -49,4 +51,5 @@ var defaultLimits = Limits{
 	Pids:       1024,
 	Timeout:    20 * time.Minute,
 	OutputSize: 4 << 30,
+	LogSize:    64 << 20,
 }

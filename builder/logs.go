@@ -2,6 +2,7 @@ package builder
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"sync"
 )
@@ -16,6 +17,43 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// cappedWriter passes on the first limit bytes, then one marker line, then nothing:
+// a step that prints without end fills neither the disk nor the terminal, and the log's
+// digest covers what was kept.
+type cappedWriter struct {
+	w         io.Writer
+	limit     int64
+	written   int64
+	Truncated bool
+}
+
+func newCappedWriter(w io.Writer, limit int64) *cappedWriter {
+	return &cappedWriter{w: w, limit: limit}
+}
+
+func (c *cappedWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	if c.Truncated {
+		return n, nil
+	}
+	if room := c.limit - c.written; int64(len(p)) > room {
+		p = p[:room]
+		c.Truncated = true
+	}
+	if len(p) > 0 {
+		w, err := c.w.Write(p)
+		c.written += int64(w)
+		if err != nil {
+			return n, err
+		}
+	}
+	if c.Truncated {
+		_, err := fmt.Fprintf(c.w, "\nslsabox: the build log reached limits.log_size (%s); the rest of the steps' output is not kept\n", formatSize(c.limit))
+		return n, err
+	}
+	return n, nil
 }
 
 // prefixWriter writes whole lines, each with a prefix. A line longer than maxLine is

@@ -1,6 +1,7 @@
 package builder
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -140,5 +141,27 @@ func TestCollectOutputsReservedNested(t *testing.T) {
 	write(t, filepath.Join(out, "docs", "build.log"), "x", 0o644)
 	if _, err := collectOutputs(out, t.TempDir(), []string{"/out/**"}, 1<<20); err != nil {
 		t.Errorf("/out/docs/build.log: %v", err)
+	}
+}
+
+// TestCappedWriter keeps the first limit bytes and one marker, then drops the rest and
+// still reports every write as whole (the step's copier must not block or fail).
+func TestCappedWriter(t *testing.T) {
+	var buf bytes.Buffer
+	c := newCappedWriter(&buf, 10)
+	for _, s := range []string{"12345", "6789", "abcdef", "more", "and more"} {
+		if n, err := c.Write([]byte(s)); n != len(s) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v", s, n, err)
+		}
+	}
+	want := "123456789a\nslsabox: the build log reached limits.log_size (10B); the rest of the steps' output is not kept\n"
+	if buf.String() != want || !c.Truncated {
+		t.Errorf("got %q (truncated %v), want %q", buf.String(), c.Truncated, want)
+	}
+	var exact bytes.Buffer
+	c = newCappedWriter(&exact, 4)
+	c.Write([]byte("1234"))
+	if exact.String() != "1234" || c.Truncated {
+		t.Errorf("a log of exactly the limit is cut: %q", exact.String())
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"path"
 	"path/filepath"
 	"slices"
@@ -392,6 +393,19 @@ func (p *defParser) limits(n *yaml.Node, def *Definition) error {
 	return p.mapping(n, "limits", map[string]func(*yaml.Node) error{
 		"memory":      size(&l.Memory, "memory", 16<<20),
 		"output_size": size(&l.OutputSize, "output_size", 1),
+		"log_size":    size(&l.LogSize, "log_size", 64<<10),
+		"cpus": func(v *yaml.Node) error {
+			s, err := p.scalar(v, "cpus")
+			if err != nil {
+				return err
+			}
+			c, err := strconv.ParseFloat(s, 64)
+			if err != nil || math.IsNaN(c) || c < 0.01 || c > 1024 {
+				return p.fail(v, fmt.Sprintf("limits.cpus %q must be a number of CPUs from 0.01 to 1024", s), "write e.g. cpus: 2 or cpus: 0.5")
+			}
+			l.CPUs = c
+			return nil
+		},
 		"pids": func(v *yaml.Node) error {
 			s, err := p.scalar(v, "pids")
 			if err != nil {

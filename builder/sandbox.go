@@ -29,7 +29,11 @@ type Sandbox struct {
 	SeccompDigest  string `json:"seccompDigest"`   // sha256 of the profile as applied
 	TmpSize        int64  `json:"tmpSize"`         // bytes of tmpfs at /tmp (counts against memory)
 	Hostname       string `json:"hostname"`
-	SourceWritable bool   `json:"sourceWritable"` // /src is a throwaway copy the build may write
+	SourceWritable bool   `json:"sourceWritable"`
+	// CgroupNamespace is always "private": a step sees its own cgroup as the root.
+	CgroupNamespace string `json:"cgroupNamespace"`
+	// CoreDumps is always "disabled": RLIMIT_CORE 0, whatever the daemon's limit.
+	CoreDumps string `json:"coreDumps"` // /src is a throwaway copy the build may write
 }
 
 // defaultSandboxUID is the user steps run as. No account on a normal host has it, so a
@@ -66,7 +70,10 @@ func stepSpec(sb Sandbox, args, env []string, limits Limits, mounts []specs.Moun
 		oci.WithMemoryLimit(uint64(limits.Memory)),
 		oci.WithMemorySwap(limits.Memory), // swap counts with memory: no escape into swap
 		oci.WithPidsLimit(limits.Pids),
+		withCPUQuota(limits.CPUs),
+		withNoCoreDumps,
 		withNewNetworkNamespace,
+		withNewCgroupNamespace,
 		seccomp.WithDefaultProfile(), // after the capabilities: the profile depends on them
 		withNativeSyscallsOnly,
 	}
@@ -127,6 +134,49 @@ func withNewNetworkNamespace(_ context.Context, _ oci.Client, _ *containers.Cont
 		}
 	}
 	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace})
+	return nil
+}
+
+// cpuPeriod is the CFS period of a step's quota: the kernel's default, 100 ms.
+const cpuPeriod = 100_000
+
+// withCPUQuota lets the step's processes use cpus CPU-seconds per wall second between
+// them (none when cpus is 0).
+func withCPUQuota(cpus float64) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		if cpus <= 0 {
+			return nil
+		}
+		if s.Linux.Resources == nil {
+			s.Linux.Resources = &specs.LinuxResources{}
+		}
+		if s.Linux.Resources.CPU == nil {
+			s.Linux.Resources.CPU = &specs.LinuxCPU{}
+		}
+		quota, period := int64(cpus*cpuPeriod), uint64(cpuPeriod)
+		s.Linux.Resources.CPU.Quota, s.Linux.Resources.CPU.Period = &quota, &period
+		return nil
+	}
+}
+
+// withNoCoreDumps sets RLIMIT_CORE to 0: a crashing step writes no core file into
+// /src or /out (a core holds the process's memory), and runc would otherwise pass on
+// the daemon's own limit.
+func withNoCoreDumps(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+	s.Process.Rlimits = slices.DeleteFunc(s.Process.Rlimits, func(r specs.POSIXRlimit) bool { return r.Type == "RLIMIT_CORE" })
+	s.Process.Rlimits = append(s.Process.Rlimits, specs.POSIXRlimit{Type: "RLIMIT_CORE", Hard: 0, Soft: 0})
+	return nil
+}
+
+// withNewCgroupNamespace gives the step a cgroup namespace of its own: it sees its
+// cgroup as the root, not the daemon's hierarchy and the names of other builds.
+func withNewCgroupNamespace(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == specs.CgroupNamespace {
+			return nil
+		}
+	}
+	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
 	return nil
 }
 

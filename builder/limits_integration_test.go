@@ -1,0 +1,121 @@
+//go:build integration
+
+package builder
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSandboxLimits runs hostile steps that the newer defences stop, and checks what
+// slsabox guarantees (not what one kernel prints): each fails without its defence.
+func TestSandboxLimits(t *testing.T) {
+	h := newHarness(t)
+
+	// Two shells spin for 3 s each, on a 2-CPU machine up to 6 CPU-seconds; with
+	// cpus: 0.5 the cgroup gets at most half a CPU-second per second of the step.
+	t.Run("spin every core", func(t *testing.T) {
+		h.t = t
+		dir := h.project(`  - name: spin
+    run: [sh, -c, "sh -c 'while :; do :; done' & sh -c 'while :; do :; done' & sleep 3; echo spun > /out/x"]`, "{cpus: 0.5}")
+		res, _, err := h.build(context.Background(), dir)
+		if err != nil {
+			t.Fatalf("build: %v\n%s", err, h.log)
+		}
+		s := res.Steps[0]
+		wall := time.Duration(s.DurationMS) * time.Millisecond
+		cpu := time.Duration(s.CPUTime)
+		t.Logf("step ran %s and used %s of CPU (quota 0.5 CPU)", wall, cpu)
+		// A CFS period may overrun a little; the unthrottled step uses about 2x wall here.
+		if limit := wall*6/10 + 100*time.Millisecond; cpu > limit {
+			t.Errorf("CPU time %s over the quota's %s for %s of wall time", cpu, limit, wall)
+		}
+		if res.Limits.CPUs != 0.5 {
+			t.Errorf("limits.cpus recorded as %v", res.Limits.CPUs)
+		}
+	})
+
+	// A step that prints without end: the log keeps log_size bytes and a marker, the
+	// build succeeds, and the published log is what was kept.
+	t.Run("print without end", func(t *testing.T) {
+		h.t = t
+		dir := h.project(`  - name: flood
+    run: [sh, -c, "cat /dev/zero & sleep 2; echo done > /out/x"]`, "{log_size: 256KiB}")
+		res, out, err := h.build(context.Background(), dir)
+		if err != nil {
+			t.Fatalf("build: %v", err)
+		}
+		log, err := os.ReadFile(filepath.Join(out, "build.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(log) > 256<<10+512 {
+			t.Errorf("build.log is %d bytes, over log_size 256KiB", len(log))
+		}
+		if !strings.Contains(string(log), "slsabox: the build log reached limits.log_size (256KiB)") {
+			t.Errorf("build.log has no truncation marker (%d bytes, ends %q)", len(log), log[max(0, len(log)-200):])
+		}
+		if res.Limits.LogSizeBytes != 256<<10 {
+			t.Errorf("limits.logSizeBytes recorded as %d", res.Limits.LogSizeBytes)
+		}
+	})
+
+	// The core-dump limit is 0 whatever the daemon's limit is, and a process that aborts
+	// with a dumping signal leaves no core in /src or /out.
+	t.Run("core dump", func(t *testing.T) {
+		h.t = t
+		dir := h.project(`  - name: crash
+    run: [sh, -c, "grep -i 'core file' /proc/self/limits > /out/limits; cd /out; sh -c 'kill -6 $$'; echo abrt $? > /out/status; cd /src; sh -c 'kill -6 $$'; echo abrt $? >> /out/status; ls /src /out > /out/files"]
+    env: {GOTRACEBACK: crash}`, "")
+		res, out, err := h.build(context.Background(), dir)
+		if err != nil {
+			t.Fatalf("build: %v\n%s", err, h.log)
+		}
+		limits, _ := os.ReadFile(filepath.Join(out, "limits"))
+		if f := strings.Fields(string(limits)); len(f) < 6 || f[4] != "0" || f[5] != "0" {
+			t.Errorf("RLIMIT_CORE in the step is not 0 0: %q", limits)
+		}
+		// GOTRACEBACK=crash: the Go program aborts the way that dumps core (SIGABRT,
+		// 128+6), so the attempt really happens.
+		if status, _ := os.ReadFile(filepath.Join(out, "status")); string(status) != "abrt 134\nabrt 134\n" {
+			t.Errorf("the crashing processes did not abort: %q\n%s", status, h.log)
+		}
+		files, _ := os.ReadFile(filepath.Join(out, "files"))
+		if strings.Contains(string(files), "core") {
+			t.Errorf("a core file was written:\n%s", files)
+		}
+		if res.Sandbox.CoreDumps != "disabled" {
+			t.Errorf("sandbox.coreDumps recorded as %q", res.Sandbox.CoreDumps)
+		}
+	})
+
+	// In a cgroup namespace of its own the step sees its cgroup as the root: no path of
+	// the host's hierarchy, the namespace or another container's id.
+	t.Run("cgroup namespace", func(t *testing.T) {
+		h.t = t
+		dir := h.project(`  - name: cgroup
+    run: [sh, -c, "cat /proc/self/cgroup > /out/cgroup"]`, "")
+		res, out, err := h.build(context.Background(), dir)
+		if err != nil {
+			t.Fatalf("build: %v\n%s", err, h.log)
+		}
+		b, _ := os.ReadFile(filepath.Join(out, "cgroup"))
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		for _, l := range lines {
+			// hierarchy-ID:controllers:path; the path is "/" in a private namespace.
+			if i := strings.LastIndexByte(l, ':'); i < 0 || l[i+1:] != "/" {
+				t.Errorf("/proc/self/cgroup shows a host path: %q", l)
+			}
+		}
+		if len(lines) == 0 || strings.Contains(string(b), testNamespace) {
+			t.Errorf("/proc/self/cgroup: %q", b)
+		}
+		if res.Sandbox.CgroupNamespace != "private" {
+			t.Errorf("sandbox.cgroupNamespace recorded as %q", res.Sandbox.CgroupNamespace)
+		}
+	})
+}
