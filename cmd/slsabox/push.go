@@ -90,7 +90,7 @@ func imagesBeside(bundle string) ([]ocipush.Image, error) {
 		layout := filepath.Join(dir, e.Name())
 		img, err := readLayoutName(layout)
 		if err != nil {
-			return nil, usageError{err}
+			return nil, hint.Wrap(usageError{err}, "push the OUT of a slsabox build as the build wrote it: OUT/images holds only its image layouts")
 		}
 		out = append(out, img)
 	}
