@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmarks of docs/performance.md (make bench runs them all):
-#   scripts/bench.sh [sandbox ARGS | load ARGS | inputs | verify ARGS]
+#   scripts/bench.sh [sandbox ARGS | load ARGS | inputs | verify ARGS | push ARGS]
 #   sandbox  go run ./bench/sandbox: (a) a trivial step through slsabox build against
 #            ctr run --rm, (b) a cold go build in the sandbox against the host; ARGS go
 #            to it, e.g. scripts/bench.sh sandbox -which a -n 20 -json bench.json
@@ -17,14 +17,19 @@
 #            empty caches) and for slsabox's own go.sum.
 #   verify   scripts/bench-verify.sh: slsabox verify against cosign on a logged bundle,
 #            and the verifier's throughput per core.
-# With no subcommand, all four, load with its defaults (ARGS, if any, go to sandbox).
+#   push     go run ./bench/push: slsabox push of examples/hello-image's signed build
+#            (built here first) against cosign attest --new-bundle-format of the same
+#            image with the same predicate, on the registry with the referrers API
+#            (scripts/registry.sh oci, started and stopped here if not running); ARGS
+#            go to it, e.g. scripts/bench.sh push -n 20.
+# With no subcommand, all five, load with its defaults (ARGS, if any, go to sandbox).
 # Environment: SLSABOX_RUN and SLSABOX_ROOT choose the daemon's directories
 # (default /run/slsabox-bench and /var/lib/slsabox-bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which=all
 case ${1:-} in
-sandbox | load | inputs | verify) which=$1; shift ;;
+sandbox | load | inputs | verify | push) which=$1; shift ;;
 esac
 if [[ $which == verify ]]; then exec scripts/bench-verify.sh "$@"; fi
 repo=$PWD
@@ -34,6 +39,10 @@ export SLSABOX_ROOT=${SLSABOX_ROOT:-/var/lib/slsabox-bench}
 images=$repo/.cache/images
 
 step() { printf '== %s\n' "$*" >&2; }
+# What this script started, stopped at exit (newest first).
+stops=()
+stop_all() { local i; for ((i = ${#stops[@]} - 1; i >= 0; i--)); do ${stops[i]}; done; }
+trap stop_all EXIT
 
 if [[ $which == inputs || $which == all ]]; then
 	step "inputs: warm host cache vs go mod download (network for the cold runs)"
@@ -42,11 +51,11 @@ if [[ $which == inputs || $which == all ]]; then
 	go run ./bench/inputs -n 5 -cache "$inputs_cache" -gomodcache "$(go env GOMODCACHE)" .
 fi
 
-if [[ $which == sandbox || $which == load || $which == all ]]; then
+if [[ $which == sandbox || $which == load || $which == push || $which == all ]]; then
 	step "private containerd"
 	if ! scripts/containerd.sh status >/dev/null 2>&1; then
 		scripts/containerd.sh start
-		trap 'scripts/containerd.sh stop' EXIT
+		stops+=("scripts/containerd.sh stop")
 	fi
 	sock=$(scripts/containerd.sh address)
 
@@ -54,6 +63,7 @@ if [[ $which == sandbox || $which == load || $which == all ]]; then
 	mkdir -p "$images"
 	testbox=$(scripts/images/testbox.sh "$images")
 	if [[ $which != load ]]; then gotool=$(scripts/images/go-toolchain.sh "$images"); fi
+	export SLSABOX_CONTAINERD=$sock
 	CGO_ENABLED=0 go build -trimpath -o bin/slsabox ./cmd/slsabox
 fi
 
@@ -68,6 +78,29 @@ if [[ $which == load || $which == all ]]; then
 	load_args=()
 	if [[ $which == load ]]; then load_args=("$@"); fi
 	go run ./bench/load -containerd "$sock" -slsabox bin/slsabox -testbox "$testbox" "${load_args[@]}"
+fi
+
+if [[ $which == push || $which == all ]]; then
+	step "push: slsabox push against cosign attest, on a registry with the referrers API"
+	scripts/tools.sh cosign
+	if ! scripts/registry.sh oci status >/dev/null 2>&1; then
+		scripts/registry.sh oci start
+		stops+=("scripts/registry.sh oci stop")
+	fi
+	work=$(mktemp -d)
+	# examples/hello-go's committed tree with hello-image's definition, on the local image.
+	git archive HEAD examples/hello-go | tar -x -C "$work"
+	src=$work/examples/hello-go
+	sed "s|^image: .*|image: $gotool|" examples/hello-image/slsabox.yaml >"$src/slsabox.yaml"
+	git -C "$src" init -q && git -C "$src" add -A &&
+		git -C "$src" -c user.name=bench -c user.email=bench@example.org commit -qm bench
+	bin/slsabox keygen -q --out "$work/key" >/dev/null
+	bin/slsabox build -q -o "$work/out" --key "$work/key.key" --no-tlog "$src" >/dev/null
+	push_args=()
+	if [[ $which == push ]]; then push_args=("$@"); fi
+	go run ./bench/push -slsabox bin/slsabox -cosign "$(go env GOPATH)/bin/cosign" -out "$work/out" \
+		-key "$work/key.key" -registry "$(scripts/registry.sh oci address)" "${push_args[@]}"
+	rm -rf "$work"
 fi
 
 if [[ $which == all ]]; then

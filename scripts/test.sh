@@ -52,7 +52,7 @@ step "unit tests"
 go test -race -count=1 ./...
 (cd scripts/images/toolbox && go test -race -count=1 ./...)
 
-step "peer tools (cosign, actionlint, act, shellcheck, action-validator)"
+step "peer tools (cosign, crane, actionlint, act, shellcheck, action-validator)"
 scripts/tools.sh
 
 step "GitHub Action and workflows: actionlint, shellcheck, action-validator"
@@ -65,22 +65,27 @@ trap 'summary; scripts/containerd.sh stop' EXIT
 export SLSABOX_REGISTRY_PORT=${SLSABOX_REGISTRY_PORT:-5015}  # its own port, beside a registry on the default
 scripts/registry.sh start
 trap 'summary; scripts/registry.sh stop; scripts/containerd.sh stop' EXIT
+# A second one that serves the OCI 1.1 referrers API, which docker-registry lacks.
+export SLSABOX_REGISTRY_OCI_PORT=${SLSABOX_REGISTRY_OCI_PORT:-5016}
+scripts/registry.sh oci start
+trap 'summary; scripts/registry.sh oci stop; scripts/registry.sh stop; scripts/containerd.sh stop' EXIT
 SLSABOX_REGISTRY=$(scripts/registry.sh address)
-export SLSABOX_REGISTRY
+SLSABOX_REGISTRY_OCI=$(scripts/registry.sh oci address)
+export SLSABOX_REGISTRY SLSABOX_REGISTRY_OCI
 
 step "local Rekor v2 log (rekor-tiles, built from the pinned module)"
 # Ports of their own, so that the demo's log can keep running beside the tests.
 export SLSABOX_REKOR_PORT=${SLSABOX_REKOR_PORT:-3420} SLSABOX_REKOR_GRPC_PORT=${SLSABOX_REKOR_GRPC_PORT:-3421} \
   SLSABOX_REKOR_METRICS_PORT=${SLSABOX_REKOR_METRICS_PORT:-3422}
 scripts/rekor.sh start
-trap 'summary; scripts/rekor.sh stop; scripts/registry.sh stop; scripts/containerd.sh stop' EXIT
+trap 'summary; scripts/rekor.sh stop; scripts/registry.sh oci stop; scripts/registry.sh stop; scripts/containerd.sh stop' EXIT
 SLSABOX_REKOR_URL=$(scripts/rekor.sh url)
 SLSABOX_TRUSTED_ROOT=$(scripts/rekor.sh trusted-root)
 export SLSABOX_REKOR_URL SLSABOX_TRUSTED_ROOT
 
 step "local keyless stack (test OIDC issuer, Fulcio, TSA, Rekor v2) in its own network namespace"
 scripts/keyless.sh start
-trap 'summary; scripts/keyless.sh stop; scripts/rekor.sh stop; scripts/registry.sh stop; scripts/containerd.sh stop' EXIT
+trap 'summary; scripts/keyless.sh stop; scripts/rekor.sh stop; scripts/registry.sh oci stop; scripts/registry.sh stop; scripts/containerd.sh stop' EXIT
 
 step "test images (testbox and go-toolchain from Go modules only; debian-c from Debian's archive)"
 mkdir -p "$SLSABOX_TEST_IMAGES"

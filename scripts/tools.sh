@@ -5,13 +5,14 @@
 # tests also need shellcheck (from Debian, with apt-get when missing) and
 # action-validator (the npm package, pinned, in $SLSABOX_CACHE/tools, linked into the
 # same bin directory).
-#   scripts/tools.sh [cosign|actionlint|act|local-kms|shellcheck|action-validator]...   (default: all)
+#   scripts/tools.sh [cosign|crane|actionlint|act|local-kms|shellcheck|action-validator]...   (default: all)
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib/apt.sh
 source "$(dirname "$0")/lib/apt.sh"
 
 declare -A pins=(
   [cosign]=github.com/sigstore/cosign/v3/cmd/cosign@v3.1.3
+  [crane]=github.com/google/go-containerregistry/cmd/crane@v0.21.7   # lists the referrers slsabox push attaches
   [actionlint]=github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
   [act]=github.com/nektos/act@v0.2.89   # runs the Action and the keyless workflow in the tests
   [local-kms]=github.com/nsmithuk/local-kms@v0.0.0-20260228092603-2a5e92d09ab6   # an AWS KMS server for the KMS plugin test

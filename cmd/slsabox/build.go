@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slsabox/slsabox/attest"
+	"github.com/slsabox/slsabox/attest/ocipush"
 	"github.com/slsabox/slsabox/builder"
 	"github.com/slsabox/slsabox/internal/hint"
 	"github.com/slsabox/slsabox/internal/version"
@@ -34,6 +35,8 @@ type buildOptions struct {
 	sourceRef    string
 	inputs       inputFlags
 	keyless      keylessFlags
+	push         bool
+	pushTo       pushFlags
 	tsas         []*sign.TimestampAuthority // set when signing keyless
 }
 
@@ -70,8 +73,15 @@ On success OUT (default ./slsabox-out) is replaced as a whole by the artifacts,
 build.log and the bundle; on failure it is left untouched and the log is kept in
 OUT.failed.log.
 
+With --push, the images of a signed build (images: in slsabox.yaml) are then pushed
+to their registries by digest, with the bundle attached to each as an OCI 1.1
+referrer (see slsabox push --help; --registry HOST[:PORT] replaces each name's
+registry). OUT is published first: if the registry fails, the build exits 3 and
+slsabox push --bundle OUT/provenance.sigstore.json finishes later.
+
 Exit codes: 0 built; 1 a step or the outputs failed; 2 bad input (definition, dirty
-tree, key, flags); 3 environment (containerd, disk, transparency log) or interrupted.`,
+tree, key, flags); 3 environment (containerd, disk, transparency log, registry) or
+interrupted.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := "."
@@ -96,6 +106,8 @@ tree, key, flags); 3 environment (containerd, disk, transparency log) or interru
 	f.StringVar(&o.sourceURI, "source-uri", "", "canonical source URI for the provenance (default: from git's remote.origin.url)")
 	f.StringVar(&o.sourceRef, "source-ref", "", "source ref for the provenance (default: the checked-out branch)")
 	o.inputs.register(f)
+	f.BoolVar(&o.push, "push", false, "push the built images by digest and attach the signed provenance to each (a referrer)")
+	o.pushTo.register(f)
 	return cmd
 }
 
@@ -120,6 +132,10 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildOptions, dir string)
 		tlog   attest.TransparencyLog
 	)
 	switch {
+	case o.push && o.unsigned:
+		return usageError{fmt.Errorf("--push conflicts with --unsigned: there is no provenance to attach")}
+	case o.pushTo.registry != "" && !o.push:
+		return usageError{fmt.Errorf("--registry needs --push")}
 	case keyless && (o.key != "" || o.unsigned):
 		return usageError{fmt.Errorf("--keyless conflicts with --key and --unsigned")}
 	case o.unsigned && (o.key != "" || o.noTlog || o.rekor.url != ""):
@@ -200,8 +216,20 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildOptions, dir string)
 		}
 	}
 	res, err := b.Build(ctx, req)
+	var pushed []ocipush.Pushed
+	if o.push && err == nil && prov != nil {
+		var images []ocipush.Image
+		for _, img := range res.Images {
+			images = append(images, ocipush.Image{Name: img.Name, Digest: img.Digest, Layout: filepath.Join(res.OutDir, img.Layout)})
+		}
+		if len(images) == 0 {
+			g.logf(stderr, "warning: --push: the build made no image (images: in slsabox.yaml), nothing to push")
+		} else {
+			pushed, err = pushImages(cmd, g, prov.Bundle, images, o.pushTo)
+		}
+	}
 	if res != nil && (err == nil || prov != nil) {
-		if perr := printResult(cmd, g, res, prov); perr != nil && err == nil {
+		if perr := printResult(cmd, g, res, prov, pushed); perr != nil && err == nil {
 			err = perr
 		}
 	} else if g.output == "json" && res != nil {
@@ -405,15 +433,16 @@ func firstOf(vals ...string) string {
 	return ""
 }
 
-func printResult(cmd *cobra.Command, g *globalOptions, res *builder.Result, prov *provenanceInfo) error {
+func printResult(cmd *cobra.Command, g *globalOptions, res *builder.Result, prov *provenanceInfo, pushed []ocipush.Pushed) error {
 	w := cmd.OutOrStdout()
 	if g.output == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
 			*builder.Result
-			Provenance *provenanceInfo `json:"provenance,omitempty"`
-		}{res, prov})
+			Provenance *provenanceInfo  `json:"provenance,omitempty"`
+			Pushed     []ocipush.Pushed `json:"pushed,omitempty"`
+		}{res, prov, pushed})
 	}
 	fmt.Fprintf(w, "built %s at %s", termSafe(res.Source.RepoRoot), short(res.Source.Commit))
 	if res.Source.Dirty {
@@ -435,7 +464,7 @@ func printResult(cmd *cobra.Command, g *globalOptions, res *builder.Result, prov
 			fmt.Fprintln(w, "log entry: none (UNLOGGED)")
 		}
 	}
-	return nil
+	return printPushed(w, g, pushed)
 }
 
 func short(commit string) string {

@@ -140,6 +140,12 @@ func runLayout(t *testing.T, addr, dir, want string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return runImage(ctx, t, c, image)
+}
+
+// runImage unpacks image, runs it and returns what it printed.
+func runImage(ctx context.Context, t *testing.T, c *containerd.Client, image containerd.Image) string {
+	t.Helper()
 	if err := image.Unpack(ctx, "overlayfs"); err != nil {
 		t.Fatalf("unpacking: %v", err)
 	}

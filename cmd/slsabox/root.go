@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slsabox/slsabox/attest"
+	"github.com/slsabox/slsabox/attest/ocipush"
 	"github.com/slsabox/slsabox/attest/verify"
 	"github.com/slsabox/slsabox/attest/verify/trustroot"
 	"github.com/slsabox/slsabox/builder"
@@ -99,7 +100,7 @@ tree, and records exactly what went in and what came out.`,
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print only errors on stderr")
 
 	root.AddCommand(newBuildCmd(g), newUploadCmd(g), newKeygenCmd(g), newImageCmd(g), newSweepCmd(g), newVersionCmd(g), newVerifyCmd(g))
-	root.AddCommand(newRebuildCmd(g))
+	root.AddCommand(newRebuildCmd(g), newPushCmd(g))
 	for _, c := range root.Commands() {
 		usageArgs(c)
 	}
@@ -141,6 +142,10 @@ func exitCode(err error) int {
 	switch {
 	case errors.Is(err, attest.ErrUnavailable): // the log, Fulcio, the TSA, the token endpoint: retry
 		return exitEnvironment
+	case errors.Is(err, ocipush.ErrUnavailable): // the registry: push again later
+		return exitEnvironment
+	case errors.Is(err, ocipush.ErrInvalidImage), errors.Is(err, ocipush.ErrInvalidBundle), errors.Is(err, ocipush.ErrConfiguration):
+		return exitUsage
 	case errors.Is(err, attest.ErrIdentityToken), errors.Is(err, attest.ErrCertificateRefused):
 		return exitUsage
 	case errors.As(err, &e), errors.Is(err, attest.ErrSign):
