@@ -249,6 +249,12 @@ func testVerifyImage(t *testing.T, host string, forge func(from, to v1.Hash)) {
 // layout (none in a layout slsabox build wrote) and, with --bundle, verifies the
 // build's bundle; either way a layout whose blob does not match its digest fails.
 func TestVerifyImageLayout(t *testing.T) {
+	testVerifyImageLayout(t, func(args ...string) (string, string, int) { return runCLI(t, args...) })
+}
+
+// testVerifyImageLayout runs the layout cases through cli (in process, or the
+// binary in the integration test).
+func testVerifyImageLayout(t *testing.T, cli func(args ...string) (string, string, int)) {
 	key := filepath.Join(t.TempDir(), "k")
 	dir := t.TempDir()
 	p, err := layout.Write(dir, empty.Index)
@@ -268,10 +274,10 @@ func TestVerifyImageLayout(t *testing.T) {
 	os.WriteFile(bundleFile, signImages(t, key, map[string]string{"registry.example.com/acme/hello": d.String()}), 0o644)
 	ref := "oci-layout:" + dir + "@" + d.String()
 
-	if stdout, stderr, code := runCLI(t, verifyImageArgs(key, "--bundle", bundleFile, ref)...); code != 0 || !strings.Contains(stdout, "VERIFIED oci-layout:"+dir+" ("+d.String()+")") {
+	if stdout, stderr, code := cli(verifyImageArgs(key, "--bundle", bundleFile, ref)...); code != 0 || !strings.Contains(stdout, "VERIFIED oci-layout:"+dir+" ("+d.String()+")") {
 		t.Fatalf("verify %s --bundle exited %d:\n%s%s", ref, code, stdout, stderr)
 	}
-	if stdout, stderr, code := runCLI(t, verifyImageArgs(key, ref)...); code != 1 || !strings.Contains(stderr, "no attestation attached") {
+	if stdout, stderr, code := cli(verifyImageArgs(key, ref)...); code != 1 || !strings.Contains(stderr, "no attestation attached") {
 		t.Fatalf("verify %s without a bundle attached exited %d:\n%s%s", ref, code, stdout, stderr)
 	}
 
@@ -282,7 +288,7 @@ func TestVerifyImageLayout(t *testing.T) {
 	data[len(data)/2] ^= 1
 	os.WriteFile(blob, data, 0o644)
 	for _, args := range [][]string{{"--bundle", bundleFile, ref}, {ref}} {
-		stdout, stderr, code := runCLI(t, verifyImageArgs(key, args...)...)
+		stdout, stderr, code := cli(verifyImageArgs(key, args...)...)
 		if code != 1 || !strings.Contains(stderr, "does not match its digest") || strings.Contains(stdout, "VERIFIED") {
 			t.Errorf("verify %v of a tampered layout exited %d:\n%s%s", args, code, stdout, stderr)
 		}

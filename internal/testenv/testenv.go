@@ -68,12 +68,26 @@ func Containerd(t testing.TB) string {
 
 // Registry returns the HOST:PORT of the local OCI registry to push test images to
 // (SLSABOX_REGISTRY; scripts/test.sh starts it with scripts/registry.sh), after
-// checking that it answers GET /v2/ over plain HTTP.
+// checking that it answers GET /v2/ over plain HTTP. It is Debian's docker-registry
+// 2.8: no referrers API, so referrers go in the tag schema.
 func Registry(t testing.TB) string {
 	t.Helper()
-	addr := os.Getenv("SLSABOX_REGISTRY")
+	return registry(t, "SLSABOX_REGISTRY")
+}
+
+// RegistryOCI returns the HOST:PORT of the local registry that serves the OCI 1.1
+// referrers API (SLSABOX_REGISTRY_OCI; scripts/registry.sh oci start), after
+// checking that it answers GET /v2/ over plain HTTP.
+func RegistryOCI(t testing.TB) string {
+	t.Helper()
+	return registry(t, "SLSABOX_REGISTRY_OCI")
+}
+
+func registry(t testing.TB, env string) string {
+	t.Helper()
+	addr := os.Getenv(env)
 	if addr == "" {
-		missing(t, "SLSABOX_REGISTRY is not set")
+		missing(t, "%s is not set", env)
 	}
 	client := &http.Client{Timeout: 5 * time.Second}
 	resp, err := client.Get("http://" + addr + "/v2/")
