@@ -40,7 +40,10 @@ const defaultVerifierID = "https://slsabox.dev/verifiers/slsabox-verify/v1"
 func newVerifyCmd(g *globalOptions) *cobra.Command {
 	o := &verifyOptions{}
 	cmd := &cobra.Command{
-		Use:   "verify ARTIFACT... --bundle B --key K.pub --builder-id ID --source-uri URI",
+		Use: "verify ARTIFACT... --bundle B --key K.pub --builder-id ID --source-uri URI",
+		Example: `  slsabox verify hello --bundle out/provenance.sigstore.json --key K.pub --builder-id ID --source-uri URI
+  slsabox verify oci://REGISTRY/REPO@sha256:HEX --key K.pub --builder-id ID --source-uri URI
+  slsabox verify oci-layout:out/images/NAME@sha256:HEX --bundle out/provenance.sigstore.json --key K.pub ...`,
 		Short: "Verify artifacts against their signed provenance (bundles checked offline)",
 		Long: `verify checks that each ARTIFACT (or the --digest given) is a subject of the SLSA v1
 provenance in the bundle, that the bundle is signed by --key and logged in the
@@ -70,6 +73,20 @@ keyless identity; the source is read where their build type records it
 and the report names where. A subject named by sha512 or sha384 (npm: sha512) is
 matched by hashing ARTIFACT in that algorithm, or by --digest sha512:HEX. See
 docs/verify.md, "Provenance from other builders".
+
+Container images: an ARTIFACT oci://REGISTRY/REPO@sha256:HEX is an image by its
+manifest (or index) digest; without --bundle, verify lists the OCI 1.1 referrers of the
+digest (the referrers API, or the referrers tag schema sha256-HEX), fetches the
+Sigstore bundles attached (artifactType application/vnd.dev.sigstore.bundle.v0.3+json),
+and the image verifies when one of them passes every check; the others are printed as
+FAILED with their reason. The subject matches by digest (its name is the image name
+of slsabox.yaml, which --registry may have changed). A tag is refused: resolving it is
+trust on first use, pin the digest. Plain HTTP goes only to registries on loopback;
+credentials come from the Docker config. oci-layout:DIR@sha256:HEX is an image in a
+local OCI layout, checked blob by blob first; its bundles are the referrers index.json
+lists (cosign save), or --bundle (a layout slsabox build wrote holds none). An
+unreachable registry exits 3; no bundle attached exits 1. See docs/verify.md,
+"Container images".
 
 Trust: --key is the builder's public key. The log's key comes from --trusted-root;
 without it, Sigstore's public-good trusted root (rekor.sigstore.dev, fulcio.sigstore.dev)
