@@ -136,7 +136,8 @@ func verifyImageBundles(v *verify.Verifier, policy verify.Policy, ref ociref.Ref
 		if err == nil {
 			parsed, perr := attest.ParseBundle(fb.JSON)
 			if perr != nil {
-				err = fmt.Errorf("the bundle does not parse: %w", perr)
+				// Not the user's input: what the registry serves (exit 1, not 2).
+				err = fmt.Errorf("%w: the bundle does not parse: %v", ociref.ErrRefused, perr)
 			} else {
 				res.Report, err = v.Verify(parsed, policy)
 				if errors.Is(err, verify.ErrInvalidPolicy) {

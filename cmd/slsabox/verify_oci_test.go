@@ -213,6 +213,11 @@ func testVerifyImage(t *testing.T, host string, forge func(from, to v1.Hash)) {
 			forge(im.Digest, img.Digest)
 			return "oci://" + r.Name() + "@" + im.Digest.String()
 		}, 1, []string{"another image's attestation"}},
+		{"bundle that does not parse", func() string {
+			r, im := push("acme/garbage")
+			attach(r, im, []byte(`{"mediaType": 1}`), nil)
+			return "oci://" + r.Name() + "@" + im.Digest.String()
+		}, 1, []string{"the bundle does not parse", "FAILED " + host + "/acme/garbage"}},
 		{"another key", func() string {
 			r, im := push("acme/key")
 			attach(r, im, signImages(t, filepath.Join(t.TempDir(), "other"), map[string]string{"x/y": im.Digest.String()}), nil)
