@@ -47,7 +47,7 @@ func TestPrintVerifyEscapes(t *testing.T) {
 	cmd := &cobra.Command{}
 	var out bytes.Buffer
 	cmd.SetOut(&out)
-	if err := printVerify(cmd, &globalOptions{output: "text"}, trustedRootUsed{}, []artifactResult{{Artifact: "hello\n\x1b[32mVERIFIED", Report: r}}); err != nil {
+	if err := printVerify(cmd, &globalOptions{output: "text"}, trustedRootUsed{}, false, []artifactResult{{Artifact: "hello\n\x1b[32mVERIFIED", Report: r}}); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")

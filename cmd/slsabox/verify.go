@@ -16,6 +16,7 @@ import (
 	"github.com/slsabox/slsabox/attest"
 	"github.com/slsabox/slsabox/attest/spec"
 	"github.com/slsabox/slsabox/attest/verify"
+	"github.com/slsabox/slsabox/attest/verify/ociref"
 	"github.com/slsabox/slsabox/internal/hint"
 )
 
@@ -39,7 +40,10 @@ const defaultVerifierID = "https://slsabox.dev/verifiers/slsabox-verify/v1"
 func newVerifyCmd(g *globalOptions) *cobra.Command {
 	o := &verifyOptions{}
 	cmd := &cobra.Command{
-		Use:   "verify ARTIFACT... --bundle B --key K.pub --builder-id ID --source-uri URI",
+		Use: "verify ARTIFACT... --bundle B --key K.pub --builder-id ID --source-uri URI",
+		Example: `  slsabox verify hello --bundle out/provenance.sigstore.json --key K.pub --builder-id ID --source-uri URI
+  slsabox verify oci://REGISTRY/REPO@sha256:HEX --key K.pub --builder-id ID --source-uri URI
+  slsabox verify oci-layout:out/images/NAME@sha256:HEX --bundle out/provenance.sigstore.json --key K.pub ...`,
 		Short: "Verify artifacts against their signed provenance (bundles checked offline)",
 		Long: `verify checks that each ARTIFACT (or the --digest given) is a subject of the SLSA v1
 provenance in the bundle, that the bundle is signed by --key and logged in the
@@ -69,6 +73,20 @@ keyless identity; the source is read where their build type records it
 and the report names where. A subject named by sha512 or sha384 (npm: sha512) is
 matched by hashing ARTIFACT in that algorithm, or by --digest sha512:HEX. See
 docs/verify.md, "Provenance from other builders".
+
+Container images: an ARTIFACT oci://REGISTRY/REPO@sha256:HEX is an image by its
+manifest (or index) digest; without --bundle, verify lists the OCI 1.1 referrers of the
+digest (the referrers API, or the referrers tag schema sha256-HEX), fetches the
+Sigstore bundles attached (artifactType application/vnd.dev.sigstore.bundle.v0.3+json),
+and the image verifies when one of them passes every check; the others are printed as
+FAILED with their reason. The subject matches by digest (its name is the image name
+of slsabox.yaml, which --registry may have changed). A tag is refused: resolving it is
+trust on first use, pin the digest. Plain HTTP goes only to registries on loopback;
+credentials come from the Docker config. oci-layout:DIR@sha256:HEX is an image in a
+local OCI layout, checked blob by blob first; its bundles are the referrers index.json
+lists (cosign save), or --bundle (a layout slsabox build wrote holds none). An
+unreachable registry exits 3; no bundle attached exits 1. See docs/verify.md,
+"Container images".
 
 Trust: --key is the builder's public key. The log's key comes from --trusted-root;
 without it, Sigstore's public-good trusted root (rekor.sigstore.dev, fulcio.sigstore.dev)
@@ -119,18 +137,30 @@ unreadable artifact); 3 environment.`,
 	return cmd
 }
 
-// artifactResult is one artifact's outcome, as --output json prints it.
+// artifactResult is one artifact's outcome, as --output json prints it. An image
+// verified through its referrers has one per bundle attached, each naming it.
 type artifactResult struct {
 	Artifact string `json:"artifact"`
+	// Bundle names the referrer the bundle came from (REGISTRY/REPO@sha256:HEX).
+	Bundle string `json:"bundle,omitempty"`
+	// Error says why a bundle could not be checked at all (a refused referrer, a
+	// bundle that does not parse); its Report has no checks.
+	Error string `json:"error,omitempty"`
 	*verify.Report
 }
 
 func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []string) error {
 	stderr := cmd.ErrOrStderr()
-	flags := cmd.Flags()
+	images, err := parseImageArgs(args)
+	if err != nil {
+		return err
+	}
+	if o.bundle == "" && len(images) > 0 {
+		return runVerifyImages(cmd, g, o, args, images)
+	}
 	switch {
 	case o.bundle == "":
-		return usageError{errors.New("verify needs --bundle")}
+		return usageError{errors.New("verify needs --bundle (or an image, oci://REGISTRY/REPO@sha256:HEX, whose attached bundles it finds)")}
 	case len(args) == 0 && o.digest == "":
 		return usageError{errors.New("verify needs an ARTIFACT or --digest ALG:HEX (sha256, sha384 or sha512)")}
 	case len(args) > 0 && o.digest != "":
@@ -163,60 +193,17 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 			return
 		}
 		for i, a := range args {
+			if ref, ok := images[i]; ok {
+				// An image is named by its digest; a layout must hold it intact.
+				if digests[i].sum = ref.Digest; ref.Layout {
+					digests[i].err = ociref.CheckLayout(ref)
+				}
+				continue
+			}
 			digests[i].sum, digests[i].err = verify.FileDigestFor(a, b)
 		}
 	}()
-	policy := verify.Policy{}
-	if o.policyFile != "" {
-		pdata, err := os.ReadFile(o.policyFile)
-		if err != nil {
-			return usageError{err}
-		}
-		if policy, err = verify.LoadPolicy(pdata); err != nil {
-			return fmt.Errorf("%s: %w", o.policyFile, err)
-		}
-	}
-	overridden := false
-	for name, set := range map[string]func(){
-		"builder-id":       func() { policy.BuilderID = o.policy.BuilderID },
-		"source-uri":       func() { policy.SourceURI = o.policy.SourceURI },
-		"source-ref":       func() { policy.SourceRef = o.policy.SourceRef },
-		"source-commit":    func() { policy.SourceCommit = o.policy.SourceCommit },
-		"build-type":       func() { policy.BuildType = o.policy.BuildType },
-		"allowed-image":    func() { policy.AllowedImages = o.policy.AllowedImages },
-		"require-hermetic": func() { policy.RequireHermetic = o.policy.RequireHermetic },
-		"builder-level":    func() { policy.BuilderLevel = o.policy.BuilderLevel },
-	} {
-		if flags.Changed(name) {
-			set()
-			overridden = true
-		}
-	}
-	if err := o.identity.fill(&policy, o.policyFile); err != nil {
-		return err
-	}
-	keyless := policy.CertificateIdentity != nil
-	if err := o.trust.check("verify", keyless, "ask the publisher for the public key the builds are signed with, or for the workflow identity of keyless builds"); err != nil {
-		return err
-	}
-	overridden = overridden || o.allowAnyBuilder || o.allowAnySource || o.allowDirty || o.identity.set()
-	policy.AllowAnyBuilderUnsafe = policy.AllowAnyBuilderUnsafe || o.allowAnyBuilder
-	policy.AllowAnySourceUnsafe = policy.AllowAnySourceUnsafe || o.allowAnySource
-	policy.AllowDirtyUnsafe = policy.AllowDirtyUnsafe || o.allowDirty
-
-	var vsaw *vsaWriter
-	if o.vsa.out != "" {
-		var err error
-		if vsaw, err = newVSAWriter(cmd.Context(), o.vsa, o.policyFile, policy, overridden); err != nil {
-			return err
-		}
-	}
-
-	opts, err := o.trust.options(cmd.Context(), g, stderr, keyless)
-	if err != nil {
-		return err
-	}
-	v, err := verify.New(opts...)
+	policy, v, vsaw, err := o.prepare(cmd, g)
 	if err != nil {
 		return err
 	}
@@ -230,6 +217,13 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 		targets = append(targets, target{o.digest, o.digest})
 	}
 	for i, a := range args {
+		if ref, ok := images[i]; ok {
+			if err := digests[i].err; err != nil {
+				return hint.Wrap(err, "do not use the image: the layout does not hold what its digest names")
+			}
+			targets = append(targets, target{imageName(ref), digests[i].sum})
+			continue
+		}
 		if err := digests[i].err; err != nil {
 			return usageError{fmt.Errorf("reading artifact: %w", err)}
 		}
@@ -247,12 +241,16 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 		if errors.Is(err, verify.ErrInvalidPolicy) {
 			return hint.Wrap(err, "complete the policy as the error says: --builder-id, --source-uri, a digest (sha256:HEX, sha512:HEX or sha384:HEX) and, for a keyless bundle, --certificate-identity and --certificate-oidc-issuer (or a --policy file)")
 		}
-		results = append(results, artifactResult{t.name, r})
+		results = append(results, artifactResult{Artifact: t.name, Report: r})
 		if err != nil && first == nil {
 			first = fmt.Errorf("verifying %s: %w", t.name, err)
 		}
 	}
-	if err := printVerify(cmd, g, trustedRootUsed{v.TrustedRoot(), o.trust.warning}, results); err != nil {
+	verified := true
+	for _, r := range results {
+		verified = verified && r.Verified
+	}
+	if err := printVerify(cmd, g, trustedRootUsed{v.TrustedRoot(), o.trust.warning}, verified, results); err != nil {
 		return err
 	}
 	if vsaw != nil {
@@ -272,6 +270,67 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 	return nil
 }
 
+// prepare reads the policy (--policy and the flags over it) and the trust material,
+// and starts the VSA writer when --vsa-out asks for one.
+func (o *verifyOptions) prepare(cmd *cobra.Command, g *globalOptions) (verify.Policy, *verify.Verifier, *vsaWriter, error) {
+	flags := cmd.Flags()
+	policy := verify.Policy{}
+	if o.policyFile != "" {
+		pdata, err := os.ReadFile(o.policyFile)
+		if err != nil {
+			return policy, nil, nil, usageError{err}
+		}
+		if policy, err = verify.LoadPolicy(pdata); err != nil {
+			return policy, nil, nil, fmt.Errorf("%s: %w", o.policyFile, err)
+		}
+	}
+	overridden := false
+	for name, set := range map[string]func(){
+		"builder-id":       func() { policy.BuilderID = o.policy.BuilderID },
+		"source-uri":       func() { policy.SourceURI = o.policy.SourceURI },
+		"source-ref":       func() { policy.SourceRef = o.policy.SourceRef },
+		"source-commit":    func() { policy.SourceCommit = o.policy.SourceCommit },
+		"build-type":       func() { policy.BuildType = o.policy.BuildType },
+		"allowed-image":    func() { policy.AllowedImages = o.policy.AllowedImages },
+		"require-hermetic": func() { policy.RequireHermetic = o.policy.RequireHermetic },
+		"builder-level":    func() { policy.BuilderLevel = o.policy.BuilderLevel },
+	} {
+		if flags.Changed(name) {
+			set()
+			overridden = true
+		}
+	}
+	if err := o.identity.fill(&policy, o.policyFile); err != nil {
+		return policy, nil, nil, err
+	}
+	keyless := policy.CertificateIdentity != nil
+	if err := o.trust.check("verify", keyless, "ask the publisher for the public key the builds are signed with, or for the workflow identity of keyless builds"); err != nil {
+		return policy, nil, nil, err
+	}
+	overridden = overridden || o.allowAnyBuilder || o.allowAnySource || o.allowDirty || o.identity.set()
+	policy.AllowAnyBuilderUnsafe = policy.AllowAnyBuilderUnsafe || o.allowAnyBuilder
+	policy.AllowAnySourceUnsafe = policy.AllowAnySourceUnsafe || o.allowAnySource
+	policy.AllowDirtyUnsafe = policy.AllowDirtyUnsafe || o.allowDirty
+
+	var vsaw *vsaWriter
+	if o.vsa.out != "" {
+		var err error
+		if vsaw, err = newVSAWriter(cmd.Context(), o.vsa, o.policyFile, policy, overridden); err != nil {
+			return policy, nil, nil, err
+		}
+	}
+
+	opts, err := o.trust.options(cmd.Context(), g, cmd.ErrOrStderr(), keyless)
+	if err != nil {
+		return policy, nil, nil, err
+	}
+	v, err := verify.New(opts...)
+	if err != nil {
+		return policy, nil, nil, err
+	}
+	return policy, v, vsaw, nil
+}
+
 // trustedRootUsed names the trusted root a run verified with and, when it is not a
 // fresh one (trustroot's fallback), why.
 type trustedRootUsed struct{ name, warning string }
@@ -279,13 +338,9 @@ type trustedRootUsed struct{ name, warning string }
 // printVerify prints the results; --output json also names the trusted root used
 // and why it is not a fresh one, so that a machine sees a TUF failure too (text
 // output says both on stderr).
-func printVerify(cmd *cobra.Command, g *globalOptions, trustedRoot trustedRootUsed, results []artifactResult) error {
+func printVerify(cmd *cobra.Command, g *globalOptions, trustedRoot trustedRootUsed, verified bool, results []artifactResult) error {
 	w := cmd.OutOrStdout()
 	if g.output == "json" {
-		verified := true
-		for _, r := range results {
-			verified = verified && r.Verified
-		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {
@@ -306,7 +361,14 @@ func printVerify(cmd *cobra.Command, g *globalOptions, trustedRoot trustedRootUs
 		} else {
 			level = fmt.Sprintf(" SLSA_BUILD_LEVEL_%d", r.BuildLevel)
 		}
-		fmt.Fprintf(w, "%s %s (%s)%s\n", status, termSafe(r.Artifact), termSafe(displayDigest(r.Digest)), level)
+		from := ""
+		if r.Bundle != "" {
+			from = " from " + r.Bundle
+		}
+		fmt.Fprintf(w, "%s %s (%s)%s%s\n", status, termSafe(r.Artifact), termSafe(displayDigest(r.Digest)), level, termSafe(from))
+		if r.Error != "" {
+			fmt.Fprintf(w, "FAIL %s\n", termSafe(r.Error))
+		}
 		for _, c := range r.Checks {
 			label := "ok  "
 			switch {

@@ -1,6 +1,7 @@
 package ocilayout
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -41,10 +43,11 @@ const maxDepth = 4 // index -> index -> manifest, with room to spare
 
 // Descriptor points at a blob.
 type Descriptor struct {
-	MediaType string    `json:"mediaType"`
-	Digest    string    `json:"digest"`
-	Size      int64     `json:"size"`
-	Platform  *Platform `json:"platform,omitempty"`
+	MediaType    string    `json:"mediaType"`
+	Digest       string    `json:"digest"`
+	Size         int64     `json:"size"`
+	Platform     *Platform `json:"platform,omitempty"`
+	ArtifactType string    `json:"artifactType,omitempty"`
 }
 
 // Platform is a descriptor's platform, kept as found.
@@ -59,6 +62,9 @@ type Layout struct {
 	root  *os.Root
 	Image Descriptor   // what index.json names: the image's manifest or index
 	Blobs []Descriptor // every blob the image references, itself included, sorted by digest
+	// Index lists every entry of index.json, Image among them, unchecked: OpenImage
+	// leaves other images and referrers there (read them with ReadBlob).
+	Index []Descriptor
 }
 
 // digestRE compiles on first use: slsabox links this package into every command.
@@ -72,8 +78,22 @@ type document struct {
 	Layers        []Descriptor `json:"layers"`
 }
 
-// Open checks the layout in dir. The caller closes the Layout.
-func Open(dir string, lim Limits) (*Layout, error) {
+// Open checks the layout in dir, whose index.json must name exactly one image. The
+// caller closes the Layout.
+func Open(dir string, lim Limits) (*Layout, error) { return open(dir, "", lim) }
+
+// OpenImage checks the image with the manifest (or index) digest "sha256:HEX" in the
+// layout in dir, as Open checks its one image; index.json must list it and may list
+// more (other images, referrers such as cosign save writes), which stay unchecked in
+// Layout.Index. The caller closes the Layout.
+func OpenImage(dir, digest string, lim Limits) (*Layout, error) {
+	if !digestRE().MatchString(digest) {
+		return nil, fmt.Errorf("%w: digest %.80q is not sha256:<64 lowercase hex>", ErrInvalidLayout, digest)
+	}
+	return open(dir, digest, lim)
+}
+
+func open(dir, want string, lim Limits) (*Layout, error) {
 	if lim.TotalSize <= 0 {
 		lim.TotalSize = 4 << 30
 	}
@@ -95,7 +115,7 @@ func Open(dir string, lim Limits) (*Layout, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidLayout, err)
 	}
 	l := &Layout{root: root}
-	if err := l.check(lim); err != nil {
+	if err := l.check(lim, want); err != nil {
 		root.Close()
 		return nil, err
 	}
@@ -105,7 +125,7 @@ func Open(dir string, lim Limits) (*Layout, error) {
 // Close releases the directory.
 func (l *Layout) Close() error { return l.root.Close() }
 
-func (l *Layout) check(lim Limits) error {
+func (l *Layout) check(lim Limits, want string) error {
 	for _, d := range []string{"blobs", "blobs/sha256"} {
 		fi, err := l.root.Lstat(d)
 		if err != nil {
@@ -136,10 +156,20 @@ func (l *Layout) check(lim Limits) error {
 	if idx.SchemaVersion != 2 || (idx.MediaType != "" && idx.MediaType != MediaTypeOCIIndex) {
 		return fmt.Errorf("%w: index.json is not an OCI image index (schemaVersion 2)", ErrInvalidLayout)
 	}
-	if len(idx.Manifests) != 1 {
+	l.Index = idx.Manifests
+	var top Descriptor
+	switch {
+	case want == "" && len(idx.Manifests) != 1:
 		return fmt.Errorf("%w: index.json names %d images; it must name exactly one (a manifest, or an index for several platforms)", ErrInvalidLayout, len(idx.Manifests))
+	case want == "":
+		top = idx.Manifests[0]
+	default:
+		i := slices.IndexFunc(idx.Manifests, func(d Descriptor) bool { return d.Digest == want })
+		if i < 0 {
+			return fmt.Errorf("%w: index.json does not list %s: give the digest of an image the layout holds", ErrInvalidLayout, want)
+		}
+		top = idx.Manifests[i]
 	}
-	top := idx.Manifests[0]
 	if !isManifest(top.MediaType) && !isIndex(top.MediaType) {
 		return fmt.Errorf("%w: index.json names a %q, not an OCI or Docker v2 manifest or index", ErrInvalidLayout, top.MediaType)
 	}
@@ -289,6 +319,22 @@ func (l *Layout) openRegular(name string) (*os.File, error) {
 		return nil, fmt.Errorf("%w: %s changed while it was read", ErrInvalidLayout, name)
 	}
 	return f, nil
+}
+
+// ReadBlob returns the blob d names, after checking that it is a regular file of
+// d.Size bytes, at most limit, with d's sha256 digest.
+func (l *Layout) ReadBlob(d Descriptor, limit int64) ([]byte, error) {
+	if !digestRE().MatchString(d.Digest) {
+		return nil, fmt.Errorf("%w: digest %.80q is not sha256:<64 lowercase hex>", ErrInvalidLayout, d.Digest)
+	}
+	if d.Size < 0 || d.Size > limit {
+		return nil, fmt.Errorf("%w: blob %s declares %d bytes, beyond the limit of %d", ErrInvalidLayout, d.Digest, d.Size, limit)
+	}
+	var buf bytes.Buffer
+	if err := l.hashBlob(blobPath(d.Digest), d, &buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 func (l *Layout) readFile(name string, limit int64) ([]byte, error) {
