@@ -83,6 +83,7 @@ func TestActionWithAct(t *testing.T) {
 		"TEST_IMAGES=" + testenv.ImagesDir(t),
 		"TEST_TESTBOX=" + testenv.Image(t, "testbox.tar"),
 		"TEST_DEAD_REKOR_URL=" + deadURL(t),
+		"TEST_REGISTRY=" + testenv.RegistryOCI(t),
 		"SLSABOX_RUN=" + runDir,
 		"SLSABOX_ROOT=" + stateDir,
 		// act sets no GITHUB_WORKFLOW_REF; GitHub always does.
@@ -106,6 +107,7 @@ func TestActionWithAct(t *testing.T) {
 	var outputs struct {
 		Keyless, Bundle, Subjects, LogIndex, LogURL, OutputDir string
 		Outage, OutageBundle, OutageLogIndex                   string
+		Images, Pushed                                         string
 	}
 	data, err := os.ReadFile(filepath.Join(results, "outputs.json"))
 	if err != nil {
@@ -230,6 +232,17 @@ func TestActionWithAct(t *testing.T) {
 	other := "https://github.com/" + testRepo + "/.github/workflows/other.yml@refs/heads/main"
 	if out, err := verify(other); exitCode(err) != 1 {
 		t.Errorf("slsabox verify with another workflow's builder id: %v, want exit 1\n%s", err, out)
+	}
+
+	// The image: pushed by digest with its provenance as a referrer, named in the
+	// images output, and verified from the registry as a consumer would.
+	var images []string
+	if err := json.Unmarshal([]byte(outputs.Images), &images); err != nil || len(images) != 1 || outputs.Pushed != "true" ||
+		!strings.HasPrefix(images[0], testenv.RegistryOCI(t)+"/slsabox/hello@sha256:") {
+		t.Errorf("images output %q (pushed %q), want one image pushed to %s", outputs.Images, outputs.Pushed, testenv.RegistryOCI(t))
+	} else if out, err := exec.Command(slsabox, "verify", "oci://"+images[0], "--key", key+".pub", "--trusted-root", trustedRoot,
+		"--builder-id", wantBuilderID, "--source-uri", wantSourceURI, "--source-commit", commit, "--require-hermetic").CombinedOutput(); err != nil {
+		t.Errorf("slsabox verify oci://%s: %v\n%s", images[0], err, out)
 	}
 
 	// The log was down: the step failed, but the signed bundle was written, handed on

@@ -123,15 +123,17 @@ func TestBuildScriptHandsBack(t *testing.T) {
 		exit     int
 		logIndex string
 		rows     []string
+		push     bool
 	}{
-		{"logged", false, true, 0, "42", []string{"| log entry | index **42** in `http://rekor.test` |", "| signed | with a **key** (signing-key or kms-key) |"}},
+		{"pushed images", false, true, 0, "42", []string{"| image | `127.0.0.1:5006/acme/hello@sha256:" + strings.Repeat("d", 64) + "`, provenance attached as referrer `sha256:" + strings.Repeat("e", 64) + "` |"}, true},
+		{"logged", false, true, 0, "42", []string{"| log entry | index **42** in `http://rekor.test` |", "| signed | with a **key** (signing-key or kms-key) |"}, false},
 		{"log outage", false, false, 3, "", []string{"| log entry | **none: not logged**; when the log is back: `slsabox upload --bundle ",
-			"/provenance.sigstore.json --key KEY --rekor-url http://rekor.test` |"}},
+			"/provenance.sigstore.json --key KEY --rekor-url http://rekor.test` |"}, false},
 		{"keyless", true, true, 0, "42", []string{"| log entry | index **42** in `http://rekor.test` |",
 			"| signed | **keyless**, a certificate from `http://fulcio.test` |",
-			"| certificate identity | `" + san + "` |", "| certificate issuer | `" + issuer + "` |"}},
+			"| certificate identity | `" + san + "` |", "| certificate issuer | `" + issuer + "` |"}, false},
 		{"keyless log outage", true, false, 3, "", []string{"/provenance.sigstore.json --rekor-url http://rekor.test` |",
-			"| certificate identity | `" + san + "` |"}},
+			"| certificate identity | `" + san + "` |"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -148,10 +150,18 @@ func TestBuildScriptHandsBack(t *testing.T) {
 			// A subject name with | and ` must not break the Markdown table.
 			result := `{"buildId":"b1","outDir":"` + out + `","source":{"commit":"c0ffee","dirty":false},` +
 				`"image":{"manifestDigest":"sha256:1234"},"subjects":[{"name":"bin/he|l` + "`" + `lo","sha256":"ab12","size":7}],` +
-				`"provenance":{"bundle":"` + out + `/provenance.sigstore.json","logged":` + logged + `,"logUrl":"` + logURL + `","logIndex":42,` + signing + `}}`
+				`"provenance":{"bundle":"` + out + `/provenance.sigstore.json","logged":` + logged + `,"logUrl":"` + logURL + `","logIndex":42,` + signing + `}`
+			pushedRef := "127.0.0.1:5006/acme/hello@sha256:" + strings.Repeat("d", 64)
+			if tc.push {
+				result += `,"images":[{"name":"registry.example.com/acme/hello","digest":"sha256:` + strings.Repeat("d", 64) + `"}],` +
+					`"pushed":[{"name":"registry.example.com/acme/hello","ref":"` + pushedRef + `","digest":"sha256:` + strings.Repeat("d", 64) + `","referrer":"sha256:` + strings.Repeat("e", 64) + `"}]`
+			}
+			result += `}`
+
 			fakeScript := "#!/bin/sh\nset -e\necho \"$*\" >" + filepath.Join(dir, "args") + "\n" +
 				"key=/dev/null; prev=; for a; do [ \"$prev\" = --key ] && key=$a; prev=$a; done\n" +
 				"printf '%s|%s|%s|%s' \"$SLSABOX_KEY_PASSWORD\" \"${INPUT_SIGNING_KEY:-}\" \"$(cat \"$key\")\" \"${ACTIONS_ID_TOKEN_REQUEST_TOKEN:-}\" >" + filepath.Join(dir, "env") + "\n" +
+				"printf '%s|%s' \"${GITHUB_TOKEN:-}\" \"${INPUT_REGISTRY_TOKEN:-}\" >" + filepath.Join(dir, "token") + "\n" +
 				"mkdir -p " + out + "\n" +
 				"p=$(printf '{\"predicate\":{\"runDetails\":{\"builder\":{\"id\":\"https://github.com/o/r/.github/workflows/w.yml@refs/tags/v1\"}}}}' | base64 -w0)\n" +
 				"printf '{\"dsseEnvelope\":{\"payload\":\"%s\"}}' \"$p\" >" + out + "/provenance.sigstore.json\n" +
@@ -171,6 +181,10 @@ func TestBuildScriptHandsBack(t *testing.T) {
 			if !tc.keyless {
 				cmd.Env = append(cmd.Env, "INPUT_SIGNING_KEY="+pem)
 			}
+			cmd.Env = append(cmd.Env, "INPUT_REGISTRY_TOKEN=ghs_token")
+			if tc.push {
+				cmd.Env = append(cmd.Env, "INPUT_PUSH=true", "INPUT_REGISTRY=127.0.0.1:5006")
+			}
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			if code := exitCode(cmd.Run()); code != tc.exit {
@@ -185,6 +199,13 @@ func TestBuildScriptHandsBack(t *testing.T) {
 				if !strings.Contains(string(args), want) {
 					t.Errorf("slsabox ran with %q, want %q in it", args, want)
 				}
+			}
+			if tc.push != strings.Contains(string(args), "--push --registry 127.0.0.1:5006") {
+				t.Errorf("push %v, but slsabox ran with %q", tc.push, args)
+			}
+			// The registry token reaches slsabox, as GITHUB_TOKEN, only when it pushes.
+			if token, _ := os.ReadFile(filepath.Join(dir, "token")); tc.push && string(token) != "ghs_token|" || !tc.push && string(token) != "|" {
+				t.Errorf("slsabox saw GITHUB_TOKEN|INPUT_REGISTRY_TOKEN = %q (push %v)", token, tc.push)
 			}
 			if tc.keyless && strings.Contains(string(args), "--key ") {
 				t.Errorf("a keyless build was given a key: %q", args)
@@ -213,6 +234,11 @@ func TestBuildScriptHandsBack(t *testing.T) {
 				"signing-mode":            "key",
 				"certificate-identity":    "",
 				"certificate-oidc-issuer": "",
+				"images":                  "[]",
+				"pushed":                  "false",
+			}
+			if tc.push {
+				wantOut["images"], wantOut["pushed"] = `["`+pushedRef+`"]`, "true"
 			}
 			if tc.keyless {
 				wantOut["signing-mode"], wantOut["certificate-identity"], wantOut["certificate-oidc-issuer"] = "keyless", san, issuer

@@ -29,6 +29,7 @@ trap on_exit EXIT
 
 no_tlog=$(bool no-tlog "${INPUT_NO_TLOG:-false}")
 upload=$(bool upload "${INPUT_UPLOAD:-true}")
+push=$(bool push "${INPUT_PUSH:-false}")
 set_output upload "$upload"
 src=${INPUT_SOURCE_DIR:-.}
 out=${INPUT_OUTPUT_DIR:-slsabox-out}
@@ -97,6 +98,18 @@ else
 fi
 unset SLSABOX_REKOR_URL
 
+# Images (images: in slsabox.yaml): pushed by digest with the provenance attached as a
+# referrer. The registry token reaches slsabox (root) only when it pushes, as
+# GITHUB_TOKEN, which slsabox uses for ghcr.io; other registries take docker login's.
+if [ "$push" = true ]; then
+	args+=(--push)
+	if [ -n "${INPUT_REGISTRY:-}" ]; then args+=(--registry "$INPUT_REGISTRY"); fi
+	if [ -n "${INPUT_REGISTRY_TOKEN:-}" ]; then export GITHUB_TOKEN=$INPUT_REGISTRY_TOKEN; fi
+elif [ -n "${INPUT_REGISTRY:-}" ]; then
+	fail "registry is set, but push is not" "set push: true to push the images (registry only replaces the registry part of their names)"
+fi
+unset INPUT_REGISTRY_TOKEN
+
 # builder.id: slsabox reads the workflow identity from GITHUB_WORKFLOW_REF.
 if [ -n "${INPUT_BUILDER_ID:-}" ]; then
 	args+=(--builder-id "$INPUT_BUILDER_ID")
@@ -143,6 +156,9 @@ set_output output-dir "$(jq -r '.outDir' "$result")"
 set_output signing-mode "$(jq -r --arg mode "$mode" '.provenance.signingMode // $mode' "$result")"
 set_output certificate-identity "$(jq -r '.provenance.certificateIdentity // ""' "$result")"
 set_output certificate-oidc-issuer "$(jq -r '.provenance.certificateIssuer // ""' "$result")"
+# REGISTRY/REPO@sha256:... as pushed; before a push (or when it failed), NAME@sha256:...
+set_output images "$(jq -c 'if (.pushed | length) > 0 then [.pushed[].ref] else [.images[]? | .name + "@" + .digest] end' "$result")"
+set_output pushed "$(jq -r 'if (.pushed | length) > 0 then "true" else "false" end' "$result")"
 
 if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
 	builder_id=$(jq -r '.dsseEnvelope.payload | @base64d | fromjson | .predicate.runDetails.builder.id' "$bundle")
@@ -167,6 +183,7 @@ if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
 		      "| certificate identity | \(.provenance.certificateIdentity // "" | code) |",
 		      "| certificate issuer | \(.provenance.certificateIssuer // "" | code) |"
 		 else "| signed | with a **key** (signing-key or kms-key) |" end),
+		(.pushed[]? | "| image | \(.ref | code), provenance attached as referrer \(.referrer | code) |"),
 		"| builder.id | \($builder | code) |",
 		"| source | \(.source.commit | code)\(if .source.dirty then " (dirty)" else "" end) |",
 		"| builder image | \(.image.manifestDigest | code) |",
