@@ -124,7 +124,7 @@ type fulcioProvider struct {
 	der     []byte // the certificate, once issued: one key, one certificate
 }
 
-var fulcioStatusRE = regexp.MustCompile(`^Fulcio returned (\d{3}): `)
+var fulcioStatusRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^Fulcio returned (\d{3}): `) })
 
 // GetCertificate fetches the identity token, then the certificate, and sorts the
 // failures: a token that cannot be had, Fulcio refusing, Fulcio unreachable.
@@ -151,7 +151,7 @@ func (p *fulcioProvider) issue(ctx context.Context, kp sign.Keypair) ([]byte, er
 	if err == nil {
 		return der, nil
 	}
-	if m := fulcioStatusRE.FindStringSubmatch(err.Error()); m != nil {
+	if m := fulcioStatusRE().FindStringSubmatch(err.Error()); m != nil {
 		if code, _ := strconv.Atoi(m[1]); code >= 400 && code < 500 && code != 408 && code != 429 {
 			return nil, fmt.Errorf("%w: %s: %w", ErrCertificateRefused, p.url, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
@@ -34,7 +35,7 @@ var _ Signer = (*kmsSigner)(nil)
 var shippedPlugins = []string{"awskms", "gcpkms", "azurekms", "hashivault"}
 
 // kmsScheme is what a plugin name may hold: it becomes part of a file name.
-var kmsScheme = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+var kmsScheme = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`) })
 
 // loadKMSSigner opens the KMS key named by ref: through a provider linked into the
 // program (package attest/kms links awskms://, gcpkms://, azurekms:// and
@@ -50,7 +51,7 @@ func loadKMSSigner(ctx context.Context, scheme, ref string) (Signer, error) {
 		}
 		return newKMSSigner(ctx, sv)
 	}
-	if !kmsScheme.MatchString(scheme) {
+	if !kmsScheme().MatchString(scheme) {
 		return nil, fmt.Errorf("%w: %q is not a KMS scheme (lowercase letters, digits and '-')", ErrKey, scheme)
 	}
 	path, err := findKMSPlugin(scheme)

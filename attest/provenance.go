@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	slsa "github.com/in-toto/attestation/go/predicates/provenance/v1"
 	intoto "github.com/in-toto/attestation/go/v1"
@@ -79,7 +80,7 @@ func SourceURI(remote, repoRoot string) string {
 		return "git+" + fileURL(repoRoot)
 	}
 	if !strings.Contains(r, "://") {
-		m := scpLike.FindStringSubmatch(r)
+		m := scpLike().FindStringSubmatch(r)
 		if m == nil {
 			// Git's rule: no colon before the first slash makes a local path.
 			if !filepath.IsAbs(r) {
@@ -111,7 +112,7 @@ func fileURL(p string) string {
 	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(filepath.Clean(p))}).String()
 }
 
-var scpLike = regexp.MustCompile(`^(?:[^@/]+@)?([^:/]+):(.+?)(?:\.git)?/?$`)
+var scpLike = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[^@/]+@)?([^:/]+):(.+?)(?:\.git)?/?$`) })
 
 // Provenance builds the in-toto Statement with a SLSA v1 provenance predicate for b:
 // one subject per output, the build definition and source as external parameters, the

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
@@ -141,11 +142,13 @@ func (r *Rekor) once(ctx context.Context, b *protobundle.Bundle, keyOrCertPEM []
 	return nil
 }
 
-var statusRE = regexp.MustCompile(`(?:unexpected response: |\[POST /api/v1/log/entries\]\[|status code |code: )(\d{3})`)
+var statusRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?:unexpected response: |\[POST /api/v1/log/entries\]\[|status code |code: )(\d{3})`)
+})
 
 // httpStatus digs the HTTP status out of a client error, or returns 0.
 func httpStatus(err error) int {
-	if m := statusRE.FindStringSubmatch(err.Error()); m != nil {
+	if m := statusRE().FindStringSubmatch(err.Error()); m != nil {
 		n, _ := strconv.Atoi(m[1])
 		return n
 	}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
@@ -295,7 +296,7 @@ func verifyOneEntry(b *bundle.Bundle, e *protorekor.TransparencyLogEntry, truste
 }
 
 // rekorV1Origin is how a Rekor v1 checkpoint names its log ("HOST - TREEID").
-var rekorV1Origin = regexp.MustCompile(`^.+ - [0-9]+$`)
+var rekorV1Origin = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^.+ - [0-9]+$`) })
 
 // proofMatchesCheckpoint checks what Rekor v2 verification leaves unread: that the
 // inclusion proof's own copies of the index, tree size and root hash agree with the
@@ -322,7 +323,7 @@ func proofMatchesCheckpoint(e *protorekor.TransparencyLogEntry) error {
 		return fmt.Errorf("the inclusion proof (tree size %d, root %x) does not match its signed checkpoint (tree size %d, root %x)",
 			p.GetTreeSize(), p.GetRootHash(), size, hash)
 	}
-	if rekorV1Origin.MatchString(lines[0]) {
+	if rekorV1Origin().MatchString(lines[0]) {
 		// Rekor v1 checks the proof's fields and the body itself; its entries carry a
 		// global index and their proofs the index in one shard's tree.
 		return nil

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	vsa "github.com/in-toto/attestation/go/predicates/vsa/v1"
@@ -59,7 +60,7 @@ type Summary struct {
 	SlsaVersion string
 }
 
-var slsaLevel = regexp.MustCompile(`^SLSA_([A-Z]+)_LEVEL_([0-4])$`)
+var slsaLevel = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^SLSA_([A-Z]+)_LEVEL_([0-4])$`) })
 
 // NewVSA builds the VSA statement (predicate type spec.PredicateVSA) of a Summary.
 func NewVSA(s Summary) (*intoto.Statement, error) {
@@ -132,13 +133,13 @@ func (s Summary) validate() error {
 		}
 		tracks := map[string]bool{}
 		for _, l := range s.VerifiedLevels {
-			if m := slsaLevel.FindStringSubmatch(l); m != nil && m[1] == "BUILD" && m[2] > "1" && len(s.OptOuts) > 0 {
+			if m := slsaLevel().FindStringSubmatch(l); m != nil && m[1] == "BUILD" && m[2] > "1" && len(s.OptOuts) > 0 {
 				return bad("%s with the unsafe opt-out %s: a verification that waives a check claims SLSA_BUILD_LEVEL_1 at most", l, strings.Join(s.OptOuts, ", "))
 			}
 			if l == VSAFailed {
 				return bad("a passed verification cannot record the level FAILED")
 			}
-			if m := slsaLevel.FindStringSubmatch(l); m != nil {
+			if m := slsaLevel().FindStringSubmatch(l); m != nil {
 				if tracks[m[1]] {
 					return bad("two levels of the SLSA %s track: give only the highest", m[1])
 				}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 )
 
 // Options describe the image around its layers. The zero value is valid:
@@ -38,10 +39,12 @@ type Options struct {
 }
 
 var (
-	envKey       = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	refDomain    = regexp.MustCompile(`^(localhost|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+|[A-Za-z0-9-]+:[0-9]+|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+:[0-9]+)$`)
-	refComponent = regexp.MustCompile(`^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*$`)
-	refTag       = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	envKey    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
+	refDomain = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(localhost|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+|[A-Za-z0-9-]+:[0-9]+|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+:[0-9]+)$`)
+	})
+	refComponent = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*$`) })
+	refTag       = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`) })
 )
 
 func (o *Options) validate() error {
@@ -52,7 +55,7 @@ func (o *Options) validate() error {
 	}
 	for _, kv := range o.Env {
 		k, _, ok := strings.Cut(kv, "=")
-		if !ok || !envKey.MatchString(k) {
+		if !ok || !envKey().MatchString(k) {
 			return fmt.Errorf("%w: env %q is not KEY=VALUE with KEY made of letters, digits and _", errInvalidOptions, kv)
 		}
 	}
@@ -91,19 +94,19 @@ func fullName(ref string) (string, error) {
 	name, tag := ref, "latest"
 	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
 		name, tag = ref[:i], ref[i+1:]
-		if !refTag.MatchString(tag) {
+		if !refTag().MatchString(tag) {
 			return "", bad("has an invalid tag")
 		}
 	}
 	parts := strings.Split(name, "/")
 	domain := "docker.io"
-	if len(parts) > 1 && refDomain.MatchString(parts[0]) && (strings.ContainsAny(parts[0], ".:") || parts[0] == "localhost") {
+	if len(parts) > 1 && refDomain().MatchString(parts[0]) && (strings.ContainsAny(parts[0], ".:") || parts[0] == "localhost") {
 		domain, parts = parts[0], parts[1:]
 	} else if len(parts) == 1 {
 		parts = []string{"library", parts[0]}
 	}
 	for _, c := range parts {
-		if !refComponent.MatchString(c) {
+		if !refComponent().MatchString(c) {
 			return "", bad("has a path component that is not lowercase letters, digits and separators")
 		}
 	}
