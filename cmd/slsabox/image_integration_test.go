@@ -67,6 +67,14 @@ func TestHelloImage(t *testing.T) {
 	if got := runLayout(t, addr, filepath.Join(out1, im.Layout), im.Digest); got != "Hello, slsabox!\n" {
 		t.Errorf("the image printed %q", got)
 	}
+
+	// rebuild builds the recorded commit again and compares the image's digest like a
+	// file's; a bundle whose image digest differs is refused (exit 1).
+	stdout, stderr, code := slsabox(t, "rebuild", dir, "--bundle", filepath.Join(out1, "provenance.sigstore.json"),
+		"--key", key+".pub", "--no-tlog-unsafe")
+	if code != 0 || !strings.Contains(stdout+stderr, im.Name) {
+		t.Errorf("rebuild of the image build: exit %d, want 0 naming %s:\n%s%s", code, im.Name, stdout, stderr)
+	}
 }
 
 // statementSubjects reads the subjects of the in-toto statement in a bundle.
