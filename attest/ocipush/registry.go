@@ -2,10 +2,11 @@ package ocipush
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"strings"
+
+	"github.com/slsabox/slsabox/internal/loopback"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -34,22 +35,10 @@ func repository(imageName, registry string) (name.Repository, error) {
 			return name.Repository{}, fmt.Errorf("%w: %s/%s: %w", ErrConfiguration, registry, r.RepositoryStr(), err)
 		}
 	}
-	if isLoopback(r.RegistryStr()) {
+	if loopback.Is(r.RegistryStr()) {
 		return name.NewRepository(r.String(), name.Insecure)
 	}
 	return r, nil
-}
-
-func isLoopback(hostport string) bool {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
 }
 
 // loopbackHTTPOnly refuses plain HTTP to anything but loopback. go-containerregistry
@@ -58,7 +47,7 @@ func isLoopback(hostport string) bool {
 type loopbackHTTPOnly struct{ next http.RoundTripper }
 
 func (t loopbackHTTPOnly) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme != "https" && !isLoopback(req.URL.Host) {
+	if req.URL.Scheme != "https" && !loopback.Is(req.URL.Host) {
 		return nil, fmt.Errorf("refusing plain HTTP to %s: only registries on loopback are spoken to without TLS", req.URL.Host)
 	}
 	return t.next.RoundTrip(req)

@@ -34,19 +34,7 @@ import (
 // OUT, imported into containerd and run, prints the greeting.
 func TestHelloImage(t *testing.T) {
 	addr := testenv.Containerd(t)
-	img := testenv.Image(t, "go-toolchain.tar")
-	dir := copyExample(t, "hello-go", img)
-	def, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "examples", "hello-image", "slsabox.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	def = regexp.MustCompile(`(?m)^image: .*$`).ReplaceAll(def, []byte("image: "+img))
-	if err := os.WriteFile(filepath.Join(dir, "slsabox.yaml"), def, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("git", "-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qam", "hello-image").CombinedOutput(); err != nil {
-		t.Fatalf("git commit: %v %s", err, out)
-	}
+	dir := helloImageSource(t)
 	key := keygen(t)
 	out1, out2 := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
 	r1 := buildJSON(t, dir, out1, "--key", key+".key", "--no-tlog")

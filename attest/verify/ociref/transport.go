@@ -4,8 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
+
+	"github.com/slsabox/slsabox/internal/loopback"
 )
 
 // guard refuses plain HTTP to anything but loopback (go-containerregistry would
@@ -20,7 +21,7 @@ type guard struct {
 var errBodyTooLarge = errors.New("response larger than slsabox reads from a registry")
 
 func (g guard) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme != "https" && !isLoopback(req.URL.Hostname()) {
+	if req.URL.Scheme != "https" && !loopback.Is(req.URL.Hostname()) {
 		return nil, fmt.Errorf("%w: refusing plain %s to %s: only registries on loopback are reached without TLS", ErrReference, req.URL.Scheme, req.URL.Host)
 	}
 	resp, err := g.base.RoundTrip(req)
@@ -29,14 +30,6 @@ func (g guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp.Body = &cappedBody{rc: resp.Body, left: g.maxBody}
 	return resp, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 type cappedBody struct {
