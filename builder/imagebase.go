@@ -2,6 +2,7 @@ package builder
 
 import (
 	"archive/tar"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,62 +27,25 @@ const maxBaseArchive = 16 << 30
 
 var blobNameRE = lazyRegexp(`^blobs/sha256/[0-9a-f]{64}$`)
 
-// loadBase extracts the OCI archive of ref into dir, checks every blob reachable from
-// the pinned digest (internal/ocilayout: present, right size, right sha256), and
-// returns the image for platform: the pinned manifest itself, or the one an index
-// lists for platform.
-func loadBase(ref ImageRef, platform Platform, dir string) (v1.Image, error) {
+// loadBase extracts the OCI archive of ref into dir (or downloads a registry image
+// there, fetchBase), checks every blob reachable from the pinned digest
+// (internal/ocilayout: present, right size, right sha256), and returns the image for
+// platform: the pinned manifest itself, or the one an index lists for platform.
+func loadBase(ctx context.Context, ref ImageRef, platform Platform, dir string) (v1.Image, error) {
 	what := "base image " + ref.Raw
 	bad := func(format string, args ...any) error {
 		return hint.Wrapf(fmt.Errorf("%w: %s: %s", ErrImageRejected, what, fmt.Sprintf(format, args...)),
-			"base: must name an OCI image archive (oci-layout, index.json, blobs/sha256/...) that holds the pinned digest")
+			"base: must name an image pinned by digest: REGISTRY/REPO@sha256:..., or oci-archive:PATH@sha256:... for an OCI image archive (oci-layout, index.json, blobs/sha256/...) that holds it")
 	}
-	if pseudo := kernelPseudoFile(ref.Archive); pseudo != "" {
-		return nil, bad("the archive is under %s", pseudo)
-	}
-	f, err := os.OpenFile(ref.Archive, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
-	if err != nil {
-		return nil, bad("%v", err)
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return nil, bad("the archive is not a regular file")
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o700); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrEnvironment, err)
-	}
-	if err := extractLayout(f, dir); err != nil {
-		var env *envErr
-		if errors.As(err, &env) {
-			return nil, fmt.Errorf("%w: extracting %s: %w", ErrEnvironment, what, env.err)
+	want := ref.Digest
+	if ref.Archive == "" {
+		d, err := fetchBase(ctx, ref, platform, dir)
+		if err != nil {
+			return nil, err
 		}
-		return nil, bad("%v", err)
-	}
-
-	// index.json is rewritten to name only the pinned digest, so that the check starts there.
-	data, err := os.ReadFile(filepath.Join(dir, "index.json"))
-	if err != nil {
-		return nil, bad("no index.json")
-	}
-	var idx struct {
-		Manifests []json.RawMessage `json:"manifests"`
-	}
-	if err := json.Unmarshal(data, &idx); err != nil {
-		return nil, bad("index.json does not parse: %v", err)
-	}
-	var pinned json.RawMessage
-	for _, m := range idx.Manifests {
-		var d struct{ Digest string }
-		if json.Unmarshal(m, &d) == nil && d.Digest == ref.Digest {
-			pinned = m
-		}
-	}
-	if pinned == nil {
-		return nil, bad("its index.json does not list %s", ref.Digest)
-	}
-	data, _ = json.Marshal(map[string]any{"schemaVersion": 2, "manifests": []json.RawMessage{pinned}})
-	if err := os.WriteFile(filepath.Join(dir, "index.json"), data, 0o600); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrEnvironment, err)
+		want = d
+	} else if err := extractBase(ref, dir, bad); err != nil {
+		return nil, err
 	}
 	l, err := ocilayout.Open(dir, ocilayout.Limits{TotalSize: maxBaseArchive})
 	if err != nil {
@@ -97,12 +61,73 @@ func loadBase(ref ImageRef, platform Platform, dir string) (v1.Image, error) {
 	if err != nil {
 		return nil, bad("%v", err)
 	}
-	h, err := v1.NewHash(ref.Digest)
+	h, err := v1.NewHash(want)
 	if err != nil {
 		return nil, bad("%v", err)
 	}
+	return baseImage(top, h, l.Image.MediaType, platform, bad)
+}
+
+// extractBase extracts the OCI archive of ref into dir and rewrites its index.json to
+// name only the pinned digest, so that the check starts there.
+func extractBase(ref ImageRef, dir string, bad func(string, ...any) error) error {
+	what := "base image " + ref.Raw
+	if pseudo := kernelPseudoFile(ref.Archive); pseudo != "" {
+		return bad("the archive is under %s", pseudo)
+	}
+	f, err := os.OpenFile(ref.Archive, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return bad("%v", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return bad("the archive is not a regular file")
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o700); err != nil {
+		return fmt.Errorf("%w: %w", ErrEnvironment, err)
+	}
+	if err := extractLayout(f, dir); err != nil {
+		var env *envErr
+		if errors.As(err, &env) {
+			return fmt.Errorf("%w: extracting %s: %w", ErrEnvironment, what, env.err)
+		}
+		return bad("%v", err)
+	}
+
+	// index.json is rewritten to name only the pinned digest, so that the check starts there.
+	data, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	if err != nil {
+		return bad("no index.json")
+	}
+	var idx struct {
+		Manifests []json.RawMessage `json:"manifests"`
+	}
+	if err := json.Unmarshal(data, &idx); err != nil {
+		return bad("index.json does not parse: %v", err)
+	}
+	var pinned json.RawMessage
+	for _, m := range idx.Manifests {
+		var d struct{ Digest string }
+		if json.Unmarshal(m, &d) == nil && d.Digest == ref.Digest {
+			pinned = m
+		}
+	}
+	if pinned == nil {
+		return bad("its index.json does not list %s", ref.Digest)
+	}
+	data, _ = json.Marshal(map[string]any{"schemaVersion": 2, "manifests": []json.RawMessage{pinned}})
+	if err := os.WriteFile(filepath.Join(dir, "index.json"), data, 0o600); err != nil {
+		return fmt.Errorf("%w: %w", ErrEnvironment, err)
+	}
+	return nil
+}
+
+// baseImage returns the image h names in the checked layout top: h itself, or the
+// manifest for platform that the index h lists.
+func baseImage(top v1.ImageIndex, h v1.Hash, mediaType string, platform Platform, bad func(string, ...any) error) (v1.Image, error) {
 	var img v1.Image
-	if l.Image.MediaType == ocilayout.MediaTypeOCIIndex || l.Image.MediaType == ocilayout.MediaTypeDockerList {
+	var err error
+	if mediaType == ocilayout.MediaTypeOCIIndex || mediaType == ocilayout.MediaTypeDockerList {
 		ii, err := top.ImageIndex(h)
 		if err != nil {
 			return nil, bad("%v", err)

@@ -130,7 +130,7 @@ func assembleImage(ctx context.Context, img OutputImage, outDir, dir string, epo
 	if img.Base == nil {
 		return nil
 	}
-	base, err := loadBase(*img.Base, img.Platform, final+".base")
+	base, err := loadBase(ctx, *img.Base, img.Platform, final+".base")
 	if err != nil {
 		return err
 	}

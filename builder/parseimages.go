@@ -55,10 +55,6 @@ func (p *defParser) images(n *yaml.Node, def *Definition) error {
 				if s == "scratch" {
 					return nil
 				}
-				if !strings.HasPrefix(s, "oci-archive:") {
-					return p.fail(v, fmt.Sprintf("%s.base %s: only an OCI archive can be a base image (yet)", what, quoteToken(s)),
-						"save the base by digest into an archive (skopeo copy docker://NAME@sha256:D oci-archive:base.tar) and write base: oci-archive:base.tar@sha256:D, or base: scratch")
-				}
 				ref, err := parseImageRef(s, filepath.Dir(p.file))
 				if err != nil {
 					msg := strings.TrimPrefix(err.Error(), ErrInvalidDefinition.Error()+": ")

@@ -59,7 +59,7 @@ func TestParseImagesErrors(t *testing.T) {
 		{"layout outside out", "- {name: r.example/ab, layout: /tmp/i}", "not a directory under /out"},
 		{"layout dotdot", "- {name: r.example/ab, layout: /out/../etc}", "not a directory under /out"},
 		{"layout is out", "- {name: r.example/ab, layout: /out}", "not a directory under /out"},
-		{"registry base", "- {name: r.example/ab, base: 'r.example/base@sha256:" + hex64 + "', files: [{src: /out/a, dst: /a}]}", "only an OCI archive can be a base"},
+		{"unpinned registry base", "- {name: r.example/ab, base: 'r.example/base:1', files: [{src: /out/a, dst: /a}]}", "not pinned by digest"},
 		{"unpinned base", "- {name: r.example/ab, base: 'oci-archive:base.tar', files: [{src: /out/a, dst: /a}]}", "not pinned by digest"},
 		{"src outside out", "- {name: r.example/ab, files: [{src: /etc/passwd, dst: /a}]}", "not a file under /out"},
 		{"dst relative", "- {name: r.example/ab, files: [{src: /out/a, dst: a}]}", "not a clean absolute path"},
@@ -102,5 +102,16 @@ func TestParseImagesBase(t *testing.T) {
 	}
 	if b := def.Images[0].Base; b == nil || b.Archive != "/p/images/base.tar" || b.Digest != "sha256:"+hex64 {
 		t.Fatalf("base = %+v", b)
+	}
+	def, err = ParseDefinition("/p/slsabox.yaml", []byte(imagesHead+`images:
+  - name: registry.example.com/acme/hello
+    base: gcr.io/distroless/static:nonroot@sha256:`+hex64+`
+    files: [{src: /out/hello, dst: /hello}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := def.Images[0].Base; b == nil || b.Archive != "" || b.Name != "gcr.io/distroless/static:nonroot" || b.Digest != "sha256:"+hex64 {
+		t.Fatalf("registry base = %+v", b)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/slsabox/slsabox/internal/loopback"
 	"github.com/slsabox/slsabox/internal/ocilayout"
 )
 
@@ -187,7 +188,7 @@ func (o options) remoteOptions(ctx context.Context) []remote.Option {
 	return []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(keychain()),
-		remote.WithTransport(loopbackHTTPOnly{remote.DefaultTransport}),
+		remote.WithTransport(loopback.HTTPSUnless(remote.DefaultTransport)),
 		remote.WithRetryBackoff(remote.Backoff{Duration: 250 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: o.attempts}),
 		remote.WithUserAgent("slsabox"),
 	}

@@ -2,7 +2,6 @@ package ocipush
 
 import (
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 
@@ -39,18 +38,6 @@ func repository(imageName, registry string) (name.Repository, error) {
 		return name.NewRepository(r.String(), name.Insecure)
 	}
 	return r, nil
-}
-
-// loopbackHTTPOnly refuses plain HTTP to anything but loopback. go-containerregistry
-// itself falls back to HTTP for RFC 1918 addresses and *.local names, where a
-// network attacker could serve another image or drop the referrer.
-type loopbackHTTPOnly struct{ next http.RoundTripper }
-
-func (t loopbackHTTPOnly) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme != "https" && !loopback.Is(req.URL.Host) {
-		return nil, fmt.Errorf("refusing plain HTTP to %s: only registries on loopback are spoken to without TLS", req.URL.Host)
-	}
-	return t.next.RoundTrip(req)
 }
 
 // keychain finds credentials in the Docker config (docker login, credential

@@ -25,6 +25,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/opencontainers/go-digest"
 
+	"github.com/slsabox/slsabox/internal/push"
 	"github.com/slsabox/slsabox/internal/testenv"
 )
 
@@ -260,28 +261,54 @@ func TestHostileImageLayout(t *testing.T) {
 // pinned by digest): the signed provenance records the base as a resolved dependency,
 // and the image runs the program through the base's shell.
 func TestImageOnBase(t *testing.T) {
-	addr := testenv.Containerd(t)
+	testenv.Containerd(t)
 	base := testenv.Image(t, "testbox.tar")
+	// The same base pushed to a registry (Debian's docker-registry on 127.0.0.1) and
+	// named there by digest: fetched, checked, and the same image comes out of the same
+	// commit.
+	archive := strings.TrimPrefix(base[:strings.LastIndex(base, "@")], "oci-archive:")
+	digest, err := push.Push(context.Background(), archive, testenv.Registry(t)+"/slsabox/testbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	onRegistry := testenv.Registry(t) + "/slsabox/testbox@" + digest
+
 	dir := copyExample(t, "hello-go", testenv.Image(t, "go-toolchain.tar"))
 	def, err := os.ReadFile(filepath.Join(dir, "slsabox.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	def = regexp.MustCompile(`(?m)^outputs: .*$`).ReplaceAll(def, []byte(`images:
+	for file, b := range map[string]string{"slsabox.yaml": base, "registry.yaml": onRegistry} {
+		d := regexp.MustCompile(`(?m)^outputs: .*$`).ReplaceAll(def, []byte(`images:
   - name: registry.example.com/slsabox/hello-sh
-    base: `+base+`
+    base: `+b+`
     files: [{src: /out/hello, dst: /usr/local/bin/hello}]
     entrypoint: [/bin/sh, -c, "hello -name slsabox"]
     env: {PATH: /usr/local/bin:/bin}`))
-	if err := os.WriteFile(filepath.Join(dir, "slsabox.yaml"), def, 0o644); err != nil {
-		t.Fatal(err)
+		if err := os.WriteFile(filepath.Join(dir, file), d, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if out, err := exec.Command("git", "-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qam", "on base").CombinedOutput(); err != nil {
+	if out, err := exec.Command("git", "-C", dir, "add", "-A").CombinedOutput(); err != nil {
+		t.Fatalf("git add: %v %s", err, out)
+	}
+	if out, err := exec.Command("git", "-C", dir, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "on base").CombinedOutput(); err != nil {
 		t.Fatalf("git commit: %v %s", err, out)
 	}
+	a := imageOnBase(t, dir, "slsabox.yaml", base)
+	if r := imageOnBase(t, dir, "registry.yaml", onRegistry); r != a {
+		t.Errorf("on the registry base the image is %s, on the archive %s", r, a)
+	}
+}
+
+// imageOnBase builds the definition file of dir, an image of hello-go on base, checks
+// the base is recorded as an input, runs the image, and returns its digest.
+func imageOnBase(t *testing.T, dir, file, base string) string {
+	t.Helper()
+	addr := testenv.Containerd(t)
 	key := keygen(t)
 	out := filepath.Join(t.TempDir(), "out")
-	r := buildJSON(t, dir, out, "--key", key+".key", "--no-tlog")
+	r := buildJSON(t, dir, out, "--key", key+".key", "--no-tlog", "-f", filepath.Join(dir, file))
 	if len(r.Images) != 1 {
 		t.Fatalf("images: %+v", r.Images)
 	}
@@ -299,4 +326,5 @@ func TestImageOnBase(t *testing.T) {
 	if got := runLayout(t, addr, filepath.Join(out, im.Layout), im.Digest); got != "Hello, slsabox!\n" {
 		t.Errorf("the image printed %q", got)
 	}
+	return im.Digest
 }

@@ -3,7 +3,9 @@
 package loopback
 
 import (
+	"fmt"
 	"net"
+	"net/http"
 	"strings"
 )
 
@@ -18,4 +20,18 @@ func Is(host string) bool {
 	}
 	ip := net.ParseIP(strings.Trim(host, "[]"))
 	return ip != nil && ip.IsLoopback()
+}
+
+// HTTPSUnless returns next refusing plain HTTP to anything but loopback:
+// go-containerregistry falls back to HTTP for RFC 1918 addresses and *.local names
+// (and follows redirects to HTTP), where someone on the network could answer instead.
+func HTTPSUnless(next http.RoundTripper) http.RoundTripper { return httpsUnless{next} }
+
+type httpsUnless struct{ next http.RoundTripper }
+
+func (t httpsUnless) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != "https" && !Is(req.URL.Host) {
+		return nil, fmt.Errorf("refusing plain %s to %s: only registries on loopback are spoken to without TLS", req.URL.Scheme, req.URL.Host)
+	}
+	return t.next.RoundTrip(req)
 }
