@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -30,6 +31,8 @@ type Pushed struct {
 	Ref      string `json:"ref"`      // REGISTRY/REPO@sha256:... as pushed
 	Digest   string `json:"digest"`   // the image's manifest (or index) digest
 	Referrer string `json:"referrer"` // the digest of the referrer manifest holding the bundle
+	// Tags are REGISTRY/REPO:TAG written after the referrer (WithTags).
+	Tags []string `json:"tags,omitempty"`
 }
 
 // Option configures Push.
@@ -39,6 +42,25 @@ type options struct {
 	registry string
 	progress io.Writer
 	attempts int
+	tags     []string
+}
+
+// tagRE is the OCI distribution spec's grammar of a tag.
+var tagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+
+// WithTags also points these tags of each image's repository at the image, after its
+// digest and its referrer are there (so no tag names an image without its
+// provenance). Tags are mutable and not part of the provenance: verify by digest.
+func WithTags(tags ...string) Option {
+	return func(o *options) error {
+		for _, t := range tags {
+			if !tagRE.MatchString(t) {
+				return fmt.Errorf("%w: tag %q: a tag is 1 to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'", ErrConfiguration, t)
+			}
+		}
+		o.tags = append(o.tags, tags...)
+		return nil
+	}
 }
 
 // WithRegistry pushes to host (HOST[:PORT]) instead of the registry each image name
@@ -107,7 +129,7 @@ func Push(ctx context.Context, bundle []byte, images []Image, opts ...Option) ([
 	}
 	var out []Pushed
 	for _, t := range targets {
-		p, err := t.push(ctx, pusher, ref, o.progress)
+		p, err := t.push(ctx, pusher, ref, o.progress, o.tags)
 		if err != nil {
 			return out, err
 		}
@@ -170,7 +192,7 @@ func prepare(img Image, registry string, ref *referrer) (target, error) {
 
 func typeOf(mt string) types.MediaType { return types.MediaType(mt) }
 
-func (t target) push(ctx context.Context, p *remote.Pusher, ref *referrer, progress io.Writer) (Pushed, error) {
+func (t target) push(ctx context.Context, p *remote.Pusher, ref *referrer, progress io.Writer, tags []string) (Pushed, error) {
 	dst := t.repo.Digest(t.subject.Digest.String())
 	if err := p.Push(ctx, dst, t.taggable); err != nil {
 		return Pushed{}, unavailable(fmt.Sprintf("pushing %s", dst), err)
@@ -181,7 +203,16 @@ func (t target) push(ctx context.Context, p *remote.Pusher, ref *referrer, progr
 		return Pushed{}, err
 	}
 	say(progress, "attached the provenance to %s as referrer %s", dst, d)
-	return Pushed{Name: t.img.Name, Ref: dst.String(), Digest: t.subject.Digest.String(), Referrer: d}, nil
+	out := Pushed{Name: t.img.Name, Ref: dst.String(), Digest: t.subject.Digest.String(), Referrer: d}
+	for _, tag := range tags {
+		tr := t.repo.Tag(tag)
+		if err := p.Push(ctx, tr, t.taggable); err != nil {
+			return out, unavailable(fmt.Sprintf("tagging %s as %s", dst, tr), err)
+		}
+		say(progress, "tagged %s", tr)
+		out.Tags = append(out.Tags, tr.String())
+	}
+	return out, nil
 }
 
 func (o options) remoteOptions(ctx context.Context) []remote.Option {

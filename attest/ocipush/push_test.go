@@ -93,10 +93,23 @@ func TestPush(t *testing.T) {
 			if len(got) != 1 || got[0].Ref != host+"/acme/hello@"+img.Digest || got[0].Digest != img.Digest {
 				t.Fatalf("pushed %+v", got)
 			}
-			// Pushing again is harmless and gives the same referrer.
-			again, err := Push(context.Background(), bundle, []Image{img}, WithRegistry(host))
+			// Pushing again is harmless and gives the same referrer; tags come last and
+			// name the image.
+			again, err := Push(context.Background(), bundle, []Image{img}, WithRegistry(host), WithTags("v1.2.3", "latest"))
 			if err != nil || again[0].Referrer != got[0].Referrer {
 				t.Fatalf("second push: %+v, %v", again, err)
+			}
+			if want := []string{host + "/acme/hello:v1.2.3", host + "/acme/hello:latest"}; strings.Join(again[0].Tags, " ") != strings.Join(want, " ") {
+				t.Errorf("tags %v, want %v", again[0].Tags, want)
+			}
+			for _, tag := range again[0].Tags {
+				tr, err := name.NewTag(tag, name.Insecure)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if desc, err := remote.Head(tr); err != nil || desc.Digest.String() != img.Digest {
+					t.Errorf("%s names %v (%v), want %s", tag, desc, err, img.Digest)
+				}
 			}
 			d, err := name.NewDigest(got[0].Ref, name.Insecure)
 			if err != nil {
@@ -181,6 +194,8 @@ func TestPushRefuses(t *testing.T) {
 		{"not a bundle", []byte(`{"mediaType":"x"}`), img, nil, ErrInvalidBundle},
 		{"registry with a scheme", bundle, img, []Option{WithRegistry("http://127.0.0.1:1")}, ErrConfiguration},
 		{"registry down", bundle, img, []Option{WithRegistry("127.0.0.1:1"), WithAttempts(1)}, ErrUnavailable},
+		{"bad tag", bundle, img, []Option{WithTags("-v1")}, ErrConfiguration},
+		{"tag with a colon", bundle, img, []Option{WithTags("v1:x")}, ErrConfiguration},
 		{"plain HTTP off loopback", bundle, img, []Option{WithRegistry("10.255.255.1:5000"), WithAttempts(1)}, ErrUnavailable},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -136,6 +136,8 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildOptions, dir string)
 		return usageError{fmt.Errorf("--push conflicts with --unsigned: there is no provenance to attach")}
 	case o.pushTo.registry != "" && !o.push:
 		return usageError{fmt.Errorf("--registry needs --push")}
+	case len(o.pushTo.tags) > 0 && !o.push:
+		return usageError{fmt.Errorf("--tag needs --push")}
 	case keyless && (o.key != "" || o.unsigned):
 		return usageError{fmt.Errorf("--keyless conflicts with --key and --unsigned")}
 	case o.unsigned && (o.key != "" || o.noTlog || o.rekor.url != ""):

@@ -21,10 +21,12 @@ import (
 // pushFlags are what build --push and push share.
 type pushFlags struct {
 	registry string
+	tags     []string
 }
 
 func (p *pushFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&p.registry, "registry", "", "push to HOST[:PORT] instead of the registry each image name starts with (plain HTTP only to loopback)")
+	f.StringArrayVar(&p.tags, "tag", nil, "also tag every image TAG (repeatable), after its digest and provenance are pushed")
 }
 
 func newPushCmd(g *globalOptions) *cobra.Command {
@@ -43,7 +45,9 @@ form cosign verify-attestation reads. It refuses an image whose digest is not a
 subject of the bundle. Registries with the referrers API get the referrer through
 it; others get the referrers tag schema (a sha256-<hex> tag holding an index).
 
-Images are pushed by digest only: no tag is written. --registry HOST[:PORT] replaces
+Images are pushed by digest; --tag TAG (repeatable) then points TAG at each image,
+after its referrer is there, so that no tag names an image without its provenance.
+Tags are mutable and not in the provenance: consumers verify by digest. --registry HOST[:PORT] replaces
 the registry part of every image name (a mirror, a test registry). Plain HTTP is
 spoken only to registries on loopback. Credentials come from the Docker config
 (docker login, credential helpers) and, for ghcr.io, from $GITHUB_TOKEN. Pushing
@@ -133,11 +137,17 @@ func pushImages(cmd *cobra.Command, g *globalOptions, bundle string, images []oc
 	if p.registry != "" {
 		opts = append(opts, ocipush.WithRegistry(p.registry))
 	}
+	if len(p.tags) > 0 {
+		opts = append(opts, ocipush.WithTags(p.tags...))
+	}
 	pushed, err := ocipush.Push(cmd.Context(), data, images, opts...)
 	if errors.Is(err, ocipush.ErrUnavailable) {
 		again := "slsabox push --bundle " + bundle
 		if p.registry != "" {
 			again += " --registry " + p.registry
+		}
+		for _, t := range p.tags {
+			again += " --tag " + t
 		}
 		return pushed, hint.Wrap(err, "the signed build is kept in "+filepath.Dir(bundle)+"; when the registry is back (or with credentials: docker login), run: "+again)
 	}
@@ -157,6 +167,9 @@ func printPushed(w io.Writer, g *globalOptions, pushed []ocipush.Pushed) error {
 		fmt.Fprintf(w, "pushed %s  (image %s)\n", termSafe(p.Ref), termSafe(p.Name))
 		repo, _, _ := strings.Cut(p.Ref, "@")
 		fmt.Fprintf(w, "provenance: %s@%s\n", termSafe(repo), p.Referrer)
+		for _, t := range p.Tags {
+			fmt.Fprintf(w, "tagged %s\n", termSafe(t))
+		}
 	}
 	return nil
 }

@@ -49,7 +49,7 @@ func TestPushHelloImage(t *testing.T) {
 	}
 	var pushed []ocipush.Pushed
 	for _, reg := range []string{regOCI, regTags} {
-		stdout, stderr, code := slsabox(t, "push", "--bundle", bundle, "--registry", reg, "--output", "json")
+		stdout, stderr, code := slsabox(t, "push", "--bundle", bundle, "--registry", reg, "--tag", "v1.0.0", "--output", "json")
 		if code != 0 {
 			t.Fatalf("slsabox push --registry %s exited %d:\n%s", reg, code, stderr)
 		}
@@ -63,6 +63,11 @@ func TestPushHelloImage(t *testing.T) {
 		t.Run([]string{"referrers API", "tag schema"}[i], func(t *testing.T) {
 			checkReferrer(t, p)
 			repo, _, _ := strings.Cut(p.Ref, "@")
+			// --tag: written last, naming the image (crane digest resolves it).
+			if d, err := exec.Command(crane, "digest", "--insecure", repo+":v1.0.0").Output(); err != nil ||
+				strings.TrimSpace(string(d)) != p.Digest || len(p.Tags) != 1 || p.Tags[0] != repo+":v1.0.0" {
+				t.Errorf("tag v1.0.0: crane digest %q (%v), pushed tags %v; want %s", d, err, p.Tags, p.Digest)
+			}
 			if i == 0 {
 				// The referrer manifest, by digest, names the image as its subject.
 				m, err := exec.Command(crane, "manifest", "--insecure", repo+"@"+p.Referrer).Output()

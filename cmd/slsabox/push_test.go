@@ -37,6 +37,7 @@ func TestPushUsage(t *testing.T) {
 		{[]string{"push", "--bundle", bundle}, "naming the image"},
 		{[]string{"build", "--push", "--unsigned"}, "--push conflicts with --unsigned"},
 		{[]string{"build", "--registry", "127.0.0.1:5000", "--key", "k"}, "--registry needs --push"},
+		{[]string{"build", "--tag", "v1", "--key", "k"}, "--tag needs --push"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(context.Background(), c.args, &stdout, &stderr)

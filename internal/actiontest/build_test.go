@@ -183,7 +183,7 @@ func TestBuildScriptHandsBack(t *testing.T) {
 			}
 			cmd.Env = append(cmd.Env, "INPUT_REGISTRY_TOKEN=ghs_token")
 			if tc.push {
-				cmd.Env = append(cmd.Env, "INPUT_PUSH=true", "INPUT_REGISTRY=127.0.0.1:5006")
+				cmd.Env = append(cmd.Env, "INPUT_PUSH=true", "INPUT_REGISTRY=127.0.0.1:5006", "INPUT_TAGS=v1.2.3\nlatest")
 			}
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -200,7 +200,7 @@ func TestBuildScriptHandsBack(t *testing.T) {
 					t.Errorf("slsabox ran with %q, want %q in it", args, want)
 				}
 			}
-			if tc.push != strings.Contains(string(args), "--push --registry 127.0.0.1:5006") {
+			if tc.push != strings.Contains(string(args), "--push --registry 127.0.0.1:5006 --tag v1.2.3 --tag latest") {
 				t.Errorf("push %v, but slsabox ran with %q", tc.push, args)
 			}
 			// The registry token reaches slsabox, as GITHUB_TOKEN, only when it pushes.

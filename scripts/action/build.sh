@@ -104,9 +104,13 @@ unset SLSABOX_REKOR_URL
 if [ "$push" = true ]; then
 	args+=(--push)
 	if [ -n "${INPUT_REGISTRY:-}" ]; then args+=(--registry "$INPUT_REGISTRY"); fi
+	# read -a splits on blanks and newlines without expanding globs; slsabox checks each tag.
+	while read -r -a words; do
+		for tag in "${words[@]}"; do args+=(--tag "$tag"); done
+	done <<<"${INPUT_TAGS:-}"
 	if [ -n "${INPUT_REGISTRY_TOKEN:-}" ]; then export GITHUB_TOKEN=$INPUT_REGISTRY_TOKEN; fi
-elif [ -n "${INPUT_REGISTRY:-}" ]; then
-	fail "registry is set, but push is not" "set push: true to push the images (registry only replaces the registry part of their names)"
+elif [ -n "${INPUT_REGISTRY:-}" ] || [ -n "${INPUT_TAGS:-}" ]; then
+	fail "registry or tags is set, but push is not" "set push: true to push the images (registry replaces the registry part of their names, tags are written after the push)"
 fi
 unset INPUT_REGISTRY_TOKEN
 
