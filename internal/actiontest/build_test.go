@@ -148,8 +148,13 @@ func TestBuildScriptHandsBack(t *testing.T) {
 				signing = `"signingMode":"keyless","certificateIdentity":"` + san + `","certificateIssuer":"` + issuer + `"`
 			}
 			// A subject name with | and ` must not break the Markdown table.
+			// A build of images only (the push case) has no file subjects at all.
+			files := `"subjects":[{"name":"bin/he|l` + "`" + `lo","sha256":"ab12","size":7}],`
+			if tc.push {
+				files = ""
+			}
 			result := `{"buildId":"b1","outDir":"` + out + `","source":{"commit":"c0ffee","dirty":false},` +
-				`"image":{"manifestDigest":"sha256:1234"},"subjects":[{"name":"bin/he|l` + "`" + `lo","sha256":"ab12","size":7}],` +
+				`"image":{"manifestDigest":"sha256:1234"},` + files +
 				`"provenance":{"bundle":"` + out + `/provenance.sigstore.json","logged":` + logged + `,"logUrl":"` + logURL + `","logIndex":42,` + signing + `}`
 			pushedRef := "127.0.0.1:5006/acme/hello@sha256:" + strings.Repeat("d", 64)
 			if tc.push {
@@ -238,7 +243,7 @@ func TestBuildScriptHandsBack(t *testing.T) {
 				"pushed":                  "false",
 			}
 			if tc.push {
-				wantOut["images"], wantOut["pushed"] = `["`+pushedRef+`"]`, "true"
+				wantOut["images"], wantOut["pushed"], wantOut["subjects"] = `["`+pushedRef+`"]`, "true", "[]"
 			}
 			if tc.keyless {
 				wantOut["signing-mode"], wantOut["certificate-identity"], wantOut["certificate-oidc-issuer"] = "keyless", san, issuer
@@ -249,7 +254,11 @@ func TestBuildScriptHandsBack(t *testing.T) {
 				}
 			}
 			sum, _ := os.ReadFile(summary)
-			for _, row := range append(tc.rows, "| `bin/he\\|llo` | `ab12` | 7 |",
+			fileRow := "| `bin/he\\|llo` | `ab12` | 7 |"
+			if tc.push {
+				fileRow = "| `registry.example.com/acme/hello` (image) | `" + strings.Repeat("d", 64) + "` | |"
+			}
+			for _, row := range append(tc.rows, fileRow,
 				"| builder.id | `https://github.com/o/r/.github/workflows/w.yml@refs/tags/v1` |", "| source | `c0ffee` |") {
 				if !strings.Contains(string(sum), row) {
 					t.Errorf("summary lacks %q:\n%s", row, sum)

@@ -145,12 +145,13 @@ as_root "$slsabox" "${args[@]}" >"$tmp/result.json" || rc=$?
 if [ "$(id -u)" != 0 ] && [ -e "$out" ]; then as_root chown -R "$(id -u):$(id -g)" "$out"; fi
 
 # A build that signed but could not log (exit 3) still has a bundle to hand on.
-if ! jq -e '.subjects and .provenance.bundle' "$tmp/result.json" >/dev/null 2>&1; then
+# (A build of images only has no file subjects: .subjects is then absent.)
+if ! jq -e '.provenance.bundle' "$tmp/result.json" >/dev/null 2>&1; then
 	exit "$((rc == 0 ? 1 : rc))"
 fi
 result=$tmp/result.json
 bundle=$(jq -r '.provenance.bundle' "$result")
-subjects=$(jq -c '[.outDir as $d | .subjects[] | {name, path: ($d + "/" + .name), digest: {sha256}, size}]' "$result")
+subjects=$(jq -c '[.outDir as $d | .subjects[]? | {name, path: ($d + "/" + .name), digest: {sha256}, size}]' "$result")
 log_index=$(jq -r 'if .provenance.logged then .provenance.logIndex | tostring else "" end' "$result")
 set_output bundle "$bundle"
 set_output subjects "$subjects"
@@ -171,10 +172,11 @@ if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
 	jq -r --arg builder "$builder_id" --arg rekor "${INPUT_REKOR_URL:-URL}" --arg keyarg "$key_arg" --arg mode "$mode" \
 		--arg fulcio "${INPUT_FULCIO_URL:-https://fulcio.sigstore.dev}" '
 		def code: "`" + (tostring | gsub("[`\n]"; "") | gsub("\\|"; "\\|")) + "`";
-		"### slsabox: \(.subjects | length) subject(s), signed provenance\n",
+		"### slsabox: \((.subjects | length) + (.images | length)) subject(s), signed provenance\n",
 		"| subject | sha256 | size (bytes) |",
 		"|---|---|---:|",
-		(.subjects[] | "| \(.name | code) | \(.sha256 | code) | \(.size) |"),
+		(.subjects[]? | "| \(.name | code) | \(.sha256 | code) | \(.size) |"),
+		(.images[]? | "| \(.name | code) (image) | \(.digest | ltrimstr("sha256:") | code) | |"),
 		"",
 		"| | |",
 		"|---|---|",
