@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -25,9 +27,15 @@ import (
 // layout, and returns the digest of the image to build on: D when it is a manifest,
 // else the manifest the index D lists for platform (only that one is downloaded).
 // go-containerregistry checks every blob it fetches by digest against that digest, and
-// loadBase then checks the layout again. Plain HTTP only to registries on loopback;
-// credentials from the Docker config.
+// loadBase then checks the layout again. Plain HTTP only to registries on loopback.
+//
+// The commit names the registry, so the download is anonymous (as builder images are
+// pulled: root's credentials would let a commit copy a private image into its output),
+// bounded in time (baseFetchTimeout, and each response must start within a minute)
+// and in size: the manifest's declared sizes are added up before any layer is fetched.
 func fetchBase(ctx context.Context, ref ImageRef, platform Platform, dir string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, baseFetchTimeout)
+	defer cancel()
 	what := "base image " + ref.Raw
 	named := ref.Name + "@" + ref.Digest
 	var opts []name.Option
@@ -38,8 +46,10 @@ func fetchBase(ctx context.Context, ref ImageRef, platform Platform, dir string)
 	if err != nil {
 		return "", fmt.Errorf("%w: %s: %w", ErrImageRejected, what, err)
 	}
-	ropts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain),
-		remote.WithTransport(loopback.HTTPSUnless(remote.DefaultTransport))}
+	tr := remote.DefaultTransport.(*http.Transport).Clone()
+	tr.ResponseHeaderTimeout = time.Minute
+	ropts := []remote.Option{remote.WithContext(ctx), remote.WithAuth(authn.Anonymous),
+		remote.WithTransport(loopback.HTTPSUnless(tr))}
 	desc, err := remote.Get(r, ropts...)
 	if err != nil {
 		return "", fetchError(ctx, what, err)
@@ -76,6 +86,21 @@ func fetchBase(ctx context.Context, ref ImageRef, platform Platform, dir string)
 	} else if img, err = desc.Image(); err != nil {
 		return "", fetchError(ctx, what, err)
 	}
+	m, err := img.Manifest()
+	if err != nil {
+		return "", fetchError(ctx, what, err)
+	}
+	size := m.Config.Size
+	for _, l := range m.Layers {
+		if l.Size < 0 || size > maxBaseArchive-l.Size {
+			return "", hint.Wrapf(fmt.Errorf("%w: %s declares more than %s of layers", ErrImageRejected, what, formatSize(maxBaseArchive)),
+				"use a smaller base")
+		}
+		size += l.Size
+	}
+	if len(m.Layers) > 1000 {
+		return "", fmt.Errorf("%w: %s has %d layers", ErrImageRejected, what, len(m.Layers))
+	}
 	if err := lp.WriteImage(img); err != nil {
 		return "", fetchError(ctx, what, err)
 	}
@@ -89,11 +114,14 @@ func fetchBase(ctx context.Context, ref ImageRef, platform Platform, dir string)
 	return pinned.Digest.String(), nil
 }
 
+// baseFetchTimeout bounds the download of a registry base.
+const baseFetchTimeout = 30 * time.Minute
+
 // fetchError classes a failed download: the registry's answer about the image (it is
 // not there, or not what was pinned) is the definition's problem (exit 2); anything
 // on the way (network, the registry's own errors, credentials) may pass (exit 3).
 func fetchError(ctx context.Context, what string, err error) error {
-	if ctx.Err() != nil {
+	if errors.Is(ctx.Err(), context.Canceled) {
 		return fmt.Errorf("%w: fetching %s", ErrInterrupted, what)
 	}
 	var terr *transport.Error
@@ -102,9 +130,9 @@ func fetchError(ctx context.Context, what string, err error) error {
 	case errors.As(err, &terr) && (terr.StatusCode == 404 || terr.StatusCode == 400):
 		return hint.Wrap(fmt.Errorf("%w: %s: the registry has no such image: %w", ErrImageRejected, what, err),
 			"check the name and the digest; the registry must serve NAME@sha256:DIGEST")
-	case errors.As(err, &terr), errors.As(err, &nerr):
+	case errors.As(err, &terr), errors.As(err, &nerr), errors.Is(err, context.DeadlineExceeded):
 		return hint.Wrap(fmt.Errorf("%w: fetching %s: %w", ErrEnvironment, what, err),
-			"check that the registry is reachable (and docker login for a private one); offline, save the base into an archive and write base: oci-archive:PATH@sha256:...")
+			"check that the registry is reachable; a base is fetched without credentials: for a private one, or offline, save it into an archive and write base: oci-archive:PATH@sha256:...")
 	default:
 		return fmt.Errorf("%w: %s: %w", ErrImageRejected, what, err)
 	}

@@ -57,7 +57,10 @@ func collectImages(ctx context.Context, def *Definition, outDir, scratch, stage 
 		}
 		l, err := ocilayout.Open(dir, ocilayout.Limits{TotalSize: def.Limits.OutputSize})
 		if err != nil {
-			if img.Layout == "" { // our own assembly: the machine failed, not the build
+			if img.Layout == "" { // our own assembly: its size is the only thing the build decides
+				if errors.Is(err, ocilayout.ErrTooLarge) {
+					return nil, hint.Wrap(fmt.Errorf("%w: assembled %s: %w", ErrImageRejected, what, err), "raise limits.output_size, or use a smaller base")
+				}
 				return nil, fmt.Errorf("%w: checking assembled %s: %w", ErrEnvironment, what, err)
 			}
 			return nil, hint.Wrapf(fmt.Errorf("%w: %s: %w", ErrImageRejected, what, err),

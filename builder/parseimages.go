@@ -163,6 +163,10 @@ func (p *defParser) imageName(v *yaml.Node, what string) (string, error) {
 		return "", p.fail(v, fmt.Sprintf("%s.name %s has a tag", what, quoteToken(s)), fix)
 	}
 	repo, err := name.NewRepository(s, name.StrictValidation)
+	// go-containerregistry names Docker Hub index.docker.io: docker.io/library/x is fine.
+	if err == nil && strings.HasPrefix(s, "docker.io/") && repo.Name() == "index."+s {
+		return s, nil
+	}
 	if err != nil || repo.Name() != s {
 		why := "is not a valid repository name (lowercase letters, digits and separators; at least 2 characters a part)"
 		if err == nil || !strings.ContainsAny(strings.SplitN(s, "/", 2)[0], ".:") && !strings.HasPrefix(s, "localhost/") {

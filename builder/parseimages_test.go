@@ -115,3 +115,21 @@ func TestParseImagesBase(t *testing.T) {
 		t.Fatalf("registry base = %+v", b)
 	}
 }
+
+// TestParseImagesDockerHub: a Docker Hub name is written docker.io/..., which
+// go-containerregistry normalizes to index.docker.io; both are accepted as written.
+func TestParseImagesDockerHub(t *testing.T) {
+	for _, n := range []string{"docker.io/library/hello", "docker.io/acme/hello", "index.docker.io/acme/hello"} {
+		def, err := ParseDefinition("/p/slsabox.yaml", []byte(imagesHead+`images:
+  - name: `+n+`
+    files: [{src: /out/hello, dst: /hello}]
+`))
+		if err != nil {
+			t.Errorf("%s: %v", n, err)
+			continue
+		}
+		if def.Images[0].Name != n {
+			t.Errorf("name %q, want %q as written", def.Images[0].Name, n)
+		}
+	}
+}

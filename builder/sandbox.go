@@ -29,11 +29,11 @@ type Sandbox struct {
 	SeccompDigest  string `json:"seccompDigest"`   // sha256 of the profile as applied
 	TmpSize        int64  `json:"tmpSize"`         // bytes of tmpfs at /tmp (counts against memory)
 	Hostname       string `json:"hostname"`
-	SourceWritable bool   `json:"sourceWritable"`
+	SourceWritable bool   `json:"sourceWritable"` // /src is a throwaway copy the build may write
 	// CgroupNamespace is always "private": a step sees its own cgroup as the root.
 	CgroupNamespace string `json:"cgroupNamespace"`
 	// CoreDumps is always "disabled": RLIMIT_CORE 0, whatever the daemon's limit.
-	CoreDumps string `json:"coreDumps"` // /src is a throwaway copy the build may write
+	CoreDumps string `json:"coreDumps"`
 }
 
 // defaultSandboxUID is the user steps run as. No account on a normal host has it, so a

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"regexp"
 	"time"
 
@@ -44,6 +45,9 @@ type options struct {
 	attempts int
 	tags     []string
 }
+
+// maxImageSize bounds the images pushed: far above any build's output.
+const maxImageSize = 1 << 40
 
 // tagRE is the OCI distribution spec's grammar of a tag.
 var tagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
@@ -93,6 +97,18 @@ func WithAttempts(n int) Option {
 		o.attempts = n
 		return nil
 	}
+}
+
+// CheckOptions applies opts as Push would and returns the first error: a program checks
+// its --registry and --tag values before a build, not after it.
+func CheckOptions(opts ...Option) error {
+	var o options
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Push uploads each image from its layout to its registry by digest, then attaches
@@ -153,7 +169,9 @@ func prepare(img Image, registry string, ref *referrer) (target, error) {
 	if !ref.names(img.Name, img.Digest) {
 		return target{}, fmt.Errorf("%w: %s@%s is not a subject of the bundle: push the images of the build that signed it", ErrInvalidImage, img.Name, img.Digest)
 	}
-	l, err := ocilayout.Open(img.Layout, ocilayout.Limits{})
+	// The layout is the build's own output, checked there against limits.output_size,
+	// which may be above ocilayout's default: only absurd sizes are refused here.
+	l, err := ocilayout.Open(img.Layout, ocilayout.Limits{TotalSize: maxImageSize})
 	if err != nil {
 		return target{}, fmt.Errorf("%w: %s: %w", ErrInvalidImage, what, err)
 	}
@@ -219,10 +237,19 @@ func (o options) remoteOptions(ctx context.Context) []remote.Option {
 	return []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(keychain()),
-		remote.WithTransport(loopback.HTTPSUnless(remote.DefaultTransport)),
+		remote.WithTransport(loopback.HTTPSUnless(transport())),
 		remote.WithRetryBackoff(remote.Backoff{Duration: 250 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: o.attempts}),
 		remote.WithUserAgent("slsabox"),
 	}
+}
+
+// transport is go-containerregistry's, with a bound on how long a registry may keep a
+// request without answering: a registry that accepts and then stalls fails the push
+// (exit 3, and slsabox push later) instead of hanging the job.
+func transport() http.RoundTripper {
+	t := remote.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = 2 * time.Minute
+	return t
 }
 
 func unavailable(what string, err error) error {

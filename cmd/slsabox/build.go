@@ -138,6 +138,8 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildOptions, dir string)
 		return usageError{fmt.Errorf("--registry needs --push")}
 	case len(o.pushTo.tags) > 0 && !o.push:
 		return usageError{fmt.Errorf("--tag needs --push")}
+	case o.push && ocipush.CheckOptions(o.pushTo.options()...) != nil:
+		return usageError{ocipush.CheckOptions(o.pushTo.options()...)}
 	case keyless && (o.key != "" || o.unsigned):
 		return usageError{fmt.Errorf("--keyless conflicts with --key and --unsigned")}
 	case o.unsigned && (o.key != "" || o.noTlog || o.rekor.url != ""):

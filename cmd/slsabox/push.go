@@ -29,6 +29,18 @@ func (p *pushFlags) register(f *pflag.FlagSet) {
 	f.StringArrayVar(&p.tags, "tag", nil, "also tag every image TAG (repeatable), after its digest and provenance are pushed")
 }
 
+// options are the registry and tag options; check them before anything is built.
+func (p *pushFlags) options() []ocipush.Option {
+	var opts []ocipush.Option
+	if p.registry != "" {
+		opts = append(opts, ocipush.WithRegistry(p.registry))
+	}
+	if len(p.tags) > 0 {
+		opts = append(opts, ocipush.WithTags(p.tags...))
+	}
+	return opts
+}
+
 func newPushCmd(g *globalOptions) *cobra.Command {
 	var (
 		bundle string
@@ -133,13 +145,7 @@ func pushImages(cmd *cobra.Command, g *globalOptions, bundle string, images []oc
 	if err != nil {
 		return nil, usageError{fmt.Errorf("reading the bundle: %w", err)}
 	}
-	opts := []ocipush.Option{ocipush.WithProgress(progressWriter{cmd.ErrOrStderr(), g.quiet})}
-	if p.registry != "" {
-		opts = append(opts, ocipush.WithRegistry(p.registry))
-	}
-	if len(p.tags) > 0 {
-		opts = append(opts, ocipush.WithTags(p.tags...))
-	}
+	opts := append(p.options(), ocipush.WithProgress(progressWriter{cmd.ErrOrStderr(), g.quiet}))
 	pushed, err := ocipush.Push(cmd.Context(), data, images, opts...)
 	if errors.Is(err, ocipush.ErrUnavailable) {
 		again := "slsabox push --bundle " + bundle

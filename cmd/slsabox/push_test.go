@@ -38,6 +38,8 @@ func TestPushUsage(t *testing.T) {
 		{[]string{"build", "--push", "--unsigned"}, "--push conflicts with --unsigned"},
 		{[]string{"build", "--registry", "127.0.0.1:5000", "--key", "k"}, "--registry needs --push"},
 		{[]string{"build", "--tag", "v1", "--key", "k"}, "--tag needs --push"},
+		{[]string{"build", "--push", "--tag", "-bad", "--key", "k"}, `tag "-bad"`},
+		{[]string{"build", "--push", "--registry", "http://127.0.0.1:5000", "--key", "k"}, "registry"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(context.Background(), c.args, &stdout, &stderr)

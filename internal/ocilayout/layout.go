@@ -21,6 +21,9 @@ import (
 // ErrInvalidLayout: the directory is not a complete, consistent OCI image layout.
 var ErrInvalidLayout = errors.New("invalid OCI image layout")
 
+// ErrTooLarge also marks a layout refused for its size or its number of blobs only.
+var ErrTooLarge = errors.New("over the size limit")
+
 // Media types Open follows.
 const (
 	MediaTypeOCIIndex       = "application/vnd.oci.image.index.v1+json"
@@ -76,6 +79,7 @@ type document struct {
 	Manifests     []Descriptor `json:"manifests"`
 	Config        *Descriptor  `json:"config"`
 	Layers        []Descriptor `json:"layers"`
+	Subject       *Descriptor  `json:"subject"`
 }
 
 // Open checks the layout in dir, whose index.json must name exactly one image. The
@@ -204,7 +208,7 @@ func (w *walker) visit(d Descriptor, depth int) error {
 		return fmt.Errorf("%w: digest %.80q is not sha256:<64 lowercase hex>", ErrInvalidLayout, d.Digest)
 	}
 	if d.Size < 0 || d.Size > w.lim.TotalSize {
-		return fmt.Errorf("%w: blob %s declares %d bytes, beyond the limit of %d", ErrInvalidLayout, d.Digest, d.Size, w.lim.TotalSize)
+		return fmt.Errorf("%w: blob %s declares %d bytes, beyond the limit of %d (%w)", ErrInvalidLayout, d.Digest, d.Size, w.lim.TotalSize, ErrTooLarge)
 	}
 	if old, ok := w.seen[d.Digest]; ok {
 		if old.Size != d.Size {
@@ -213,10 +217,10 @@ func (w *walker) visit(d Descriptor, depth int) error {
 		return nil // already checked, with what it references
 	}
 	if len(w.seen) >= w.lim.Blobs {
-		return fmt.Errorf("%w: more than %d blobs", ErrInvalidLayout, w.lim.Blobs)
+		return fmt.Errorf("%w: more than %d blobs (%w)", ErrInvalidLayout, w.lim.Blobs, ErrTooLarge)
 	}
 	if w.total += d.Size; w.total > w.lim.TotalSize {
-		return fmt.Errorf("%w: the image's blobs add up to more than %d bytes", ErrInvalidLayout, w.lim.TotalSize)
+		return fmt.Errorf("%w: the image's blobs add up to more than %d bytes (%w)", ErrInvalidLayout, w.lim.TotalSize, ErrTooLarge)
 	}
 	w.seen[d.Digest] = Descriptor{MediaType: d.MediaType, Digest: d.Digest, Size: d.Size}
 	name := blobPath(d.Digest)
@@ -237,6 +241,11 @@ func (w *walker) visit(d Descriptor, depth int) error {
 	if doc.SchemaVersion != 2 || (doc.MediaType != "" && doc.MediaType != d.MediaType) ||
 		(doc.MediaType == "" && (d.MediaType == MediaTypeDockerManifest || d.MediaType == MediaTypeDockerList)) {
 		return fmt.Errorf("%w: %s is not the %s its descriptor says (schemaVersion %d, mediaType %.80q)", ErrInvalidLayout, d.Digest, d.MediaType, doc.SchemaVersion, doc.MediaType)
+	}
+	// An image has no subject: a manifest with one is an artifact attached to another
+	// image (a referrer), which pushed would list among that image's referrers.
+	if doc.Subject != nil {
+		return fmt.Errorf("%w: %s has a subject (%.80s): it is attached to another image, not an image itself", ErrInvalidLayout, d.Digest, doc.Subject.Digest)
 	}
 	if isIndex(d.MediaType) {
 		if doc.Config != nil || doc.Layers != nil {

@@ -156,6 +156,15 @@ func TestOpenRefuses(t *testing.T) {
 			data := must(os.ReadFile(blobFile(dir, man)))
 			setIndex(t, dir, Descriptor{MediaType: MediaTypeDockerManifest, Digest: man, Size: int64(len(data))})
 		}, "is not the"},
+		{"a referrer, not an image", func(t *testing.T, dir, man string) {
+			var m map[string]any
+			if err := json.Unmarshal(must(os.ReadFile(blobFile(dir, man))), &m); err != nil {
+				t.Fatal(err)
+			}
+			m["subject"] = map[string]any{"mediaType": MediaTypeOCIManifest, "digest": "sha256:" + strings.Repeat("a", 64), "size": 100}
+			data := must(json.Marshal(m))
+			setIndex(t, dir, Descriptor{MediaType: MediaTypeOCIManifest, Digest: addBlob(t, dir, data), Size: int64(len(data))})
+		}, "has a subject"},
 		{"unknown media type", func(t *testing.T, dir, man string) {
 			setIndex(t, dir, Descriptor{MediaType: "application/x-evil", Digest: man, Size: 10})
 		}, "not an OCI or Docker v2"},

@@ -108,7 +108,7 @@ if [ "$push" = true ]; then
 	while read -r -a words; do
 		for tag in "${words[@]}"; do args+=(--tag "$tag"); done
 	done <<<"${INPUT_TAGS:-}"
-	if [ -n "${INPUT_REGISTRY_TOKEN:-}" ]; then export GITHUB_TOKEN=$INPUT_REGISTRY_TOKEN; fi
+	registry_token=${INPUT_REGISTRY_TOKEN:-}
 elif [ -n "${INPUT_REGISTRY:-}" ] || [ -n "${INPUT_TAGS:-}" ]; then
 	fail "registry or tags is set, but push is not" "set push: true to push the images (registry replaces the registry part of their names, tags are written after the push)"
 fi
@@ -141,7 +141,11 @@ export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=safe.directory GIT_CONFIG_VALUE_0='*'
 
 say "slsabox ${args[*]}"
 rc=0
+# The registry token reaches slsabox only (not the containerd started above), as
+# GITHUB_TOKEN, which slsabox uses for ghcr.io.
+if [ -n "${registry_token:-}" ]; then export GITHUB_TOKEN=$registry_token; fi
 as_root "$slsabox" "${args[@]}" >"$tmp/result.json" || rc=$?
+unset GITHUB_TOKEN registry_token
 if [ "$(id -u)" != 0 ] && [ -e "$out" ]; then as_root chown -R "$(id -u):$(id -g)" "$out"; fi
 
 # A build that signed but could not log (exit 3) still has a bundle to hand on.

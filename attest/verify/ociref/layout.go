@@ -22,7 +22,8 @@ func openLayout(ref Reference) (*ocilayout.Layout, error) {
 	if !ref.Layout {
 		return nil, fmt.Errorf("%w: %s is not an oci-layout: reference", ErrReference, ref)
 	}
-	l, err := ocilayout.OpenImage(ref.Name, ref.Digest, ocilayout.Limits{})
+	// As large as a build may make an image (limits.output_size), within reason.
+	l, err := ocilayout.OpenImage(ref.Name, ref.Digest, ocilayout.Limits{TotalSize: 64 << 30})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrInvalidImage, ref.Name, err)
 	}
