@@ -49,7 +49,7 @@ func fetchBase(ctx context.Context, ref ImageRef, platform Platform, dir string)
 	tr := remote.DefaultTransport.(*http.Transport).Clone()
 	tr.ResponseHeaderTimeout = time.Minute
 	ropts := []remote.Option{remote.WithContext(ctx), remote.WithAuth(authn.Anonymous),
-		remote.WithTransport(loopback.HTTPSUnless(tr))}
+		remote.WithTransport(loopback.HTTPSUnless(tr, r.Context().RegistryStr()))}
 	desc, err := remote.Get(r, ropts...)
 	if err != nil {
 		return "", fetchError(ctx, what, err)

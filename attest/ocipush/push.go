@@ -139,13 +139,18 @@ func Push(ctx context.Context, bundle []byte, images []Image, opts ...Option) ([
 		}
 		targets = append(targets, t)
 	}
-	pusher, err := remote.NewPusher(o.remoteOptions(ctx)...)
+	var registries []string
+	for _, t := range targets {
+		registries = append(registries, t.repo.RegistryStr())
+	}
+	ropts := o.remoteOptions(ctx, registries)
+	pusher, err := remote.NewPusher(ropts...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	var out []Pushed
 	for _, t := range targets {
-		p, err := t.push(ctx, pusher, ref, o.progress, o.tags)
+		p, err := t.push(ctx, pusher, ropts, ref, o.progress, o.tags)
 		if err != nil {
 			return out, err
 		}
@@ -210,13 +215,13 @@ func prepare(img Image, registry string, ref *referrer) (target, error) {
 
 func typeOf(mt string) types.MediaType { return types.MediaType(mt) }
 
-func (t target) push(ctx context.Context, p *remote.Pusher, ref *referrer, progress io.Writer, tags []string) (Pushed, error) {
+func (t target) push(ctx context.Context, p *remote.Pusher, ropts []remote.Option, ref *referrer, progress io.Writer, tags []string) (Pushed, error) {
 	dst := t.repo.Digest(t.subject.Digest.String())
 	if err := p.Push(ctx, dst, t.taggable); err != nil {
 		return Pushed{}, unavailable(fmt.Sprintf("pushing %s", dst), err)
 	}
 	say(progress, "pushed %s", dst)
-	d, err := ref.attach(ctx, p, t.repo, t.subject)
+	d, err := ref.attach(ctx, p, ropts, t.repo, t.subject)
 	if err != nil {
 		return Pushed{}, err
 	}
@@ -233,11 +238,11 @@ func (t target) push(ctx context.Context, p *remote.Pusher, ref *referrer, progr
 	return out, nil
 }
 
-func (o options) remoteOptions(ctx context.Context) []remote.Option {
+func (o options) remoteOptions(ctx context.Context, registries []string) []remote.Option {
 	return []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(keychain()),
-		remote.WithTransport(loopback.HTTPSUnless(transport())),
+		remote.WithTransport(loopback.HTTPSUnless(transport(), registries...)),
 		remote.WithRetryBackoff(remote.Backoff{Duration: 250 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: o.attempts}),
 		remote.WithUserAgent("slsabox"),
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -208,3 +209,47 @@ func TestPushRefuses(t *testing.T) {
 }
 
 var _ remote.Taggable = rawManifest(nil)
+
+// TestPushLostReferrer: without the referrers API, another writer can replace the
+// sha256-<hex> index between go-containerregistry's read and write. A registry that
+// hides the referrer from the listing once gets it put again; one that always hides it
+// fails the push with ErrUnavailable, never a silent success.
+func TestPushLostReferrer(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		hides int
+		err   error
+	}{{"lost once", 1, nil}, {"always lost", 100, ErrUnavailable}} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := registry.New(registry.WithReferrersSupport(false), registry.Logger(log.New(io.Discard, "", 0)))
+			hidden, gets := 0, 0
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				// GETs of the referrers tag: go-containerregistry's read before its write,
+				// then slsabox's listing. From the listing on, answer as if another writer
+				// had replaced the index (here: removed the tag).
+				if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/manifests/sha256-") {
+					gets++
+				}
+				if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/manifests/sha256-") && gets >= 2 && hidden < tc.hides {
+					hidden++
+					http.Error(w, `{"errors":[{"code":"MANIFEST_UNKNOWN"}]}`, http.StatusNotFound)
+					return
+				}
+				reg.ServeHTTP(w, r)
+			}))
+			defer srv.Close()
+			host := strings.TrimPrefix(srv.URL, "http://")
+			img, bundle := testImage(t)
+			got, err := Push(context.Background(), bundle, []Image{img}, WithRegistry(host), WithAttempts(1))
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) {
+					t.Fatalf("err = %v, want %v", err, tc.err)
+				}
+				return
+			}
+			if err != nil || len(got) != 1 || hidden != 1 || gets < 4 {
+				t.Fatalf("push: %+v, %v (listing hidden %d times, %d reads of the tag: want a second put and listing)", got, err, hidden, gets)
+			}
+		})
+	}
+}

@@ -116,7 +116,7 @@ func (m rawManifest) MediaType() (types.MediaType, error) { return types.OCIMani
 // attach uploads the empty config and the bundle, then puts the referrer manifest by
 // its digest (go-containerregistry then updates the referrers tag when the registry
 // has no referrers API) and returns that digest.
-func (r *referrer) attach(ctx context.Context, p *remote.Pusher, repo name.Repository, subject v1.Descriptor) (string, error) {
+func (r *referrer) attach(ctx context.Context, p *remote.Pusher, ropts []remote.Option, repo name.Repository, subject v1.Descriptor) (string, error) {
 	config := static.NewLayer([]byte("{}"), EmptyMediaType)
 	layer := static.NewLayer(r.bundle, BundleMediaType)
 	m := manifest{
@@ -159,10 +159,42 @@ func (r *referrer) attach(ctx context.Context, p *remote.Pusher, repo name.Repos
 		return "", err
 	}
 	dst := repo.Digest(d.String())
-	if err := p.Put(ctx, dst, rawManifest(body)); err != nil {
-		return "", unavailable(fmt.Sprintf("attaching the provenance as %s", dst), err)
+	// Without the referrers API, go-containerregistry adds the referrer to the
+	// sha256-<hex> tag's index by reading and rewriting it, which another writer (cosign,
+	// a second job) can undo between the two: put again until the listing has it.
+	for attempt := 1; ; attempt++ {
+		if err := p.Put(ctx, dst, rawManifest(body)); err != nil {
+			return "", unavailable(fmt.Sprintf("attaching the provenance as %s", dst), err)
+		}
+		listed, err := listed(repo.Digest(subject.Digest.String()), d, ropts)
+		if err != nil {
+			return "", unavailable(fmt.Sprintf("listing the referrers of %s", subject.Digest), err)
+		}
+		if listed {
+			return d.String(), nil
+		}
+		if attempt == 3 {
+			return "", fmt.Errorf("%w: the referrer %s is not among the referrers of %s after %d attempts: another writer keeps replacing the list; push again", ErrUnavailable, d, subject.Digest, attempt)
+		}
 	}
-	return d.String(), nil
+}
+
+// listed reports whether the referrers of subject include d.
+func listed(subject name.Digest, d v1.Hash, ropts []remote.Option) (bool, error) {
+	idx, err := remote.Referrers(subject, ropts...)
+	if err != nil {
+		return false, err
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return false, err
+	}
+	for _, m := range im.Manifests {
+		if m.Digest == d {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func describe(l v1.Layer) (v1.Descriptor, error) {

@@ -22,16 +22,29 @@ func Is(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// HTTPSUnless returns next refusing plain HTTP to anything but loopback:
-// go-containerregistry falls back to HTTP for RFC 1918 addresses and *.local names
-// (and follows redirects to HTTP), where someone on the network could answer instead.
-func HTTPSUnless(next http.RoundTripper) http.RoundTripper { return httpsUnless{next} }
+// HTTPSUnless returns next refusing plain HTTP except to those of registries
+// (HOST[:PORT], as named) that are on loopback: go-containerregistry falls back to HTTP
+// for RFC 1918 addresses and *.local names, where someone on the network could answer
+// instead, and follows redirects, which would let a remote registry send requests to
+// a service on this machine.
+func HTTPSUnless(next http.RoundTripper, registries ...string) http.RoundTripper {
+	t := httpsUnless{next: next, plain: map[string]bool{}}
+	for _, r := range registries {
+		if Is(r) {
+			t.plain[r] = true
+		}
+	}
+	return t
+}
 
-type httpsUnless struct{ next http.RoundTripper }
+type httpsUnless struct {
+	next  http.RoundTripper
+	plain map[string]bool
+}
 
 func (t httpsUnless) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme != "https" && !Is(req.URL.Host) {
-		return nil, fmt.Errorf("refusing plain %s to %s: only registries on loopback are spoken to without TLS", req.URL.Scheme, req.URL.Host)
+	if req.URL.Scheme != "https" && !t.plain[req.URL.Host] {
+		return nil, fmt.Errorf("refusing plain %s to %s: only the registry named, on loopback, is spoken to without TLS", req.URL.Scheme, req.URL.Host)
 	}
 	return t.next.RoundTrip(req)
 }

@@ -32,7 +32,7 @@ func findInRegistry(ctx context.Context, ref Reference, o options) ([]Bundle, er
 	puller, err := remote.NewPuller(
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(authn.DefaultKeychain),
-		remote.WithTransport(guard{base: base, maxBody: o.maxBundle + maxManifestSize}),
+		remote.WithTransport(guard{base: base, maxBody: o.maxBundle + maxManifestSize, registry: repo.RegistryStr()}),
 		remote.WithUserAgent("slsabox"),
 	)
 	if err != nil {

@@ -14,14 +14,15 @@ import (
 // caps every response body, so that a hostile registry can make Find read only
 // so much.
 type guard struct {
-	base    http.RoundTripper
-	maxBody int64
+	base     http.RoundTripper
+	maxBody  int64
+	registry string // HOST[:PORT] as named: the only one plain HTTP may go to, if on loopback
 }
 
 var errBodyTooLarge = errors.New("response larger than slsabox reads from a registry")
 
 func (g guard) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme != "https" && !loopback.Is(req.URL.Hostname()) {
+	if req.URL.Scheme != "https" && !(loopback.Is(g.registry) && req.URL.Host == g.registry) {
 		return nil, fmt.Errorf("%w: refusing plain %s to %s: only registries on loopback are reached without TLS", ErrReference, req.URL.Scheme, req.URL.Host)
 	}
 	resp, err := g.base.RoundTrip(req)
