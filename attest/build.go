@@ -77,6 +77,7 @@ type Limits struct {
 	// CPUs is the CFS quota, CPU-seconds per wall second; 0: none.
 	CPUs         float64 `json:"cpus"`
 	LogSizeBytes int64   `json:"logSizeBytes"`
+	DiskBytes    int64   `json:"diskBytes"`
 }
 
 // Sandbox is the isolation the steps ran in, recorded as internalParameters.sandbox

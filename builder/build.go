@@ -269,6 +269,8 @@ type LimitsInfo struct {
 	// CPUs is the CFS quota, CPU-seconds per wall second; 0: none.
 	CPUs         float64 `json:"cpus"`
 	LogSizeBytes int64   `json:"logSizeBytes"`
+	// DiskBytes is the size of the filesystem /src, /out and /tmp share; 0: none.
+	DiskBytes int64 `json:"diskBytes"`
 }
 
 // Publish marks an error from Request.Finish that should not stop the outputs from
@@ -315,7 +317,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	res.Def = def
 	res.Definition = DefinitionInfo{Path: relTo(req.SourceDir, req.DefinitionFile), SHA256: def.Digest, Content: string(def.Raw)}
 	res.Limits = LimitsInfo{MemoryBytes: def.Limits.Memory, Pids: def.Limits.Pids, Timeout: def.Limits.Timeout.String(),
-		OutputSizeBytes: def.Limits.OutputSize, CPUs: def.Limits.CPUs, LogSizeBytes: def.Limits.LogSize}
+		OutputSizeBytes: def.Limits.OutputSize, CPUs: def.Limits.CPUs, LogSizeBytes: def.Limits.LogSize, DiskBytes: def.Limits.Disk}
 	outAbs, err := filepath.Abs(req.OutDir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: output directory: %w", ErrInvalidInput, err)
@@ -335,7 +337,17 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	if err := writeOnce(filepath.Join(work, ownerFile), []byte(ownerID()+"\n"), 0o600); err != nil {
 		return nil, err
 	}
-	srcDir, outDir, fifoDir := filepath.Join(work, "src"), filepath.Join(work, "out"), filepath.Join(work, "fifo")
+	// With limits.disk, everything the steps write lives on a filesystem of that size.
+	writable := work
+	var disk string
+	if def.Limits.Disk > 0 {
+		if disk, err = mountDisk(ctx, work, def.Limits.Disk); err != nil {
+			return nil, err
+		}
+		defer unmountDisk(disk) // before the work directory is removed
+		writable = disk
+	}
+	srcDir, outDir, fifoDir := filepath.Join(writable, "src"), filepath.Join(writable, "out"), filepath.Join(work, "fifo")
 	for _, d := range []string{srcDir, outDir, fifoDir} {
 		if err := os.Mkdir(d, 0o700); err != nil {
 			return nil, fmt.Errorf("%w: creating work directory: %w", ErrEnvironment, err)
@@ -436,7 +448,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	res.Image = img
 	res.Runtime = <-rt
 	res.Sandbox = Sandbox{UID: b.cfg.uid, GID: b.cfg.gid, Network: "none", RootFS: "read-only", Capabilities: "none",
-		NoNewPrivs: true, Seccomp: seccompProfile, SeccompDigest: seccompDigest(), TmpSize: def.Limits.Memory,
+		NoNewPrivs: true, Seccomp: seccompProfile, SeccompDigest: seccompDigest(), TmpSize: tmpSize(def.Limits),
 		Hostname: "slsabox", SourceWritable: true, CgroupNamespace: "private", CoreDumps: "disabled"}
 
 	logFile, err := os.Create(filepath.Join(work, "build.log"))
@@ -458,7 +470,18 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 			args: st.Run, env: inputs.env(stepEnv(img.Env, st.Env, src.CommitTime)), limits: def.Limits,
 			srcDir: srcDir, outDir: outDir, inputsDir: inputs.dir, fifoDir: fifoDir, stdout: stdout, stderr: stderr,
 		}
+		if disk != "" {
+			if run.tmpDir, err = stepTmp(disk, i); err != nil {
+				return res, err
+			}
+		}
 		serr := run.run(ctx, &sr)
+		if disk != "" {
+			if diskFull(disk) {
+				serr = errDiskFull(st.Name, def.Limits.Disk, serr)
+			}
+			os.RemoveAll(run.tmpDir) // a fresh /tmp per step, as a tmpfs would be
+		}
 		stdout.Flush()
 		stderr.Flush()
 		res.Steps = append(res.Steps, sr)

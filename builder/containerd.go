@@ -176,12 +176,21 @@ func sweepWorkDirs(dir string) (int, error) {
 			continue
 		}
 		p := filepath.Join(dir, e.Name())
-		if !ownDir(p) || bytes.Contains(mounted, []byte(" "+p+"/")) || bytes.Contains(mounted, []byte(" "+p+" ")) {
+		mounts := mountsUnder(mounted, p)
+		// A build that died leaves at most its limits.disk filesystem mounted; any other
+		// mount means something still uses the directory.
+		if !ownDir(p) || len(mounts) > 1 || len(mounts) == 1 && mounts[0] != filepath.Join(p, diskDir) {
 			continue
 		}
 		owner, err := readOwner(p)
 		if err != nil || owner == "" || ownerAlive(owner) {
 			continue
+		}
+		if len(mounts) == 1 {
+			if err := unmountDisk(mounts[0]); err != nil {
+				errs = append(errs, fmt.Errorf("unmounting %s: %w", mounts[0], err))
+				continue
+			}
 		}
 		if err := removeReadOnly(p); err != nil {
 			errs = append(errs, fmt.Errorf("removing %s: %w", p, err))
@@ -280,4 +289,19 @@ func removeContainer(ctx context.Context, ctr containerd.Container) error {
 		return fmt.Errorf("deleting container %s: %w", ctr.ID(), err)
 	}
 	return nil
+}
+
+// mountsUnder returns the mount points at or under dir in a /proc/self/mountinfo.
+func mountsUnder(mountinfo []byte, dir string) []string {
+	var out []string
+	for _, line := range bytes.Split(mountinfo, []byte("\n")) {
+		f := bytes.Fields(line)
+		if len(f) < 5 {
+			continue
+		}
+		if mp := string(f[4]); mp == dir || strings.HasPrefix(mp, dir+"/") {
+			out = append(out, mp)
+		}
+	}
+	return out
 }

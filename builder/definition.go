@@ -43,6 +43,7 @@ type Limits struct {
 	OutputSize int64         // bytes, all of /out together
 	CPUs       float64       // CPU time per wall second (CFS quota); 0: no quota
 	LogSize    int64         // bytes of build log kept; the rest is cut, with a marker
+	Disk       int64         // bytes of /src, /out and /tmp together (a filesystem of that size); 0: none
 }
 
 // defaultLimits apply where slsabox.yaml says nothing.

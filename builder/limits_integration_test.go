@@ -4,6 +4,7 @@ package builder
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -118,4 +119,41 @@ func TestSandboxLimits(t *testing.T) {
 			t.Errorf("sandbox.cgroupNamespace recorded as %q", res.Sandbox.CgroupNamespace)
 		}
 	})
+}
+
+// TestSandboxDisk: with limits.disk, /src, /out and /tmp share a filesystem of that
+// size. A step that writes until it is full fails with the reason (even one that
+// ignores the error and exits 0), nothing is published, and the filesystem and its
+// loop device are gone afterwards (assertClean: no mount of the work directory).
+func TestSandboxDisk(t *testing.T) {
+	h := newHarness(t)
+	for _, tc := range []struct {
+		name, run string
+		fails     bool
+	}{
+		{"writes until full", `[dd, if=/dev/zero, of=/out/big, bs=1048576, count=512]`, true},
+		{"fills /tmp and exits 0", `[sh, -c, "dd if=/dev/zero of=/tmp/big bs=1048576 count=512; echo done > /out/x; exit 0"]`, true},
+		{"within the quota", `[sh, -c, "dd if=/dev/zero of=/tmp/a bs=1048576 count=8 && dd if=/dev/zero of=/out/b bs=1048576 count=8"]`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h.t = t
+			dir := h.project("  - name: fill\n    run: "+tc.run, "{disk: 64MiB}")
+			res, out, err := h.build(context.Background(), dir)
+			if !tc.fails {
+				if err != nil {
+					t.Fatalf("build: %v\n%s", err, h.log)
+				}
+				if res.Limits.DiskBytes != 64<<20 || res.Sandbox.TmpSize != 0 {
+					t.Errorf("recorded limits.diskBytes %d, sandbox.tmpSize %d", res.Limits.DiskBytes, res.Sandbox.TmpSize)
+				}
+				return
+			}
+			if !errors.Is(err, ErrStepFailed) || !strings.Contains(err.Error(), "filled limits.disk (64MiB)") {
+				t.Fatalf("err = %v, want the step to fail for filling limits.disk\n%s", err, h.log)
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("a build that filled its disk published %s", out)
+			}
+		})
+	}
 }

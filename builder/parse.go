@@ -394,6 +394,7 @@ func (p *defParser) limits(n *yaml.Node, def *Definition) error {
 		"memory":      size(&l.Memory, "memory", 16<<20),
 		"output_size": size(&l.OutputSize, "output_size", 1),
 		"log_size":    size(&l.LogSize, "log_size", 64<<10),
+		"disk":        size(&l.Disk, "disk", 64<<20),
 		"cpus": func(v *yaml.Node) error {
 			s, err := p.scalar(v, "cpus")
 			if err != nil {

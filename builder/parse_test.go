@@ -16,7 +16,7 @@ steps:
     run: [go, build, -o, /out/hello, .]
     env: {CGO_ENABLED: "0"}
 outputs: ["/out/*"]
-limits: {memory: 512MiB, pids: 256, timeout: 90s, output_size: 1GiB, cpus: 1.5, log_size: 8MiB}
+limits: {memory: 512MiB, pids: 256, timeout: 90s, output_size: 1GiB, cpus: 1.5, log_size: 8MiB, disk: 10GiB}
 `
 
 const hex64 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -35,7 +35,7 @@ func TestParseDefinitionValid(t *testing.T) {
 	if def.Steps[0].Env[0] != (EnvVar{"CGO_ENABLED", "0"}) {
 		t.Errorf("env = %+v", def.Steps[0].Env)
 	}
-	want := Limits{Memory: 512 << 20, Pids: 256, Timeout: 90 * time.Second, OutputSize: 1 << 30, CPUs: 1.5, LogSize: 8 << 20}
+	want := Limits{Memory: 512 << 20, Pids: 256, Timeout: 90 * time.Second, OutputSize: 1 << 30, CPUs: 1.5, LogSize: 8 << 20, Disk: 10 << 30}
 	if def.Limits != want {
 		t.Errorf("limits = %+v, want %+v", def.Limits, want)
 	}
@@ -90,6 +90,7 @@ func TestParseDefinitionErrors(t *testing.T) {
 		{"cpus not a number", "version: 1\n" + img + steps + outs + "limits: {cpus: two}\n", 5, "limits.cpus", "cpus: 2"},
 		{"cpus NaN", "version: 1\n" + img + steps + outs + "limits: {cpus: NaN}\n", 5, "limits.cpus", "cpus: 2"},
 		{"tiny log", "version: 1\n" + img + steps + outs + "limits: {log_size: 1KiB}\n", 5, "limits.log_size", "raise it"},
+		{"tiny disk", "version: 1\n" + img + steps + outs + "limits: {disk: 1MiB}\n", 5, "limits.disk", "raise it"},
 		{"unknown limit", "version: 1\n" + img + steps + outs + "limits: {cpu: 2}\n", 5, `unknown key "cpu"`, "known keys"},
 		{"input sha", "version: 1\n" + img + "inputs: [{url: https://x/y, sha256: abc}]\n" + steps + outs, 3, "sha256 must be 64", "sha256sum"},
 		{"input http", "version: 1\n" + img + "inputs: [{url: ftp://x/y, sha256: " + hex64 + "}]\n" + steps + outs, 3, "not an http(s) URL", "https://"},

@@ -41,12 +41,17 @@ type Sandbox struct {
 // WithSandboxUser where it collides.
 const defaultSandboxUID = 48213
 
-// stepMounts are the binds and the tmpfs every step gets.
-func stepMounts(srcDir, outDir, inputsDir string, tmpSize int64) []specs.Mount {
+// stepMounts are the binds and the tmpfs every step gets: /tmp is a tmpfs of tmpSize,
+// or tmpDir (on the filesystem of limits.disk) when one is given.
+func stepMounts(srcDir, outDir, inputsDir, tmpDir string, tmpSize int64) []specs.Mount {
+	tmp := specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "mode=1777", "size=" + strconv.FormatInt(tmpSize, 10)}}
+	if tmpDir != "" {
+		tmp = specs.Mount{Destination: "/tmp", Type: "bind", Source: tmpDir, Options: []string{"rbind", "rw", "nosuid", "nodev"}}
+	}
 	m := []specs.Mount{
 		{Destination: "/src", Type: "bind", Source: srcDir, Options: []string{"rbind", "rw", "nosuid", "nodev"}},
 		{Destination: "/out", Type: "bind", Source: outDir, Options: []string{"rbind", "rw", "nosuid", "nodev"}},
-		{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "mode=1777", "size=" + strconv.FormatInt(tmpSize, 10)}},
+		tmp,
 	}
 	if inputsDir != "" {
 		m = append(m, specs.Mount{Destination: "/inputs", Type: "bind", Source: inputsDir, Options: []string{"rbind", "ro", "nosuid", "nodev"}})

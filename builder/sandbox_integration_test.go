@@ -295,15 +295,23 @@ func TestSandboxInterrupted(t *testing.T) {
 // TestSandboxSweepAfterCrash kills a real slsabox process mid-step with SIGKILL (nothing
 // runs its cleanup), then checks that Sweep removes what it left.
 func TestSandboxSweepAfterCrash(t *testing.T) {
-	h := newHarness(t)
 	bin := filepath.Join(t.TempDir(), "slsabox")
 	build := exec.Command("go", "build", "-o", bin, "github.com/slsabox/slsabox/cmd/slsabox")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0") // static, as released
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	// With limits.disk the dead build also leaves its filesystem mounted on a loop
+	// device: the sweep unmounts it (and the kernel frees the loop device).
+	for _, limits := range []string{"", "{disk: 64MiB}"} {
+		t.Run("limits "+limits, func(t *testing.T) { sweepAfterCrash(t, bin, limits) })
+	}
+}
+
+func sweepAfterCrash(t *testing.T, bin, limits string) {
+	h := newHarness(t)
 	dir := h.project(`  - name: long
-    run: [sleep, "600"]`, "")
+    run: [sleep, "600"]`, limits)
 	cmd := exec.Command(bin, "build", dir, "--unsigned", "-o", filepath.Join(t.TempDir(), "out"), "--namespace", testNamespace,
 		"--containerd-address", testenv.Containerd(t))
 	var stderr bytes.Buffer

@@ -46,6 +46,7 @@ type stepRun struct {
 	srcDir      string
 	outDir      string
 	inputsDir   string
+	tmpDir      string // /tmp on the filesystem of limits.disk; "" for a tmpfs
 	fifoDir     string
 	stdout      io.Writer
 	stderr      io.Writer
@@ -74,7 +75,7 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 		containerd.WithSnapshot(s.id),
 		containerd.WithContainerLabels(s.labels),
 		containerd.WithNewSpec(stepSpec(s.sandbox, s.args, s.env, s.limits,
-			stepMounts(s.srcDir, s.outDir, s.inputsDir, s.sandbox.TmpSize))...),
+			stepMounts(s.srcDir, s.outDir, s.inputsDir, s.tmpDir, s.sandbox.TmpSize))...),
 	)
 	if err != nil {
 		_ = sn.Remove(cleanCtx, s.id)
