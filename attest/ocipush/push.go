@@ -32,7 +32,9 @@ type Pushed struct {
 	Ref      string `json:"ref"`      // REGISTRY/REPO@sha256:... as pushed
 	Digest   string `json:"digest"`   // the image's manifest (or index) digest
 	Referrer string `json:"referrer"` // the digest of the referrer manifest holding the bundle
-	// Tags are REGISTRY/REPO:TAG written after the referrer (WithTags).
+	// Attached are the digests of the referrers of WithAttachments' bundles, in order.
+	Attached []string `json:"attached,omitempty"`
+	// Tags are REGISTRY/REPO:TAG written after the referrers (WithTags).
 	Tags []string `json:"tags,omitempty"`
 }
 
@@ -44,6 +46,7 @@ type options struct {
 	progress io.Writer
 	attempts int
 	tags     []string
+	attach   [][]byte // further bundles: the SBOM
 }
 
 // maxImageSize bounds the images pushed: far above any build's output.
@@ -75,6 +78,16 @@ func WithRegistry(host string) Option {
 			return err
 		}
 		o.registry = host
+		return nil
+	}
+}
+
+// WithAttachments also attaches these bundles (the build's SBOM bundle) to each
+// image as referrers of their own, after the provenance and before any tag. Each
+// must be a statement over the same subjects as the provenance bundle.
+func WithAttachments(bundles ...[]byte) Option {
+	return func(o *options) error {
+		o.attach = append(o.attach, bundles...)
 		return nil
 	}
 }
@@ -130,10 +143,21 @@ func Push(ctx context.Context, bundle []byte, images []Image, opts ...Option) ([
 	if err != nil {
 		return nil, err
 	}
+	refs := []*referrer{ref}
+	for i, data := range o.attach {
+		r, err := newReferrer(data)
+		if err != nil {
+			return nil, fmt.Errorf("attachment %d: %w", i+1, err)
+		}
+		if r.created == "" {
+			r.created = ref.created // the same build: the same referrer each push
+		}
+		refs = append(refs, r)
+	}
 	// Check everything before uploading anything.
 	var targets []target
 	for _, img := range images {
-		t, err := prepare(img, o.registry, ref)
+		t, err := prepare(img, o.registry, refs...)
 		if err != nil {
 			return nil, err
 		}
@@ -150,7 +174,7 @@ func Push(ctx context.Context, bundle []byte, images []Image, opts ...Option) ([
 	}
 	var out []Pushed
 	for _, t := range targets {
-		p, err := t.push(ctx, pusher, ropts, ref, o.progress, o.tags)
+		p, err := t.push(ctx, pusher, ropts, refs, o.progress, o.tags)
 		if err != nil {
 			return out, err
 		}
@@ -169,10 +193,16 @@ type target struct {
 
 // prepare checks the image's layout (every blob against its digest) and that the
 // bundle names the image, and resolves where it goes.
-func prepare(img Image, registry string, ref *referrer) (target, error) {
+func prepare(img Image, registry string, refs ...*referrer) (target, error) {
 	what := fmt.Sprintf("image %s", img.Name)
-	if !ref.names(img.Name, img.Digest) {
-		return target{}, fmt.Errorf("%w: %s@%s is not a subject of the bundle: push the images of the build that signed it", ErrInvalidImage, img.Name, img.Digest)
+	for i, ref := range refs {
+		if ref.names(img.Name, img.Digest) {
+			continue
+		}
+		if i == 0 {
+			return target{}, fmt.Errorf("%w: %s@%s is not a subject of the bundle: push the images of the build that signed it", ErrInvalidImage, img.Name, img.Digest)
+		}
+		return target{}, fmt.Errorf("%w: %s@%s is not a subject of attachment %d (%s): attach the bundles of the build that made it", ErrInvalidImage, img.Name, img.Digest, i, ref.predicateType)
 	}
 	// The layout is the build's own output, checked there against limits.output_size,
 	// which may be above ocilayout's default: only absurd sizes are refused here.
@@ -215,18 +245,26 @@ func prepare(img Image, registry string, ref *referrer) (target, error) {
 
 func typeOf(mt string) types.MediaType { return types.MediaType(mt) }
 
-func (t target) push(ctx context.Context, p *remote.Pusher, ropts []remote.Option, ref *referrer, progress io.Writer, tags []string) (Pushed, error) {
+func (t target) push(ctx context.Context, p *remote.Pusher, ropts []remote.Option, refs []*referrer, progress io.Writer, tags []string) (Pushed, error) {
 	dst := t.repo.Digest(t.subject.Digest.String())
 	if err := p.Push(ctx, dst, t.taggable); err != nil {
 		return Pushed{}, unavailable(fmt.Sprintf("pushing %s", dst), err)
 	}
 	say(progress, "pushed %s", dst)
-	d, err := ref.attach(ctx, p, ropts, t.repo, t.subject)
-	if err != nil {
-		return Pushed{}, err
+	out := Pushed{Name: t.img.Name, Ref: dst.String(), Digest: t.subject.Digest.String()}
+	for i, ref := range refs {
+		d, err := ref.attach(ctx, p, ropts, t.repo, t.subject)
+		if err != nil {
+			return Pushed{}, err
+		}
+		if i == 0 {
+			out.Referrer = d
+			say(progress, "attached the provenance to %s as referrer %s", dst, d)
+		} else {
+			out.Attached = append(out.Attached, d)
+			say(progress, "attached the %s statement to %s as referrer %s", ref.predicateType, dst, d)
+		}
 	}
-	say(progress, "attached the provenance to %s as referrer %s", dst, d)
-	out := Pushed{Name: t.img.Name, Ref: dst.String(), Digest: t.subject.Digest.String(), Referrer: d}
 	for _, tag := range tags {
 		tr := t.repo.Tag(tag)
 		if err := p.Push(ctx, tr, t.taggable); err != nil {

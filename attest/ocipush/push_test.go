@@ -48,14 +48,22 @@ func testImage(t *testing.T) (Image, []byte) {
 
 func bundleFor(t *testing.T, subjects map[string]string) []byte {
 	t.Helper()
+	return bundleOf(t, "https://slsa.dev/provenance/v1", subjects)
+}
+
+func bundleOf(t *testing.T, predicateType string, subjects map[string]string) []byte {
+	t.Helper()
 	type subject struct {
 		Name   string            `json:"name"`
 		Digest map[string]string `json:"digest"`
 	}
 	st := map[string]any{
 		"_type":         "https://in-toto.io/Statement/v1",
-		"predicateType": "https://slsa.dev/provenance/v1",
+		"predicateType": predicateType,
 		"predicate":     map[string]any{"runDetails": map[string]any{"metadata": map[string]any{"finishedOn": "2026-01-02T03:04:05.123Z"}}},
+	}
+	if predicateType != "https://slsa.dev/provenance/v1" {
+		st["predicate"] = map[string]any{"bomFormat": "CycloneDX"} // no build end of its own
 	}
 	var subs []subject
 	for n, d := range subjects {
@@ -172,6 +180,53 @@ func TestPush(t *testing.T) {
 				t.Errorf("progress %q", progress.String())
 			}
 		})
+	}
+}
+
+// TestPushAttachments: the SBOM bundle goes as a second referrer of the image,
+// dated as the provenance's; one over other subjects is refused before any upload.
+func TestPushAttachments(t *testing.T) {
+	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	img, bundle := testImage(t)
+	hex := strings.TrimPrefix(img.Digest, "sha256:")
+	sbom := bundleOf(t, "https://cyclonedx.org/bom", map[string]string{imageName: hex})
+	got, err := Push(context.Background(), bundle, []Image{img}, WithRegistry(host), WithAttachments(sbom))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || len(got[0].Attached) != 1 || got[0].Attached[0] == got[0].Referrer {
+		t.Fatalf("pushed %+v", got)
+	}
+	d, err := name.NewDigest(got[0].Ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := remote.Referrers(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil || len(im.Manifests) != 2 {
+		t.Fatalf("referrers %+v (%v), want the provenance and the SBOM", im, err)
+	}
+	ref, err := remote.Image(d.Context().Digest(got[0].Attached[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ref.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Annotations[annotationPredicateType] != "https://cyclonedx.org/bom" || m.Annotations[annotationCreated] != "2026-01-02T03:04:05Z" {
+		t.Errorf("SBOM referrer annotations %v", m.Annotations)
+	}
+
+	other := bundleOf(t, "https://cyclonedx.org/bom", map[string]string{imageName: strings.Repeat("0", 64)})
+	if _, err := Push(context.Background(), bundle, []Image{img}, WithRegistry(host), WithAttachments(other)); !errors.Is(err, ErrInvalidImage) ||
+		!strings.Contains(err.Error(), "attachment 1") {
+		t.Errorf("an SBOM of another image: %v", err)
 	}
 }
 

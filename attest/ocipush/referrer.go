@@ -164,7 +164,7 @@ func (r *referrer) attach(ctx context.Context, p *remote.Pusher, ropts []remote.
 	// a second job) can undo between the two: put again until the listing has it.
 	for attempt := 1; ; attempt++ {
 		if err := p.Put(ctx, dst, rawManifest(body)); err != nil {
-			return "", unavailable(fmt.Sprintf("attaching the provenance as %s", dst), err)
+			return "", unavailable(fmt.Sprintf("attaching the %s statement as %s", r.predicateType, dst), err)
 		}
 		listed, err := listed(repo.Digest(subject.Digest.String()), d, ropts)
 		if err != nil {

@@ -21,3 +21,12 @@ const (
 	// BundleMediaType is the Sigstore bundle version slsabox writes and verifies.
 	BundleMediaType = "application/vnd.dev.sigstore.bundle.v0.3+json"
 )
+
+// The predicate types of an SBOM statement, as cosign's --type cyclonedx and
+// --type spdxjson name them.
+const (
+	// PredicateCycloneDX is a CycloneDX JSON document's predicate type.
+	PredicateCycloneDX = "https://cyclonedx.org/bom"
+	// PredicateSPDX is an SPDX JSON document's predicate type.
+	PredicateSPDX = "https://spdx.dev/Document"
+)

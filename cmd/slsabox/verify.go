@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
@@ -22,6 +23,8 @@ import (
 
 type verifyOptions struct {
 	bundle          string
+	sbom            string
+	requireSBOM     bool
 	trust           trustFlags
 	digest          string
 	policyFile      string
@@ -118,6 +121,8 @@ unreadable artifact); 3 environment.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.bundle, "bundle", "", "the Sigstore bundle holding the provenance (provenance.sigstore.json)")
+	f.StringVar(&o.sbom, "sbom", "", "also verify this SBOM bundle (sbom.sigstore.json): signed and logged as the provenance, over the same subjects")
+	f.BoolVar(&o.requireSBOM, "require-sbom", false, "fail unless an SBOM verifies: --sbom for files, an SBOM attached to each image for oci://")
 	o.trust.register(f)
 	f.StringVar(&o.digest, "digest", "", "verify this artifact digest instead of an ARTIFACT file: sha256:HEX, sha512:HEX (npm packages) or sha384:HEX; a bare HEX is a sha256")
 	f.StringVar(&o.policyFile, "policy", "", "YAML policy file")
@@ -165,6 +170,8 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 		return usageError{errors.New("verify needs an ARTIFACT or --digest ALG:HEX (sha256, sha384 or sha512)")}
 	case len(args) > 0 && o.digest != "":
 		return usageError{errors.New("--digest conflicts with ARTIFACT arguments")}
+	case o.requireSBOM && o.sbom == "":
+		return usageError{errors.New("--require-sbom needs --sbom SBOM_BUNDLE (OUT/sbom.sigstore.json) with --bundle")}
 	}
 	if err := o.vsa.check(); err != nil {
 		return err
@@ -174,7 +181,7 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 	// compute (sha256, or sha512 for npm packages).
 	var (
 		data      []byte
-		b         *bundle.Bundle
+		b, sbom   *bundle.Bundle
 		bundleErr error
 	)
 	digests := make([]struct {
@@ -191,6 +198,11 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 		if b, bundleErr = attest.ParseBundle(data); bundleErr != nil {
 			bundleErr = usageError{fmt.Errorf("%s: %w", o.bundle, bundleErr)}
 			return
+		}
+		if o.sbom != "" {
+			if sbom, bundleErr = readBundle(o.sbom); bundleErr != nil {
+				return
+			}
 		}
 		for i, a := range args {
 			if ref, ok := images[i]; ok {
@@ -250,7 +262,21 @@ func runVerify(cmd *cobra.Command, g *globalOptions, o *verifyOptions, args []st
 	for _, r := range results {
 		verified = verified && r.Verified
 	}
-	if err := printVerify(cmd, g, trustedRootUsed{v.TrustedRoot(), o.trust.warning}, verified, results); err != nil {
+	var sboms []artifactResult
+	if sbom != nil {
+		res, err := verifySBOM(v, policy, sbom, o.sbom, results)
+		if errors.Is(err, verify.ErrInvalidPolicy) {
+			return hint.Wrap(err, "complete the policy as the error says")
+		}
+		sboms = append(sboms, res)
+		if err != nil {
+			verified = false
+			if first == nil {
+				first = fmt.Errorf("verifying the SBOM %s: %w", o.sbom, err)
+			}
+		}
+	}
+	if err := printVerify(cmd, g, trustedRootUsed{v.TrustedRoot(), o.trust.warning}, verified, results, sboms...); err != nil {
 		return err
 	}
 	if vsaw != nil {
@@ -338,7 +364,7 @@ type trustedRootUsed struct{ name, warning string }
 // printVerify prints the results; --output json also names the trusted root used
 // and why it is not a fresh one, so that a machine sees a TUF failure too (text
 // output says both on stderr).
-func printVerify(cmd *cobra.Command, g *globalOptions, trustedRoot trustedRootUsed, verified bool, results []artifactResult) error {
+func printVerify(cmd *cobra.Command, g *globalOptions, trustedRoot trustedRootUsed, verified bool, results []artifactResult, sboms ...artifactResult) error {
 	w := cmd.OutOrStdout()
 	if g.output == "json" {
 		enc := json.NewEncoder(w)
@@ -348,24 +374,31 @@ func printVerify(cmd *cobra.Command, g *globalOptions, trustedRoot trustedRootUs
 			TrustedRoot        string           `json:"trustedRoot,omitempty"`
 			TrustedRootWarning string           `json:"trustedRootWarning,omitempty"`
 			Artifacts          []artifactResult `json:"artifacts"`
-		}{verified, trustedRoot.name, trustedRoot.warning, results})
+			SBOMs              []artifactResult `json:"sboms,omitempty"`
+		}{verified, trustedRoot.name, trustedRoot.warning, results, sboms})
 	}
-	for i, r := range results {
+	for i, r := range append(slices.Clip(results), sboms...) {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
 		status := "VERIFIED"
 		level := ""
-		if !r.Verified {
+		switch {
+		case !r.Verified:
 			status = "FAILED"
-		} else {
+		case i < len(results):
 			level = fmt.Sprintf(" SLSA_BUILD_LEVEL_%d", r.BuildLevel)
 		}
 		from := ""
 		if r.Bundle != "" {
 			from = " from " + r.Bundle
 		}
-		fmt.Fprintf(w, "%s %s (%s)%s%s\n", status, termSafe(r.Artifact), termSafe(displayDigest(r.Digest)), level, termSafe(from))
+		if i >= len(results) {
+			// An SBOM is about the artifacts above; its line names the bundle.
+			fmt.Fprintf(w, "%s SBOM %s%s\n", status, termSafe(r.Artifact), termSafe(from))
+		} else {
+			fmt.Fprintf(w, "%s %s (%s)%s%s\n", status, termSafe(r.Artifact), termSafe(displayDigest(r.Digest)), level, termSafe(from))
+		}
 		if r.Error != "" {
 			fmt.Fprintf(w, "FAIL %s\n", termSafe(r.Error))
 		}

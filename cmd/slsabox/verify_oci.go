@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/spf13/cobra"
 
 	"github.com/slsabox/slsabox/attest"
+	"github.com/slsabox/slsabox/attest/spec"
 	"github.com/slsabox/slsabox/attest/verify"
 	"github.com/slsabox/slsabox/attest/verify/ociref"
 	"github.com/slsabox/slsabox/internal/hint"
@@ -53,6 +57,8 @@ func runVerifyImages(cmd *cobra.Command, g *globalOptions, o *verifyOptions, arg
 		return usageError{errors.New("files need --bundle: verify images (oci://, oci-layout:) and files in separate runs")}
 	case o.digest != "":
 		return usageError{errors.New("--digest conflicts with an image argument: the image reference names the digest")}
+	case o.sbom != "":
+		return usageError{errors.New("--sbom needs --bundle: without it, the SBOMs attached to each image are found and checked")}
 	case o.vsa.out != "":
 		return usageError{errors.New("--vsa-out needs --bundle with an image: fetch the bundle you verify (for a build's own image, OUT/provenance.sigstore.json)")}
 	}
@@ -80,20 +86,24 @@ func runVerifyImages(cmd *cobra.Command, g *globalOptions, o *verifyOptions, arg
 	<-done
 
 	var (
-		results  []artifactResult
-		verified = true
-		first    error
+		results, sboms []artifactResult
+		verified       = true
+		first          error
 	)
 	for i := range args {
 		ref := images[i]
 		if err := finds[i].err; err != nil {
 			return imageError(ref, err)
 		}
-		rs, err := verifyImageBundles(v, policy, ref, finds[i].bundles)
+		rs, ss, err := verifyImageBundles(v, policy, ref, finds[i].bundles)
 		if errors.Is(err, verify.ErrInvalidPolicy) {
 			return hint.Wrap(err, "complete the policy as the error says: --builder-id, --source-uri and, for a keyless bundle, --certificate-identity and --certificate-oidc-issuer (or a --policy file)")
 		}
 		results = append(results, rs...)
+		sboms = append(sboms, ss...)
+		if err == nil && o.requireSBOM && !slices.ContainsFunc(ss, func(r artifactResult) bool { return r.Verified }) {
+			err = fmt.Errorf("%w: %s (%s) has no SBOM attached that verifies (%d attached)", verify.ErrPolicy, imageName(ref), ref.Digest, len(ss))
+		}
 		if err != nil {
 			verified = false
 			if first == nil {
@@ -103,7 +113,7 @@ func runVerifyImages(cmd *cobra.Command, g *globalOptions, o *verifyOptions, arg
 			g.logf(stderr, "%s: verified by one of the %d bundles attached; the others failed (see the FAILED lines)", imageName(ref), len(rs))
 		}
 	}
-	if err := printVerify(cmd, g, trustedRootUsed{v.TrustedRoot(), o.trust.warning}, verified, results); err != nil {
+	if err := printVerify(cmd, g, trustedRootUsed{v.TrustedRoot(), o.trust.warning}, verified, results, sboms...); err != nil {
 		return err
 	}
 	for _, r := range results {
@@ -119,29 +129,36 @@ func runVerifyImages(cmd *cobra.Command, g *globalOptions, o *verifyOptions, arg
 	return nil
 }
 
-// verifyImageBundles verifies each bundle found for ref against its digest, the
-// passing one first; it fails when none passes.
-func verifyImageBundles(v *verify.Verifier, policy verify.Policy, ref ociref.Reference, bundles []ociref.Bundle) ([]artifactResult, error) {
+// verifyImageBundles verifies each provenance bundle found for ref against its
+// digest, the passing one first; it fails when none passes. The SBOM bundles among
+// them are checked against the provenance that passed (sboms); one that fails is
+// reported, as any other bundle that fails, and does not fail the image.
+func verifyImageBundles(v *verify.Verifier, policy verify.Policy, ref ociref.Reference, bundles []ociref.Bundle) (results, sboms []artifactResult, err error) {
 	name := imageName(ref)
 	policy.Digest = ref.Digest
 	var (
-		results []artifactResult
-		passed  = -1
-		first   error
-		source  string
+		passed = -1
+		first  error
+		source string
+		sbomOf []*bundle.Bundle
 	)
 	for _, fb := range bundles {
 		res := artifactResult{Artifact: name, Bundle: fb.Source}
 		err := fb.Err
 		if err == nil {
 			parsed, perr := attest.ParseBundle(fb.JSON)
-			if perr != nil {
+			switch {
+			case perr != nil:
 				// Not the user's input: what the registry serves (exit 1, not 2).
 				err = fmt.Errorf("%w: the bundle does not parse: %v", ociref.ErrRefused, perr)
-			} else {
+			case isSBOM(parsed):
+				sboms = append(sboms, artifactResult{Artifact: "attached to " + name, Bundle: fb.Source})
+				sbomOf = append(sbomOf, parsed)
+				continue
+			default:
 				res.Report, err = v.Verify(parsed, policy)
 				if errors.Is(err, verify.ErrInvalidPolicy) {
-					return nil, err
+					return nil, nil, err
 				}
 			}
 		}
@@ -157,14 +174,39 @@ func verifyImageBundles(v *verify.Verifier, policy verify.Policy, ref ociref.Ref
 		}
 		results = append(results, res)
 	}
-	if passed >= 0 {
+	for i := range sboms {
+		if passed < 0 {
+			sboms[i].Report, sboms[i].Error = &verify.Report{}, errProvenanceFailed.Error()
+			continue
+		}
+		var err error
+		if sboms[i].Report, err = v.VerifySBOM(sbomOf[i], results[passed].Report, policy); errors.Is(err, verify.ErrInvalidPolicy) {
+			return nil, nil, err
+		}
+	}
+	switch {
+	case passed >= 0:
 		results[0], results[passed] = results[passed], results[0]
-		return results, nil
+		return results, sboms, nil
+	case len(results) == 0:
+		return results, sboms, fmt.Errorf("%w: %s (%s) has only SBOMs attached (%d), no provenance", verify.ErrPolicy, name, ref.Digest, len(sboms))
+	case len(results) == 1:
+		return results, sboms, fmt.Errorf("verifying %s (%s) with the bundle attached, %s: %w", name, ref.Digest, source, first)
 	}
-	if len(bundles) == 1 {
-		return results, fmt.Errorf("verifying %s (%s) with the bundle attached, %s: %w", name, ref.Digest, source, first)
+	return results, sboms, fmt.Errorf("verifying %s (%s): none of the %d bundles attached passes (see the FAILED lines); the first, %s: %w", name, ref.Digest, len(results), source, first)
+}
+
+// isSBOM says whether the bundle's statement claims an SBOM predicate type (read
+// before its signature is checked: it only says which check applies).
+func isSBOM(b *bundle.Bundle) bool {
+	var st struct {
+		PredicateType string `json:"predicateType"`
 	}
-	return results, fmt.Errorf("verifying %s (%s): none of the %d bundles attached passes (see the FAILED lines); the first, %s: %w", name, ref.Digest, len(bundles), source, first)
+	env := b.GetDsseEnvelope()
+	if env == nil || json.Unmarshal(env.GetPayload(), &st) != nil {
+		return false
+	}
+	return st.PredicateType == spec.PredicateCycloneDX || st.PredicateType == spec.PredicateSPDX
 }
 
 // imageError maps a failure to find an image's bundles to its exit code: a

@@ -22,8 +22,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	intoto "github.com/in-toto/attestation/go/v1"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/slsabox/slsabox/attest"
+	"github.com/slsabox/slsabox/attest/spec"
 	"github.com/slsabox/slsabox/builder"
 	"github.com/slsabox/slsabox/internal/ocitest"
 )
@@ -72,6 +75,49 @@ func signImages(t *testing.T, prefix string, images map[string]string) []byte {
 		res.Images = append(res.Images, builder.ImageSubject{Name: n, Digest: d, MediaType: "application/vnd.oci.image.manifest.v1+json", Layout: "images/x"})
 	}
 	st, err := attest.Provenance(describeBuild(res, ociTestSource, "refs/heads/main"), ociTestBuilder, attest.WithNoTlog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := attest.Sign(context.Background(), st, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := attest.MarshalBundle(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// signSBOMOf signs an SBOM statement over the subjects of the provenance bundle
+// prov, changed by edit, with the key at prefix.key, and returns the bundle JSON.
+func signSBOMOf(t *testing.T, prefix string, prov []byte, edit func(*intoto.Statement)) []byte {
+	t.Helper()
+	pb, err := attest.ParseBundle(prov)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pst, err := attest.ParseStatement(pb.GetDsseEnvelope().GetPayload())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pred, err := structpb.NewStruct(map[string]any{"bomFormat": "CycloneDX", "specVersion": "1.6"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &intoto.Statement{Type: intoto.StatementTypeUri, Subject: pst.GetSubject(), PredicateType: spec.PredicateCycloneDX, Predicate: pred}
+	if edit != nil {
+		edit(st)
+	}
+	privPEM, err := os.ReadFile(prefix + ".key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, err := attest.ParsePrivateKey(privPEM, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := attest.NewKeySigner(priv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,6 +293,51 @@ func testVerifyImage(t *testing.T, host string, forge func(from, to v1.Hash)) {
 	stdout, stderr, code = runCLI(t, verifyImageArgs(key, "oci://"+r.Name()+"@"+im.Digest.String())...)
 	if code != 0 || !strings.HasPrefix(stdout, "VERIFIED ") || !strings.Contains(stdout, "\nFAILED "+r.Name()) || !strings.Contains(stderr, "verified by one of the 2 bundles") {
 		t.Fatalf("two bundles, one good: exit %d:\n%s%s", code, stdout, stderr)
+	}
+
+	// The SBOM, attached as a second referrer, is checked against the provenance;
+	// --require-sbom fails an image without one that verifies.
+	r, im = push("acme/sbom")
+	prov := signImages(t, key, map[string]string{"x/y": im.Digest.String()})
+	attach(r, im, prov, nil)
+	imgRef := "oci://" + r.Name() + "@" + im.Digest.String()
+	if stdout, stderr, code := runCLI(t, verifyImageArgs(key, "--require-sbom", imgRef)...); code != 1 || !strings.Contains(stderr, "no SBOM attached that verifies (0 attached)") {
+		t.Fatalf("--require-sbom, no SBOM: exit %d:\n%s%s", code, stdout, stderr)
+	}
+	attach(r, im, signSBOMOf(t, key, prov, func(st *intoto.Statement) {
+		st.Subject[0].Digest["sha256"] = strings.Repeat("e", 64) // another image's SBOM
+	}), nil)
+	stdout, stderr, code = runCLI(t, verifyImageArgs(key, imgRef)...)
+	if code != 0 || !strings.Contains(stdout, "FAILED SBOM attached to "+r.Name()) || !strings.Contains(stdout, "FAIL same subjects as the provenance") {
+		t.Fatalf("an SBOM of another image attached: exit %d:\n%s%s", code, stdout, stderr)
+	}
+	if _, _, code := runCLI(t, verifyImageArgs(key, "--require-sbom", imgRef)...); code != 1 {
+		t.Fatalf("--require-sbom with only a wrong SBOM: exit %d", code)
+	}
+	attach(r, im, signSBOMOf(t, key, prov, nil), nil)
+	stdout, stderr, code = runCLI(t, verifyImageArgs(key, "--require-sbom", imgRef)...)
+	if code != 0 || !strings.HasPrefix(stdout, "VERIFIED "+r.Name()) || !strings.Contains(stdout, "VERIFIED SBOM attached to "+r.Name()) {
+		t.Fatalf("a good SBOM attached: exit %d:\n%s%s", code, stdout, stderr)
+	}
+
+	// Files: --sbom beside --bundle.
+	dir := t.TempDir()
+	provFile, sbomFile, badFile := filepath.Join(dir, "provenance.sigstore.json"), filepath.Join(dir, "sbom.sigstore.json"), filepath.Join(dir, "bad.json")
+	os.WriteFile(provFile, prov, 0o644)
+	os.WriteFile(sbomFile, signSBOMOf(t, key, prov, nil), 0o644)
+	os.WriteFile(badFile, signSBOMOf(t, key, prov, func(st *intoto.Statement) { st.Subject = nil }), 0o644)
+	digest := []string{"--bundle", provFile, "--digest", im.Digest.String()}
+	if stdout, stderr, code := runCLI(t, verifyImageArgs(key, append(digest, "--sbom", sbomFile, "--require-sbom")...)...); code != 0 || !strings.Contains(stdout, "VERIFIED SBOM "+sbomFile) {
+		t.Fatalf("--sbom: exit %d:\n%s%s", code, stdout, stderr)
+	}
+	if stdout, stderr, code := runCLI(t, verifyImageArgs(key, append(digest, "--sbom", badFile)...)...); code != 1 || !strings.Contains(stdout, "FAILED SBOM "+badFile) {
+		t.Fatalf("--sbom over other subjects: exit %d:\n%s%s", code, stdout, stderr)
+	}
+	if _, _, code := runCLI(t, verifyImageArgs(key, append(digest, "--require-sbom")...)...); code != 2 {
+		t.Fatalf("--require-sbom without --sbom: exit %d", code)
+	}
+	if _, _, code := runCLI(t, verifyImageArgs(key, "--sbom", sbomFile, imgRef)...); code != 2 {
+		t.Fatalf("--sbom with an image and no --bundle: exit %d", code)
 	}
 }
 
