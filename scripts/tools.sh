@@ -6,8 +6,8 @@
 # action-validator (the npm package, pinned, in $SLSABOX_CACHE/tools, linked into the
 # same bin directory). The SBOM tests need the schema validator's npm packages, which
 # `npm ci` installs into scripts/sbom-validate/node_modules as its lockfile pins them
-# (again only when the lockfile changed).
-#   scripts/tools.sh [cosign|crane|actionlint|act|local-kms|shellcheck|action-validator|sbom-validate]...
+# (again only when the lockfile changed), and syft (the first build takes minutes too).
+#   scripts/tools.sh [cosign|crane|actionlint|act|local-kms|syft|shellcheck|action-validator|sbom-validate]...
 #   (default: all)
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib/apt.sh
@@ -19,6 +19,7 @@ declare -A pins=(
   [actionlint]=github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
   [act]=github.com/nektos/act@v0.2.89   # runs the Action and the keyless workflow in the tests
   [local-kms]=github.com/nsmithuk/local-kms@v0.0.0-20260228092603-2a5e92d09ab6   # an AWS KMS server for the KMS plugin test
+  [syft]=github.com/anchore/syft/cmd/syft@v1.57.2   # the peer that reads Go modules from the binaries the SBOM lists
 )
 action_validator=@action-validator/cli@0.6.0
 
