@@ -82,7 +82,8 @@ function newAjv() {
   const ajv = new Ajv({ allErrors: true, strict: true, strictTypes: false, strictRequired: false, validateFormats: true });
   addFormats(ajv, { mode: 'full' });
   // RFC 3987 section 3.1: an IRI maps to a URI by percent-encoding its non-ASCII
-  // characters as UTF-8; the IRI is valid when that URI is. ajv-formats has no iri.
+  // characters as UTF-8; the IRI is valid when that URI is. ajv-formats has no IRI
+  // formats, and CycloneDX uses iri-reference for every URL.
   ajv.addFormat('iri-reference', (s) => {
     let uri;
     try {
@@ -91,15 +92,6 @@ function newAjv() {
       return false; // a lone surrogate
     }
     return fullFormats['uri-reference'].test(uri);
-  });
-  ajv.addFormat('iri', (s) => {
-    let uri;
-    try {
-      uri = s.replace(/[^\x00-\x7f]+/gu, encodeURIComponent);
-    } catch {
-      return false;
-    }
-    return fullFormats.uri(uri);
   });
   // RFC 6531: an email address whose local part and domain may hold non-ASCII
   // characters; checked as an ASCII address with each such character as a letter.
