@@ -18,7 +18,8 @@ import (
 )
 
 // The spec repositories' own examples (testdata/README.md): valid ones must pass,
-// and the CycloneDX test suite's invalid ones must fail at the path they break.
+// also inside the bundles cosign attest-blob writes, and the CycloneDX test suite's
+// invalid ones must fail at the path they break.
 func TestValidatorOnSpecExamples(t *testing.T) {
 	node, script := testenv.SBOMValidator(t)
 	cases := []struct {
@@ -30,6 +31,8 @@ func TestValidatorOnSpecExamples(t *testing.T) {
 		{file: "valid-signatures-1.6.json", format: "CycloneDX 1.6"}, // the JSF schema
 		{file: "valid-license-id-1.6.json", format: "CycloneDX 1.6"}, // the SPDX license id schema
 		{file: "SPDXJSONExample-v2.3.spdx.json", format: "SPDX 2.3"},
+		{file: "cosign-attest-blob-cyclonedx.sigstore.json", format: "CycloneDX 1.6 at dsseEnvelope.payload (base64) $.predicate"},
+		{file: "cosign-attest-blob-spdxjson.sigstore.json", format: "SPDX 2.3 at dsseEnvelope.payload (base64) $.predicate"},
 		{file: "invalid-license-id-1.6.json", fault: "$.components[0].licenses[0].license.id: must be equal to one of the allowed values"},
 		{file: "invalid-component-type-1.6.json", fault: "$.components[0].type: must be equal to one of the allowed values"},
 	}
