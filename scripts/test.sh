@@ -52,7 +52,7 @@ step "unit tests"
 go test -race -count=1 ./...
 (cd scripts/images/toolbox && go test -race -count=1 ./...)
 
-step "peer tools (cosign, crane, actionlint, act, shellcheck, action-validator)"
+step "peer tools (cosign, crane, actionlint, act, local-kms, syft, shellcheck, action-validator, sbom-validate)"
 scripts/tools.sh
 
 step "GitHub Action and workflows: actionlint, shellcheck, action-validator"

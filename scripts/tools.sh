@@ -4,8 +4,11 @@
 # (the first install of cosign takes several minutes on two cores). The GitHub Action's
 # tests also need shellcheck (from Debian, with apt-get when missing) and
 # action-validator (the npm package, pinned, in $SLSABOX_CACHE/tools, linked into the
-# same bin directory).
-#   scripts/tools.sh [cosign|crane|actionlint|act|local-kms|shellcheck|action-validator]...   (default: all)
+# same bin directory). The SBOM tests need the schema validator's npm packages, which
+# `npm ci` installs into scripts/sbom-validate/node_modules as its lockfile pins them
+# (again only when the lockfile changed), and syft (the first build takes minutes too).
+#   scripts/tools.sh [cosign|crane|actionlint|act|local-kms|syft|shellcheck|action-validator|sbom-validate]...
+#   (default: all)
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib/apt.sh
 source "$(dirname "$0")/lib/apt.sh"
@@ -16,6 +19,7 @@ declare -A pins=(
   [actionlint]=github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
   [act]=github.com/nektos/act@v0.2.89   # runs the Action and the keyless workflow in the tests
   [local-kms]=github.com/nsmithuk/local-kms@v0.0.0-20260228092603-2a5e92d09ab6   # an AWS KMS server for the KMS plugin test
+  [syft]=github.com/anchore/syft/cmd/syft@v1.57.2   # the peer that reads Go modules from the binaries the SBOM lists
 )
 action_validator=@action-validator/cli@0.6.0
 
@@ -33,12 +37,26 @@ action-validator() {
   ln -sfn "$dir/node_modules/.bin/action-validator" "$bin/action-validator"
 }
 
+# sbom-validate installs the packages of scripts/sbom-validate (Ajv, for the SBOM
+# schema checks) with npm ci, from npm's cache when it holds them; a stamp of the
+# lockfile's sha256 in node_modules skips the install when nothing changed.
+sbom-validate() {
+  local dir=$repo/scripts/sbom-validate want
+  want=$(sha256sum <"$dir/package-lock.json")
+  [[ -f $dir/node_modules/.lock-sha256 && $(<"$dir/node_modules/.lock-sha256") == "$want" ]] && return 0
+  apt_ensure node:nodejs npm || exit 2
+  echo "tools.sh: installing the SBOM validator's packages (npm ci in $dir)" >&2
+  (cd "$dir" && npm ci --prefer-offline --no-audit --no-fund --silent)
+  printf '%s\n' "$want" >"$dir/node_modules/.lock-sha256"
+}
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
 bin=$(go env GOPATH)/bin
 want=("$@")
-((${#want[@]})) || want=("${!pins[@]}" shellcheck action-validator)
+((${#want[@]})) || want=("${!pins[@]}" shellcheck action-validator sbom-validate)
 
 for tool in "${want[@]}"; do
-  case $tool in shellcheck | action-validator) "$tool"; continue ;; esac
+  case $tool in shellcheck | action-validator | sbom-validate) "$tool"; continue ;; esac
   pin=${pins[$tool]:-}
   [[ -n $pin ]] || { echo "tools.sh: unknown tool $tool" >&2; exit 2; }
   version=${pin##*@}
