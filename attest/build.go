@@ -69,6 +69,8 @@ type Input struct {
 type Subject struct {
 	Name   string // its path under the output directory, or an image's name
 	SHA256 string // hex
+	// Image: the subject is a container image (SHA256 is its manifest's or index's).
+	Image bool
 	// Go is the build info of a subject that is a Go binary; nil otherwise.
 	Go *GoBinary
 	// Contains are the Go binaries inside an image subject.

@@ -47,7 +47,7 @@ func describeBuild(res *builder.Result, sourceURI, sourceRef string) *attest.Bui
 	// An image is named without tag or digest, its digest that of its manifest (or
 	// index): what cosign and admission controllers look up.
 	for _, img := range res.Images {
-		sub := attest.Subject{Name: img.Name, SHA256: img.SHA256()}
+		sub := attest.Subject{Name: img.Name, SHA256: img.SHA256(), Image: true}
 		for _, bin := range img.Binaries {
 			if g := goBinary(bin.Go); g != nil {
 				sub.Contains = append(sub.Contains, attest.ContainedBinary{Path: bin.Path, SHA256: bin.SHA256, Go: *g})
