@@ -132,7 +132,9 @@ func linkedModule(m *debug.Module) GoModule {
 		if m.Version != "" {
 			orig += "@" + m.Version
 		}
-		if r.Version == "" {
+		// The go command records a directory replacement with version "(devel)"
+		// (cmd/go/internal/load, setBuildInfo); older toolchains left it empty.
+		if r.Version == "" || r.Version == "(devel)" {
 			return GoModule{Path: m.Path, Version: m.Version, Replaces: orig, Dir: r.Path}
 		}
 		return GoModule{Path: r.Path, Version: r.Version, Sum: r.Sum, Replaces: orig}

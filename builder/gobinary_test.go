@@ -153,6 +153,7 @@ func TestCheckGoModules(t *testing.T) {
 		{"pinned", []GoModule{{Path: "github.com/a/b", Version: "v1.0.0", Sum: sum}}, ""},
 		{"vendored", []GoModule{{Path: "github.com/v/v", Version: "v0.1.0"}}, ""},
 		{"local replace", []GoModule{{Path: "example.com/x", Version: "v1.0.0", Dir: "./x", Replaces: "example.com/x@v1.0.0"}}, ""},
+		{"workspace module", []GoModule{{Path: "example.com/other", Version: "(devel)"}}, ""},
 		{"missing", []GoModule{{Path: "github.com/evil/mod", Version: "v6.6.6"}}, "/out/bin links github.com/evil/mod@v6.6.6, which no gomod input pins"},
 		{"go.mod only", []GoModule{{Path: "github.com/gomod/only", Version: "v1.0.0"}}, "github.com/gomod/only@v1.0.0"},
 		{"other version", []GoModule{{Path: "github.com/a/b", Version: "v1.0.1"}}, "github.com/a/b@v1.0.1"},
@@ -217,5 +218,24 @@ func TestLayoutBinaries(t *testing.T) {
 	}
 	if _, err := layoutBinaries(l, t.TempDir(), 1024); !errors.Is(err, ErrImageRejected) || !strings.Contains(err.Error(), "unpack to more than") {
 		t.Fatalf("a small unpack budget: err = %v", err)
+	}
+}
+
+func TestLinkedModule(t *testing.T) {
+	for _, tc := range []struct {
+		in   debug.Module
+		want GoModule
+	}{
+		{debug.Module{Path: "a.example/m", Version: "v1.0.0", Sum: "h1:x"}, GoModule{Path: "a.example/m", Version: "v1.0.0", Sum: "h1:x"}},
+		{debug.Module{Path: "a.example/m", Version: "v1.0.0", Replace: &debug.Module{Path: "b.example/fork", Version: "v1.0.1", Sum: "h1:y"}},
+			GoModule{Path: "b.example/fork", Version: "v1.0.1", Sum: "h1:y", Replaces: "a.example/m@v1.0.0"}},
+		{debug.Module{Path: "a.example/m", Version: "v1.0.0", Replace: &debug.Module{Path: "./m", Version: "(devel)"}},
+			GoModule{Path: "a.example/m", Version: "v1.0.0", Replaces: "a.example/m@v1.0.0", Dir: "./m"}},
+		{debug.Module{Path: "a.example/m", Version: "v1.0.0", Replace: &debug.Module{Path: "/abs/m"}},
+			GoModule{Path: "a.example/m", Version: "v1.0.0", Replaces: "a.example/m@v1.0.0", Dir: "/abs/m"}},
+	} {
+		if got := linkedModule(&tc.in); got != tc.want {
+			t.Errorf("linkedModule(%+v) = %+v, want %+v", tc.in, got, tc.want)
+		}
 	}
 }

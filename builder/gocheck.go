@@ -17,7 +17,8 @@ var ErrUndeclaredModule = errclass.New("build output rejected: a linked Go modul
 // (file subjects, and binaries inside images) came in through the build's inputs: a
 // gomod input pinned it (pkg:golang/PATH@VERSION, the module zip, not only its go.mod)
 // with the hash the binary records, or the source vendors it. A module replaced by a
-// local directory is source, and so is the main module.
+// local directory is source, and so are the main module and the other modules of a
+// go.work workspace (linked as version "(devel)").
 func checkGoModules(res *Result) error {
 	pinned := map[string]string{} // PATH@VERSION -> h1: hash
 	for _, in := range res.Inputs {
@@ -34,8 +35,8 @@ func checkGoModules(res *Result) error {
 			return nil
 		}
 		for _, m := range bin.Deps {
-			if m.Dir != "" {
-				continue
+			if m.Dir != "" || m.Version == "(devel)" {
+				continue // a local directory, or another main module of a go.work: source
 			}
 			key := m.Path + "@" + m.Version
 			sum, ok := pinned[key]
