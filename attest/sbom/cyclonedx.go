@@ -40,7 +40,6 @@ func sha256Hashes(hex string) *[]cdx.Hash {
 // the source was built with and what each Go binary links.
 func cycloneDX(b *attest.Build, c config) ([]byte, error) {
 	bom := cdx.NewBOM()
-	bom.JSONSchema = "http://cyclonedx.org/schema/bom-1.6.schema.json"
 	bom.Version = 1
 	src := b.Source
 	source := cdx.Component{
