@@ -43,16 +43,33 @@ func TestReadGoBinaryNotGo(t *testing.T) {
 			t.Errorf("%s: read as a Go binary: %+v", name, bin)
 		}
 	}
+	// A Go binary cut short, or with its build info's header clobbered, is no longer one.
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{16, 1 << 10, 1 << 16} {
+		if bin := readGoBinary(bytes.NewReader(data[:n]), int64(n)); bin != nil {
+			t.Errorf("the first %d bytes of a Go binary read as one: %+v", n, bin)
+		}
+	}
+	magic := []byte("\xff Go buildinf:")
+	if !bytes.Contains(data, magic) {
+		t.Fatal("no build info magic in the test binary")
+	}
+	cut := bytes.ReplaceAll(data, magic, []byte("\xff Go buildinX:"))
+	if bin := readGoBinary(bytes.NewReader(cut), int64(len(cut))); bin != nil {
+		t.Errorf("a binary without the build info magic read as a Go binary")
+	}
 }
 
 // FuzzReadGoBinary: any bytes, no panic, no hang; what reads as a Go binary has a Go
 // version, and every module a path.
 func FuzzReadGoBinary(f *testing.F) {
-	if exe, err := os.Executable(); err == nil {
-		if data, err := os.ReadFile(exe); err == nil && len(data) < 64<<20 {
-			f.Add(data[:min(len(data), 1<<16)])
-		}
-	}
 	f.Add([]byte("\x7fELF\x02\x01\x01\x00"))
 	f.Add([]byte("MZ"))
 	f.Fuzz(func(t *testing.T, data []byte) {
