@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/debug"
-	"strings"
 	"syscall"
 )
 
@@ -155,6 +155,5 @@ func readSubjectsGo(stage string, subjects []Subject) error {
 	return nil
 }
 
-func stagePath(stage, name string) string {
-	return stage + string(os.PathSeparator) + strings.ReplaceAll(name, "/", string(os.PathSeparator))
-}
+// stagePath is the file of a subject name (slash-separated) under dir.
+func stagePath(dir, name string) string { return filepath.Join(dir, filepath.FromSlash(name)) }
