@@ -146,3 +146,42 @@ func hostGoBinary(t *testing.T) string {
 	}
 	return bin
 }
+
+// TestVendoredModulesAccepted: examples/go-deps with its modules vendored (go mod
+// vendor, committed) and no gomod input builds: the vendored modules are recorded,
+// and the binary's modules are accepted as vendored.
+func TestVendoredModulesAccepted(t *testing.T) {
+	testenv.Containerd(t)
+	dir := copyExample(t, "go-deps", testenv.Image(t, "go-toolchain.tar"))
+	vendor := exec.Command("go", "mod", "vendor")
+	vendor.Dir = dir
+	vendor.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off", "GOTOOLCHAIN=local")
+	if out, err := vendor.CombinedOutput(); err != nil {
+		t.Fatalf("go mod vendor: %v\n%s", err, out)
+	}
+	def, err := os.ReadFile(filepath.Join(dir, "slsabox.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def = bytes.Replace(def, []byte("inputs:\n  - gomod: go.sum\n"), nil, 1)
+	if err := os.WriteFile(filepath.Join(dir, "slsabox.yaml"), def, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	commitAll(t, dir, "vendor the modules")
+	res := buildJSON(t, dir, filepath.Join(t.TempDir(), "out"), "--unsigned")
+	if len(res.Inputs) != 0 {
+		t.Errorf("inputs %+v, want none", res.Inputs)
+	}
+	vendored := map[string]bool{}
+	for _, m := range res.Vendored {
+		vendored[m.String()] = true
+	}
+	for _, want := range []string{"github.com/spf13/pflag@v1.0.10", "golang.org/x/text@v0.43.0"} {
+		if !vendored[want] {
+			t.Errorf("vendored %v lacks %s", res.Vendored, want)
+		}
+	}
+	if len(res.Subjects) != 1 || res.Subjects[0].Go == nil || len(res.Subjects[0].Go.Deps) < 2 {
+		t.Fatalf("subjects %+v, want greet with its modules", res.Subjects)
+	}
+}
