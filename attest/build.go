@@ -21,6 +21,9 @@ type Build struct {
 	StartedOn, FinishedOn time.Time
 	// LogSHA256 is the hex sha256 of the build log, recorded as a byproduct.
 	LogSHA256 string
+	// Vendored are the Go modules the source vendors (vendor/modules.txt), for the
+	// SBOM; the provenance does not record them (they are part of the source commit).
+	Vendored []Module
 }
 
 // Source is the commit that was built.
@@ -61,10 +64,44 @@ type Input struct {
 	GoSum  string            // the go.sum hash (h1:...) of a Go module
 }
 
-// Subject is one artifact the build produced.
+// Subject is one artifact the build produced. Go and Contains describe what it
+// holds, for the SBOM; the provenance names the subject by Name and SHA256 only.
 type Subject struct {
-	Name   string // its path under the output directory
+	Name   string // its path under the output directory, or an image's name
 	SHA256 string // hex
+	// Image: the subject is a container image (SHA256 is its manifest's or index's).
+	Image bool
+	// Go is the build info of a subject that is a Go binary; nil otherwise.
+	Go *GoBinary
+	// Contains are the Go binaries inside an image subject.
+	Contains []ContainedBinary
+}
+
+// GoBinary is what a Go binary's build info says it was built from.
+type GoBinary struct {
+	GoVersion string // e.g. go1.26.8
+	Package   string // the main package's import path
+	Main      Module // the main module: the source itself
+	// Deps are the modules linked in, each as linked (after any replacement).
+	Deps []Module
+}
+
+// Module is a Go module as linked or vendored, after any replacement.
+type Module struct {
+	Path    string
+	Version string // "" for a local directory (Dir)
+	Sum     string // the go.sum hash (h1:...), "" when none was recorded
+	// Replaces is the module go.mod replaced with this one (PATH@VERSION); "" if none.
+	Replaces string
+	// Dir is the local directory a replacement points at: the module is source.
+	Dir string
+}
+
+// ContainedBinary is a Go binary inside an image subject.
+type ContainedBinary struct {
+	Path   string // in the image's file system
+	SHA256 string // hex
+	Go     GoBinary
 }
 
 // Limits are the resource limits each step ran under, recorded as

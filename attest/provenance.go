@@ -239,13 +239,22 @@ func Provenance(b *Build, builderID string, opts ...ProvenanceOption) (*intoto.S
 		PredicateType: spec.PredicateSLSAProvenance,
 		Predicate:     predStruct,
 	}
-	for _, s := range b.Subjects {
-		st.Subject = append(st.Subject, &intoto.ResourceDescriptor{Name: s.Name, Digest: map[string]string{"sha256": s.SHA256}})
-	}
+	st.Subject = Subjects(b)
 	if err := st.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: statement: %w", ErrInvalidProvenance, err)
 	}
 	return st, nil
+}
+
+// Subjects are the statement subjects of b's artifacts, in b's order, each named as
+// built with its sha256: the subjects of the provenance, and of any other attestation
+// about the same build (the SBOM), which must match them exactly.
+func Subjects(b *Build) []*intoto.ResourceDescriptor {
+	out := make([]*intoto.ResourceDescriptor, 0, len(b.Subjects))
+	for _, s := range b.Subjects {
+		out = append(out, &intoto.ResourceDescriptor{Name: s.Name, Digest: map[string]string{"sha256": s.SHA256}})
+	}
+	return out
 }
 
 // MarshalStatement returns the statement's JSON in a stable form: protojson

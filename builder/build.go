@@ -249,6 +249,9 @@ type Result struct {
 	// Inputs are the declared inputs as fetched and verified, in the definition's
 	// order, Go modules sorted.
 	Inputs []ResolvedInput `json:"inputs,omitempty"`
+	// Vendored are the Go modules vendored in the source (vendor/modules.txt beside a
+	// go.mod), read before any step ran; sorted.
+	Vendored []GoModule `json:"vendored,omitempty"`
 	// Def is the parsed definition (not serialized: Definition.Content has its bytes).
 	Def *Definition `json:"-"`
 }
@@ -367,6 +370,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	var (
 		src       *Source
 		inputs    *inputsPlan
+		vendored  []GoModule
 		exportErr error
 		exported  = make(chan struct{})
 	)
@@ -378,6 +382,9 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		}
 		if exportErr == nil { // inputs may be declared in files of the source (go.sum)
 			inputs, exportErr = b.prepareInputs(ctx, def, srcDir, filepath.Join(work, "inputs"))
+		}
+		if exportErr == nil { // before any step: the steps may write to /src
+			vendored, exportErr = vendoredModules(srcDir)
 		}
 		if exportErr != nil {
 			if ctx.Err() != nil { // Ctrl-C killed git: not the source's fault
@@ -441,6 +448,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	<-swept
 	res.Source = src
 	res.Inputs = inputs.resolved
+	res.Vendored = vendored
 	if src.Dirty {
 		b.progressf("warning: building uncommitted changes (--allow-dirty); the provenance records the tree as dirty")
 	}
@@ -508,6 +516,9 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		b.saveFailedLog(logFile, outAbs)
 		return res, err
 	}
+	if err := readSubjectsGo(stage, subjects); err != nil {
+		return res, err
+	}
 	res.Subjects = subjects
 	if err := checkSubjectNames(subjects, def.Images); err != nil {
 		b.saveFailedLog(logFile, outAbs)
@@ -523,6 +534,10 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	}
 	res.Images = images
 	res.Inputs = append(res.Inputs, baseInputs(def)...)
+	if err := checkGoModules(res); err != nil {
+		b.saveFailedLog(logFile, outAbs)
+		return res, err
+	}
 	if logCap.Truncated {
 		b.progressf("warning: the build log reached limits.log_size (%s) and was cut there; OUT/build.log ends with a marker", formatSize(def.Limits.LogSize))
 	}

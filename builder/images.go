@@ -22,6 +22,9 @@ type ImageSubject struct {
 	Digest    string `json:"digest"`    // "sha256:<hex>" of the manifest or index
 	MediaType string `json:"mediaType"` // of that manifest or index
 	Layout    string `json:"layout"`    // the OCI layout's directory, relative to OUT: images/<name>
+	// Binaries are the Go binaries the image holds: for an assembled image the /out
+	// files that went in, for a layout every regular file its layers leave.
+	Binaries []ImageBinary `json:"binaries,omitempty"`
 }
 
 // SHA256 is the hex digest, as file subjects carry it.
@@ -68,16 +71,35 @@ func collectImages(ctx context.Context, def *Definition, outDir, scratch, stage 
 		}
 		rel := imagesDir + "/" + imageDir(img.Name)
 		err = l.WriteTo(filepath.Join(stage, filepath.FromSlash(rel)), img.Name)
+		var bins []ImageBinary
+		if err == nil {
+			bins, err = imageBinaries(l, img, outDir, scratch, def.Limits.OutputSize)
+		}
 		l.Close()
 		switch {
 		case errors.Is(err, ocilayout.ErrInvalidLayout):
 			return nil, fmt.Errorf("%w: %s changed while it was copied: %w", ErrImageRejected, what, err)
+		case errors.Is(err, ErrImageRejected), errors.Is(err, ErrEnvironment):
+			return nil, fmt.Errorf("%s: %w", what, err)
 		case err != nil:
 			return nil, fmt.Errorf("%w: writing %s to OUT/%s: %w", ErrEnvironment, what, rel, err)
 		}
-		out = append(out, ImageSubject{Name: img.Name, Digest: l.Image.Digest, MediaType: l.Image.MediaType, Layout: rel})
+		out = append(out, ImageSubject{Name: img.Name, Digest: l.Image.Digest, MediaType: l.Image.MediaType, Layout: rel, Binaries: bins})
 	}
 	return out, nil
+}
+
+// imageBinaries finds the Go binaries of one image (see ImageSubject.Binaries).
+func imageBinaries(l *ocilayout.Layout, img OutputImage, outDir, scratch string, outputSize int64) ([]ImageBinary, error) {
+	if img.Layout == "" {
+		return assembledBinaries(img, outDir)
+	}
+	dir := filepath.Join(scratch, "binaries")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrEnvironment, err)
+	}
+	defer os.RemoveAll(dir)
+	return layoutBinaries(l, dir, unpackFactor*outputSize)
 }
 
 // assembleImage writes img, assembled from files of outDir, as an OCI layout into dir.

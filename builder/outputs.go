@@ -22,6 +22,8 @@ type Subject struct {
 	Name   string `json:"name"`
 	SHA256 string `json:"sha256"`
 	Size   int64  `json:"size"`
+	// Go is the build info of a Go binary (debug/buildinfo); nil for any other file.
+	Go *GoBinary `json:"go,omitempty"`
 }
 
 // reservedOutputNames are files slsabox itself writes into OUT.

@@ -50,6 +50,9 @@ func TestHelloImage(t *testing.T) {
 	if len(r1.Subjects) != 0 {
 		t.Errorf("file subjects %+v, want none (images only)", r1.Subjects)
 	}
+	if b := im.Binaries; len(b) != 1 || b[0].Path != "/hello" || b[0].Go == nil || b[0].Go.Package != "example.com/hello-go/cmd/hello" {
+		t.Errorf("the image's Go binaries: %+v, want /hello with its build info", b)
+	}
 	if got := statementSubjects(t, filepath.Join(out1, "provenance.sigstore.json")); got[im.Name] != im.SHA256() || len(got) != 1 {
 		t.Errorf("provenance subjects %v, want %s: %s", got, im.Name, im.SHA256())
 	}

@@ -42,14 +42,35 @@ func describeBuild(res *builder.Result, sourceURI, sourceRef string) *attest.Bui
 		b.Inputs = append(b.Inputs, attest.Input{Name: in.Name, URI: in.URI, Digest: in.Digest, GoSum: in.GoSum})
 	}
 	for _, s := range res.Subjects {
-		b.Subjects = append(b.Subjects, attest.Subject{Name: s.Name, SHA256: s.SHA256})
+		b.Subjects = append(b.Subjects, attest.Subject{Name: s.Name, SHA256: s.SHA256, Go: goBinary(s.Go)})
 	}
 	// An image is named without tag or digest, its digest that of its manifest (or
 	// index): what cosign and admission controllers look up.
 	for _, img := range res.Images {
-		b.Subjects = append(b.Subjects, attest.Subject{Name: img.Name, SHA256: img.SHA256()})
+		sub := attest.Subject{Name: img.Name, SHA256: img.SHA256(), Image: true}
+		for _, bin := range img.Binaries {
+			if g := goBinary(bin.Go); g != nil {
+				sub.Contains = append(sub.Contains, attest.ContainedBinary{Path: bin.Path, SHA256: bin.SHA256, Go: *g})
+			}
+		}
+		b.Subjects = append(b.Subjects, sub)
+	}
+	for _, m := range res.Vendored {
+		b.Vendored = append(b.Vendored, attest.Module(m))
 	}
 	return b
+}
+
+// goBinary converts the builder's record of a Go binary (nil: not one).
+func goBinary(g *builder.GoBinary) *attest.GoBinary {
+	if g == nil {
+		return nil
+	}
+	out := &attest.GoBinary{GoVersion: g.GoVersion, Package: g.Package, Main: attest.Module(g.Main)}
+	for _, m := range g.Deps {
+		out.Deps = append(out.Deps, attest.Module(m))
+	}
+	return out
 }
 
 // definitionPath is the definition's path relative to the repository root, or, for a

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -361,3 +362,43 @@ func (l *Layout) readFile(name string, limit int64) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// OpenBlob opens the blob d names for reading, after checking that it is a regular
+// file inside the layout. The reader yields at most d.Size bytes and fails at its end
+// when they do not have d's size and sha256 digest: read it to io.EOF before trusting
+// what it gave.
+func (l *Layout) OpenBlob(d Descriptor) (io.ReadCloser, error) {
+	if !digestRE().MatchString(d.Digest) || d.Size < 0 {
+		return nil, fmt.Errorf("%w: digest %.80q is not sha256:<64 lowercase hex>", ErrInvalidLayout, d.Digest)
+	}
+	f, err := l.openRegular(blobPath(d.Digest))
+	if err != nil {
+		return nil, err
+	}
+	return &checkedBlob{f: f, r: io.LimitReader(f, d.Size), h: sha256.New(), d: d}, nil
+}
+
+type checkedBlob struct {
+	f *os.File
+	r io.Reader
+	h hash.Hash
+	n int64
+	d Descriptor
+}
+
+func (c *checkedBlob) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.h.Write(p[:n])
+	c.n += int64(n)
+	if err == io.EOF {
+		if c.n != c.d.Size {
+			return n, fmt.Errorf("%w: blob %s has %d bytes, its descriptor says %d", ErrInvalidLayout, c.d.Digest, c.n, c.d.Size)
+		}
+		if got := "sha256:" + hex.EncodeToString(c.h.Sum(nil)); got != c.d.Digest {
+			return n, fmt.Errorf("%w: blob %s does not match its digest (its content hashes to %s)", ErrInvalidLayout, c.d.Digest, got)
+		}
+	}
+	return n, err
+}
+
+func (c *checkedBlob) Close() error { return c.f.Close() }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -232,5 +233,50 @@ func TestWriteToRechecks(t *testing.T) {
 	os.WriteFile(p, b, 0o644)
 	if err := l.WriteTo(filepath.Join(t.TempDir(), "c"), ""); !errors.Is(err, ErrInvalidLayout) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// OpenBlob yields the blob, and fails at its end if the file no longer matches.
+func TestOpenBlobChecksAtEOF(t *testing.T) {
+	dir, _ := goodLayout(t)
+	l, err := Open(dir, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var layer Descriptor
+	for _, b := range l.Blobs {
+		if strings.Contains(b.MediaType, "layer") {
+			layer = b
+		}
+	}
+	read := func() error {
+		r, err := l.OpenBlob(layer)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		_, err = io.Copy(io.Discard, r)
+		return err
+	}
+	if err := read(); err != nil {
+		t.Fatalf("a good blob: %v", err)
+	}
+	data, err := os.ReadFile(blobFile(dir, layer.Digest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)-1] ^= 1
+	if err := os.WriteFile(blobFile(dir, layer.Digest), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := read(); !errors.Is(err, ErrInvalidLayout) || !strings.Contains(err.Error(), "does not match its digest") {
+		t.Fatalf("a changed blob: %v", err)
+	}
+	if err := os.WriteFile(blobFile(dir, layer.Digest), data[:10], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := read(); !errors.Is(err, ErrInvalidLayout) {
+		t.Fatalf("a short blob: %v", err)
 	}
 }
