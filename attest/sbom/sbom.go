@@ -10,13 +10,15 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/slsabox/slsabox/attest"
+	"github.com/slsabox/slsabox/attest/spec"
 )
 
 // Predicate types of the two formats, as cosign's --type cyclonedx and --type
 // spdxjson name them.
+// attest/spec holds them, for the verifier, which links no SBOM library.
 const (
-	PredicateCycloneDX = "https://cyclonedx.org/bom"
-	PredicateSPDX      = "https://spdx.dev/Document"
+	PredicateCycloneDX = spec.PredicateCycloneDX
+	PredicateSPDX      = spec.PredicateSPDX
 )
 
 // Format is an SBOM format.
