@@ -19,6 +19,9 @@ import (
 // BundleFile is the name of the bundle slsabox writes next to the artifacts.
 const BundleFile = "provenance.sigstore.json"
 
+// SBOMBundleFile is the name of the signed SBOM's bundle beside it.
+const SBOMBundleFile = "sbom.sigstore.json"
+
 // signConfig is what a bundle carries beyond the signature.
 type signConfig struct {
 	logs []sign.Transparency

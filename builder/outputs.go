@@ -27,7 +27,7 @@ type Subject struct {
 }
 
 // reservedOutputNames are files slsabox itself writes into OUT.
-var reservedOutputNames = []string{"build.log", "provenance.sigstore.json", "result.json", ".slsabox-output"}
+var reservedOutputNames = []string{"build.log", "provenance.sigstore.json", "sbom.sigstore.json", "result.json", ".slsabox-output"}
 
 // collectOutputs checks everything a build left in outDir and copies the files that
 // match patterns into stage, hashing them on the way. Anything that is not a regular

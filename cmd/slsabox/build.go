@@ -9,12 +9,14 @@ import (
 	"path/filepath"
 	"strings"
 
+	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/spf13/cobra"
 
 	"github.com/slsabox/slsabox/attest"
 	"github.com/slsabox/slsabox/attest/ocipush"
+	"github.com/slsabox/slsabox/attest/sbom"
 	"github.com/slsabox/slsabox/builder"
 	"github.com/slsabox/slsabox/internal/hint"
 	"github.com/slsabox/slsabox/internal/version"
@@ -35,6 +37,7 @@ type buildOptions struct {
 	sourceRef    string
 	inputs       inputFlags
 	keyless      keylessFlags
+	sbomFormat   sbom.Format
 	push         bool
 	pushTo       pushFlags
 	tsas         []*sign.TimestampAuthority // set when signing keyless
@@ -106,6 +109,7 @@ interrupted.`,
 	f.StringVar(&o.sourceURI, "source-uri", "", "canonical source URI for the provenance (default: from git's remote.origin.url)")
 	f.StringVar(&o.sourceRef, "source-ref", "", "source ref for the provenance (default: the checked-out branch)")
 	o.inputs.register(f)
+	f.Var(sbomFormatFlag{&o.sbomFormat}, "sbom-format", "format of the signed SBOM, OUT/"+attest.SBOMBundleFile+": cyclonedx (CycloneDX 1.6 JSON) or spdx (SPDX 2.3 JSON) (default cyclonedx)")
 	f.BoolVar(&o.push, "push", false, "push the built images by digest and attach the signed provenance to each (a referrer)")
 	o.pushTo.register(f)
 	return cmd
@@ -253,6 +257,16 @@ type provenanceInfo struct {
 	SigningMode         string `json:"signingMode"`
 	CertificateIdentity string `json:"certificateIdentity,omitempty"`
 	CertificateIssuer   string `json:"certificateIssuer,omitempty"`
+	// SBOM is the signed SBOM of the same subjects, OUT/sbom.sigstore.json.
+	SBOM *sbomInfo `json:"sbom,omitempty"`
+}
+
+// sbomInfo says where the signed SBOM is, in which format, and whether it is logged.
+type sbomInfo struct {
+	Bundle   string `json:"bundle"`
+	Format   string `json:"format"` // cyclonedx or spdx
+	Logged   bool   `json:"logged"`
+	LogIndex int64  `json:"logIndex"`
 }
 
 func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, stage string, res *builder.Result,
@@ -292,19 +306,19 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 	if o.noTlog {
 		popts = append(popts, attest.WithNoTlog())
 	}
-	st, err := attest.Provenance(describeBuild(res, firstOf(o.sourceURI, id.sourceURI), firstOf(o.sourceRef, id.sourceRef)), builderID, popts...)
+	desc := describeBuild(res, firstOf(o.sourceURI, id.sourceURI), firstOf(o.sourceRef, id.sourceRef))
+	st, err := attest.Provenance(desc, builderID, popts...)
 	if err != nil {
 		return nil, err
 	}
-	var sopts []attest.SignOption
-	for _, tsa := range o.tsas {
-		sopts = append(sopts, attest.WithTimestampAuthority(tsa))
-	}
-	bundle, err := attest.Sign(ctx, st, signer, sopts...)
+	// The SBOM is made before anything is signed: a build whose SBOM cannot be made
+	// publishes nothing.
+	sbomSt, err := sbom.Statement(desc, o.sbomFormat, sbom.WithTool("slsabox", version.String()))
 	if err != nil {
-		if h := keylessHint(err, &o.keyless); h != "" {
-			return nil, hint.Wrap(err, h)
-		}
+		return nil, err
+	}
+	bundle, err := o.sign(ctx, st, signer)
+	if err != nil {
 		return nil, err
 	}
 	info := &provenanceInfo{SigningMode: "key"}
@@ -318,15 +332,8 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 	}
 	var logErr error
 	if tlog != nil {
-		pub, err := attest.SignerPEM(bundle, signer)
-		if err != nil {
-			return nil, err
-		}
-		g.logf(stderr, "logging to %s", tlog.URL())
-		if logErr = attest.LogBundle(ctx, bundle, pub, tlog); logErr == nil {
+		if info.LogIndex, logErr = logSigned(ctx, g, bundle, signer, tlog, "provenance", stderr); logErr == nil {
 			info.Logged, info.LogURL = true, tlog.URL()
-			_, info.LogIndex = attest.Logged(bundle)
-			g.logf(stderr, "logged to %s at index %d", tlog.URL(), info.LogIndex)
 		}
 	}
 	// Signed provenance is never dropped: when the log failed, the unlogged bundle is
@@ -335,16 +342,87 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 	if err := writeStagedBundle(filepath.Join(stage, attest.BundleFile), bundle); err != nil {
 		return nil, envError{err}
 	}
-	if logErr != nil {
+
+	// The SBOM, signed and logged as the provenance is, over the same subjects.
+	sbomBundle, err := o.sign(ctx, sbomSt, signer)
+	if err != nil {
+		return nil, err
+	}
+	info.SBOM = &sbomInfo{Format: string(o.sbomFormat), Bundle: filepath.Join(res.OutDir, attest.SBOMBundleFile), LogIndex: -1}
+	if info.SBOM.Format == "" {
+		info.SBOM.Format = string(sbom.CycloneDX)
+	}
+	var sbomLogErr error
+	switch {
+	case tlog == nil:
+	case logErr != nil:
+		sbomLogErr = logErr // the log just failed: the SBOM waits for it as the provenance does
+	default:
+		if info.SBOM.LogIndex, sbomLogErr = logSigned(ctx, g, sbomBundle, signer, tlog, "SBOM", stderr); sbomLogErr == nil {
+			info.SBOM.Logged = true
+		}
+	}
+	if err := writeStagedBundle(filepath.Join(stage, attest.SBOMBundleFile), sbomBundle); err != nil {
+		return nil, envError{err}
+	}
+	g.logf(stderr, "signed the %s SBOM of the same subjects", info.SBOM.Format)
+
+	if logErr != nil || sbomLogErr != nil {
 		keyArg := " --key " + o.key
 		if o.key == "" {
 			keyArg = "" // a keyless bundle carries its certificate
 		}
-		return info, &builder.Publish{Err: hint.Wrap(logErr, fmt.Sprintf(
-			"the signed bundle was written without a log entry; when the log is back, run: slsabox upload --bundle %s%s --rekor-url %s",
-			filepath.Join(res.OutDir, attest.BundleFile), keyArg, tlog.URL()))}
+		var cmds []string
+		for _, b := range []struct {
+			file string
+			err  error
+		}{{attest.BundleFile, logErr}, {attest.SBOMBundleFile, sbomLogErr}} {
+			if b.err != nil {
+				cmds = append(cmds, fmt.Sprintf("slsabox upload --bundle %s%s --rekor-url %s", filepath.Join(res.OutDir, b.file), keyArg, tlog.URL()))
+			}
+		}
+		err := logErr
+		if err == nil {
+			err = fmt.Errorf("logging the SBOM: %w", sbomLogErr)
+		}
+		return info, &builder.Publish{Err: hint.Wrap(err, fmt.Sprintf(
+			"the signed bundles were written; %d without a log entry: when the log is back, run: %s",
+			len(cmds), strings.Join(cmds, " && ")))}
 	}
 	return info, nil
+}
+
+// sign signs a statement with the build's signer (and the timestamp authorities of
+// a keyless build).
+func (o *buildOptions) sign(ctx context.Context, st *intoto.Statement, signer attest.Signer) (*bundle.Bundle, error) {
+	var sopts []attest.SignOption
+	for _, tsa := range o.tsas {
+		sopts = append(sopts, attest.WithTimestampAuthority(tsa))
+	}
+	b, err := attest.Sign(ctx, st, signer, sopts...)
+	if err != nil {
+		if h := keylessHint(err, &o.keyless); h != "" {
+			return nil, hint.Wrap(err, h)
+		}
+		return nil, err
+	}
+	return b, nil
+}
+
+// logSigned logs a signed bundle (what names it in the progress lines) and returns
+// its log index.
+func logSigned(ctx context.Context, g *globalOptions, b *bundle.Bundle, signer attest.Signer, tlog attest.TransparencyLog, what string, stderr io.Writer) (int64, error) {
+	pub, err := attest.SignerPEM(b, signer)
+	if err != nil {
+		return -1, err
+	}
+	g.logf(stderr, "logging the %s to %s", what, tlog.URL())
+	if err := attest.LogBundle(ctx, b, pub, tlog); err != nil {
+		return -1, err
+	}
+	_, index := attest.Logged(b)
+	g.logf(stderr, "logged the %s to %s at index %d", what, tlog.URL(), index)
+	return index, nil
 }
 
 // writeStagedBundle writes the bundle into the build's staging directory, synced to
@@ -467,6 +545,15 @@ func printResult(cmd *cobra.Command, g *globalOptions, res *builder.Result, prov
 		case g.output == "text":
 			fmt.Fprintln(w, "log entry: none (UNLOGGED)")
 		}
+		if sb := prov.SBOM; sb != nil {
+			fmt.Fprintf(w, "sbom: %s (%s)\n", termSafe(sb.Bundle), sb.Format)
+			switch {
+			case sb.Logged:
+				fmt.Fprintf(w, "sbom log entry: %s index %d\n", termSafe(prov.LogURL), sb.LogIndex)
+			case g.output == "text":
+				fmt.Fprintln(w, "sbom log entry: none (UNLOGGED)")
+			}
+		}
 	}
 	return printPushed(w, g, pushed)
 }
@@ -477,3 +564,24 @@ func short(commit string) string {
 	}
 	return commit
 }
+
+// sbomFormatFlag is --sbom-format, checked as it is parsed.
+type sbomFormatFlag struct{ f *sbom.Format }
+
+func (v sbomFormatFlag) String() string {
+	if v.f == nil {
+		return ""
+	}
+	return string(*v.f)
+}
+
+func (v sbomFormatFlag) Set(s string) error {
+	f, err := sbom.ParseFormat(s)
+	if err != nil {
+		return err
+	}
+	*v.f = f
+	return nil
+}
+
+func (sbomFormatFlag) Type() string { return "FORMAT" }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,7 +54,8 @@ func newPushCmd(g *globalOptions) *cobra.Command {
 OUT/images, beside the bundle) to their registries by digest, and attaches the signed
 provenance bundle to each as an OCI 1.1 referrer (artifactType
 application/vnd.dev.sigstore.bundle.v0.3+json, subject = the image's manifest), the
-form cosign verify-attestation reads. It refuses an image whose digest is not a
+form cosign verify-attestation reads, and the signed SBOM beside it
+(OUT/sbom.sigstore.json) as a second referrer of the same form. It refuses an image whose digest is not a
 subject of the bundle. Registries with the referrers API get the referrer through
 it; others get the referrers tag schema (a sha256-<hex> tag holding an index).
 
@@ -146,6 +148,16 @@ func pushImages(cmd *cobra.Command, g *globalOptions, bundle string, images []oc
 		return nil, usageError{fmt.Errorf("reading the bundle: %w", err)}
 	}
 	opts := append(p.options(), ocipush.WithProgress(progressWriter{cmd.ErrOrStderr(), g.quiet}))
+	// The signed SBOM beside the provenance goes as a second referrer.
+	sbomPath := filepath.Join(filepath.Dir(bundle), attest.SBOMBundleFile)
+	switch sbom, err := os.ReadFile(sbomPath); {
+	case err == nil:
+		opts = append(opts, ocipush.WithAttachments(sbom))
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, usageError{fmt.Errorf("reading the SBOM: %w", err)}
+	default:
+		g.logf(cmd.ErrOrStderr(), "warning: no %s beside %s: the images get the provenance only", attest.SBOMBundleFile, bundle)
+	}
 	pushed, err := ocipush.Push(cmd.Context(), data, images, opts...)
 	if errors.Is(err, ocipush.ErrUnavailable) {
 		again := "slsabox push --bundle " + bundle
@@ -173,6 +185,9 @@ func printPushed(w io.Writer, g *globalOptions, pushed []ocipush.Pushed) error {
 		fmt.Fprintf(w, "pushed %s  (image %s)\n", termSafe(p.Ref), termSafe(p.Name))
 		repo, _, _ := strings.Cut(p.Ref, "@")
 		fmt.Fprintf(w, "provenance: %s@%s\n", termSafe(repo), p.Referrer)
+		for _, a := range p.Attached {
+			fmt.Fprintf(w, "sbom: %s@%s\n", termSafe(repo), a)
+		}
 		for _, t := range p.Tags {
 			fmt.Fprintf(w, "tagged %s\n", termSafe(t))
 		}

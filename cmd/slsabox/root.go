@@ -100,7 +100,7 @@ tree, and records exactly what went in and what came out.`,
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print only errors on stderr")
 
 	root.AddCommand(newBuildCmd(g), newUploadCmd(g), newKeygenCmd(g), newImageCmd(g), newSweepCmd(g), newVersionCmd(g), newVerifyCmd(g))
-	root.AddCommand(newRebuildCmd(g), newPushCmd(g))
+	root.AddCommand(newRebuildCmd(g), newPushCmd(g), newSBOMCmd(g))
 	for _, c := range root.Commands() {
 		usageArgs(c)
 	}

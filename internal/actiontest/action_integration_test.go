@@ -107,7 +107,7 @@ func TestActionWithAct(t *testing.T) {
 	var outputs struct {
 		Keyless, Bundle, Subjects, LogIndex, LogURL, OutputDir string
 		Outage, OutageBundle, OutageLogIndex                   string
-		Images, Pushed                                         string
+		Images, Pushed, SBOMBundle                             string
 	}
 	data, err := os.ReadFile(filepath.Join(results, "outputs.json"))
 	if err != nil {
@@ -130,8 +130,8 @@ func TestActionWithAct(t *testing.T) {
 
 	// Outputs: the bundle, the subjects as JSON with their digests, the log entry.
 	out := filepath.Join(results, "out")
-	if outputs.OutputDir != out || outputs.Bundle != filepath.Join(out, "provenance.sigstore.json") {
-		t.Errorf("output-dir %q and bundle %q, want %s and its provenance.sigstore.json", outputs.OutputDir, outputs.Bundle, out)
+	if outputs.OutputDir != out || outputs.Bundle != filepath.Join(out, "provenance.sigstore.json") || outputs.SBOMBundle != filepath.Join(out, "sbom.sigstore.json") {
+		t.Errorf("output-dir %q, bundle %q and sbom-bundle %q, want %s and its provenance.sigstore.json and sbom.sigstore.json", outputs.OutputDir, outputs.Bundle, outputs.SBOMBundle, out)
 	}
 	var subjects []struct {
 		Name, Path string
@@ -212,15 +212,15 @@ func TestActionWithAct(t *testing.T) {
 	}
 
 	// A consumer's check, offline: signature, log proof, subject, builder and source.
-	verify := func(builderID string) (string, error) {
-		out, err := exec.Command(slsabox, "verify", subjects[0].Path, "--bundle", outputs.Bundle,
-			"--key", key+".pub", "--trusted-root", trustedRoot, "--builder-id", builderID,
+	verify := func(builderID string, extra ...string) (string, error) {
+		out, err := exec.Command(slsabox, append([]string{"verify", subjects[0].Path, "--bundle", outputs.Bundle,
+			"--key", key + ".pub", "--trusted-root", trustedRoot, "--builder-id", builderID,
 			"--source-uri", wantSourceURI, "--source-ref", "refs/heads/main", "--source-commit", commit,
-			"--require-hermetic").CombinedOutput()
+			"--require-hermetic"}, extra...)...).CombinedOutput()
 		return string(out), err
 	}
-	if out, err := verify(wantBuilderID); err != nil {
-		t.Errorf("slsabox verify: %v\n%s", err, out)
+	if out, err := verify(wantBuilderID, "--sbom", outputs.SBOMBundle, "--require-sbom"); err != nil || !strings.Contains(out, "VERIFIED SBOM") {
+		t.Errorf("slsabox verify --sbom: %v\n%s", err, out)
 	}
 	// And cosign, an independent verifier: signature, log proof (with the log's
 	// trusted root) and subject.

@@ -7,7 +7,8 @@
 # INPUT_OUTPUT_DIR, INPUT_SIGNING_KEY (PEM), INPUT_SIGNING_KEY_PASSPHRASE,
 # INPUT_KMS_KEY (KMS URI), INPUT_KEYLESS (auto, true, false), INPUT_FULCIO_URL,
 # INPUT_TSA_URL, INPUT_REKOR_URL, INPUT_REKOR_VERSION,
-# INPUT_NO_TLOG, INPUT_BUILDER_ID, INPUT_CONTAINERD_ADDRESS, INPUT_UPLOAD.
+# INPUT_NO_TLOG, INPUT_BUILDER_ID, INPUT_CONTAINERD_ADDRESS, INPUT_UPLOAD,
+# INPUT_SBOM_FORMAT.
 # Without INPUT_CONTAINERD_ADDRESS it starts a private containerd with
 # scripts/containerd.sh (own root, state and socket under SLSABOX_ROOT and
 # SLSABOX_RUN) and stops it again at the end, unless it was already running.
@@ -35,6 +36,7 @@ src=${INPUT_SOURCE_DIR:-.}
 out=${INPUT_OUTPUT_DIR:-slsabox-out}
 args=(build "$src" --out "$out" --output json)
 [ -z "${INPUT_DEFINITION:-}" ] || args+=(--file "$INPUT_DEFINITION")
+[ -z "${INPUT_SBOM_FORMAT:-}" ] || args+=(--sbom-format "$INPUT_SBOM_FORMAT")
 
 # Signing: keyless (a Fulcio certificate for the job's OIDC identity) when the job may
 # request an ID token (permissions: id-token: write makes the runner set both
@@ -158,6 +160,7 @@ bundle=$(jq -r '.provenance.bundle' "$result")
 subjects=$(jq -c '[.outDir as $d | .subjects[]? | {name, path: ($d + "/" + .name), digest: {sha256}, size}]' "$result")
 log_index=$(jq -r 'if .provenance.logged then .provenance.logIndex | tostring else "" end' "$result")
 set_output bundle "$bundle"
+set_output sbom-bundle "$(jq -r '.provenance.sbom.bundle // ""' "$result")"
 set_output subjects "$subjects"
 set_output log-index "$log_index"
 set_output log-url "$(jq -r '.provenance.logUrl // ""' "$result")"
@@ -185,6 +188,7 @@ if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
 		"| | |",
 		"|---|---|",
 		"| bundle | \(.provenance.bundle | code) |",
+		(if .provenance.sbom then "| SBOM | \(.provenance.sbom.bundle | code) (\(.provenance.sbom.format))\(if .provenance.sbom.logged then ", log index **\(.provenance.sbom.logIndex)**" else ", **not logged**" end) |" else empty end),
 		(if .provenance.logged
 		 then "| log entry | index **\(.provenance.logIndex)** in \(.provenance.logUrl | code) |"
 		 else "| log entry | **none: not logged**; when the log is back: `slsabox upload --bundle \(.provenance.bundle)\($keyarg) --rekor-url \($rekor)` |" end),
