@@ -108,8 +108,12 @@ func testExampleReproducible(t *testing.T, example, image string) {
 	if len(r1.Subjects) == 0 {
 		t.Fatal("no subjects")
 	}
+	validateSBOMs(t, filepath.Join(out1, "sbom.sigstore.json"))
+	if _, err := os.Stat(filepath.Join(out2, "sbom.sigstore.json")); err == nil {
+		t.Error("an unsigned build wrote an SBOM bundle")
+	}
 	for i := range r1.Subjects {
-		if r1.Subjects[i] != r2.Subjects[i] {
+		if a, b := r1.Subjects[i], r2.Subjects[i]; a.Name != b.Name || a.SHA256 != b.SHA256 || a.Size != b.Size {
 			t.Errorf("subject %d differs: %+v vs %+v", i, r1.Subjects[i], r2.Subjects[i])
 		}
 	}
@@ -176,7 +180,7 @@ func cosignAccepts(t *testing.T, pub, bundle, artifact string) {
 // and scripts/images/pin.sh, the documented way to re-pin the committed example on a
 // fresh machine, must make the committed definition name this machine's image.
 func TestExamplesPinBuiltImages(t *testing.T) {
-	for example, archive := range map[string]string{"hello-go": "go-toolchain.tar", "go-deps": "go-toolchain.tar", "hello-image": "go-toolchain.tar"} {
+	for example, archive := range map[string]string{"hello-go": "go-toolchain.tar", "go-deps": "go-toolchain.tar", "hello-image": "go-toolchain.tar", "crane": "go-toolchain.tar"} {
 		want := testenv.Image(t, archive)
 		def, err := builder.LoadDefinition(filepath.Join(testenv.RepoRoot(t), "examples", example), "")
 		if err != nil {

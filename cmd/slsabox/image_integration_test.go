@@ -56,6 +56,12 @@ func TestHelloImage(t *testing.T) {
 	if got := statementSubjects(t, filepath.Join(out1, "provenance.sigstore.json")); got[im.Name] != im.SHA256() || len(got) != 1 {
 		t.Errorf("provenance subjects %v, want %s: %s", got, im.Name, im.SHA256())
 	}
+	// The SBOM of the image lists the Go binary inside it with its modules.
+	sbomBundle := filepath.Join(out1, "sbom.sigstore.json")
+	validateSBOMs(t, sbomBundle)
+	if stdout, stderr, code := slsabox(t, "sbom", "show", sbomBundle); code != 0 || !strings.Contains(stdout, "contained in "+im.Name+" > /hello") {
+		t.Errorf("sbom show of the image's SBOM: exit %d\n%s%s", code, stdout, stderr)
+	}
 	if got := runLayout(t, addr, filepath.Join(out1, im.Layout), im.Digest); got != "Hello, slsabox!\n" {
 		t.Errorf("the image printed %q", got)
 	}

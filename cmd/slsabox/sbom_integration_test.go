@@ -4,6 +4,9 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +16,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/slsabox/slsabox/attest/sbom"
+	"github.com/slsabox/slsabox/internal/sbomcheck"
+	"github.com/slsabox/slsabox/internal/syfttest"
 	"github.com/slsabox/slsabox/internal/testenv"
 )
 
@@ -183,5 +188,186 @@ func TestVendoredModulesAccepted(t *testing.T) {
 	}
 	if len(res.Subjects) != 1 || res.Subjects[0].Go == nil || len(res.Subjects[0].Go.Deps) < 2 {
 		t.Fatalf("subjects %+v, want greet with its modules", res.Subjects)
+	}
+}
+
+// validateSBOMs checks SBOM bundles against the official CycloneDX 1.6 and SPDX 2.3
+// JSON schemas with the independent validator (scripts/sbom-validate, Ajv on node).
+func validateSBOMs(t *testing.T, bundles ...string) {
+	t.Helper()
+	node, script := testenv.SBOMValidator(t)
+	if report, err := sbomcheck.Validate(context.Background(), node, script, bundles...); err != nil {
+		t.Errorf("the SBOMs do not validate against the official schemas: %v", err)
+	} else {
+		t.Logf("%s", report)
+	}
+}
+
+// sbomModules reads the Go modules an SBOM bundle lists as contained in subject, by
+// purl: path@version.
+func sbomModules(t *testing.T, bundlePath, subject string) map[string]string {
+	t.Helper()
+	stdout, stderr, code := slsabox(t, "sbom", "show", "--output", "json", bundlePath)
+	if code != 0 {
+		t.Fatalf("sbom show exited %d: %s", code, stderr)
+	}
+	var shown struct {
+		Components []struct{ Type, Name, Version, ID, Role string }
+	}
+	if err := json.Unmarshal([]byte(stdout), &shown); err != nil {
+		t.Fatalf("sbom show --output json: %v\n%s", err, stdout)
+	}
+	mods := map[string]string{}
+	for _, c := range shown.Components {
+		if c.Role != "contained in "+subject || !strings.HasPrefix(c.ID, "pkg:golang/") {
+			continue
+		}
+		p, v, _ := strings.Cut(strings.TrimPrefix(c.ID, "pkg:golang/"), "@")
+		mods[p] = v
+	}
+	return mods
+}
+
+// TestSBOM builds examples/go-deps (CycloneDX and SPDX) and examples/crane (a real
+// third-party program from the module proxy) signed and logged, and checks the signed
+// SBOMs: logged, valid against the official schemas (an independent validator),
+// accepted by slsabox verify --sbom and by cosign verify-blob-attestation --type
+// cyclonedx (and refused for another artifact), refused when tampered or when they
+// describe other artifacts; every Go module syft finds in each binary is in the SBOM
+// at the same version; sbom show lists them.
+func TestSBOM(t *testing.T) {
+	testenv.Containerd(t)
+	url, trustedRoot := testenv.Rekor(t)
+	image := testenv.Image(t, "go-toolchain.tar")
+	key := keygen(t)
+	cache := t.TempDir()
+	signed := []string{"--key", key + ".key", "--rekor-url", url, "--rekor-version", rekorVersion(), "--cache-dir", cache}
+
+	type built struct{ out, binary string }
+	build := func(example, binary string, extra ...string) built {
+		dir := copyExample(t, example, image)
+		out := filepath.Join(t.TempDir(), "out")
+		stdout, stderr, code := slsabox(t, append(append([]string{"build", dir, "-o", out, "--output", "json"}, signed...), extra...)...)
+		if code != 0 {
+			t.Fatalf("slsabox build %s exited %d:\n%s", example, code, stderr)
+		}
+		var res struct {
+			Provenance struct {
+				Logged bool
+				SBOM   *struct {
+					Bundle, Format string
+					Logged         bool
+					LogIndex       int64
+				}
+			}
+		}
+		if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+			t.Fatal(err)
+		}
+		sb := res.Provenance.SBOM
+		if sb == nil || sb.Bundle != filepath.Join(out, "sbom.sigstore.json") || !sb.Logged || !res.Provenance.Logged {
+			t.Fatalf("%s: the result names no logged SBOM beside a logged provenance: %s", example, stdout)
+		}
+		return built{out, filepath.Join(out, binary)}
+	}
+	deps := build("go-deps", "greet")
+	depsSPDX := build("go-deps", "greet", "--sbom-format", "spdx")
+	crane := build("crane", "crane")
+	sbomOf := func(b built) string { return filepath.Join(b.out, "sbom.sigstore.json") }
+	provOf := func(b built) string { return filepath.Join(b.out, "provenance.sigstore.json") }
+
+	validateSBOMs(t, sbomOf(deps), sbomOf(depsSPDX), sbomOf(crane))
+
+	verify := func(b built, sbomBundle string, extra ...string) (string, int) {
+		stdout, stderr, code := slsabox(t, append([]string{"verify", b.binary, "--bundle", provOf(b), "--sbom", sbomBundle,
+			"--key", key + ".pub", "--trusted-root", trustedRoot, "--builder-id", defaultBuilderID,
+			"--allow-any-source-unsafe"}, extra...)...)
+		return stdout + stderr, code
+	}
+	for _, b := range []built{deps, depsSPDX, crane} {
+		if out, code := verify(b, sbomOf(b), "--require-sbom"); code != 0 || !strings.Contains(out, "VERIFIED SBOM") {
+			t.Errorf("verify --sbom %s: exit %d\n%s", sbomOf(b), code, out)
+		}
+	}
+	// Another build's SBOM of other artifacts is refused; the SPDX one of the same
+	// (reproducible) binary is not another artifact.
+	if out, code := verify(deps, sbomOf(crane)); code != 1 || !strings.Contains(out, "FAIL same subjects as the provenance") {
+		t.Errorf("verify --sbom with crane's SBOM for greet: exit %d, want 1\n%s", code, out)
+	}
+	if out, code := verify(deps, sbomOf(depsSPDX)); code != 0 {
+		t.Errorf("verify --sbom with the SPDX SBOM of the same binary: exit %d\n%s", code, out)
+	}
+	// A tampered SBOM bundle: one byte of the signed statement changed.
+	data, err := os.ReadFile(sbomOf(deps))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	env := raw["dsseEnvelope"].(map[string]any)
+	payload, err := base64.StdEncoding.DecodeString(env["payload"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload = bytes.Replace(payload, []byte("golang.org/x/text"), []byte("golang.org/x/tExt"), 1)
+	env["payload"] = base64.StdEncoding.EncodeToString(payload)
+	tampered := filepath.Join(t.TempDir(), "tampered.sigstore.json")
+	if data, err = json.Marshal(raw); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(tampered, data, 0o644)
+	if out, code := verify(deps, tampered); code != 1 || !strings.Contains(out, "FAIL signature") {
+		t.Errorf("verify --sbom with a tampered SBOM: exit %d, want 1\n%s", code, out)
+	}
+
+	// cosign, an independent verifier, with its cyclonedx predicate type.
+	cosign := testenv.Tool(t, "cosign")
+	cosignVerify := func(bundle, typ, artifact string) (string, error) {
+		out, err := exec.Command(cosign, "verify-blob-attestation", "--key", key+".pub", "--bundle", bundle,
+			"--type", typ, "--trusted-root", trustedRoot, artifact).CombinedOutput()
+		return string(out), err
+	}
+	if out, err := cosignVerify(sbomOf(deps), "cyclonedx", deps.binary); err != nil || !strings.Contains(out, "Verified OK") {
+		t.Errorf("cosign verify-blob-attestation --type cyclonedx: %v\n%s", err, out)
+	}
+	if out, err := cosignVerify(sbomOf(depsSPDX), "spdxjson", deps.binary); err != nil || !strings.Contains(out, "Verified OK") {
+		t.Errorf("cosign verify-blob-attestation --type spdxjson: %v\n%s", err, out)
+	}
+	if out, err := cosignVerify(sbomOf(deps), "cyclonedx", crane.binary); err == nil {
+		t.Errorf("cosign accepted greet's SBOM for crane:\n%s", out)
+	}
+	if out, err := cosignVerify(tampered, "cyclonedx", deps.binary); err == nil {
+		t.Errorf("cosign accepted a tampered SBOM:\n%s", out)
+	}
+
+	// syft, the peer that reads Go modules from binaries: everything it finds is in
+	// the SBOM, at the same version.
+	syft := testenv.Tool(t, "syft")
+	for _, b := range []struct {
+		built
+		sbom, subject string
+	}{{deps, sbomOf(deps), "greet"}, {depsSPDX, sbomOf(depsSPDX), "greet"}, {crane, sbomOf(crane), "crane"}} {
+		found, err := syfttest.GoModules(context.Background(), syft, b.binary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed := sbomModules(t, b.sbom, b.subject)
+		if len(found) == 0 || len(listed) < len(found) {
+			t.Errorf("%s: syft found %d modules, the SBOM lists %d", b.sbom, len(found), len(listed))
+		}
+		for p, v := range found {
+			if listed[p] != v {
+				t.Errorf("%s: syft finds %s@%s in %s, the SBOM lists %q", b.sbom, p, v, b.subject, listed[p])
+			}
+		}
+		t.Logf("%s: syft %d modules, SBOM %d contained in %s", b.sbom, len(found), len(listed), b.subject)
+	}
+
+	// sbom show prints the table.
+	stdout, _, code := slsabox(t, "sbom", "show", sbomOf(crane))
+	if code != 0 || !strings.Contains(stdout, "TYPE") || !strings.Contains(stdout, "pkg:golang/github.com/google/go-containerregistry@v0.21.7") {
+		t.Errorf("sbom show: exit %d\n%s", code, stdout)
 	}
 }
