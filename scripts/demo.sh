@@ -2,7 +2,7 @@
 # The README's demo, end to end on embedded defaults:
 #   a private containerd (installed from Debian when missing), a local Rekor v2 log, the
 #   Go toolchain image built locally and deterministically, a generated demo key, then
-#   slsabox build examples/hello-go  ->  slsabox-out/hello-go/{hello,build.log,provenance.sigstore.json}
+#   slsabox build examples/hello-go  ->  slsabox-out/hello-go/{hello,build.log,provenance.sigstore.json,sbom.sigstore.json}
 # logged to the local log, and the bundle checked offline by cosign (scripts/tools.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,8 +67,12 @@ case $origin in
   *) source_uri="git+file://$(realpath -m -s "$origin")" ;;
 esac
 bin/slsabox verify slsabox-out/hello-go/hello --bundle slsabox-out/hello-go/provenance.sigstore.json \
+  --sbom slsabox-out/hello-go/sbom.sigstore.json \
   --key .cache/demo.pub --trusted-root "$trusted_root" \
   --builder-id https://slsabox.dev/builders/demo/v1 --source-uri "$source_uri" --require-hermetic
+
+banner "slsabox sbom show: the signed SBOM of the same artifact (verified above)"
+bin/slsabox sbom show slsabox-out/hello-go/sbom.sigstore.json
 
 cosign=$(command -v cosign || echo "$(go env GOPATH)/bin/cosign")
 if [[ -x $cosign ]]; then

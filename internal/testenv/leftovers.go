@@ -63,16 +63,54 @@ func Leftovers(t testing.TB, address, ns string) []string {
 	for _, l := range ls {
 		left = append(left, "lease "+l.ID)
 	}
+	// Another containerd on this host (a second test suite, with its own state
+	// directory beside its socket) may run containers in a namespace of the same name:
+	// what is under its state directory, or run by its shims, is not ours.
+	stateDir := filepath.Dir(address) + "/"
 	mi, _ := os.ReadFile("/proc/self/mountinfo")
 	for _, l := range strings.Split(string(mi), "\n") {
-		if strings.Contains(l, "slsabox-mnt-") || strings.Contains(l, "/"+ns+"/") {
+		if strings.Contains(l, "slsabox-mnt-") || strings.Contains(l, "/"+ns+"/") && strings.Contains(l, stateDir) {
 			left = append(left, "mount "+l)
 		}
 	}
 	for _, pid := range SandboxProcesses(ns) {
-		left = append(left, "process "+pid)
+		if shim := shimAddress(pid); shim == "" || shim == address {
+			left = append(left, "process "+pid)
+		}
 	}
 	return left
+}
+
+// shimAddress is the containerd address of the shim that runs process pid (its
+// nearest containerd-shim ancestor's -address), "" when it has none.
+func shimAddress(pid string) string {
+	for range 16 {
+		b, err := os.ReadFile("/proc/" + pid + "/status")
+		if err != nil {
+			return ""
+		}
+		var ppid string
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "PPid:"); ok {
+				ppid = strings.TrimSpace(v)
+			}
+		}
+		if ppid == "" || ppid == "0" || ppid == "1" {
+			return ""
+		}
+		cmd, _ := os.ReadFile("/proc/" + ppid + "/cmdline")
+		args := strings.Split(string(cmd), "\x00")
+		if len(args) > 0 && strings.Contains(filepath.Base(args[0]), "containerd-shim") {
+			for i, a := range args {
+				if a == "-address" && i+1 < len(args) {
+					return args[i+1]
+				}
+			}
+			return ""
+		}
+		pid = ppid
+	}
+	return ""
 }
 
 // SandboxProcesses lists host PIDs in the cgroups of namespace ns's containers
