@@ -85,15 +85,27 @@ func TestPushHelloImage(t *testing.T) {
 					t.Errorf("crane manifest %s:%s: %v, want %s:\n%s", repo, tag, err, p.Referrer, idx)
 				}
 			}
-			verify := func(pub string) ([]byte, error) {
-				return exec.Command(cosign, "verify-attestation", "--key", pub, "--type", "slsaprovenance1",
+			verify := func(pub, typ string) ([]byte, error) {
+				return exec.Command(cosign, "verify-attestation", "--key", pub, "--type", typ,
 					"--allow-http-registry", "--insecure-ignore-tlog", p.Ref).CombinedOutput()
 			}
-			if b, err := verify(key + ".pub"); err != nil {
+			if b, err := verify(key+".pub", "slsaprovenance1"); err != nil {
 				t.Errorf("cosign verify-attestation refused the pushed provenance: %v\n%s", err, b)
 			}
-			if b, err := verify(other + ".pub"); err == nil {
+			if b, err := verify(other+".pub", "slsaprovenance1"); err == nil {
 				t.Errorf("cosign verify-attestation accepted the provenance under another key:\n%s", b)
+			}
+			// The SBOM, the second referrer, is found by cosign under its own type.
+			if len(p.Attached) != 1 {
+				t.Errorf("attached %v, want the SBOM's referrer", p.Attached)
+			}
+			if b, err := verify(key+".pub", "cyclonedx"); err != nil {
+				t.Errorf("cosign verify-attestation --type cyclonedx refused the pushed SBOM: %v\n%s", err, b)
+			}
+			// slsabox verify checks both referrers.
+			if out, errOut, code := slsabox(t, "verify", "oci://"+p.Ref, "--key", key+".pub", "--no-tlog-unsafe",
+				"--allow-any-builder-unsafe", "--allow-any-source-unsafe", "--require-sbom"); code != 0 || !strings.Contains(out, "VERIFIED SBOM attached to") {
+				t.Errorf("slsabox verify --require-sbom of the pushed image: exit %d\n%s%s", code, out, errOut)
 			}
 		})
 	}
