@@ -3,9 +3,12 @@ package builder
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/slsabox/slsabox/internal/hint"
 )
@@ -174,5 +177,59 @@ func BenchmarkAcquireIDRange(b *testing.B) {
 			b.Fatal(err)
 		}
 		r.release()
+	}
+}
+
+// TestAcquireIDRangeOtherProcess: a slot locked by another process (flock(1) here, as
+// another slsabox would) is skipped, and free again once that process is gone.
+func TestAcquireIDRangeOtherProcess(t *testing.T) {
+	flock, err := exec.LookPath("flock")
+	if err != nil {
+		t.Skip("no flock(1)")
+	}
+	dir := filepath.Join(t.TempDir(), "ids")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	held := exec.Command(flock, "--exclusive", filepath.Join(dir, "slot-0000"), "sleep", "60")
+	held.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // flock and sleep both hold the lock
+	if err := held.Start(); err != nil {
+		t.Fatal(err)
+	}
+	killHolder := func() { _ = syscall.Kill(-held.Process.Pid, syscall.SIGKILL) }
+	defer killHolder()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r, err := acquireIDRange(dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slot := r.slot
+		r.release()
+		if slot == 1 {
+			break // the other process holds slot 0
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("flock(1) never took slot 0")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	killHolder()
+	_ = held.Wait()
+	// The lock goes with the last of the two processes' exits, sleep's maybe a little later.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		r, err := acquireIDRange(dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slot := r.slot
+		r.release()
+		if slot == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("slot 0 still taken after its holder died: got %d", slot)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
