@@ -138,20 +138,41 @@ func TestReservedIDsOfThisHost(t *testing.T) {
 	}
 }
 
-// TestUsernsProbe: as root on a kernel with user namespaces the probe finds support;
-// a map onto ids this process does not have (as a non-root user) is refused.
+// TestUsernsProbe: as root on a kernel with user namespaces the probe finds support
+// and remembers it until the next boot; a map onto ids this process does not have (as
+// a non-root user) is refused.
 func TestUsernsProbe(t *testing.T) {
+	dir := t.TempDir()
 	r := &idRange{base: idRangeStart}
-	why := usernsUnsupported(r)
+	why := usernsUnsupported(dir, r)
 	switch {
 	case os.Geteuid() != 0:
 		if why == "" {
 			t.Errorf("a non-root process could map %s", r)
 		}
-	case !fileSays("/proc/sys/user/max_user_namespaces", "0"):
-		if why != "" {
-			t.Errorf("root on this host cannot make a user namespace: %s", why)
-		}
+		return
+	case fileSays("/proc/sys/user/max_user_namespaces", "0"):
+		return
+	case why != "":
+		t.Fatalf("root on this host cannot make a user namespace: %s", why)
+	}
+	boot, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		t.Skip(err)
+	}
+	remembered := filepath.Join(dir, "probe-ok")
+	if got, err := os.ReadFile(remembered); err != nil || string(got) != string(boot) {
+		t.Errorf("probe-ok = %q (%v), want the boot id %q", got, err, boot)
+	}
+	// Another boot's success is not taken: the probe runs again and records this boot.
+	if err := os.WriteFile(remembered, []byte("another-boot\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if why := usernsUnsupported(dir, r); why != "" {
+		t.Fatal(why)
+	}
+	if got, _ := os.ReadFile(remembered); string(got) != string(boot) {
+		t.Errorf("probe-ok = %q after probing again, want %q", got, boot)
 	}
 }
 
@@ -162,11 +183,22 @@ func fileSays(path, s string) bool {
 
 func BenchmarkUsernsProbe(b *testing.B) {
 	r := &idRange{base: idRangeStart}
-	for b.Loop() {
-		if why := usernsUnsupported(r); why != "" {
-			b.Skip(why)
+	b.Run("probe", func(b *testing.B) {
+		for b.Loop() {
+			dir := b.TempDir() // nothing remembered
+			if why := usernsUnsupported(dir, r); why != "" {
+				b.Skip(why)
+			}
 		}
-	}
+	})
+	b.Run("remembered", func(b *testing.B) {
+		dir := b.TempDir()
+		for b.Loop() {
+			if why := usernsUnsupported(dir, r); why != "" {
+				b.Skip(why)
+			}
+		}
+	})
 }
 
 func BenchmarkAcquireIDRange(b *testing.B) {
