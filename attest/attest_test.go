@@ -38,7 +38,7 @@ func testResult() *Build {
 		Subjects: []Subject{{Name: "hello", SHA256: strings.Repeat("1", 64)},
 			{Name: "sub/hello.tar.gz", SHA256: strings.Repeat("2", 64)}},
 		Limits:     Limits{MemoryBytes: 2 << 30, Pids: 1024, Timeout: "20m0s", OutputSizeBytes: 4 << 30, CPUs: 1.5, LogSizeBytes: 64 << 20},
-		Sandbox:    Sandbox{UID: 48213, GID: 48213, Network: "none", RootFS: "read-only", Capabilities: "none", NoNewPrivs: true, Seccomp: "containerd-default-native", SeccompDigest: "sha256:" + strings.Repeat("e", 64), TmpSize: 2 << 30, Hostname: "slsabox", SourceWritable: true, CgroupNamespace: "private", CoreDumps: "disabled"},
+		Sandbox:    Sandbox{UID: 48213, GID: 48213, Network: "none", RootFS: "read-only", Capabilities: "none", NoNewPrivs: true, Seccomp: "containerd-default-native", SeccompDigest: "sha256:" + strings.Repeat("e", 64), TmpSize: 2 << 30, Hostname: "slsabox", SourceWritable: true, CgroupNamespace: "private", CoreDumps: "disabled", UserNamespace: "private: ids 0-65535 mapped to 65536 host ids of this build only, none of them root"},
 		Runtime:    Runtime{Containerd: "1.6.20", Runc: "1.1.5", Snapshotter: "overlayfs", Namespace: "slsabox"},
 		StartedOn:  t0,
 		FinishedOn: t0.Add(90 * time.Second),

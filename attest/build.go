@@ -133,6 +133,7 @@ type Sandbox struct {
 	SourceWritable  bool   `json:"sourceWritable"`
 	CgroupNamespace string `json:"cgroupNamespace"`
 	CoreDumps       string `json:"coreDumps"`
+	UserNamespace   string `json:"userNamespace"`
 }
 
 // Runtime names the container runtime that ran the steps: versions go to

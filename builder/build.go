@@ -41,6 +41,7 @@ type config struct {
 	cacheDir    string // inputs fetched by digest, shared by builds
 	goProxy     string // GOPROXY for gomod inputs; "" means the host's
 	uid, gid    uint32
+	userns      UsernsMode
 	progress    io.Writer
 	stepOutput  io.Writer
 }
@@ -252,6 +253,9 @@ type Result struct {
 	// Vendored are the Go modules vendored in the source (vendor/modules.txt beside a
 	// go.mod), read before any step ran; sorted.
 	Vendored []GoModule `json:"vendored,omitempty"`
+	// HostIDs is the host id range the steps' user namespace was mapped onto
+	// ("FIRST-LAST"); "" without one. Not in the provenance: it changes from run to run.
+	HostIDs string `json:"hostIds,omitempty"`
 	// Def is the parsed definition (not serialized: Definition.Content has its bytes).
 	Def *Definition `json:"-"`
 }
@@ -329,6 +333,23 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	if err := checkOutDir(outAbs); err != nil {
 		return nil, err
 	}
+	// The steps' user namespace: a host id range now, and whether the host can make
+	// one, found out beside the source export (the first probe of a boot takes 5 to
+	// 15 ms).
+	reserved, err := b.reserveIDs()
+	if err != nil {
+		return nil, err
+	}
+	defer reserved.release() // deferred first, so run last: after every container of the build is gone
+	userns := sync.OnceValues(func() (usernsDecision, error) { return b.decideUserns(reserved) })
+	go userns() //nolint:errcheck // the result is read below
+	// owner is the host id of container id id.
+	owner := func(id uint32) int {
+		if d, _ := userns(); d.use {
+			return int(reserved.host(id))
+		}
+		return int(id)
+	}
 
 	work, err := os.MkdirTemp(b.cfg.workDir, "slsabox-"+res.BuildID+"-")
 	if err != nil {
@@ -378,7 +399,10 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		defer close(exported)
 		src, exportErr = exportSource(ctx, req.SourceDir, srcDir, req.AllowDirtyTree, outAbs)
 		if exportErr == nil {
-			exportErr = b.handOver(src.CommitTime, srcDir, outDir)
+			_, exportErr = userns() // refused under UsernsRequire: before anything else is done
+		}
+		if exportErr == nil {
+			exportErr = handOver(src.CommitTime, owner(b.cfg.uid), owner(b.cfg.gid), srcDir, outDir)
 		}
 		if exportErr == nil { // inputs may be declared in files of the source (go.sum)
 			inputs, exportErr = b.prepareInputs(ctx, def, srcDir, filepath.Join(work, "inputs"))
@@ -438,6 +462,18 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	if err := exportFirst(nil); err != nil {
 		return nil, err
 	}
+	uns, _ := userns() // its error, if any, was the export's
+	if uns.warning != "" {
+		b.progressf("%s", uns.warning)
+	}
+	var ids *idRange // the steps' user namespace; nil: none
+	if uns.use {
+		ids = reserved
+		res.HostIDs = ids.String()
+		b.progressf("steps run in a user namespace on host ids %s", ids)
+	} else {
+		reserved.release()
+	}
 	if rel, inside := relInside(req.SourceDir, req.DefinitionFile); inside && req.Definition == nil {
 		// The definition was read from the work tree, to start on the image early;
 		// what is recorded must be the one of the exported source.
@@ -457,7 +493,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	res.Runtime = <-rt
 	res.Sandbox = Sandbox{UID: b.cfg.uid, GID: b.cfg.gid, Network: "none", RootFS: "read-only", Capabilities: "none",
 		NoNewPrivs: true, Seccomp: seccompProfile, SeccompDigest: seccompDigest(), TmpSize: tmpSize(def.Limits),
-		Hostname: "slsabox", SourceWritable: true, CgroupNamespace: "private", CoreDumps: "disabled"}
+		Hostname: "slsabox", SourceWritable: true, CgroupNamespace: "private", CoreDumps: "disabled", UserNamespace: uns.record}
 
 	logFile, err := os.Create(filepath.Join(work, "build.log"))
 	if err != nil {
@@ -474,12 +510,12 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		stdout, stderr := newPrefixWriter(sink, "["+st.Name+"] "), newPrefixWriter(sink, "["+st.Name+"] ")
 		run := &stepRun{
 			c: b.c, id: fmt.Sprintf("slsabox-%s-%d", res.BuildID, i), labels: labels,
-			snapshotter: b.cfg.snapshotter, parent: img.snapshotParent, sandbox: res.Sandbox,
+			snapshotter: b.cfg.snapshotter, parent: img.snapshotParent, sandbox: res.Sandbox, ids: ids,
 			args: st.Run, env: inputs.env(stepEnv(img.Env, st.Env, src.CommitTime)), limits: def.Limits,
 			srcDir: srcDir, outDir: outDir, inputsDir: inputs.dir, fifoDir: fifoDir, stdout: stdout, stderr: stderr,
 		}
 		if disk != "" {
-			if run.tmpDir, err = stepTmp(disk, i); err != nil {
+			if run.tmpDir, err = stepTmp(disk, i, owner(0)); err != nil {
 				return res, err
 			}
 		}
@@ -571,10 +607,10 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 }
 
 // handOver gives the exported source and the empty output directory to the sandbox
-// user, with every time set to the commit time.
-func (b *Builder) handOver(commitTime time.Time, dirs ...string) error {
+// user (its host ids uid and gid), with every time set to the commit time.
+func handOver(commitTime time.Time, uid, gid int, dirs ...string) error {
 	for _, d := range dirs {
-		if err := prepareTree(d, int(b.cfg.uid), int(b.cfg.gid), commitTime); err != nil {
+		if err := prepareTree(d, uid, gid, commitTime); err != nil {
 			return fmt.Errorf("%w: handing the work directory to the sandbox user: %w", ErrEnvironment, err)
 		}
 		if err := os.Chmod(d, 0o755); err != nil {

@@ -86,10 +86,15 @@ func errDiskFull(step string, size int64, cause error) error {
 		ErrStepFailed, step, formatSize(size), how), "raise limits.disk, or make the step write less")
 }
 
-// stepTmp makes a fresh /tmp for step i on the filesystem of limits.disk.
-func stepTmp(disk string, i int) (string, error) {
+// stepTmp makes a fresh /tmp for step i on the filesystem of limits.disk, owned by
+// root's host id in the step's user namespace (root: the host id of container root),
+// as a tmpfs mounted there would be.
+func stepTmp(disk string, i, root int) (string, error) {
 	dir := filepath.Join(disk, "tmp-"+strconv.Itoa(i))
 	if err := os.Mkdir(dir, 0o755); err != nil {
+		return "", fmt.Errorf("%w: limits.disk: %w", ErrEnvironment, err)
+	}
+	if err := os.Lchown(dir, root, root); err != nil {
 		return "", fmt.Errorf("%w: limits.disk: %w", ErrEnvironment, err)
 	}
 	// Sticky and writable by all, as a tmpfs /tmp is (chmod: the umask narrows Mkdir).

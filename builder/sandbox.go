@@ -34,6 +34,9 @@ type Sandbox struct {
 	CgroupNamespace string `json:"cgroupNamespace"`
 	// CoreDumps is always "disabled": RLIMIT_CORE 0, whatever the daemon's limit.
 	CoreDumps string `json:"coreDumps"`
+	// UserNamespace is "private: ..." (usernsRecord) when steps ran in a user namespace
+	// of their own, or "none: REASON".
+	UserNamespace string `json:"userNamespace"`
 }
 
 // defaultSandboxUID is the user steps run as. No account on a normal host has it, so a
@@ -61,7 +64,7 @@ func stepMounts(srcDir, outDir, inputsDir, tmpDir string, tmpSize int64) []specs
 
 // stepSpec returns the OCI spec options for one step. The environment is exactly env:
 // nothing of the host's leaks in.
-func stepSpec(sb Sandbox, args, env []string, limits Limits, mounts []specs.Mount) []oci.SpecOpts {
+func stepSpec(sb Sandbox, ids *idRange, args, env []string, limits Limits, mounts []specs.Mount) []oci.SpecOpts {
 	return []oci.SpecOpts{
 		oci.WithProcessArgs(args...),
 		oci.WithProcessCwd("/src"),
@@ -79,6 +82,7 @@ func stepSpec(sb Sandbox, args, env []string, limits Limits, mounts []specs.Moun
 		withNoCoreDumps,
 		withNewNetworkNamespace,
 		withNewCgroupNamespace,
+		withUserNamespace(ids),
 		seccomp.WithDefaultProfile(), // after the capabilities: the profile depends on them
 		withNativeSyscallsOnly,
 	}

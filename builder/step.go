@@ -41,6 +41,7 @@ type stepRun struct {
 	snapshotter string
 	parent      string // committed snapshot to view
 	sandbox     Sandbox
+	ids         *idRange // the build's host ids for the user namespace; nil: none
 	args, env   []string
 	limits      Limits
 	srcDir      string
@@ -74,7 +75,7 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 		containerd.WithSnapshotter(s.snapshotter),
 		containerd.WithSnapshot(s.id),
 		containerd.WithContainerLabels(s.labels),
-		containerd.WithNewSpec(stepSpec(s.sandbox, s.args, s.env, s.limits,
+		containerd.WithNewSpec(stepSpec(s.sandbox, s.ids, s.args, s.env, s.limits,
 			stepMounts(s.srcDir, s.outDir, s.inputsDir, s.tmpDir, s.sandbox.TmpSize))...),
 	)
 	if err != nil {

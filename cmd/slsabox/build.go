@@ -27,6 +27,7 @@ type buildOptions struct {
 	out          string
 	allowDirty   bool
 	workDir      string
+	needUserns   bool
 	key          string
 	unsigned     bool
 	noTlog       bool
@@ -56,6 +57,10 @@ each step in its own containerd container: read-only image pinned by digest, the
 copy at /src, outputs at /out, no network, no capabilities, a non-root user, memory,
 process and time limits, and an environment made only of the image's, LC_ALL=C.UTF-8
 and TZ=UTC, the step's, HOME=/tmp and SOURCE_DATE_EPOCH (the commit time).
+Steps run in a user namespace of their own: uid 48213 in a step is an id of a host
+range that belongs to no account and to no other build, and no id in it is host root.
+Where the kernel cannot make one, the build warns and the provenance records
+sandbox.userNamespace "none: REASON"; --require-userns refuses such a build (exit 3).
 
 Declared inputs (inputs: in slsabox.yaml) are fetched by slsabox before the first step,
 outside the sandbox: url files checked against their sha256, Go modules against go.sum
@@ -99,6 +104,7 @@ interrupted.`,
 	f.StringVarP(&o.out, "out", "o", "slsabox-out", "output directory, replaced as a whole on success")
 	f.BoolVar(&o.allowDirty, "allow-dirty", false, "build uncommitted changes (recorded as dirty)")
 	f.StringVar(&o.workDir, "work-dir", "", "where the source copy and step outputs live during the build (default $TMPDIR)")
+	f.BoolVar(&o.needUserns, "require-userns", false, "refuse to build (exit 3) where steps cannot run in a user namespace, instead of warning and recording it")
 	f.StringVar(&o.key, "key", os.Getenv("SLSABOX_KEY"), "signing key: PEM file or KMS URI (env SLSABOX_KEY; passphrase in $"+attest.PassphraseEnv+")")
 	f.BoolVar(&o.unsigned, "unsigned", false, "write no provenance at all (unsafe: consumers can verify nothing)")
 	f.BoolVar(&o.noTlog, "no-tlog", false, "do not log the signed provenance to a transparency log (recorded in the provenance as externalParameters.noTlog)")
@@ -205,6 +211,9 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildOptions, dir string)
 	opts := []builder.Option{}
 	if o.workDir != "" {
 		opts = append(opts, builder.WithWorkDir(o.workDir))
+	}
+	if o.needUserns {
+		opts = append(opts, builder.WithUserNamespace(builder.UsernsRequire))
 	}
 	b, err := g.newBuilder(ctx, stderr, append(opts, o.inputs.options()...)...)
 	if err != nil {

@@ -34,6 +34,7 @@ type rebuildOptions struct {
 	out       string
 	inputs    inputFlags
 	workDir   string
+	userns    bool // --require-userns
 	vsa       vsaFlags
 }
 
@@ -107,6 +108,7 @@ bundle did not verify; 2 bad input (flags, bundle, a dirty recorded build); 3 en
 	o.identity.register(f)
 	f.StringVarP(&o.out, "out", "o", "", "keep the rebuilt artifacts here (default: a temporary directory, removed)")
 	f.StringVar(&o.workDir, "work-dir", "", "where the checkout, source copy and step outputs live (default $TMPDIR)")
+	f.BoolVar(&o.userns, "require-userns", false, "refuse to rebuild (exit 3) where steps cannot run in a user namespace, instead of warning")
 	o.inputs.register(f)
 	o.vsa.register(f)
 	return cmd
@@ -287,6 +289,9 @@ func rebuild(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *rebui
 	bopts := []builder.Option{}
 	if o.workDir != "" {
 		bopts = append(bopts, builder.WithWorkDir(o.workDir))
+	}
+	if o.userns {
+		bopts = append(bopts, builder.WithUserNamespace(builder.UsernsRequire))
 	}
 	bld, err := g.newBuilder(ctx, stderr, append(bopts, o.inputs.options()...)...)
 	if err != nil {

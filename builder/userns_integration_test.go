@@ -1,0 +1,261 @@
+//go:build integration
+
+package builder
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/slsabox/slsabox/internal/testenv"
+)
+
+// TestSandboxUserNamespace: a step reads its uid and gid maps and finds no host root
+// in them (without a user namespace the map is the identity, host 0 included, and the
+// test fails); it owns what it writes in /out and /src as uid 48213, while the host
+// sees its processes and those files under the build's mapped ids, never 48213 or 0.
+func TestSandboxUserNamespace(t *testing.T) {
+	h := newHarness(t)
+	work := t.TempDir()
+	b, err := New(context.Background(), testenv.Containerd(t), WithStepOutput(&lockedWriter{w: h.log}),
+		WithNamespace(testNamespace), WithWorkDir(work), WithUserNamespace(UsernsRequire))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	h.b = b
+	dir := h.project(`  - name: ids
+    run: [sh, -c, "echo uid_map; cat /proc/self/uid_map; echo gid_map; cat /proc/self/gid_map; echo end; echo x > /out/f; echo y > /src/f; ls -ld /out/f /src/f /src/README /bin/toolbox; sleep 2.71828"]`, "")
+
+	// The host's view while the step sleeps: its processes' ids (what ps -o uid,gid
+	// shows) and the owners of the files it wrote.
+	var (
+		mu       sync.Mutex
+		procIDs  = map[string]bool{} // "uid gid" lines of /proc/PID/status
+		fileIDs  = map[string]bool{} // "uid:gid" of out/f and src/f
+		watching = make(chan struct{})
+		done     = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		for {
+			for _, ids := range sleeperIDs("2.71828") {
+				mu.Lock()
+				procIDs[ids] = true
+				mu.Unlock()
+			}
+			for _, f := range []string{"out/f", "src/f"} {
+				matches, _ := filepath.Glob(filepath.Join(work, "slsabox-*", f))
+				for _, m := range matches {
+					if fi, err := os.Lstat(m); err == nil {
+						st := fi.Sys().(*syscall.Stat_t)
+						mu.Lock()
+						fileIDs[fmt.Sprintf("%d:%d", st.Uid, st.Gid)] = true
+						mu.Unlock()
+					}
+				}
+			}
+			select {
+			case <-watching:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	res, out, err := h.build(context.Background(), dir)
+	close(watching)
+	<-done
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, h.log)
+	}
+	log := h.log.String()
+
+	uidMap, gidMap := idMapLines(t, log, "uid_map", "gid_map"), idMapLines(t, log, "gid_map", "end")
+	for name, m := range map[string][][3]uint64{"uid_map": uidMap, "gid_map": gidMap} {
+		if len(m) == 0 {
+			t.Fatalf("%s: no mapping in the log:\n%s", name, log)
+		}
+		for _, l := range m {
+			if l[1] == 0 {
+				t.Errorf("%s maps host id 0: %v (no user namespace?)", name, l)
+			}
+			if l[1] <= defaultSandboxUID && defaultSandboxUID < l[1]+l[2] {
+				t.Errorf("%s maps host id %d, the step's own uid outside a user namespace: %v", name, defaultSandboxUID, l)
+			}
+		}
+	}
+	if res.HostIDs == "" || !strings.HasPrefix(res.Sandbox.UserNamespace, "private:") {
+		t.Fatalf("user namespace not recorded: hostIds %q, sandbox.userNamespace %q", res.HostIDs, res.Sandbox.UserNamespace)
+	}
+	var first, last uint64
+	if _, err := fmt.Sscanf(res.HostIDs, "%d-%d", &first, &last); err != nil || last-first+1 != idRangeSize || first < idRangeStart {
+		t.Fatalf("hostIds = %q", res.HostIDs)
+	}
+	if want := [3]uint64{0, first, idRangeSize}; len(uidMap) != 1 || uidMap[0] != want || len(gidMap) != 1 || gidMap[0] != want {
+		t.Errorf("uid_map %v, gid_map %v; want the one line %v", uidMap, gidMap, want)
+	}
+
+	// Inside, the step owns what it wrote; the image's files belong to no id it knows.
+	for _, f := range []string{"/out/f", "/src/f", "/src/README"} {
+		if !regexpLine(log, fmt.Sprintf(` %d %d \d+ .* %s$`, defaultSandboxUID, defaultSandboxUID, f)) {
+			t.Errorf("inside, %s is not owned by %d:%d:\n%s", f, defaultSandboxUID, defaultSandboxUID, log)
+		}
+	}
+	if !regexpLine(log, ` 65534 65534 \d+ .* /bin/toolbox$`) {
+		t.Errorf("inside, the image's /bin/toolbox should belong to the overflow id 65534 (host root is unmapped):\n%s", log)
+	}
+
+	host := fmt.Sprintf("%d %d", first+defaultSandboxUID, first+defaultSandboxUID)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(procIDs) == 0 {
+		t.Errorf("never saw the step's process on the host")
+	}
+	for ids := range procIDs {
+		if ids != host {
+			t.Errorf("on the host, the step's process runs as uid, gid %q; want %q (never 0 or %d)", ids, host, defaultSandboxUID)
+		}
+	}
+	if len(fileIDs) == 0 {
+		t.Errorf("never saw the step's files in the work directory")
+	}
+	for ids := range fileIDs {
+		if ids != strings.ReplaceAll(host, " ", ":") {
+			t.Errorf("on the host, a file the step wrote is owned by %s; want %s", ids, strings.ReplaceAll(host, " ", ":"))
+		}
+	}
+	// The published outputs are root's, as before: nothing of the mapped ids leaks out.
+	fi, err := os.Stat(filepath.Join(out, "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := fi.Sys().(*syscall.Stat_t); st.Uid != uint32(os.Getuid()) || st.Gid != uint32(os.Getgid()) {
+		t.Errorf("published output owned by %d:%d, want the invoking user %d:%d", st.Uid, st.Gid, os.Getuid(), os.Getgid())
+	}
+}
+
+// TestSandboxUserNamespaceConcurrent: builds that run at the same time get host id
+// ranges that do not overlap.
+func TestSandboxUserNamespaceConcurrent(t *testing.T) {
+	h := newHarness(t)
+	dir := h.project(`  - name: wait
+    run: [sh, -c, "sleep 2; touch /out/f"]`, "")
+	const n = 3
+	var (
+		wg     sync.WaitGroup
+		ranges [n]string
+		errs   [n]error
+	)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := h.b.Build(context.Background(), Request{SourceDir: dir, OutDir: filepath.Join(t.TempDir(), "out")})
+			errs[i] = err
+			if res != nil {
+				ranges[i] = res.HostIDs
+			}
+		}()
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("build %d: %v", i, errs[i])
+		}
+		if ranges[i] == "" || seen[ranges[i]] {
+			t.Errorf("concurrent builds got host id ranges %q", ranges)
+		}
+		seen[ranges[i]] = true
+	}
+	h.assertClean()
+}
+
+// sleeperIDs returns "UID GID" (real, effective, saved and fs ids must agree, else
+// all four of each) of every host process running sleep ARG.
+func sleeperIDs(arg string) []string {
+	var ids []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(strings.TrimSuffix(string(cmdline), "\x00"), "\x00")
+		if len(args) != 2 || filepath.Base(args[0]) != "sleep" || args[1] != arg {
+			continue
+		}
+		status, err := os.ReadFile(filepath.Join("/proc", e.Name(), "status"))
+		if err != nil {
+			continue
+		}
+		var uid, gid string
+		sc := bufio.NewScanner(bytes.NewReader(status))
+		for sc.Scan() {
+			f := strings.Fields(sc.Text())
+			if len(f) == 5 && (f[0] == "Uid:" || f[0] == "Gid:") {
+				v := strings.Join(f[1:], " ")
+				if f[1] == f[2] && f[2] == f[3] && f[3] == f[4] {
+					v = f[1]
+				}
+				if f[0] == "Uid:" {
+					uid = v
+				} else {
+					gid = v
+				}
+			}
+		}
+		ids = append(ids, uid+" "+gid)
+	}
+	return ids
+}
+
+// regexpLine reports whether a line of log matches the regular expression re.
+func regexpLine(log, re string) bool {
+	return regexp.MustCompile("(?m)" + re).MatchString(log)
+}
+
+// idMapLines parses the lines of /proc/self/uid_map (or gid_map) the step printed
+// between the lines from and to.
+func idMapLines(t *testing.T, log, from, to string) [][3]uint64 {
+	t.Helper()
+	var m [][3]uint64
+	in := false
+	for _, l := range strings.Split(log, "\n") {
+		l = strings.TrimSpace(strings.TrimPrefix(l, "[ids]"))
+		switch {
+		case l == from:
+			in = true
+		case l == to:
+			in = false
+		case in:
+			f := strings.Fields(l)
+			if len(f) != 3 {
+				t.Fatalf("not an id map line: %q", l)
+			}
+			var v [3]uint64
+			for i := range f {
+				n, err := strconv.ParseUint(f[i], 10, 32)
+				if err != nil {
+					t.Fatalf("not an id map line: %q", l)
+				}
+				v[i] = n
+			}
+			m = append(m, v)
+		}
+	}
+	return m
+}

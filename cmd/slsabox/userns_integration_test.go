@@ -1,0 +1,88 @@
+//go:build integration
+
+package main
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/slsabox/slsabox/internal/testenv"
+)
+
+// TestBuildRequireUserns: build --require-userns runs where the kernel has user
+// namespaces, and the signed provenance records the namespace, without the host range
+// (which --output json shows).
+func TestBuildRequireUserns(t *testing.T) {
+	testenv.Containerd(t)
+	image := testenv.Image(t, "testbox.tar")
+	repo := t.TempDir()
+	def := "version: 1\nimage: " + image + "\nsteps:\n  - name: build\n    run: [sh, -c, \"cat /proc/self/uid_map > /out/uid_map\"]\noutputs: [\"/out/*\"]\n"
+	if err := os.WriteFile(filepath.Join(repo, "slsabox.yaml"), []byte(def), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitInitCommit(t, repo)
+	key := keygen(t)
+	out := filepath.Join(t.TempDir(), "out")
+	stdout, stderr, code := slsabox(t, "build", repo, "-o", out, "--key", key+".key", "--no-tlog", "--require-userns", "--output", "json")
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	var res struct {
+		HostIDs string `json:"hostIds"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil || res.HostIDs == "" {
+		t.Fatalf("--output json: hostIds %q (%v)\n%s", res.HostIDs, err, stdout)
+	}
+	if !strings.Contains(stderr, "steps run in a user namespace on host ids "+res.HostIDs) {
+		t.Errorf("stderr does not name the host ids %s:\n%s", res.HostIDs, stderr)
+	}
+	uidMap, err := os.ReadFile(filepath.Join(out, "uid_map"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := strings.Fields(string(uidMap)); len(f) != 3 || f[0] != "0" || f[1] != strings.Split(res.HostIDs, "-")[0] || f[2] != "65536" {
+		t.Errorf("uid_map = %q, want 0 %s 65536", uidMap, strings.Split(res.HostIDs, "-")[0])
+	}
+
+	data, err := os.ReadFile(filepath.Join(out, "provenance.sigstore.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b struct {
+		DSSE struct {
+			Payload string `json:"payload"`
+		} `json:"dsseEnvelope"`
+	}
+	if err := json.Unmarshal(data, &b); err != nil {
+		t.Fatal(err)
+	}
+	payload, err := base64.StdEncoding.DecodeString(b.DSSE.Payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Predicate struct {
+			BuildDefinition struct {
+				InternalParameters struct {
+					Sandbox struct {
+						UserNamespace string `json:"userNamespace"`
+					} `json:"sandbox"`
+				} `json:"internalParameters"`
+			} `json:"buildDefinition"`
+		} `json:"predicate"`
+	}
+	if err := json.Unmarshal(payload, &st); err != nil {
+		t.Fatal(err)
+	}
+	got := st.Predicate.BuildDefinition.InternalParameters.Sandbox.UserNamespace
+	if !strings.HasPrefix(got, "private: ") {
+		t.Errorf("sandbox.userNamespace = %q", got)
+	}
+	if strings.Contains(string(payload), strings.Split(res.HostIDs, "-")[0]) {
+		t.Errorf("the provenance names the host range %s, which changes from run to run", res.HostIDs)
+	}
+}
