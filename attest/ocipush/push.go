@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -53,7 +54,7 @@ type options struct {
 const maxImageSize = 1 << 40
 
 // tagRE is the OCI distribution spec's grammar of a tag.
-var tagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+var tagRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`) })
 
 // WithTags also points these tags of each image's repository at the image, after its
 // digest and its referrer are there (so no tag names an image without its
@@ -61,7 +62,7 @@ var tagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 func WithTags(tags ...string) Option {
 	return func(o *options) error {
 		for _, t := range tags {
-			if !tagRE.MatchString(t) {
+			if !tagRE().MatchString(t) {
 				return fmt.Errorf("%w: tag %q: a tag is 1 to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'", ErrConfiguration, t)
 			}
 		}
