@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	containerd "github.com/containerd/containerd/v2/client"
+
 	"github.com/slsabox/slsabox/internal/testenv"
 )
 
@@ -321,16 +323,22 @@ func sweepAfterCrash(t *testing.T, bin, limits string) {
 	}
 	ctx := h.b.ctx(context.Background())
 	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ctrs, _ := h.b.c.Containers(ctx)
-		if len(ctrs) > 0 {
-			break
+	// Mid-step: the step's task runs. (Killed while containerd still creates the task,
+	// slsabox would leave a task that appears after any sweep that runs at once.)
+	for running := false; !running; {
+		if ctrs, _ := h.b.c.Containers(ctx); len(ctrs) > 0 {
+			if task, err := ctrs[0].Task(ctx, nil); err == nil {
+				st, err := task.Status(ctx)
+				running = err == nil && st.Status == containerd.Running
+			}
 		}
 		if time.Now().After(deadline) {
 			_ = cmd.Process.Kill()
-			t.Fatalf("the build never started a container:\n%s", stderr.String())
+			t.Fatalf("the build never started its step:\n%s", stderr.String())
 		}
-		time.Sleep(100 * time.Millisecond)
+		if !running {
+			time.Sleep(100 * time.Millisecond)
+		}
 	}
 	time.Sleep(300 * time.Millisecond)
 	_ = cmd.Process.Kill()
