@@ -45,8 +45,8 @@ type GoBinary struct {
 }
 
 // maxGoBinarySize bounds the files whose build info is read: larger files are not
-// taken for Go binaries (a Go binary of a gigabyte is not a thing anyone ships).
-const maxGoBinarySize = 1 << 30
+// taken for Go binaries (the largest Go programs shipped are a few hundred MB).
+const maxGoBinarySize = 512 << 20
 
 // executableMagic reports whether head starts like an executable format
 // debug/buildinfo reads (ELF, PE, Mach-O, XCOFF, Plan 9): everything else is skipped
@@ -80,8 +80,9 @@ func readGoBinary(r io.ReaderAt, size int64) (bin *GoBinary) {
 	if size < 4 || size > maxGoBinarySize {
 		return nil
 	}
-	head := make([]byte, 4)
-	if _, err := r.ReadAt(head, 0); err != nil || !executableMagic(head) {
+	head := make([]byte, 64)
+	n, _ := r.ReadAt(head, 0)
+	if head = head[:n]; !executableMagic(head) || !saneHeader(head) {
 		return nil
 	}
 	defer func() {
@@ -94,6 +95,41 @@ func readGoBinary(r io.ReaderAt, size int64) (bin *GoBinary) {
 		return nil
 	}
 	return goBinary(info)
+}
+
+// maxHeaderCount bounds the section, program header and load command counts of a
+// file whose build info is read: debug/elf and debug/macho allocate per entry before
+// they check much, so a crafted header of a few bytes (ELF extended numbering, a huge
+// ncmds) would make root allocate gigabytes. Linkers write tens of each.
+const maxHeaderCount = 4096
+
+// saneHeader reports whether an ELF or Mach-O header (the first 64 bytes of the file)
+// names counts a real linker writes; other formats pass (their counts are 16 bits).
+func saneHeader(head []byte) bool {
+	switch {
+	case len(head) >= 64 && string(head[:4]) == "\x7fELF":
+		var bo binary.ByteOrder = binary.LittleEndian
+		if head[5] == 2 {
+			bo = binary.BigEndian
+		}
+		var shoff uint64
+		var phnum, shnum uint16
+		if head[4] == 2 { // ELFCLASS64
+			shoff, phnum, shnum = bo.Uint64(head[0x28:]), bo.Uint16(head[0x38:]), bo.Uint16(head[0x3c:])
+		} else {
+			shoff, phnum, shnum = uint64(bo.Uint32(head[0x20:])), bo.Uint16(head[0x2c:]), bo.Uint16(head[0x30:])
+		}
+		// shnum 0 with a section table means the real count is elsewhere (extended
+		// numbering), as phnum 0xffff does: no Go linker writes either.
+		return !(shnum == 0 && shoff != 0) && phnum != 0xffff && shnum <= maxHeaderCount && phnum <= maxHeaderCount
+	case len(head) >= 28 && (string(head[:4]) == "\xfe\xed\xfa\xce" || string(head[:4]) == "\xfe\xed\xfa\xcf"):
+		return binary.BigEndian.Uint32(head[16:]) <= maxHeaderCount
+	case len(head) >= 28 && (string(head[:4]) == "\xce\xfa\xed\xfe" || string(head[:4]) == "\xcf\xfa\xed\xfe"):
+		return binary.LittleEndian.Uint32(head[16:]) <= maxHeaderCount
+	case string(head[:4]) == "\x7fELF" || string(head[1:4]) == "\xfa\xed\xfe" || string(head[:3]) == "\xfe\xed\xfa":
+		return false // too short for its own header
+	}
+	return true
 }
 
 // readGoBinaryFile is readGoBinary of the regular file at path (nil for anything else).
