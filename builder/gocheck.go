@@ -34,7 +34,14 @@ func checkGoModules(res *Result) error {
 		if bin == nil {
 			return nil
 		}
-		for _, m := range bin.Deps {
+		mods := bin.Deps
+		// The main module is the source, unless the go command took it from the module
+		// cache (go build third/party/cmd@version, or a module path named on the
+		// command line): then it has a go.sum hash and must be pinned like any other.
+		if bin.Main.Sum != "" {
+			mods = append([]GoModule{bin.Main}, mods...)
+		}
+		for _, m := range mods {
 			if m.Dir != "" || m.Version == "(devel)" {
 				continue // a local directory, or another main module of a go.work: source
 			}

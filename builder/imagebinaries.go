@@ -73,7 +73,8 @@ func fileSHA256(p string) (string, error) {
 // of an index. scratch is a directory for one candidate file at a time; limit bounds
 // the bytes all layers unpack to.
 func layoutBinaries(l *ocilayout.Layout, scratch string, limit int64) ([]ImageBinary, error) {
-	manifests, err := imageManifests(l, l.Image, 0)
+	seenManifests := map[string]bool{}
+	manifests, err := imageManifests(l, l.Image, 0, seenManifests)
 	if err != nil {
 		return nil, err
 	}
@@ -101,10 +102,20 @@ func layoutBinaries(l *ocilayout.Layout, scratch string, limit int64) ([]ImageBi
 	return out, nil
 }
 
-// imageManifests returns the layers of every manifest d reaches.
-func imageManifests(l *ocilayout.Layout, d ocilayout.Descriptor, depth int) ([][]ocilayout.Descriptor, error) {
+// maxImageManifests bounds the manifests and indexes of one image that are read.
+const maxImageManifests = 1024
+
+// imageManifests returns the layers of every manifest d reaches, each manifest (and
+// index) once however often indexes list it: seen holds the digests read.
+func imageManifests(l *ocilayout.Layout, d ocilayout.Descriptor, depth int, seen map[string]bool) ([][]ocilayout.Descriptor, error) {
 	if depth > 4 {
 		return nil, fmt.Errorf("%w: indexes nest too deep", ErrImageRejected)
+	}
+	if seen[d.Digest] {
+		return nil, nil
+	}
+	if seen[d.Digest] = true; len(seen) > maxImageManifests {
+		return nil, fmt.Errorf("%w: the image has more than %d manifests and indexes", ErrImageRejected, maxImageManifests)
 	}
 	data, err := l.ReadBlob(d, 4<<20)
 	if err != nil {
@@ -122,7 +133,7 @@ func imageManifests(l *ocilayout.Layout, d ocilayout.Descriptor, depth int) ([][
 	}
 	var out [][]ocilayout.Descriptor
 	for _, m := range doc.Manifests {
-		ls, err := imageManifests(l, m, depth+1)
+		ls, err := imageManifests(l, m, depth+1, seen)
 		if err != nil {
 			return nil, err
 		}
@@ -131,8 +142,9 @@ func imageManifests(l *ocilayout.Layout, d ocilayout.Descriptor, depth int) ([][
 	return out, nil
 }
 
-// scanLayer applies one layer to files (path -> Go binary): whiteouts remove, regular
-// files replace, and a regular file that is a Go binary is added.
+// scanLayer applies one layer to files (path -> Go binary): its whiteouts remove what
+// the layers below it hold, its entries replace what is at their path, and a regular
+// file (or a hard link to one) that is a Go binary is added.
 func scanLayer(l *ocilayout.Layout, d ocilayout.Descriptor, scratch string, limit int64, budget *int64, files map[string]ImageBinary) error {
 	blob, err := l.OpenBlob(d)
 	if err != nil {
@@ -165,6 +177,18 @@ func scanLayer(l *ocilayout.Layout, d ocilayout.Descriptor, scratch string, limi
 			"raise limits.output_size, or write smaller layers")
 	}
 	tr := tar.NewReader(&budgetReader{r: r, left: budget})
+	// A whiteout hides the layers below, never an entry of its own layer: what this
+	// layer adds is kept apart until its end.
+	upper := map[string]*ImageBinary{} // nil: an entry that is no Go binary
+	defer func() {
+		for p, b := range upper {
+			if b == nil {
+				delete(files, p)
+			} else {
+				files[p] = *b
+			}
+		}
+	}()
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -195,7 +219,19 @@ func scanLayer(l *ocilayout.Layout, d ocilayout.Descriptor, scratch string, limi
 			}
 			continue
 		}
-		delete(files, p)
+		upper[p] = nil
+		if h.Typeflag == tar.TypeLink {
+			// A hard link names a file of this layer, or else of the layers below.
+			target := path.Clean("/" + h.Linkname)
+			b, here := upper[target]
+			if lower, ok := files[target]; !here && ok {
+				b = &lower
+			}
+			if b != nil {
+				upper[p] = &ImageBinary{Path: p, SHA256: b.SHA256, Go: b.Go}
+			}
+			continue
+		}
 		if h.Typeflag != tar.TypeReg || h.Size < 4 || h.Size > maxGoBinarySize {
 			continue
 		}
@@ -207,7 +243,7 @@ func scanLayer(l *ocilayout.Layout, d ocilayout.Descriptor, scratch string, limi
 			return err
 		}
 		if bin != nil {
-			files[p] = ImageBinary{Path: p, SHA256: sum, Go: bin}
+			upper[p] = &ImageBinary{Path: p, SHA256: sum, Go: bin}
 		}
 	}
 	// The rest of the blob, so that its digest is checked to the end.

@@ -17,13 +17,14 @@ import (
 
 // Bounds of the search for vendored modules in the exported source.
 const (
-	maxVendorWalk      = 200_000  // directory entries looked at
-	maxModulesTxtSize  = 16 << 20 // one vendor/modules.txt
+	maxVendorWalk      = 2_000_000 // directory entries looked at
+	maxModulesTxtSize  = 16 << 20  // one vendor/modules.txt
 	maxVendoredModules = 100_000
 )
 
 // vendoredModules lists the modules vendored in the exported source at srcDir: those
-// that give packages to the build in the vendor/modules.txt beside some go.mod. It
+// that give packages to the build in the vendor/modules.txt beside some go.mod (go mod
+// vendor) or go.work (go work vendor). It
 // runs before any step, so a step cannot add to what counts as vendored (the steps may
 // write to /src). Directories the go command ignores (".x", "_x", testdata) and
 // vendor directories themselves are not searched. Sorted by path and version, no
@@ -56,7 +57,14 @@ func vendoredModules(srcDir string) ([]GoModule, error) {
 				return fs.SkipDir
 			}
 		}
-		if fi, err := root.Lstat(path.Join(p, "go.mod")); err != nil || !fi.Mode().IsRegular() {
+		// go mod vendor writes vendor/ beside a go.mod, go work vendor beside a go.work.
+		isRoot := false
+		for _, f := range []string{"go.mod", "go.work"} {
+			if fi, err := root.Lstat(path.Join(p, f)); err == nil && fi.Mode().IsRegular() {
+				isRoot = true
+			}
+		}
+		if !isRoot {
 			return nil
 		}
 		rel := path.Join(p, "vendor", "modules.txt")

@@ -11,7 +11,7 @@ import (
 // that need not hold a go.mod (here as go 1.26.8 writes it for a workspace of ./a and
 // ./b). The go command builds from it with -mod=vendor and the binary records
 // golang.org/x/mod v0.34.0 without a sum; the build must accept it as vendored.
-func TestReviewWorkspaceVendor(t *testing.T) {
+func TestWorkspaceVendor(t *testing.T) {
 	src := t.TempDir()
 	files := map[string]string{
 		"go.work":            "go 1.26.8\n\nuse (\n\t./a\n\t./b\n)\n",
