@@ -59,13 +59,10 @@ const (
 
 // idLockDir holds one lock file per slot. It is host-wide, not per containerd or per
 // cache directory: host ids are shared by every build on the machine, whatever daemon
-// runs it. A variable for tests.
-var idLockDir = func() string {
-	if fi, err := os.Stat("/run/lock"); err == nil && fi.IsDir() {
-		return "/run/lock/slsabox-ids"
-	}
-	return "/run/slsabox-ids"
-}()
+// runs it. It is under /run, which only root writes, not /run/lock, which anyone may
+// write (a user could make the directory first and block every build). A variable
+// for tests.
+var idLockDir = "/run/slsabox-ids"
 
 // idRange is the host id range of one build, held as long as its lock file is locked
 // (flock: it ends with the process, so a crashed build's slot is free again).

@@ -339,9 +339,24 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 	} else {
 		g.logf(stderr, "signed provenance for %d subjects as builder %s", len(res.Subjects)+len(res.Images), builderID)
 	}
+	// The SBOM, signed as the provenance is, over the same subjects: both are signed
+	// before either is logged, so that no log entry names a build that then fails.
+	sbomBundle, err := o.sign(ctx, sbomSt, signer)
+	if err != nil {
+		return nil, err
+	}
+	var provPub, sbomPub []byte // the keys the log records: a failure here is no log outage
+	if tlog != nil {
+		if provPub, err = attest.SignerPEM(bundle, signer); err != nil {
+			return nil, err
+		}
+		if sbomPub, err = attest.SignerPEM(sbomBundle, signer); err != nil {
+			return nil, err
+		}
+	}
 	var logErr error
 	if tlog != nil {
-		if info.LogIndex, logErr = logSigned(ctx, g, bundle, signer, tlog, "provenance", stderr); logErr == nil {
+		if info.LogIndex, logErr = logSigned(ctx, g, bundle, provPub, tlog, "provenance", stderr); logErr == nil {
 			info.Logged, info.LogURL = true, tlog.URL()
 		}
 	}
@@ -350,12 +365,6 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 	// slsabox upload finishes the job.
 	if err := writeStagedBundle(filepath.Join(stage, attest.BundleFile), bundle); err != nil {
 		return nil, envError{err}
-	}
-
-	// The SBOM, signed and logged as the provenance is, over the same subjects.
-	sbomBundle, err := o.sign(ctx, sbomSt, signer)
-	if err != nil {
-		return nil, err
 	}
 	info.SBOM = &sbomInfo{Format: string(o.sbomFormat), Bundle: filepath.Join(res.OutDir, attest.SBOMBundleFile), LogIndex: -1}
 	if info.SBOM.Format == "" {
@@ -367,7 +376,7 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 	case logErr != nil:
 		sbomLogErr = logErr // the log just failed: the SBOM waits for it as the provenance does
 	default:
-		if info.SBOM.LogIndex, sbomLogErr = logSigned(ctx, g, sbomBundle, signer, tlog, "SBOM", stderr); sbomLogErr == nil {
+		if info.SBOM.LogIndex, sbomLogErr = logSigned(ctx, g, sbomBundle, sbomPub, tlog, "SBOM", stderr); sbomLogErr == nil {
 			info.SBOM.Logged = true
 		}
 	}
@@ -418,13 +427,9 @@ func (o *buildOptions) sign(ctx context.Context, st *intoto.Statement, signer at
 	return b, nil
 }
 
-// logSigned logs a signed bundle (what names it in the progress lines) and returns
-// its log index.
-func logSigned(ctx context.Context, g *globalOptions, b *bundle.Bundle, signer attest.Signer, tlog attest.TransparencyLog, what string, stderr io.Writer) (int64, error) {
-	pub, err := attest.SignerPEM(b, signer)
-	if err != nil {
-		return -1, err
-	}
+// logSigned logs a signed bundle whose signer's key is pub (what names it in the
+// progress lines) and returns its log index.
+func logSigned(ctx context.Context, g *globalOptions, b *bundle.Bundle, pub []byte, tlog attest.TransparencyLog, what string, stderr io.Writer) (int64, error) {
 	g.logf(stderr, "logging the %s to %s", what, tlog.URL())
 	if err := attest.LogBundle(ctx, b, pub, tlog); err != nil {
 		return -1, err
