@@ -259,9 +259,31 @@ func TestTlogOutages(t *testing.T) {
 		if err := verifyOffline(t, b, pub, trustedRoot, artifact); err != nil {
 			t.Fatalf("uploaded bundle does not verify: %v", err)
 		}
-		_, stderr, code = slsabox(t, "upload", "--bundle", bundlePath, "--key", key+".pub", "--rekor-url", url, "--rekor-version", rekorVersion())
-		if code != 0 || !strings.Contains(stderr, "already logged") {
-			t.Errorf("second upload: exit %d\n%s", code, stderr)
+		_, stderr2, code := slsabox(t, "upload", "--bundle", bundlePath, "--key", key+".pub", "--rekor-url", url, "--rekor-version", rekorVersion())
+		if code != 0 || !strings.Contains(stderr2, "already logged") {
+			t.Errorf("second upload: exit %d\n%s", code, stderr2)
+		}
+		// The signed SBOM waited for the log too: kept unlogged, named in the hint,
+		// logged by upload, then verified with the provenance.
+		sbomPath := filepath.Join(out, attest.SBOMBundleFile)
+		sdata, err := os.ReadFile(sbomPath)
+		if err != nil {
+			t.Fatalf("the signed SBOM was lost: %v", err)
+		}
+		if sb, err := attest.ParseBundle(sdata); err != nil {
+			t.Fatal(err)
+		} else if ok, _ := attest.Logged(sb); ok {
+			t.Fatal("the SBOM bundle claims a log entry")
+		}
+		if !strings.Contains(stderr, "slsabox upload --bundle "+sbomPath) {
+			t.Errorf("the hint does not name the SBOM's upload:\n%s", stderr)
+		}
+		if _, stderr, code := slsabox(t, "upload", "--bundle", sbomPath, "--key", key+".key", "--rekor-url", url, "--rekor-version", rekorVersion()); code != 0 {
+			t.Fatalf("upload of the SBOM exited %d:\n%s", code, stderr)
+		}
+		if stdout, stderr, code := slsabox(t, "verify", filepath.Join(out, "artifact"), "--bundle", bundlePath, "--sbom", sbomPath,
+			"--key", key+".pub", "--trusted-root", trustedRoot, "--allow-any-builder-unsafe", "--allow-any-source-unsafe"); code != 0 {
+			t.Errorf("verify --sbom after the uploads: exit %d\n%s%s", code, stdout, stderr)
 		}
 	}
 
@@ -296,7 +318,7 @@ func TestTlogOutages(t *testing.T) {
 			t.Fatal(err)
 		}
 		deadline := time.Now().Add(60 * time.Second)
-		for !strings.Contains(stderr.String(), "logging to") && time.Now().Before(deadline) {
+		for !strings.Contains(stderr.String(), "logging the provenance to") && time.Now().Before(deadline) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		time.Sleep(300 * time.Millisecond)
