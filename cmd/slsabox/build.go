@@ -439,12 +439,11 @@ func logSigned(ctx context.Context, g *globalOptions, b *bundle.Bundle, pub []by
 	return index, nil
 }
 
-// writeStagedBundle writes the bundle into the build's staging directory, synced to
-// disk before the stage is published. It is a new file in a directory nobody else
-// sees until builder's publish renames it into place and syncs OUT's parent, so
-// attest.WriteBundle's temporary file, rename and directory sync would only add
-// work: on a journaling file system (ext4, XFS) that last sync commits the stage's
-// entries with the rename.
+// writeStagedBundle writes the bundle into the build's staging directory. It is a
+// new file in a directory nobody else sees until builder's publish writes the whole
+// stage to disk (one syncfs for every file in it), renames it into place and syncs
+// OUT's parent, so attest.WriteBundle's temporary file, rename and syncs would only
+// add work: an fsync here would cost one journal commit per bundle, for nothing.
 func writeStagedBundle(path string, b *bundle.Bundle) error {
 	data, err := attest.MarshalBundle(b)
 	if err != nil {
@@ -457,9 +456,6 @@ func writeStagedBundle(path string, b *bundle.Bundle) error {
 	_, err = f.Write(data)
 	if err == nil {
 		err = f.Chmod(0o644) // as attest.WriteBundle: readable whatever the umask
-	}
-	if err == nil {
-		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
