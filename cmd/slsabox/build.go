@@ -345,6 +345,7 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 	if err != nil {
 		return nil, err
 	}
+	g.logf(stderr, "signed the %s SBOM of the same subjects", firstOf(string(o.sbomFormat), string(sbom.CycloneDX)))
 	var provPub, sbomPub []byte // the keys the log records: a failure here is no log outage
 	if tlog != nil {
 		if provPub, err = attest.SignerPEM(bundle, signer); err != nil {
@@ -383,7 +384,6 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 	if err := writeStagedBundle(filepath.Join(stage, attest.SBOMBundleFile), sbomBundle); err != nil {
 		return nil, envError{err}
 	}
-	g.logf(stderr, "signed the %s SBOM of the same subjects", info.SBOM.Format)
 
 	if logErr != nil || sbomLogErr != nil {
 		keyArg := " --key " + o.key
