@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/slsabox/slsabox/internal/filehash"
 	"github.com/slsabox/slsabox/internal/ociarchive"
 	"github.com/slsabox/slsabox/internal/ocilayout"
 )
@@ -229,7 +230,7 @@ func TestLayoutBinaries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := fileSHA256(exe)
+	want, _ := filehash.SHA256(exe)
 	if len(bins) != 1 || bins[0].Path != "/usr/bin/app" || bins[0].SHA256 != want || bins[0].Go == nil {
 		t.Fatalf("binaries = %+v", bins)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/slsabox/slsabox/internal/filehash"
 	"github.com/slsabox/slsabox/internal/hint"
 	"github.com/slsabox/slsabox/internal/ocilayout"
 )
@@ -45,7 +46,7 @@ func assembledBinaries(img OutputImage, outDir string) ([]ImageBinary, error) {
 		if bin == nil {
 			continue
 		}
-		sum, err := fileSHA256(src)
+		sum, err := filehash.SHA256(src)
 		if err != nil {
 			return nil, fmt.Errorf("%w: reading %s: %w", ErrEnvironment, f.Src, err)
 		}
@@ -53,19 +54,6 @@ func assembledBinaries(img OutputImage, outDir string) ([]ImageBinary, error) {
 	}
 	slices.SortFunc(out, func(a, b ImageBinary) int { return strings.Compare(a.Path, b.Path) })
 	return out, nil
-}
-
-func fileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // layoutBinaries are the Go binaries among the regular files of the image l holds, as
