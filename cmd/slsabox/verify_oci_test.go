@@ -40,6 +40,31 @@ const (
 // at prefix.key (made when missing, with prefix.pub), and returns the bundle JSON.
 func signImages(t *testing.T, prefix string, images map[string]string) []byte {
 	t.Helper()
+	img := "sha256:" + strings.Repeat("a", 64)
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	res := &builder.Result{
+		BuildID:    "0123456789ab",
+		Definition: builder.DefinitionInfo{Path: "slsabox.yaml", SHA256: strings.Repeat("d", 64), Content: "version: 1\n"},
+		Source:     &builder.Source{RepoRoot: "/work/repo", Commit: strings.Repeat("c", 40), RemoteURL: "https://github.com/o/r"},
+		Image:      &builder.ResolvedImage{Ref: "docker.io/library/golang:1.26@" + img, Digest: img, ManifestDigest: img, Platform: "linux/amd64"},
+		StartedOn:  t0,
+		FinishedOn: t0.Add(time.Second),
+		LogSHA256:  strings.Repeat("f", 64),
+	}
+	for n, d := range images {
+		res.Images = append(res.Images, builder.ImageSubject{Name: n, Digest: d, MediaType: "application/vnd.oci.image.manifest.v1+json", Layout: "images/x"})
+	}
+	st, err := attest.Provenance(describeBuild(res, ociTestSource, "refs/heads/main"), ociTestBuilder, attest.WithNoTlog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signWithKeyAt(t, prefix, st)
+}
+
+// signWithKeyAt signs st with the key at prefix.key (made when missing, with
+// prefix.pub) and returns the bundle JSON.
+func signWithKeyAt(t *testing.T, prefix string, st *intoto.Statement) []byte {
+	t.Helper()
 	if _, err := os.Stat(prefix + ".key"); err != nil {
 		privPEM, pubPEM, err := attest.GenerateKey(attest.ECDSAP256, nil)
 		if err != nil {
@@ -57,24 +82,6 @@ func signImages(t *testing.T, prefix string, images map[string]string) []byte {
 		t.Fatal(err)
 	}
 	signer, err := attest.NewKeySigner(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img := "sha256:" + strings.Repeat("a", 64)
-	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	res := &builder.Result{
-		BuildID:    "0123456789ab",
-		Definition: builder.DefinitionInfo{Path: "slsabox.yaml", SHA256: strings.Repeat("d", 64), Content: "version: 1\n"},
-		Source:     &builder.Source{RepoRoot: "/work/repo", Commit: strings.Repeat("c", 40), RemoteURL: "https://github.com/o/r"},
-		Image:      &builder.ResolvedImage{Ref: "docker.io/library/golang:1.26@" + img, Digest: img, ManifestDigest: img, Platform: "linux/amd64"},
-		StartedOn:  t0,
-		FinishedOn: t0.Add(time.Second),
-		LogSHA256:  strings.Repeat("f", 64),
-	}
-	for n, d := range images {
-		res.Images = append(res.Images, builder.ImageSubject{Name: n, Digest: d, MediaType: "application/vnd.oci.image.manifest.v1+json", Layout: "images/x"})
-	}
-	st, err := attest.Provenance(describeBuild(res, ociTestSource, "refs/heads/main"), ociTestBuilder, attest.WithNoTlog())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,27 +116,7 @@ func signSBOMOf(t *testing.T, prefix string, prov []byte, edit func(*intoto.Stat
 	if edit != nil {
 		edit(st)
 	}
-	privPEM, err := os.ReadFile(prefix + ".key")
-	if err != nil {
-		t.Fatal(err)
-	}
-	priv, err := attest.ParsePrivateKey(privPEM, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := attest.NewKeySigner(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := attest.Sign(context.Background(), st, signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := attest.MarshalBundle(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
+	return signWithKeyAt(t, prefix, st)
 }
 
 func verifyImageArgs(key string, extra ...string) []string {
