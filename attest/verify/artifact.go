@@ -115,18 +115,13 @@ func (v *Verifier) VerifyArtifact(b *bundle.Bundle, a Artifact, id *Identity) (*
 			return r, err
 		}
 	}
-	keyless := carriesCertificate(b)
 	if !v.logged {
 		r.OptOuts = append(r.OptOuts, OptOutNoTlog)
 	}
-	switch {
-	case keyless && certID == nil && (v.sig != nil || v.cert == nil):
-		return r.finishIn(order, map[string]result{CheckSignature: failf(ErrSignature,
-			"the bundle is signed keyless (it carries a Fulcio certificate), not with the trusted key: verify it by certificate identity and OIDC issuer")})
-	case keyless && certID == nil:
-		return r, fmt.Errorf("%w: the bundle is signed keyless (a Fulcio certificate names who signed): give the certificate identity and OIDC issuer you trust", ErrInvalidPolicy)
-	case keyless:
-		r.Warnings = append(r.Warnings, v.certWarn...)
+	if refused, err := v.admitKeyless(b, certID, r, "bundle"); refused != nil {
+		return r.finishIn(order, map[string]result{CheckSignature: *refused})
+	} else if err != nil {
+		return r, err
 	}
 
 	results := map[string]result{}
@@ -154,6 +149,26 @@ func (v *Verifier) VerifyArtifact(b *bundle.Bundle, a Artifact, id *Identity) (*
 		results[CheckMessageDigest] = messageHasDigest(b, a)
 	}
 	return r.finishIn(order, results)
+}
+
+// admitKeyless applies the rule every check of a bundle starts with: a keyless bundle
+// (one carrying a Fulcio certificate) is checked against a certificate identity
+// (certID), never with a trusted key alone. It returns the failed signature check
+// when the Verifier trusts a key, an ErrInvalidPolicy error when no identity is given,
+// or neither, having added the certificate warnings to r for a keyless bundle. what
+// names the bundle in the messages.
+func (v *Verifier) admitKeyless(b *bundle.Bundle, certID *sgverify.CertificateIdentity, r *Report, what string) (*result, error) {
+	keyless := carriesCertificate(b)
+	switch {
+	case keyless && certID == nil && (v.sig != nil || v.cert == nil):
+		res := failf(ErrSignature, "the %s is signed keyless (it carries a Fulcio certificate), not with the trusted key: verify it by certificate identity and OIDC issuer", what)
+		return &res, nil
+	case keyless && certID == nil:
+		return nil, fmt.Errorf("%w: the %s is signed keyless (a Fulcio certificate names who signed): give the certificate identity and OIDC issuer you trust", ErrInvalidPolicy, what)
+	case keyless:
+		r.Warnings = append(r.Warnings, v.certWarn...)
+	}
+	return nil, nil
 }
 
 // verifyArtifactSignature checks the bundle's signature (and a keyless bundle's

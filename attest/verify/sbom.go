@@ -47,18 +47,13 @@ func (v *Verifier) VerifySBOM(b *bundle.Bundle, prov *Report, p Policy) (*Report
 			return r, err
 		}
 	}
-	keyless := carriesCertificate(b)
 	if !v.logged {
 		r.OptOuts = append(r.OptOuts, OptOutNoTlog)
 	}
-	switch {
-	case keyless && certID == nil && (v.sig != nil || v.cert == nil):
-		return r.finishIn(sbomCheckOrder, map[string]result{CheckSignature: failf(ErrSignature,
-			"the SBOM bundle is signed keyless (it carries a Fulcio certificate), not with the trusted key")})
-	case keyless && certID == nil:
-		return r, fmt.Errorf("%w: the SBOM bundle is signed keyless: the policy must name the certificate identity and OIDC issuer you trust", ErrInvalidPolicy)
-	case keyless:
-		r.Warnings = append(r.Warnings, v.certWarn...)
+	if refused, err := v.admitKeyless(b, certID, r, "SBOM bundle"); refused != nil {
+		return r.finishIn(sbomCheckOrder, map[string]result{CheckSignature: *refused})
+	} else if err != nil {
+		return r, err
 	}
 
 	results := map[string]result{}
