@@ -285,3 +285,19 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestGoldenSBOMsValid: attest/sbom's golden statements, which hold what no example
+// build has (a URL input, vendored modules, go.mod-only inputs, an image with a Go
+// binary inside), are valid against the official schemas too.
+func TestGoldenSBOMsValid(t *testing.T) {
+	node, script := testenv.SBOMValidator(t)
+	golden := filepath.Join("..", "..", "attest", "sbom", "testdata")
+	report, err := sbomcheck.Validate(context.Background(), node, script,
+		filepath.Join(golden, "cyclonedx.golden.json"), filepath.Join(golden, "spdx.golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(report, "valid CycloneDX 1.6") || !strings.Contains(report, "valid SPDX 2.3") {
+		t.Errorf("report:\n%s", report)
+	}
+}
