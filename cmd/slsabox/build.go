@@ -115,7 +115,8 @@ interrupted.`,
 	f.StringVar(&o.sourceURI, "source-uri", "", "canonical source URI for the provenance (default: from git's remote.origin.url)")
 	f.StringVar(&o.sourceRef, "source-ref", "", "source ref for the provenance (default: the checked-out branch)")
 	o.inputs.register(f)
-	f.Var(sbomFormatFlag{&o.sbomFormat}, "sbom-format", "format of the signed SBOM, OUT/"+attest.SBOMBundleFile+": cyclonedx (CycloneDX 1.6 JSON) or spdx (SPDX 2.3 JSON) (default cyclonedx)")
+	o.sbomFormat = sbom.CycloneDX
+	f.Var(sbomFormatFlag{&o.sbomFormat}, "sbom-format", "format of the signed SBOM, OUT/"+attest.SBOMBundleFile+": cyclonedx (CycloneDX 1.6 JSON) or spdx (SPDX 2.3 JSON)")
 	f.BoolVar(&o.push, "push", false, "push the built images by digest and attach the signed provenance to each (a referrer)")
 	o.pushTo.register(f)
 	return cmd
@@ -345,7 +346,7 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 	if err != nil {
 		return nil, err
 	}
-	g.logf(stderr, "signed the %s SBOM of the same subjects", firstOf(string(o.sbomFormat), string(sbom.CycloneDX)))
+	g.logf(stderr, "signed the %s SBOM of the same subjects", o.sbomFormat)
 	var provPub, sbomPub []byte // the keys the log records: a failure here is no log outage
 	if tlog != nil {
 		if provPub, err = attest.SignerPEM(bundle, signer); err != nil {
@@ -368,9 +369,6 @@ func writeProvenance(ctx context.Context, g *globalOptions, o *buildOptions, sta
 		return nil, envError{err}
 	}
 	info.SBOM = &sbomInfo{Format: string(o.sbomFormat), Bundle: filepath.Join(res.OutDir, attest.SBOMBundleFile), LogIndex: -1}
-	if info.SBOM.Format == "" {
-		info.SBOM.Format = string(sbom.CycloneDX)
-	}
 	var sbomLogErr error
 	switch {
 	case tlog == nil:
