@@ -28,6 +28,9 @@ const (
 	propDirty     = "slsabox:dirty"
 )
 
+// schema16 is the $schema of a CycloneDX 1.6 JSON document.
+const schema16 = "http://cyclonedx.org/schema/bom-1.6.schema.json"
+
 func prop(name, value string) cdx.Property { return cdx.Property{Name: name, Value: value} }
 
 func sha256Hashes(hex string) *[]cdx.Hash {
@@ -39,8 +42,10 @@ func sha256Hashes(hex string) *[]cdx.Hash {
 // and the vendored modules, formulation the builder image; dependencies say what
 // the source was built with and what each Go binary links.
 func cycloneDX(b *attest.Build, c config) ([]byte, error) {
-	bom := cdx.NewBOM()
-	bom.Version = 1
+	// Made as 1.6 from the start and encoded as it is: EncodeVersion would first
+	// deep-copy the whole document through encoding/gob to convert it, 12 ms in a
+	// new process (the type descriptions) and 2 to 5 ms after, on every build.
+	bom := &cdx.BOM{JSONSchema: schema16, BOMFormat: cdx.BOMFormat, SpecVersion: cdx.SpecVersion1_6, Version: 1}
 	src := b.Source
 	source := cdx.Component{
 		BOMRef:  "source",
@@ -133,7 +138,7 @@ func cycloneDX(b *attest.Build, c config) ([]byte, error) {
 	// build gives the same document, and two builds never share one.
 	encode := func() ([]byte, error) {
 		var buf bytes.Buffer
-		if err := cdx.NewBOMEncoder(&buf, cdx.BOMFileFormatJSON).EncodeVersion(bom, cdx.SpecVersion1_6); err != nil {
+		if err := cdx.NewBOMEncoder(&buf, cdx.BOMFileFormatJSON).Encode(bom); err != nil {
 			return nil, fmt.Errorf("%w: encoding CycloneDX: %w", ErrInvalidSBOM, err)
 		}
 		return buf.Bytes(), nil

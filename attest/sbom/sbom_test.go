@@ -305,3 +305,22 @@ func TestComponents(t *testing.T) {
 }
 
 var _ = common.SHA256
+
+// TestStatementCost guards the cost of an SBOM on every signed build: the
+// CycloneDX document is encoded once as made, not deep-copied first (cyclonedx-go's
+// EncodeVersion copies it through encoding/gob: 16,600 allocations for this build
+// instead of 3,200, and 12 ms in a new process).
+func TestStatementCost(t *testing.T) {
+	b := testBuild()
+	for _, f := range []Format{CycloneDX, SPDX} {
+		allocs := testing.AllocsPerRun(5, func() {
+			if _, err := Statement(b, f); err != nil {
+				t.Fatal(err)
+			}
+		})
+		t.Logf("%s: %.0f allocations", f, allocs)
+		if allocs > 6000 {
+			t.Errorf("%s: Statement made %.0f allocations, want at most 6000", f, allocs)
+		}
+	}
+}
