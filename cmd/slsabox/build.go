@@ -28,6 +28,7 @@ type buildOptions struct {
 	allowDirty   bool
 	workDir      string
 	needUserns   bool
+	noUserns     bool
 	key          string
 	unsigned     bool
 	noTlog       bool
@@ -61,6 +62,8 @@ Steps run in a user namespace of their own: uid 48213 in a step is an id of a ho
 range that belongs to no account and to no other build, and no id in it is host root.
 Where the kernel cannot make one, the build warns and the provenance records
 sandbox.userNamespace "none: REASON"; --require-userns refuses such a build (exit 3).
+--no-userns turns it off (recorded as "none: turned off by the caller"): for
+measuring what it costs, and for images whose files a step must read as their owner.
 
 Declared inputs (inputs: in slsabox.yaml) are fetched by slsabox before the first step,
 outside the sandbox: url files checked against their sha256, Go modules against go.sum
@@ -105,6 +108,7 @@ interrupted.`,
 	f.BoolVar(&o.allowDirty, "allow-dirty", false, "build uncommitted changes (recorded as dirty)")
 	f.StringVar(&o.workDir, "work-dir", "", "where the source copy and step outputs live during the build (default $TMPDIR)")
 	f.BoolVar(&o.needUserns, "require-userns", false, "refuse to build (exit 3) where steps cannot run in a user namespace, instead of warning and recording it")
+	f.BoolVar(&o.noUserns, "no-userns", false, "run steps without a user namespace (unsafe: uid 48213 in a step is uid 48213 on the host; recorded in the provenance)")
 	f.StringVar(&o.key, "key", os.Getenv("SLSABOX_KEY"), "signing key: PEM file or KMS URI (env SLSABOX_KEY; passphrase in $"+attest.PassphraseEnv+")")
 	f.BoolVar(&o.unsigned, "unsigned", false, "write no provenance at all (unsafe: consumers can verify nothing)")
 	f.BoolVar(&o.noTlog, "no-tlog", false, "do not log the signed provenance to a transparency log (recorded in the provenance as externalParameters.noTlog)")
@@ -151,6 +155,8 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildOptions, dir string)
 		return usageError{fmt.Errorf("--tag needs --push")}
 	case o.push && ocipush.CheckOptions(o.pushTo.options()...) != nil:
 		return usageError{ocipush.CheckOptions(o.pushTo.options()...)}
+	case o.needUserns && o.noUserns:
+		return usageError{fmt.Errorf("--no-userns conflicts with --require-userns")}
 	case keyless && (o.key != "" || o.unsigned):
 		return usageError{fmt.Errorf("--keyless conflicts with --key and --unsigned")}
 	case o.unsigned && (o.key != "" || o.noTlog || o.rekor.url != ""):
@@ -213,8 +219,11 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildOptions, dir string)
 	if o.workDir != "" {
 		opts = append(opts, builder.WithWorkDir(o.workDir))
 	}
-	if o.needUserns {
+	switch {
+	case o.needUserns:
 		opts = append(opts, builder.WithUserNamespace(builder.UsernsRequire))
+	case o.noUserns:
+		opts = append(opts, builder.WithUserNamespace(builder.UsernsOffUnsafe))
 	}
 	b, err := g.newBuilder(ctx, stderr, append(opts, o.inputs.options()...)...)
 	if err != nil {

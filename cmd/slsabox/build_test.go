@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"os"
@@ -72,4 +73,12 @@ func bundleStatement(t *testing.T, path string) *intoto.Statement {
 		t.Fatal(err)
 	}
 	return st
+}
+
+func TestBuildUsernsFlagsConflict(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"build", "--no-userns", "--require-userns", "--key", "k", "--no-tlog"}, &stdout, &stderr)
+	if code != exitUsage || !strings.Contains(stderr.String(), "--no-userns conflicts with --require-userns") {
+		t.Errorf("exit %d, want 2 naming the conflict:\n%s", code, stderr.String())
+	}
 }
