@@ -46,11 +46,77 @@ func mountDisk(ctx context.Context, work string, size int64) (string, error) {
 		return "", hint.Wrap(fmt.Errorf("%w: limits.disk: mkfs.ext4: %w: %s", ErrEnvironment, err, strings.TrimSpace(string(out))),
 			"limits.disk needs e2fsprogs (mkfs.ext4): apt-get install e2fsprogs")
 	}
-	if out, err := exec.CommandContext(ctx, "mount", "-o", "loop,nosuid,nodev", img, dir).CombinedOutput(); err != nil {
-		return "", hint.Wrap(fmt.Errorf("%w: limits.disk: mounting a %s filesystem: %w: %s", ErrEnvironment, formatSize(size), err, strings.TrimSpace(string(out))),
+	if err := loopMount(img, dir); err != nil {
+		return "", hint.Wrap(fmt.Errorf("%w: limits.disk: mounting a %s filesystem: %w", ErrEnvironment, formatSize(size), err),
 			"limits.disk needs loop devices (root, and /dev/loop-control; in a container, --privileged or a loop device passed in); or leave limits.disk out")
 	}
 	return dir, nil
+}
+
+// loopMount attaches img to a free loop device and mounts its ext4 filesystem at
+// dir (nosuid, nodev), as mount -o loop does, without running mount: libmount's
+// loop set-up took 30 ms to 0.3 s a build. The device is attached with
+// LO_FLAGS_AUTOCLEAR, so the kernel detaches it when the filesystem is unmounted.
+func loopMount(img, dir string) error {
+	backing, err := os.OpenFile(img, os.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer backing.Close()
+	ctl, err := os.OpenFile("/dev/loop-control", os.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer ctl.Close()
+	// Another process may take the free device between the two calls: try again.
+	for attempt := 0; ; attempt++ {
+		n, err := unix.IoctlRetInt(int(ctl.Fd()), unix.LOOP_CTL_GET_FREE)
+		if err != nil {
+			return fmt.Errorf("finding a free loop device: %w", err)
+		}
+		dev := "/dev/loop" + strconv.Itoa(n)
+		loop, err := attachLoop(dev, backing)
+		if errors.Is(err, unix.EBUSY) && attempt < 10 {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		// The device stays open until the mount holds it: its last close before that
+		// would detach it (autoclear).
+		err = unix.Mount(dev, dir, "ext4", unix.MS_NOSUID|unix.MS_NODEV, "")
+		if err != nil {
+			_ = unix.IoctlSetInt(int(loop.Fd()), unix.LOOP_CLR_FD, 0)
+			err = fmt.Errorf("mount %s on %s: %w", dev, dir, err)
+		}
+		loop.Close()
+		return err
+	}
+}
+
+// attachLoop attaches backing to the loop device dev and returns the device, open:
+// the kernel detaches it on its last close once it is unmounted (autoclear).
+// LOOP_CONFIGURE, or LOOP_SET_FD and LOOP_SET_STATUS64 before Linux 5.8.
+func attachLoop(dev string, backing *os.File) (*os.File, error) {
+	f, err := os.OpenFile(dev, os.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	cfg := unix.LoopConfig{Fd: uint32(backing.Fd())}
+	cfg.Info.Flags = unix.LO_FLAGS_AUTOCLEAR
+	err = unix.IoctlLoopConfigure(int(f.Fd()), &cfg)
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOTTY) { // before Linux 5.8
+		if err = unix.IoctlSetInt(int(f.Fd()), unix.LOOP_SET_FD, int(backing.Fd())); err == nil {
+			if err = unix.IoctlLoopSetStatus64(int(f.Fd()), &unix.LoopInfo64{Flags: unix.LO_FLAGS_AUTOCLEAR}); err != nil {
+				_ = unix.IoctlSetInt(int(f.Fd()), unix.LOOP_CLR_FD, 0)
+			}
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("attaching %s: %w", dev, err)
+	}
+	return f, nil
 }
 
 // unmountDisk unmounts the filesystem of limits.disk (detached if still busy); the

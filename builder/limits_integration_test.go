@@ -157,3 +157,51 @@ func TestSandboxDisk(t *testing.T) {
 		})
 	}
 }
+
+// TestLoopMountAutoclear: the filesystem of limits.disk is mounted from a loop device
+// that the kernel detaches when it is unmounted (LO_FLAGS_AUTOCLEAR), so that no
+// build leaves a loop device behind.
+func TestLoopMountAutoclear(t *testing.T) {
+	dir := t.TempDir()
+	mnt, err := mountDisk(context.Background(), dir, 16<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dev string
+	mounts, err := os.ReadFile("/proc/self/mounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(mounts), "\n") {
+		if f := strings.Fields(l); len(f) > 3 && f[1] == mnt {
+			dev = f[0]
+			if f[2] != "ext4" || !strings.Contains(","+f[3]+",", ",nosuid,") || !strings.Contains(","+f[3]+",", ",nodev,") {
+				t.Errorf("mounted as %q", l)
+			}
+		}
+	}
+	if !strings.HasPrefix(dev, "/dev/loop") {
+		_ = unmountDisk(mnt)
+		t.Fatalf("%s is not mounted from a loop device (%q)", mnt, dev)
+	}
+	backing := filepath.Join("/sys/block", filepath.Base(dev), "loop", "backing_file")
+	if b, err := os.ReadFile(backing); err != nil || strings.TrimSpace(string(b)) != filepath.Join(dir, "disk.img") {
+		t.Errorf("%s: backing file %q (%v), want %s", dev, b, err, filepath.Join(dir, "disk.img"))
+	}
+	if err := os.WriteFile(filepath.Join(mnt, "x"), []byte("x"), 0o600); err != nil {
+		t.Errorf("writing to the filesystem: %v", err)
+	}
+	if err := unmountDisk(mnt); err != nil {
+		t.Fatal(err)
+	}
+	// The kernel may detach the device a moment after the unmount.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		b, err := os.ReadFile(backing)
+		if os.IsNotExist(err) || (err == nil && !strings.Contains(string(b), dir)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still attached to %q after the unmount", dev, b)
+		}
+	}
+}
