@@ -2,7 +2,8 @@
 // run (docs/performance.md explains the method and records the results):
 //
 //	(a) a trivial step through `slsabox build` versus `ctr run --rm` with the same image;
-//	(b) a cold `go build cmd/gofmt` inside the sandbox versus the same command on the host.
+//	(b) a cold `go build cmd/gofmt` inside the sandbox versus the same command on the host;
+//	(c) the trivial step of (a) with the sandbox's defences on, against off, and ctr.
 //
 // The sides of a benchmark run alternately (A, B, A, B, ...) after one unmeasured
 // warm-up run each, so that load from elsewhere on the machine hits both alike;
@@ -27,6 +28,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -43,6 +45,9 @@ Measures, alternating the sides and taking the median of -n runs each:
       target: slsabox at most 1.3x ctr; signed (-key), at most 1.2x ctr
   (b) a cold go build of cmd/gofmt: in the sandbox (go-toolchain image) vs on
       the host with an empty GOCACHE; target: at most 1.05x host
+  (c) the trivial step of (a) with the sandbox's defences on (user namespace,
+      limits.disk, limits.cpus) vs off (--no-userns, no disk or CPU limit) vs
+      ctr run --rm; target: on at most 1.10x off
 Needs root, a running containerd (scripts/containerd.sh start), bin/slsabox and
 the image archives; scripts/bench.sh (make bench) prepares all of them.
 
@@ -73,7 +78,7 @@ func main() {
 	}
 	flag.IntVar(&o.n, "n", 10, "measured runs per side (at least 10 for a report)")
 	flag.IntVar(&o.warmup, "warmup", 1, "unmeasured runs per side before measuring")
-	flag.StringVar(&which, "which", "a,b", "benchmarks to run: a, b or a,b")
+	flag.StringVar(&which, "which", "a,b,c", "benchmarks to run, comma-separated: a, b, c")
 	flag.StringVar(&o.containerd, "containerd", benchenv.EnvOr("SLSABOX_CONTAINERD", "/run/slsabox/containerd/containerd.sock"), "containerd socket (env SLSABOX_CONTAINERD)")
 	flag.StringVar(&o.namespace, "namespace", "slsabox-bench", "containerd namespace for both slsabox and ctr")
 	flag.StringVar(&o.slsabox, "slsabox", "bin/slsabox", "slsabox binary")
@@ -89,8 +94,8 @@ func main() {
 		benchenv.Fail(fmt.Errorf("unexpected arguments %q", flag.Args()), "flags only; see -h")
 	}
 	for _, w := range strings.Split(which, ",") {
-		if w = strings.TrimSpace(w); w != "a" && w != "b" {
-			benchenv.Fail(fmt.Errorf("-which %q: want a, b or a,b", which), "")
+		if w = strings.TrimSpace(w); w != "a" && w != "b" && w != "c" {
+			benchenv.Fail(fmt.Errorf("-which %q: want a comma-separated list of a, b and c", which), "")
 		}
 		o.which = append(o.which, strings.TrimSpace(w))
 	}
@@ -204,6 +209,8 @@ func run(ctx context.Context, o options) (*Report, error) {
 			bm, err = b.trivial(ctx)
 		case "b":
 			bm, err = b.goBuild(ctx)
+		case "c":
+			bm, err = b.defences(ctx)
 		}
 		if bm != nil {
 			rep.Benchmarks = append(rep.Benchmarks, *bm)
@@ -261,6 +268,42 @@ outputs: ["/out/x"]
 	return bm, b.measure(ctx, bm)
 }
 
+// defences is (c): what issue 18's defences add to the fixed cost of a build. The
+// trivial step of (a) with every defence on (the user namespace, limits.disk, a CPU
+// quota, and what is always on: the log cap, a cgroup namespace, RLIMIT_CORE 0),
+// against the same build with the user namespace turned off (--no-userns) and no
+// disk or CPU limit, and against ctr run --rm. The target is on/off.
+func (b *bench) defences(ctx context.Context) (*Benchmark, error) {
+	img, err := b.image(ctx, b.o.testbox)
+	if err != nil {
+		return nil, err
+	}
+	const step = `steps:
+  - name: noop
+    run: [sh, -c, ": > /out/x"]
+outputs: ["/out/x"]
+`
+	on, err := b.project("defences-on", img, step+fmt.Sprintf("limits: {disk: 1GiB, cpus: %d}\n", runtime.NumCPU()))
+	if err != nil {
+		return nil, err
+	}
+	off, err := b.project("defences-off", img, step)
+	if err != nil {
+		return nil, err
+	}
+	plain := []string{"-a", b.o.containerd, "-n", b.o.namespace, "run", "--rm", "--snapshotter", "overlayfs", img.name, "ID", "sh", "-c", ": > /out/x"}
+	bm := &Benchmark{ID: "c", Title: "defences on against off, trivial step, " + img.name, Target: 1.10, Sides: []*Side{
+		b.slsaboxSideNamed("slsabox build, defences on", on),
+		b.slsaboxSideNamed("slsabox build, defences off", off, "--no-userns"),
+		b.ctrSide("ctr run --rm", plain),
+	}}
+	bm.Notes = append(bm.Notes, b.signingNote(),
+		fmt.Sprintf("on: a user namespace, limits.disk 1GiB (an ext4 filesystem on a loop device for /src, /out and /tmp), limits.cpus %d (CFS quota); off: --no-userns, no limits.disk or limits.cpus", runtime.NumCPU()),
+		"the log cap, the cgroup namespace and RLIMIT_CORE 0 cannot be turned off: both sides have them",
+		"the target is judged against defences off: the fixed overhead grows by at most 10%")
+	return bm, b.measure(ctx, bm)
+}
+
 // goBuild is (b): a cold build of a real multi-package program, cmd/gofmt from the
 // Go distribution, with the same Go release and settings inside and outside.
 func (b *bench) goBuild(ctx context.Context) (*Benchmark, error) {
@@ -277,7 +320,7 @@ func (b *bench) goBuild(ctx context.Context) (*Benchmark, error) {
     run: [go, build, -o, /out/gofmt, cmd/gofmt]
     env: {GOCACHE: /tmp/gocache, CGO_ENABLED: "0", GOFLAGS: -trimpath}
 outputs: ["/out/gofmt"]
-limits: {memory: 4GiB, timeout: 10m}
+limits: {memory: 4GiB, timeout: 10m, disk: 4GiB, cpus: `+fmt.Sprint(runtime.NumCPU())+`}
 `)
 	if err != nil {
 		return nil, err
@@ -310,7 +353,8 @@ limits: {memory: 4GiB, timeout: 10m}
 	bm := &Benchmark{ID: "b", Title: "cold go build cmd/gofmt, " + strings.TrimSpace(string(ver)), Target: 1.05,
 		Sides: []*Side{b.slsaboxSide(proj), host}}
 	bm.Notes = append(bm.Notes, b.signingNote(),
-		"the sandbox's GOCACHE is on its tmpfs /tmp; the host's is a fresh directory under $TMPDIR",
+		"the sandbox runs with its defences on: a user namespace, limits.disk 4GiB (/tmp, and with it GOCACHE, on that filesystem) and limits.cpus "+fmt.Sprint(runtime.NumCPU()),
+		"the host's GOCACHE is a fresh directory under $TMPDIR",
 		"both builds read GOROOT at /usr/local/go, which is in the page cache after the warm-up")
 	err = b.measure(ctx, bm)
 	if err == nil {
@@ -360,13 +404,19 @@ func (b *bench) measure(ctx context.Context, bm *Benchmark) error {
 
 // slsaboxSide builds proj with the slsabox binary into a fresh output directory.
 func (b *bench) slsaboxSide(proj string) *Side {
+	return b.slsaboxSideNamed("slsabox build", proj)
+}
+
+// slsaboxSideNamed is a slsabox build of proj with extra flags.
+func (b *bench) slsaboxSideNamed(name, proj string, extra ...string) *Side {
 	args := []string{"build", proj, "-o", "OUT", "--containerd-address", b.o.containerd, "--namespace", b.o.namespace, "--output", "json", "-q"}
 	if b.o.key != "" {
 		args = append(args, "--key", b.o.key, "--no-tlog")
 	} else {
 		args = append(args, "--unsigned")
 	}
-	s := &Side{Name: "slsabox build", Command: "slsabox " + strings.Join(args, " ")}
+	args = append(args, extra...)
+	s := &Side{Name: name, Command: "slsabox " + strings.Join(args, " ")}
 	s.run = func(ctx context.Context, i int) (Sample, error) {
 		out := filepath.Join(b.tmp, fmt.Sprintf("out-%s-%d", filepath.Base(proj), i))
 		defer os.RemoveAll(out)
