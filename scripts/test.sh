@@ -45,6 +45,7 @@ unformatted=$(git ls-files -z '*.go' | xargs -0 gofmt -l)
 if [[ -n $unformatted ]]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi
 go vet ./...
 go vet -tags integration ./...
+go vet -tags slsabox_verifyonly ./cmd/slsabox  # the verify-only build, its tests included
 # The image helpers are modules of their own (their dependencies stay out of go.mod).
 for mod in scripts/images/toolbox scripts/images/suidbox; do (cd "$mod" && go vet ./...); done
 
