@@ -51,6 +51,7 @@ for mod in scripts/images/toolbox scripts/images/suidbox; do (cd "$mod" && go ve
 
 step "unit tests"
 go test -race -count=1 ./...
+go test -race -count=1 -tags slsabox_verifyonly ./cmd/slsabox  # cmd/slsabox's unit tests again, in the verify-only build
 (cd scripts/images/toolbox && go test -race -count=1 ./...)
 
 step "peer tools (cosign, crane, actionlint, act, local-kms, syft, shellcheck, action-validator, sbom-validate)"
