@@ -15,7 +15,8 @@
 #   inputs   go run ./bench/inputs: declared Go module inputs from a warm host cache
 #            against go mod download and go mod verify, for examples/go-deps (also from
 #            empty caches) and for slsabox's own go.sum.
-#   verify   scripts/bench-verify.sh: slsabox verify against cosign on a logged bundle,
+#   verify   scripts/bench-verify.sh: slsabox verify (its verify-only build and the
+#            full one) against cosign on a logged bundle,
 #            and the verifier's throughput per core.
 #   push     go run ./bench/push: slsabox push of examples/hello-image's signed build
 #            (built here first) against cosign attest --new-bundle-format of the same

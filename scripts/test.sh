@@ -45,11 +45,13 @@ unformatted=$(git ls-files -z '*.go' | xargs -0 gofmt -l)
 if [[ -n $unformatted ]]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi
 go vet ./...
 go vet -tags integration ./...
+go vet -tags slsabox_verifyonly ./cmd/slsabox  # the verify-only build, its tests included
 # The image helpers are modules of their own (their dependencies stay out of go.mod).
 for mod in scripts/images/toolbox scripts/images/suidbox; do (cd "$mod" && go vet ./...); done
 
 step "unit tests"
 go test -race -count=1 ./...
+go test -race -count=1 -tags slsabox_verifyonly ./cmd/slsabox  # cmd/slsabox's unit tests again, in the verify-only build
 (cd scripts/images/toolbox && go test -race -count=1 ./...)
 
 step "peer tools (cosign, crane, actionlint, act, local-kms, syft, shellcheck, action-validator, sbom-validate)"

@@ -1,19 +1,22 @@
 // Command verify measures offline verification, side by side in one run:
 //
-//	A: slsabox verify ARTIFACT --bundle B --key K.pub --trusted-root R (policy flags)
-//	B: cosign verify-blob-attestation --key K.pub --trusted-root R --type slsaprovenance1
-//	   --bundle B ARTIFACT
+//	A:  slsabox verify ARTIFACT --bundle B --key K.pub --trusted-root R (policy flags),
+//	    the verify-only build (-slsabox-verify; go build -tags slsabox_verifyonly)
+//	A2: the same command, the full build (-slsabox)
+//	B:  cosign verify-blob-attestation --key K.pub --trusted-root R --type slsaprovenance1
+//	    --bundle B ARTIFACT
 //
-// on the same bundle and artifact, alternating A, B, A, B..., medians; then the
-// library's throughput on one core (GOMAXPROCS=1): verifications per second of the
-// parsed bundle, and of parsing plus verifying.
+// on the same bundle and artifact, alternating A, A2, B, A, A2, B..., medians; then
+// the library's throughput on one core (GOMAXPROCS=1): verifications per second of the
+// parsed bundle, and of parsing plus verifying. The target of issue 14, at most 0.40x
+// cosign's wall time, is judged on A: the verify-only build is the consumer's verifier.
 //
 // The bundle is made here: a small artifact's provenance, signed with a fresh key
 // (attest) and logged to the Rekor at -rekor-url, whose trusted_root.json is
 // -trusted-root (scripts/rekor.sh start; scripts/rekor.sh trusted-root).
 //
 //	go run ./bench/verify -rekor-url $(scripts/rekor.sh url) -trusted-root $(scripts/rekor.sh trusted-root) \
-//	    -slsabox bin/slsabox -cosign $(go env GOPATH)/bin/cosign -n 20
+//	    -slsabox bin/slsabox -slsabox-verify bin/slsabox-verify -cosign $(go env GOPATH)/bin/cosign -n 20
 package main
 
 import (
@@ -28,6 +31,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -43,7 +47,8 @@ var profile, keep string
 func main() {
 	url := flag.String("rekor-url", "http://127.0.0.1:3410", "Rekor URL to log the bundle to")
 	trustedRoot := flag.String("trusted-root", "", "trusted_root.json of that log (required)")
-	slsabox := flag.String("slsabox", "bin/slsabox", "slsabox binary")
+	slsabox := flag.String("slsabox", "bin/slsabox", "slsabox binary, the full build (A2; empty: not measured)")
+	slsaboxVerify := flag.String("slsabox-verify", "bin/slsabox-verify", "slsabox's verify-only build (A, go build -tags slsabox_verifyonly; empty: not measured)")
 	cosign := flag.String("cosign", "cosign", "cosign binary")
 	n := flag.Int("n", 20, "runs per side")
 	dur := flag.Duration("throughput-time", 3*time.Second, "how long to run each of the two in-process throughput measurements (in 10 alternating rounds)")
@@ -55,13 +60,17 @@ func main() {
 		fmt.Fprintln(os.Stderr, "verify bench: -trusted-root is required (scripts/rekor.sh trusted-root)")
 		os.Exit(2)
 	}
-	if err := run(*url, *trustedRoot, *slsabox, *cosign, *n, *dur); err != nil {
+	if *slsabox == "" && *slsaboxVerify == "" {
+		fmt.Fprintln(os.Stderr, "verify bench: -slsabox and -slsabox-verify are both empty: nothing to measure against cosign")
+		os.Exit(2)
+	}
+	if err := run(*url, *trustedRoot, *slsabox, *slsaboxVerify, *cosign, *n, *dur); err != nil {
 		fmt.Fprintln(os.Stderr, "verify bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(url, trustedRoot, slsabox, cosign string, n int, dur time.Duration) error {
+func run(url, trustedRoot, slsabox, slsaboxVerify, cosign string, n int, dur time.Duration) error {
 	dir := keep
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "slsabox-verify-bench-")
@@ -126,12 +135,19 @@ func run(url, trustedRoot, slsabox, cosign string, n int, dur time.Duration) err
 	}
 	sourceURI := res.Source.URI
 
-	sideA := exec.Command(slsabox, "verify", at("artifact"), "--bundle", bundlePath, "--key", at("key.pub"),
-		"--trusted-root", trustedRoot, "--builder-id", builderID, "--source-uri", sourceURI, "-q")
-	sideB := exec.Command(cosign, "verify-blob-attestation", "--key", at("key.pub"), "--trusted-root", trustedRoot,
-		"--type", "slsaprovenance1", "--bundle", bundlePath, at("artifact"))
+	verifyArgs := []string{"verify", at("artifact"), "--bundle", bundlePath, "--key", at("key.pub"),
+		"--trusted-root", trustedRoot, "--builder-id", builderID, "--source-uri", sourceURI, "-q"}
+	var sides []side
+	if slsaboxVerify != "" {
+		sides = append(sides, side{"A", "slsabox verify (verify-only build)", exec.Command(slsaboxVerify, verifyArgs...)})
+	}
+	if slsabox != "" {
+		sides = append(sides, side{"A2", "slsabox verify (full build)", exec.Command(slsabox, verifyArgs...)})
+	}
+	sides = append(sides, side{"B", "cosign verify-blob-attestation", exec.Command(cosign, "verify-blob-attestation", "--key", at("key.pub"),
+		"--trusted-root", trustedRoot, "--type", "slsaprovenance1", "--bundle", bundlePath, at("artifact"))})
 	if n > 0 {
-		if err := sideBySide(n, len(artifact), sideA, sideB); err != nil {
+		if err := sideBySide(n, len(artifact), sides); err != nil {
 			return err
 		}
 	}
@@ -204,9 +220,16 @@ func run(url, trustedRoot, slsabox, cosign string, n int, dur time.Duration) err
 	return nil
 }
 
-// sideBySide runs a and b alternately n times each, after one untimed run of each
-// (both must accept the bundle; the first runs also warm the page cache).
-func sideBySide(n, size int, sideA, sideB *exec.Cmd) error {
+// side is one command the bench times.
+type side struct {
+	label, name string
+	cmd         *exec.Cmd
+}
+
+// sideBySide runs the sides in turn n times each, after one untimed run of each (all
+// must accept the bundle; the first runs also warm the page cache), and compares each
+// slsabox side with cosign, the last.
+func sideBySide(n, size int, sides []side) error {
 	type sample struct{ wall, cpu time.Duration }
 	runCmd := func(c *exec.Cmd) (sample, error) {
 		c = exec.Command(c.Path, c.Args[1:]...)
@@ -218,32 +241,45 @@ func sideBySide(n, size int, sideA, sideB *exec.Cmd) error {
 		}
 		return sample{d, c.ProcessState.UserTime() + c.ProcessState.SystemTime()}, nil
 	}
-	for _, c := range []*exec.Cmd{sideA, sideB} {
-		if _, err := runCmd(c); err != nil {
+	for _, s := range sides {
+		if _, err := runCmd(s.cmd); err != nil {
 			return err
 		}
 	}
-	var wa, wb, ca, cb []time.Duration
+	wall := make([][]time.Duration, len(sides))
+	cpu := make([][]time.Duration, len(sides))
 	for range n {
-		a, err := runCmd(sideA)
-		if err != nil {
-			return err
+		for i, s := range sides {
+			r, err := runCmd(s.cmd)
+			if err != nil {
+				return err
+			}
+			wall[i], cpu[i] = append(wall[i], r.wall), append(cpu[i], r.cpu)
 		}
-		b, err := runCmd(sideB)
-		if err != nil {
-			return err
-		}
-		wa, ca = append(wa, a.wall), append(ca, a.cpu)
-		wb, cb = append(wb, b.wall), append(cb, b.cpu)
 	}
-	ma, mb := stats.Median(wa), stats.Median(wb)
-	fmt.Printf("verifying one logged bundle and a %d KiB artifact offline, %d runs per side, alternating\n", size>>10, n)
-	fmt.Printf("  %-36s wall median %8s  min %8s  max %8s  cpu median %8s\n", "A slsabox verify (binary)",
-		stats.MS(ma), stats.MS(slices.Min(wa)), stats.MS(slices.Max(wa)), stats.MS(stats.Median(ca)))
-	fmt.Printf("  %-36s wall median %8s  min %8s  max %8s  cpu median %8s\n", "B cosign verify-blob-attestation",
-		stats.MS(mb), stats.MS(slices.Min(wb)), stats.MS(slices.Max(wb)), stats.MS(stats.Median(cb)))
-	fmt.Printf("  ratio A/B: wall median %.2fx (target at most 0.40x), wall min %.2fx, cpu median %.2fx\n",
-		float64(ma)/float64(mb), float64(slices.Min(wa))/float64(slices.Min(wb)), float64(stats.Median(ca))/float64(stats.Median(cb)))
+	labels := make([]string, len(sides))
+	for i, s := range sides {
+		labels[i] = s.label
+	}
+	fmt.Printf("verifying one logged bundle and a %d KiB artifact offline, %d runs per side, alternating %s\n", size>>10, n, strings.Join(labels, ", "))
+	for i, s := range sides {
+		fmt.Printf("  %-2s %-40s wall median %8s  min %8s  max %8s  cpu median %8s\n", s.label, s.name,
+			stats.MS(stats.Median(wall[i])), stats.MS(slices.Min(wall[i])), stats.MS(slices.Max(wall[i])), stats.MS(stats.Median(cpu[i])))
+	}
+	b := len(sides) - 1 // cosign
+	measuredA := false
+	for i, s := range sides[:b] {
+		target := "(no target: the target is judged on A, the verify-only build)"
+		if s.label == "A" {
+			target, measuredA = "(target at most 0.40x: the verify-only build, the consumer's verifier)", true
+		}
+		fmt.Printf("  ratio %s/B: wall median %.2fx %s, wall min %.2fx, cpu median %.2fx\n", s.label,
+			float64(stats.Median(wall[i]))/float64(stats.Median(wall[b])), target,
+			float64(slices.Min(wall[i]))/float64(slices.Min(wall[b])), float64(stats.Median(cpu[i]))/float64(stats.Median(cpu[b])))
+	}
+	if !measuredA {
+		fmt.Println("  the target (at most 0.40x) is judged on the verify-only build, not measured here: pass -slsabox-verify")
+	}
 	return nil
 }
 

@@ -7,14 +7,11 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/containerd/log"
-
 	_ "github.com/slsabox/slsabox/internal/lazygc" // first: no collection while packages initialize
 )
 
 func main() {
-	// containerd's client logs through logrus at info level; slsabox reports for itself.
-	log.L.Logger.SetLevel(log.ErrorLevel)
+	quietContainerdLog() // a no-op in the verify-only build, which has no containerd client
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

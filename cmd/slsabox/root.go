@@ -14,7 +14,6 @@ import (
 	"github.com/slsabox/slsabox/attest/ocipush"
 	"github.com/slsabox/slsabox/attest/verify"
 	"github.com/slsabox/slsabox/attest/verify/trustroot"
-	"github.com/slsabox/slsabox/builder"
 	"github.com/slsabox/slsabox/internal/hint"
 	"github.com/slsabox/slsabox/internal/lazygc"
 )
@@ -27,12 +26,9 @@ const (
 	exitEnvironment = 3 // containerd, the log, the network or the disk
 )
 
-// defaultContainerd is the socket of the private daemon scripts/containerd.sh starts.
-const defaultContainerd = "/run/slsabox/containerd/containerd.sock"
-
 type globalOptions struct {
-	containerd string
-	namespace  string
+	containerd string // the builder's commands only (builder_cmds.go)
+	namespace  string // the builder's commands only
 	output     string
 	quiet      bool
 }
@@ -66,11 +62,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	g := &globalOptions{}
 	stderr = termWriter{stderr} // progress, step logs and errors: no escape sequences
 	root := &cobra.Command{
-		Use:   "slsabox",
-		Short: "Hermetic builds with signed SLSA provenance",
-		Long: `slsabox runs a project's build inside an isolated containerd sandbox (no network,
-read-only image, non-root, no capabilities, resource limits) from the committed git
-tree, and records exactly what went in and what came out.`,
+		Use:           "slsabox",
+		Short:         rootShort,
+		Long:          rootLong,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -94,13 +88,12 @@ tree, and records exactly what went in and what came out.`,
 		return usageError{errors.New(msg)}
 	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.containerd, "containerd-address", envOr("SLSABOX_CONTAINERD", defaultContainerd), "containerd socket (absolute path; env SLSABOX_CONTAINERD)")
-	pf.StringVar(&g.namespace, "namespace", envOr("SLSABOX_NAMESPACE", builder.DefaultNamespace), "containerd namespace (env SLSABOX_NAMESPACE)")
+	addBuilderFlags(pf, g)
 	pf.StringVar(&g.output, "output", "text", "result format on stdout: text or json")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print only errors on stderr")
 
-	root.AddCommand(newBuildCmd(g), newUploadCmd(g), newKeygenCmd(g), newImageCmd(g), newSweepCmd(g), newVersionCmd(g), newVerifyCmd(g))
-	root.AddCommand(newRebuildCmd(g), newPushCmd(g), newSBOMCmd(g))
+	root.AddCommand(newUploadCmd(g), newKeygenCmd(g), newVersionCmd(g), newVerifyCmd(g), newPushCmd(g), newSBOMCmd(g))
+	addBuilderCmds(root, g) // or, in the verify-only build, commands that say it cannot build
 	for _, c := range root.Commands() {
 		usageArgs(c)
 	}
@@ -158,11 +151,11 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, verify.ErrNotVerified):
 		return exitFailed
-	case errors.As(err, &u), errors.Is(err, attest.ErrKey), errors.Is(err, attest.ErrInvalidProvenance),
-		errors.Is(err, builder.ErrInvalidRequest):
+	case errors.As(err, &u), errors.Is(err, attest.ErrKey), errors.Is(err, attest.ErrInvalidProvenance):
 		return exitUsage
-	case errors.Is(err, builder.ErrEnvironment), errors.Is(err, builder.ErrInterrupted):
-		return exitEnvironment
+	}
+	if code, ok := builderExitCode(err); ok {
+		return code
 	}
 	return exitFailed // the build or the artifact failed
 }
@@ -175,8 +168,8 @@ func hintFor(err error) string {
 	if errors.As(err, &u) {
 		return "run slsabox --help (or slsabox COMMAND --help) for usage"
 	}
-	if errors.Is(err, builder.ErrInterrupted) {
-		return "the build was cancelled and its containers removed; run it again"
+	if h := builderHint(err); h != "" {
+		return h
 	}
 	if errors.Is(err, attest.ErrWrongKey) {
 		return "pass the key the build signed with (its private key file, KMS URI or public key file)"
@@ -224,12 +217,4 @@ func (p progressWriter) Write(b []byte) (int, error) {
 		}
 	}
 	return len(b), nil
-}
-
-func (g *globalOptions) newBuilder(ctx context.Context, stderr io.Writer, opts ...builder.Option) (*builder.Builder, error) {
-	base := []builder.Option{builder.WithNamespace(g.namespace), builder.WithProgress(progressWriter{stderr, g.quiet})}
-	if !g.quiet {
-		base = append(base, builder.WithStepOutput(stderr))
-	}
-	return builder.New(ctx, g.containerd, append(base, opts...)...)
 }

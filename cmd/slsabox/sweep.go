@@ -1,3 +1,5 @@
+//go:build !slsabox_verifyonly
+
 package main
 
 import (

@@ -27,7 +27,6 @@ import (
 
 	"github.com/slsabox/slsabox/attest"
 	"github.com/slsabox/slsabox/attest/spec"
-	"github.com/slsabox/slsabox/builder"
 	"github.com/slsabox/slsabox/internal/ocitest"
 )
 
@@ -42,19 +41,20 @@ func signImages(t *testing.T, prefix string, images map[string]string) []byte {
 	t.Helper()
 	img := "sha256:" + strings.Repeat("a", 64)
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	res := &builder.Result{
-		BuildID:    "0123456789ab",
-		Definition: builder.DefinitionInfo{Path: "slsabox.yaml", SHA256: strings.Repeat("d", 64), Content: "version: 1\n"},
-		Source:     &builder.Source{RepoRoot: "/work/repo", Commit: strings.Repeat("c", 40), RemoteURL: "https://github.com/o/r"},
-		Image:      &builder.ResolvedImage{Ref: "docker.io/library/golang:1.26@" + img, Digest: img, ManifestDigest: img, Platform: "linux/amd64"},
+	// The build as describeBuild records one (written out here: these tests also run
+	// in the verify-only build, which has no builder).
+	b := &attest.Build{
+		Definition: attest.Definition{Path: "slsabox.yaml", SHA256: strings.Repeat("d", 64), Content: "version: 1\n"},
+		Source:     attest.Source{URI: ociTestSource, Ref: "refs/heads/main", Commit: strings.Repeat("c", 40)},
+		Image:      attest.Image{Ref: "docker.io/library/golang:1.26@" + img, Digest: img, ManifestDigest: img, Platform: "linux/amd64"},
 		StartedOn:  t0,
 		FinishedOn: t0.Add(time.Second),
 		LogSHA256:  strings.Repeat("f", 64),
 	}
 	for n, d := range images {
-		res.Images = append(res.Images, builder.ImageSubject{Name: n, Digest: d, MediaType: "application/vnd.oci.image.manifest.v1+json", Layout: "images/x"})
+		b.Subjects = append(b.Subjects, attest.Subject{Name: n, SHA256: strings.TrimPrefix(d, "sha256:"), Image: true})
 	}
-	st, err := attest.Provenance(describeBuild(res, ociTestSource, "refs/heads/main"), ociTestBuilder, attest.WithNoTlog())
+	st, err := attest.Provenance(b, ociTestBuilder, attest.WithNoTlog())
 	if err != nil {
 		t.Fatal(err)
 	}
