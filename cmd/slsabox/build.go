@@ -148,6 +148,10 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildOptions, dir string)
 		signer attest.Signer
 		tlog   attest.TransparencyLog
 	)
+	var pushErr error // --registry and --tag as given
+	if o.push {
+		pushErr = ocipush.CheckOptions(o.pushTo.options()...)
+	}
 	switch {
 	case o.push && o.unsigned:
 		return usageError{fmt.Errorf("--push conflicts with --unsigned: there is no provenance to attach")}
@@ -155,8 +159,8 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildOptions, dir string)
 		return usageError{fmt.Errorf("--registry needs --push")}
 	case len(o.pushTo.tags) > 0 && !o.push:
 		return usageError{fmt.Errorf("--tag needs --push")}
-	case o.push && ocipush.CheckOptions(o.pushTo.options()...) != nil:
-		return usageError{ocipush.CheckOptions(o.pushTo.options()...)}
+	case pushErr != nil:
+		return usageError{pushErr}
 	case o.needUserns && o.noUserns:
 		return usageError{fmt.Errorf("--no-userns conflicts with --require-userns")}
 	case keyless && (o.key != "" || o.unsigned):
