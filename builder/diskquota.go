@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -23,7 +25,7 @@ const diskDir = "disk"
 // an ext4 filesystem in a sparse file of the work directory, mounted at work/disk
 // through a loop device (nosuid, nodev), so that a step that writes without end fills
 // it, not the host's disk. The loop device is released when it is unmounted
-// (unmountDisk). Costs about 30 ms.
+// (unmountDisk).
 func mountDisk(ctx context.Context, work string, size int64) (string, error) {
 	img, dir := filepath.Join(work, "disk.img"), filepath.Join(work, diskDir)
 	f, err := os.OpenFile(img, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
@@ -63,34 +65,57 @@ func loopMount(img, dir string) error {
 		return err
 	}
 	defer backing.Close()
-	ctl, err := os.OpenFile("/dev/loop-control", os.O_RDWR|unix.O_CLOEXEC, 0)
+	loop, err := attachFreeLoop(backing)
 	if err != nil {
 		return err
+	}
+	// The device stays open until the mount holds it: its last close before that
+	// would detach it (autoclear).
+	err = unix.Mount(loop.Name(), dir, "ext4", unix.MS_NOSUID|unix.MS_NODEV, "")
+	if err != nil {
+		_ = unix.IoctlSetInt(int(loop.Fd()), unix.LOOP_CLR_FD, 0)
+		err = fmt.Errorf("mount %s on %s: %w", loop.Name(), dir, err)
+	}
+	loop.Close()
+	return err
+}
+
+// loopControl is the kernel's allocator of loop devices (a variable for tests).
+var loopControl = "/dev/loop-control"
+
+// attachFreeLoop attaches backing to a free loop device and returns the device,
+// open: the one loopControl hands out, or, without loopControl (a container given
+// loop devices alone), the first /dev/loopN that takes it, as util-linux does.
+func attachFreeLoop(backing *os.File) (*os.File, error) {
+	ctl, err := os.OpenFile(loopControl, os.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		devs, _ := filepath.Glob("/dev/loop[0-9]*")
+		for _, dev := range devs {
+			if loop, aerr := attachLoop(dev, backing); aerr == nil {
+				return loop, nil
+			}
+		}
+		return nil, fmt.Errorf("no free loop device: %w, and none of the %d devices /dev/loopN took the filesystem", err, len(devs))
 	}
 	defer ctl.Close()
 	// Another process may take the free device between the two calls: try again.
 	for attempt := 0; ; attempt++ {
 		n, err := unix.IoctlRetInt(int(ctl.Fd()), unix.LOOP_CTL_GET_FREE)
 		if err != nil {
-			return fmt.Errorf("finding a free loop device: %w", err)
+			return nil, fmt.Errorf("finding a free loop device: %w", err)
 		}
 		dev := "/dev/loop" + strconv.Itoa(n)
 		loop, err := attachLoop(dev, backing)
+		// A device the kernel has just made may take a moment to appear in /dev
+		// (udev), as util-linux allows for.
+		for wait := 0; errors.Is(err, fs.ErrNotExist) && wait < 16; wait++ {
+			time.Sleep(25 * time.Millisecond)
+			loop, err = attachLoop(dev, backing)
+		}
 		if errors.Is(err, unix.EBUSY) && attempt < 10 {
 			continue
 		}
-		if err != nil {
-			return err
-		}
-		// The device stays open until the mount holds it: its last close before that
-		// would detach it (autoclear).
-		err = unix.Mount(dev, dir, "ext4", unix.MS_NOSUID|unix.MS_NODEV, "")
-		if err != nil {
-			_ = unix.IoctlSetInt(int(loop.Fd()), unix.LOOP_CLR_FD, 0)
-			err = fmt.Errorf("mount %s on %s: %w", dev, dir, err)
-		}
-		loop.Close()
-		return err
+		return loop, err
 	}
 }
 

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -160,17 +162,54 @@ func TestSandboxDisk(t *testing.T) {
 
 // TestLoopMountAutoclear: the filesystem of limits.disk is mounted from a loop device
 // that the kernel detaches when it is unmounted (LO_FLAGS_AUTOCLEAR), so that no
-// build leaves a loop device behind.
+// build leaves a loop device behind: one at a time, four at once (each its own
+// device), and without /dev/loop-control (a container given loop devices alone).
 func TestLoopMountAutoclear(t *testing.T) {
-	dir := t.TempDir()
+	t.Run("one", func(t *testing.T) { checkLoopMount(t, t.TempDir()) })
+	t.Run("four at once", func(t *testing.T) {
+		var wg sync.WaitGroup
+		devs := make([]string, 4)
+		for i := range devs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				devs[i] = checkLoopMount(t, t.TempDir())
+			}()
+		}
+		wg.Wait()
+		slices.Sort(devs)
+		if len(slices.Compact(slices.Clone(devs))) != len(devs) {
+			t.Errorf("four filesystems at once shared loop devices: %v", devs)
+		}
+	})
+	t.Run("without loop-control", func(t *testing.T) {
+		saved := loopControl
+		loopControl = filepath.Join(t.TempDir(), "no-loop-control")
+		t.Cleanup(func() { loopControl = saved })
+		checkLoopMount(t, t.TempDir())
+	})
+}
+
+// checkLoopMount mounts a limits.disk filesystem in dir, checks how it is mounted,
+// unmounts it and waits for its loop device to be detached; it returns the device.
+// Safe to call from several goroutines (it reports with t.Errorf).
+func checkLoopMount(t *testing.T, dir string) string {
 	mnt, err := mountDisk(context.Background(), dir, 16<<20)
 	if err != nil {
-		t.Fatal(err)
+		t.Errorf("mountDisk: %v", err)
+		return ""
 	}
+	mounted := true
+	defer func() {
+		if mounted {
+			_ = unmountDisk(mnt)
+		}
+	}()
 	var dev string
 	mounts, err := os.ReadFile("/proc/self/mounts")
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err)
+		return ""
 	}
 	for _, l := range strings.Split(string(mounts), "\n") {
 		if f := strings.Fields(l); len(f) > 3 && f[1] == mnt {
@@ -181,8 +220,8 @@ func TestLoopMountAutoclear(t *testing.T) {
 		}
 	}
 	if !strings.HasPrefix(dev, "/dev/loop") {
-		_ = unmountDisk(mnt)
-		t.Fatalf("%s is not mounted from a loop device (%q)", mnt, dev)
+		t.Errorf("%s is not mounted from a loop device (%q)", mnt, dev)
+		return dev
 	}
 	backing := filepath.Join("/sys/block", filepath.Base(dev), "loop", "backing_file")
 	if b, err := os.ReadFile(backing); err != nil || strings.TrimSpace(string(b)) != filepath.Join(dir, "disk.img") {
@@ -191,17 +230,20 @@ func TestLoopMountAutoclear(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(mnt, "x"), []byte("x"), 0o600); err != nil {
 		t.Errorf("writing to the filesystem: %v", err)
 	}
+	mounted = false
 	if err := unmountDisk(mnt); err != nil {
-		t.Fatal(err)
+		t.Errorf("unmountDisk: %v", err)
+		return dev
 	}
 	// The kernel may detach the device a moment after the unmount.
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		b, err := os.ReadFile(backing)
 		if os.IsNotExist(err) || (err == nil && !strings.Contains(string(b), dir)) {
-			break
+			return dev
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s still attached to %q after the unmount", dev, b)
+			t.Errorf("%s still attached to %q after the unmount", dev, b)
+			return dev
 		}
 	}
 }
