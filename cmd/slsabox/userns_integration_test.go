@@ -17,16 +17,7 @@ import (
 // namespaces, and the signed provenance records the namespace, without the host range
 // (which --output json shows).
 func TestBuildRequireUserns(t *testing.T) {
-	testenv.Containerd(t)
-	image := testenv.Image(t, "testbox.tar")
-	repo := t.TempDir()
-	def := "version: 1\nimage: " + image + "\nsteps:\n  - name: build\n    run: [sh, -c, \"cat /proc/self/uid_map > /out/uid_map\"]\noutputs: [\"/out/*\"]\n"
-	if err := os.WriteFile(filepath.Join(repo, "slsabox.yaml"), []byte(def), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	gitInitCommit(t, repo)
-	key := keygen(t)
-	out := filepath.Join(t.TempDir(), "out")
+	repo, key, out := uidMapProject(t)
 	stdout, stderr, code := slsabox(t, "build", repo, "-o", out, "--key", key+".key", "--no-tlog", "--require-userns", "--output", "json")
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, stderr)
@@ -60,16 +51,7 @@ func TestBuildRequireUserns(t *testing.T) {
 // TestBuildNoUserns: --no-userns runs the step with the host's ids (its uid map is
 // the host's whole range), warns, and the provenance says so.
 func TestBuildNoUserns(t *testing.T) {
-	testenv.Containerd(t)
-	image := testenv.Image(t, "testbox.tar")
-	repo := t.TempDir()
-	def := "version: 1\nimage: " + image + "\nsteps:\n  - name: build\n    run: [sh, -c, \"cat /proc/self/uid_map > /out/uid_map\"]\noutputs: [\"/out/*\"]\n"
-	if err := os.WriteFile(filepath.Join(repo, "slsabox.yaml"), []byte(def), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	gitInitCommit(t, repo)
-	key := keygen(t)
-	out := filepath.Join(t.TempDir(), "out")
+	repo, key, out := uidMapProject(t)
 	_, stderr, code := slsabox(t, "build", repo, "-o", out, "--key", key+".key", "--no-tlog", "--no-userns")
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, stderr)
@@ -124,4 +106,21 @@ func provenanceUserns(t *testing.T, out string) (statement []byte, userns string
 		t.Fatal(err)
 	}
 	return payload, st.Predicate.BuildDefinition.InternalParameters.Sandbox.UserNamespace
+}
+
+// uidMapProject is a committed project whose step writes its uid map to /out/uid_map,
+// a key to sign it with, and an output directory.
+func uidMapProject(t *testing.T) (repo, key, out string) {
+	t.Helper()
+	testenv.Containerd(t)
+	image := testenv.Image(t, "testbox.tar")
+	repo = t.TempDir()
+	def := "version: 1\nimage: " + image + "\nsteps:\n  - name: build\n    run: [sh, -c, \"cat /proc/self/uid_map > /out/uid_map\"]\noutputs: [\"/out/*\"]\n"
+	if err := os.WriteFile(filepath.Join(repo, "slsabox.yaml"), []byte(def), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitInitCommit(t, repo)
+	key = keygen(t)
+	out = filepath.Join(t.TempDir(), "out")
+	return repo, key, out
 }
