@@ -2,8 +2,9 @@
 # The benchmarks of docs/performance.md (make bench runs them all):
 #   scripts/bench.sh [sandbox ARGS | load ARGS | inputs | verify ARGS | push ARGS]
 #   sandbox  go run ./bench/sandbox: (a) a trivial step through slsabox build against
-#            ctr run --rm, (b) a cold go build in the sandbox against the host; ARGS go
-#            to it, e.g. scripts/bench.sh sandbox -which a -n 20 -json bench.json
+#            ctr run --rm, (b) a cold go build in the sandbox (defences on) against the
+#            host, (c) the trivial step with the defences on against off and ctr; ARGS
+#            go to it, e.g. scripts/bench.sh sandbox -which a -n 20 -json bench.json
 #            (go run ./bench/sandbox -h lists the flags). A private containerd of its
 #            own (stopped again at the end if this script started it), the testbox and
 #            go-toolchain images in .cache/images, and bin/slsabox.
