@@ -165,43 +165,54 @@ func TestSandboxDisk(t *testing.T) {
 // build leaves a loop device behind: one at a time, four at once (each its own
 // device), and without /dev/loop-control (a container given loop devices alone).
 func TestLoopMountAutoclear(t *testing.T) {
-	t.Run("one", func(t *testing.T) { checkLoopMount(t, t.TempDir()) })
+	t.Run("one", func(t *testing.T) { checkLoopMount(t, t.TempDir(), func() {}) })
 	t.Run("four at once", func(t *testing.T) {
-		var wg sync.WaitGroup
+		// All four are mounted before any is unmounted: a device freed by one may
+		// be taken by the next, but two mounted at once never share one.
+		var mounted, wg sync.WaitGroup
+		mounted.Add(4)
 		devs := make([]string, 4)
 		for i := range devs {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				devs[i] = checkLoopMount(t, t.TempDir())
+				devs[i] = checkLoopMount(t, t.TempDir(), func() { mounted.Done(); mounted.Wait() })
 			}()
 		}
 		wg.Wait()
 		slices.Sort(devs)
 		if len(slices.Compact(slices.Clone(devs))) != len(devs) {
-			t.Errorf("four filesystems at once shared loop devices: %v", devs)
+			t.Errorf("four filesystems mounted at once shared loop devices: %v", devs)
 		}
 	})
 	t.Run("without loop-control", func(t *testing.T) {
 		saved := loopControl
 		loopControl = filepath.Join(t.TempDir(), "no-loop-control")
 		t.Cleanup(func() { loopControl = saved })
-		checkLoopMount(t, t.TempDir())
+		checkLoopMount(t, t.TempDir(), func() {})
 	})
 }
 
 // checkLoopMount mounts a limits.disk filesystem in dir, checks how it is mounted,
-// unmounts it and waits for its loop device to be detached; it returns the device.
-// Safe to call from several goroutines (it reports with t.Errorf).
-func checkLoopMount(t *testing.T, dir string) string {
+// calls mounted, unmounts it and waits for its loop device to be detached; it returns
+// the device. Safe to call from several goroutines (it reports with t.Errorf).
+func checkLoopMount(t *testing.T, dir string, mounted func()) string {
+	signalled := false
+	signal := func() {
+		if !signalled {
+			signalled = true
+			mounted()
+		}
+	}
+	defer signal() // on every early return too: the others wait for it
 	mnt, err := mountDisk(context.Background(), dir, 16<<20)
 	if err != nil {
 		t.Errorf("mountDisk: %v", err)
 		return ""
 	}
-	mounted := true
+	isMounted := true
 	defer func() {
-		if mounted {
+		if isMounted {
 			_ = unmountDisk(mnt)
 		}
 	}()
@@ -230,7 +241,8 @@ func checkLoopMount(t *testing.T, dir string) string {
 	if err := os.WriteFile(filepath.Join(mnt, "x"), []byte("x"), 0o600); err != nil {
 		t.Errorf("writing to the filesystem: %v", err)
 	}
-	mounted = false
+	signal()
+	isMounted = false
 	if err := unmountDisk(mnt); err != nil {
 		t.Errorf("unmountDisk: %v", err)
 		return dev
