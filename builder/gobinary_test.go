@@ -12,7 +12,6 @@ import (
 
 	"github.com/slsabox/slsabox/internal/filehash"
 	"github.com/slsabox/slsabox/internal/ociarchive"
-	"github.com/slsabox/slsabox/internal/ocilayout"
 )
 
 // The test binary is a Go binary with build info: the reader must find what the
@@ -221,11 +220,7 @@ func TestLayoutBinaries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := ocilayout.Open(dir, ocilayout.Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := openLayout(t, dir)
 	bins, err := layoutBinaries(l, t.TempDir(), 1<<32)
 	if err != nil {
 		t.Fatal(err)

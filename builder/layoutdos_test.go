@@ -19,23 +19,8 @@ import (
 // ocilayout.Open (blobs are checked once each); layoutBinaries must read each
 // manifest once, not walk every path (n^levels manifests, each layer re-scanned).
 func TestLayoutBinariesRepeatedManifests(t *testing.T) {
-	dir := t.TempDir()
-	blobs := filepath.Join(dir, "blobs", "sha256")
-	if err := os.MkdirAll(blobs, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	put := func(mt string, data []byte) ocilayout.Descriptor {
-		sum := sha256.Sum256(data)
-		h := hex.EncodeToString(sum[:])
-		if err := os.WriteFile(filepath.Join(blobs, h), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return ocilayout.Descriptor{MediaType: mt, Digest: "sha256:" + h, Size: int64(len(data))}
-	}
-	layer := put("application/vnd.oci.image.layer.v1.tar", make([]byte, 1024)) // an empty tar
-	config := put("application/vnd.oci.image.config.v1+json", []byte(`{}`))
-	m, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": ocilayout.MediaTypeOCIManifest, "config": config, "layers": []any{layer}})
-	d := put(ocilayout.MediaTypeOCIManifest, m)
+	hl := newHandLayout(t)
+	d := hl.image(make([]byte, 1024)) // an empty tar
 	const n, levels = 20, 3
 	for range levels {
 		list := make([]ocilayout.Descriptor, n)
@@ -43,16 +28,9 @@ func TestLayoutBinariesRepeatedManifests(t *testing.T) {
 			list[i] = d
 		}
 		idx, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": ocilayout.MediaTypeOCIIndex, "manifests": list})
-		d = put(ocilayout.MediaTypeOCIIndex, idx)
+		d = hl.put(ocilayout.MediaTypeOCIIndex, idx)
 	}
-	top, _ := json.Marshal(map[string]any{"schemaVersion": 2, "manifests": []any{d}})
-	os.WriteFile(filepath.Join(dir, "index.json"), top, 0o644)
-	os.WriteFile(filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644)
-	l, err := ocilayout.Open(dir, ocilayout.Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := hl.open(d)
 	t.Logf("Open: %d blobs", len(l.Blobs))
 	ms, err := imageManifests(l, l.Image, 0, map[string]bool{})
 	if err != nil {
@@ -88,28 +66,8 @@ func TestLayoutBinariesWhiteoutsAndLinks(t *testing.T) {
 	add(&tar.Header{Name: "bin/app2", Typeflag: tar.TypeLink, Linkname: "usr/bin/app"}, nil)
 	tw.Close()
 
-	dir := t.TempDir()
-	blobs := filepath.Join(dir, "blobs", "sha256")
-	os.MkdirAll(blobs, 0o755)
-	put := func(mt string, data []byte) ocilayout.Descriptor {
-		sum := sha256.Sum256(data)
-		h := hex.EncodeToString(sum[:])
-		os.WriteFile(filepath.Join(blobs, h), data, 0o644)
-		return ocilayout.Descriptor{MediaType: mt, Digest: "sha256:" + h, Size: int64(len(data))}
-	}
-	ld := put("application/vnd.oci.image.layer.v1.tar", layer.Bytes())
-	config := put("application/vnd.oci.image.config.v1+json", []byte(`{}`))
-	m, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": ocilayout.MediaTypeOCIManifest, "config": config, "layers": []any{ld}})
-	md := put(ocilayout.MediaTypeOCIManifest, m)
-	top, _ := json.Marshal(map[string]any{"schemaVersion": 2, "manifests": []any{md}})
-	os.WriteFile(filepath.Join(dir, "index.json"), top, 0o644)
-	os.WriteFile(filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644)
-	l, err := ocilayout.Open(dir, ocilayout.Limits{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	bins, err := layoutBinaries(l, t.TempDir(), 1<<32)
+	hl := newHandLayout(t)
+	bins, err := layoutBinaries(hl.open(hl.image(layer.Bytes())), t.TempDir(), 1<<32)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,4 +78,63 @@ func TestLayoutBinariesWhiteoutsAndLinks(t *testing.T) {
 	if strings.Join(paths, " ") != "/bin/app2 /usr/bin/app" {
 		t.Fatalf("binaries at %v, want /bin/app2 (a hard link) and /usr/bin/app (kept by its own layer's opaque marker)", paths)
 	}
+}
+
+// handLayout is an OCI layout written by hand in a test's temporary directory, for
+// layouts ociarchive would never write.
+type handLayout struct {
+	t   *testing.T
+	dir string
+}
+
+func newHandLayout(t *testing.T) *handLayout {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return &handLayout{t, dir}
+}
+
+// put stores data as a blob of media type mt and returns its descriptor.
+func (h *handLayout) put(mt string, data []byte) ocilayout.Descriptor {
+	h.t.Helper()
+	sum := sha256.Sum256(data)
+	hx := hex.EncodeToString(sum[:])
+	if err := os.WriteFile(filepath.Join(h.dir, "blobs", "sha256", hx), data, 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+	return ocilayout.Descriptor{MediaType: mt, Digest: "sha256:" + hx, Size: int64(len(data))}
+}
+
+// image stores an image of one layer and an empty config, and returns its manifest.
+func (h *handLayout) image(layer []byte) ocilayout.Descriptor {
+	ld := h.put("application/vnd.oci.image.layer.v1.tar", layer)
+	config := h.put("application/vnd.oci.image.config.v1+json", []byte(`{}`))
+	m, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": ocilayout.MediaTypeOCIManifest, "config": config, "layers": []any{ld}})
+	return h.put(ocilayout.MediaTypeOCIManifest, m)
+}
+
+// open writes the layout's index.json, naming top, and its oci-layout file, and
+// opens it (openLayout).
+func (h *handLayout) open(top ocilayout.Descriptor) *ocilayout.Layout {
+	h.t.Helper()
+	index, _ := json.Marshal(map[string]any{"schemaVersion": 2, "manifests": []any{top}})
+	for name, data := range map[string][]byte{"index.json": index, "oci-layout": []byte(`{"imageLayoutVersion":"1.0.0"}`)} {
+		if err := os.WriteFile(filepath.Join(h.dir, name), data, 0o644); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	return openLayout(h.t, h.dir)
+}
+
+// openLayout opens the OCI layout in dir, closed when the test ends.
+func openLayout(t *testing.T, dir string) *ocilayout.Layout {
+	t.Helper()
+	l, err := ocilayout.Open(dir, ocilayout.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
 }
