@@ -12,9 +12,10 @@
 #                             scripts/gvisor/shim-oom.patch applied. The shim lowers
 #                             its own oom_score_adj, which needs CAP_SYS_RESOURCE, and
 #                             some hosts' capability bounding set lacks it; patched, the
-#                             shim goes on with a warning when that write is refused,
-#                             and behaves as upstream's otherwise. The marker file
-#                             beside it records the version and the patch's sha256.
+#                             shim goes on when that write is refused (silently: a
+#                             log line would break containerd's reading of its start
+#                             answer), and behaves as upstream's otherwise. The marker
+#                             file beside it records the version and the patch's sha256.
 #   containerd, ctr           github.com/containerd/containerd/v2 at $containerd_version
 #                             (the gVisor shim needs containerd 1.7 or later; Debian 12
 #                             has 1.6)
@@ -222,18 +223,27 @@ start() {
 }
 
 # stop stops the daemon; like containerd.sh's, it leaves running containers (their
-# shims and runsc sandboxes) alone, but says when there are any.
+# shims and runsc sandboxes) alone, but says when there are any. When none is left,
+# it also unmounts what runsc never does: the empty network namespace it pins for
+# its gofers at ROOT/NAMESPACE/null-netns (runsc/container/null_netns.go in gVisor).
 stop() {
   if [[ -f $pidfile ]]; then
     daemon_stop 50 "$pidfile"
     say "stopped"
   fi
-  local left
+  local left m
   left=$(pgrep -c -f -- "--root=$run_dir/runsc/" || true)
   if ((left)); then
     say "warning: $left runsc processes of this daemon still run (pgrep -af -- --root=$run_dir/runsc/);"
     say "start it again and delete their tasks (ctr -a $sock -n NAMESPACE tasks kill -s KILL ID, then tasks delete ID)"
+    return 0
   fi
+  for m in "$run_dir"/runsc/*/null-netns; do
+    [[ -e $m ]] || continue
+    # Concurrent cold starts may have stacked several mounts there.
+    while umount "$m" 2>/dev/null; do :; done
+    rm -f "$m"
+  done
 }
 
 env_exports() {
