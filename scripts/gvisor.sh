@@ -29,8 +29,11 @@
 # shim stays reachable through the normal PATH. It writes runsc.toml, the runsc shim's
 # options for a container (this daemon's runsc and runsc root, --network=none,
 # --platform=systrap). The shim reads runsc flags only from the file a client names
-# per container, as the ConfigPath of the runtime options (runtimeoptions.v1.Options);
-# the daemon has no place for them. env prints, for eval, the exports
+# per container, as the ConfigPath of the runtime options (runtimeoptions.v1.Options;
+# ConfigBody is ignored); the daemon has no place for them. Every container of a pod
+# must name the same file: a subcontainer's runsc finds the sandbox under its root.
+# (Each gVisor shim's own socket is still made in /run/containerd/s, a path the shim
+# fixes.) env prints, for eval, the exports
 # SLSABOX_GVISOR_CONTAINERD (the socket), SLSABOX_GVISOR_BIN (the tools' directory)
 # and SLSABOX_GVISOR_RUNSC_CONFIG (runsc.toml).
 #
