@@ -38,7 +38,7 @@ func testResult() *Build {
 		Subjects: []Subject{{Name: "hello", SHA256: strings.Repeat("1", 64)},
 			{Name: "sub/hello.tar.gz", SHA256: strings.Repeat("2", 64)}},
 		Limits:     Limits{MemoryBytes: 2 << 30, Pids: 1024, Timeout: "20m0s", OutputSizeBytes: 4 << 30, CPUs: 1.5, LogSizeBytes: 64 << 20},
-		Sandbox:    Sandbox{UID: 48213, GID: 48213, Network: "none", RootFS: "read-only", Capabilities: "none", NoNewPrivs: true, Seccomp: "containerd-default-native", SeccompDigest: "sha256:" + strings.Repeat("e", 64), TmpSize: 2 << 30, Hostname: "slsabox", SourceWritable: true, CgroupNamespace: "private", CoreDumps: "disabled", UserNamespace: "private: ids 0-65535 mapped to 65536 host ids of this build only, none of them root"},
+		Sandbox:    Sandbox{UID: 48213, GID: 48213, Network: "none", RootFS: "read-only", Capabilities: "none", NoNewPrivs: true, Seccomp: "containerd-default-native", SeccompDigest: "sha256:" + strings.Repeat("e", 64), TmpSize: 2 << 30, Hostname: "slsabox", SourceWritable: true, CgroupNamespace: "private", CoreDumps: "disabled", UserNamespace: "private: ids 0-65535 mapped to 65536 host ids of this build only, none of them root", Runtime: "runc"},
 		Runtime:    Runtime{Containerd: "1.6.20", Runc: "1.1.5", Snapshotter: "overlayfs", Namespace: "slsabox"},
 		StartedOn:  t0,
 		FinishedOn: t0.Add(90 * time.Second),
@@ -126,10 +126,14 @@ func TestReadProvenance(t *testing.T) {
 	if len(r.Subjects) != 2 || r.Subjects[1].Name != "sub/hello.tar.gz" || r.Subjects[1].SHA256 != strings.Repeat("2", 64) {
 		t.Errorf("subjects = %+v", r.Subjects)
 	}
+	if r.Runtime != "runc" {
+		t.Errorf("runtime = %q", r.Runtime)
+	}
 	res.Source.Dirty = true
+	res.Sandbox.Runtime = "gvisor"
 	st, _ = Provenance(res, testBuilderID, testOpts...)
-	if r, err := ReadProvenance(st); err != nil || !r.Dirty {
-		t.Errorf("dirty tree not read back: %+v %v", r, err)
+	if r, err := ReadProvenance(st); err != nil || !r.Dirty || r.Runtime != "gvisor" {
+		t.Errorf("dirty tree or gVisor not read back: %+v %v", r, err)
 	}
 	st.PredicateType = "https://example.org/other"
 	if _, err := ReadProvenance(st); !errors.Is(err, ErrInvalidProvenance) {

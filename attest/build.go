@@ -134,12 +134,13 @@ type Sandbox struct {
 	CgroupNamespace string `json:"cgroupNamespace"`
 	CoreDumps       string `json:"coreDumps"`
 	UserNamespace   string `json:"userNamespace"`
+	Runtime         string `json:"runtime"`
 }
 
 // Runtime names the container runtime that ran the steps: versions go to
 // runDetails.builder.builderDependencies, snapshotter and namespace to
 // internalParameters.runtime.
 type Runtime struct {
-	Containerd, Runc       string
-	Snapshotter, Namespace string
+	Containerd, Runc, Runsc string // Runsc: gVisor's version, under gVisor
+	Snapshotter, Namespace  string
 }

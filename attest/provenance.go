@@ -194,7 +194,7 @@ func Provenance(b *Build, builderID string, opts ...ProvenanceOption) (*intoto.S
 		}
 		builderDeps = append(builderDeps, d)
 	}
-	for name, v := range map[string]string{"containerd": b.Runtime.Containerd, "runc": b.Runtime.Runc} {
+	for name, v := range map[string]string{"containerd": b.Runtime.Containerd, "runc": b.Runtime.Runc, "runsc": b.Runtime.Runsc} {
 		if v != "" {
 			builderDeps = append(builderDeps, &intoto.ResourceDescriptor{Name: name, Uri: "pkg:generic/" + name + "@" + v})
 		}

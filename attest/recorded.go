@@ -46,6 +46,9 @@ type RecordedBuild struct {
 	Inputs                                              []Input
 	Subjects                                            []Subject // name and sha256 of every artifact
 	SlsaboxVersion                                      string    // runDetails.builder.version.slsabox
+	// Runtime is internalParameters.sandbox.runtime: "runc" or "gvisor" ("" in
+	// provenance from before slsabox recorded it, all of it runc).
+	Runtime string
 }
 
 // ReadProvenance extracts the recorded build from a statement written by Provenance.
@@ -107,6 +110,7 @@ func ReadProvenance(st *intoto.Statement) (*RecordedBuild, error) {
 		return nil, fmt.Errorf("%w: the provenance records no builder image", ErrInvalidProvenance)
 	}
 	r.SlsaboxVersion = pred.GetRunDetails().GetBuilder().GetVersion()["slsabox"]
+	r.Runtime = str(bd.GetInternalParameters().AsMap()["sandbox"], "runtime")
 	for _, s := range st.GetSubject() {
 		r.Subjects = append(r.Subjects, Subject{Name: s.GetName(), SHA256: strings.ToLower(s.GetDigest()["sha256"])})
 	}

@@ -3,9 +3,7 @@
 package builder
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/slsabox/slsabox/internal/testenv"
 )
 
 // TestSandbox32BitSyscalls checks what the sandbox guarantees about the 32-bit
@@ -102,6 +102,12 @@ func TestSandboxX32Syscalls(t *testing.T) {
 	dir := h.project(fmt.Sprintf(`  - name: x32
     run: [sh, -c, "printf '%s' > /tmp/x32 && chmod +x /tmp/x32 && echo running && exec /tmp/x32"]`, yamlOctal(elf)), "")
 	_, _, err := h.build(context.Background(), dir)
+	if testenv.GVisor() && errors.Is(err, ErrStepFailed) && strings.Contains(err.Error(), "exit status 42") {
+		// gVisor implements no x32 system call: its Sentry answers ENOSYS, and the
+		// call never reaches the host kernel.
+		t.Logf("under gVisor the x32 call was refused with ENOSYS (exit 42), in the Sentry")
+		return
+	}
 	if !errors.Is(err, ErrStepFailed) || !strings.Contains(err.Error(), "exit status 159") {
 		t.Fatalf("err = %v, want the step killed by SIGSYS (exit status 159)\nlog:\n%s", err, h.log)
 	}
@@ -145,26 +151,7 @@ func x32ELF() []byte {
 }
 
 // elf64 wraps machine code into a minimal static x86-64 ELF executable.
-func elf64(code []byte) []byte {
-	const base, ehsize, phsize = 0x400000, 64, 56
-	total := uint64(ehsize + phsize + len(code))
-	var b bytes.Buffer
-	b.WriteString("\x7fELF")
-	b.Write([]byte{2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0})
-	le := func(v any) { _ = binary.Write(&b, binary.LittleEndian, v) }
-	le(uint16(2))                      // ET_EXEC
-	le(uint16(0x3e))                   // x86-64
-	le(uint32(1))                      // version
-	le(uint64(base + ehsize + phsize)) // entry
-	le(uint64(ehsize))                 // program headers
-	le(uint64(0))                      // no section headers
-	le(uint32(0))                      // flags
-	le([]uint16{ehsize, phsize, 1, 0, 0, 0})
-	le([]uint32{1, 5})                              // PT_LOAD, R+X
-	le([]uint64{0, base, base, total, total, 4096}) // offset, vaddr, paddr, filesz, memsz, align
-	b.Write(code)
-	return b.Bytes()
-}
+func elf64(code []byte) []byte { return staticELF(62, code) }
 
 // yamlOctal writes b as printf octal escapes, with the backslashes doubled for a
 // double-quoted YAML string.

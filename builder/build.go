@@ -42,6 +42,8 @@ type config struct {
 	goProxy     string // GOPROXY for gomod inputs; "" means the host's
 	uid, gid    uint32
 	userns      UsernsMode
+	runtime     string // RuntimeRunc, RuntimeGVisor, or "": the definition's
+	runsc       string // the runsc of gVisor steps; "": the one on $PATH
 	progress    io.Writer
 	stepOutput  io.Writer
 }
@@ -145,8 +147,10 @@ func (b *Builder) Sweep(ctx context.Context, all bool) (SweepReport, error) {
 
 // Runtime names the daemon and runtime that ran the build.
 type Runtime struct {
-	Containerd  string `json:"containerd"`
-	Runc        string `json:"runc"`
+	Containerd string `json:"containerd"`
+	Runc       string `json:"runc,omitempty"`
+	// Runsc is gVisor's version, for a build run under gVisor.
+	Runsc       string `json:"runsc,omitempty"`
 	Snapshotter string `json:"snapshotter"`
 	Namespace   string `json:"namespace"`
 }
@@ -322,6 +326,19 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		}
 	}
 	res.Def = def
+	runtimeName, err := chooseRuntime(b.cfg.runtime, def)
+	if err != nil {
+		return nil, err
+	}
+	var runsc string // under gVisor: the runsc the steps run with
+	if runtimeName == RuntimeGVisor {
+		if runsc, err = findRunsc(b.cfg.runsc); err != nil {
+			return nil, err
+		}
+		if err := checkGVisorDaemon(ctx, b.c); err != nil {
+			return nil, err
+		}
+	}
 	res.Definition = DefinitionInfo{Path: relTo(req.SourceDir, req.DefinitionFile), SHA256: def.Digest, Content: string(def.Raw)}
 	res.Limits = LimitsInfo{MemoryBytes: def.Limits.Memory, Pids: def.Limits.Pids, Timeout: def.Limits.Timeout.String(),
 		OutputSizeBytes: def.Limits.OutputSize, CPUs: def.Limits.CPUs, LogSizeBytes: def.Limits.LogSize, DiskBytes: def.Limits.Disk}
@@ -378,8 +395,16 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		}
 	}
 
-	rt := make(chan Runtime, 1) // containerd's and runc's versions, asked meanwhile
-	go func(ctx context.Context) { rt <- b.runtime(ctx, runcVersion(ctx)) }(ctx)
+	rt := make(chan Runtime, 1) // containerd's and runc's (or runsc's) versions, asked meanwhile
+	go func(ctx context.Context) {
+		if runtimeName == RuntimeGVisor {
+			r := b.runtime(ctx, "")
+			r.Runsc = runscVersion(ctx, runsc)
+			rt <- r
+			return
+		}
+		rt <- b.runtime(ctx, runcVersion(ctx))
+	}(ctx)
 
 	// The source export (git, on this host) and then the declared inputs run beside
 	// what the daemon prepares: the sweep, the lease and the image. Nothing returns
@@ -493,7 +518,20 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	res.Runtime = <-rt
 	res.Sandbox = Sandbox{UID: b.cfg.uid, GID: b.cfg.gid, Network: "none", RootFS: "read-only", Capabilities: "none",
 		NoNewPrivs: true, Seccomp: seccompProfile, SeccompDigest: seccompDigest(), TmpSize: tmpSize(def.Limits),
-		Hostname: "slsabox", SourceWritable: true, CgroupNamespace: "private", CoreDumps: "disabled", UserNamespace: uns.record}
+		Hostname: "slsabox", SourceWritable: true, CgroupNamespace: "private", CoreDumps: "disabled", UserNamespace: uns.record,
+		Runtime: runtimeName}
+	var pod *gvisorPod // the build's gVisor sandbox, which every step joins
+	if runtimeName == RuntimeGVisor {
+		b.progressf("starting the build's gVisor sandbox")
+		if pod, err = startPod(ctx, b.c, fmt.Sprintf("slsabox-%s-pod", res.BuildID), work, runsc, labels, res.Sandbox, ids, def.Limits); err != nil {
+			return res, err
+		}
+		defer func() { // after every step's container is gone
+			if perr := pod.stop(cleanCtx); perr != nil && err == nil {
+				err = perr
+			}
+		}()
+	}
 
 	logFile, err := os.Create(filepath.Join(work, "build.log"))
 	if err != nil {
@@ -513,6 +551,10 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 			snapshotter: b.cfg.snapshotter, parent: img.snapshotParent, sandbox: res.Sandbox, ids: ids,
 			args: st.Run, env: inputs.env(stepEnv(img.Env, st.Env, src.CommitTime)), limits: def.Limits,
 			srcDir: srcDir, outDir: outDir, inputsDir: inputs.dir, fifoDir: fifoDir, stdout: stdout, stderr: stderr,
+		}
+		if pod != nil {
+			run.ctrOpts, run.specOpts = pod.stepOpts()
+			run.pod = pod
 		}
 		if disk != "" {
 			if run.tmpDir, err = stepTmp(disk, i, owner(0)); err != nil {

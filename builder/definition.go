@@ -16,6 +16,9 @@ type Definition struct {
 	Outputs []string      // glob patterns under /out; "**" matches any number of directories
 	Images  []OutputImage // container images, subjects beside the files; outputs may be empty when set
 	Limits  Limits
+	// Runtime is sandbox.runtime: RuntimeRunc, RuntimeGVisor, or "" when the file does
+	// not say (runc, unless the caller asks for gVisor).
+	Runtime string
 }
 
 // Input is a dependency fetched by the control plane and mounted read-only at /inputs.

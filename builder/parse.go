@@ -103,6 +103,7 @@ func parseDefinition(file string, data []byte) (*Definition, error) {
 		"outputs": func(n *yaml.Node) error { return p.outputs(n, def) },
 		"limits":  func(n *yaml.Node) error { return p.limits(n, def) },
 		"images":  func(n *yaml.Node) error { return p.images(n, def) },
+		"sandbox": func(n *yaml.Node) error { return p.sandbox(n, def) },
 	}, "version", "image", "steps"); err != nil {
 		return nil, err
 	}
@@ -369,6 +370,24 @@ func validPattern(s string) error {
 		}
 	}
 	return nil
+}
+
+// sandbox reads sandbox: {runtime: runc|gvisor}.
+func (p *defParser) sandbox(n *yaml.Node, def *Definition) error {
+	return p.mapping(n, "sandbox", map[string]func(*yaml.Node) error{
+		"runtime": func(v *yaml.Node) error {
+			s, err := p.scalar(v, "sandbox.runtime")
+			if err != nil {
+				return err
+			}
+			if s != RuntimeRunc && s != RuntimeGVisor {
+				return p.fail(v, fmt.Sprintf("sandbox.runtime %q is not a runtime slsabox knows", s),
+					"write runtime: runc (the default) or runtime: gvisor (steps under gVisor's user-space kernel, docs/config.md)")
+			}
+			def.Runtime = s
+			return nil
+		},
+	})
 }
 
 func (p *defParser) limits(n *yaml.Node, def *Definition) error {

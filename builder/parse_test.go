@@ -17,6 +17,7 @@ steps:
     env: {CGO_ENABLED: "0"}
 outputs: ["/out/*"]
 limits: {memory: 512MiB, pids: 256, timeout: 90s, output_size: 1GiB, cpus: 1.5, log_size: 8MiB, disk: 10GiB}
+sandbox: {runtime: gvisor}
 `
 
 const hex64 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -42,6 +43,9 @@ func TestParseDefinitionValid(t *testing.T) {
 	if len(def.Digest) != 64 {
 		t.Errorf("digest = %q", def.Digest)
 	}
+	if def.Runtime != RuntimeGVisor {
+		t.Errorf("runtime = %q", def.Runtime)
+	}
 }
 
 func TestParseDefinitionDefaults(t *testing.T) {
@@ -49,8 +53,8 @@ func TestParseDefinitionDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if def.Limits != defaultLimits {
-		t.Errorf("limits = %+v", def.Limits)
+	if def.Limits != defaultLimits || def.Runtime != "" {
+		t.Errorf("limits = %+v, runtime %q", def.Limits, def.Runtime)
 	}
 	if def.Image.Name != "reg.example/go:1" {
 		t.Errorf("image name = %q", def.Image.Name)
@@ -91,6 +95,8 @@ func TestParseDefinitionErrors(t *testing.T) {
 		{"cpus NaN", "version: 1\n" + img + steps + outs + "limits: {cpus: NaN}\n", 5, "limits.cpus", "cpus: 2"},
 		{"tiny log", "version: 1\n" + img + steps + outs + "limits: {log_size: 1KiB}\n", 5, "limits.log_size", "raise it"},
 		{"tiny disk", "version: 1\n" + img + steps + outs + "limits: {disk: 1MiB}\n", 5, "limits.disk", "raise it"},
+		{"unknown runtime", "version: 1\n" + img + steps + outs + "sandbox: {runtime: kata}\n", 5, `sandbox.runtime "kata"`, "runtime: gvisor"},
+		{"unknown sandbox key", "version: 1\n" + img + steps + outs + "sandbox: {network: host}\n", 5, `unknown key "network"`, "known keys"},
 		{"unknown limit", "version: 1\n" + img + steps + outs + "limits: {cpu: 2}\n", 5, `unknown key "cpu"`, "known keys"},
 		{"input sha", "version: 1\n" + img + "inputs: [{url: https://x/y, sha256: abc}]\n" + steps + outs, 3, "sha256 must be 64", "sha256sum"},
 		{"input http", "version: 1\n" + img + "inputs: [{url: ftp://x/y, sha256: " + hex64 + "}]\n" + steps + outs, 3, "not an http(s) URL", "https://"},

@@ -37,6 +37,9 @@ type Sandbox struct {
 	// UserNamespace is "private: ..." (usernsRecord) when steps ran in a user namespace
 	// of their own, or "none: REASON".
 	UserNamespace string `json:"userNamespace"`
+	// Runtime is RuntimeRunc (steps on the host kernel) or RuntimeGVisor (steps under
+	// gVisor's user-space kernel, in one pod per build).
+	Runtime string `json:"runtime"`
 }
 
 // defaultSandboxUID is the user steps run as. No account on a normal host has it, so a

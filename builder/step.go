@@ -12,6 +12,7 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/snapshots"
 	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/typeurl/v2"
 	"github.com/slsabox/slsabox/internal/hint"
@@ -51,6 +52,12 @@ type stepRun struct {
 	fifoDir     string
 	stdout      io.Writer
 	stderr      io.Writer
+	// ctrOpts and specOpts add to the container a runtime needs (gVisor: its shim,
+	// and the annotations that make the step join the build's pod).
+	ctrOpts  []containerd.NewContainerOpts
+	specOpts []oci.SpecOpts
+	// pod is the build's gVisor sandbox, nil under runc.
+	pod *gvisorPod
 }
 
 // cleanupTimeout bounds the removal of a step's container after it ran or failed.
@@ -71,13 +78,14 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 	if _, err := sn.View(ctx, s.id, s.parent, snapshots.WithLabels(s.labels)); err != nil {
 		return s.envErr(ctx, "creating the root file system view", err)
 	}
-	ctr, err := s.c.NewContainer(ctx, s.id,
+	spec := append(stepSpec(s.sandbox, s.ids, s.args, s.env, s.limits,
+		stepMounts(s.srcDir, s.outDir, s.inputsDir, s.tmpDir, s.sandbox.TmpSize)), s.specOpts...)
+	ctr, err := s.c.NewContainer(ctx, s.id, append([]containerd.NewContainerOpts{
 		containerd.WithSnapshotter(s.snapshotter),
 		containerd.WithSnapshot(s.id),
 		containerd.WithContainerLabels(s.labels),
-		containerd.WithNewSpec(stepSpec(s.sandbox, s.ids, s.args, s.env, s.limits,
-			stepMounts(s.srcDir, s.outDir, s.inputsDir, s.tmpDir, s.sandbox.TmpSize))...),
-	)
+		containerd.WithNewSpec(spec...),
+	}, s.ctrOpts...)...)
 	if err != nil {
 		_ = sn.Remove(cleanCtx, s.id)
 		return s.envErr(ctx, "creating the container", err)
@@ -171,6 +179,12 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 			}
 			if killedFor != nil {
 				return killedFor
+			}
+			if s.pod != nil && code == 128 {
+				if reason, gone := s.pod.sandboxGone(cleanCtx, s.limits); gone {
+					return hint.Wrapf(&StepError{Step: res.Name, ExitCode: res.ExitCode, Err: ErrStepFailed, Reason: reason},
+						"raise limits.memory or limits.pids in slsabox.yaml if the build needs more; under gVisor they bound the whole sandbox")
+				}
 			}
 			if code != 0 {
 				return hint.Wrapf(&StepError{Step: res.Name, ExitCode: res.ExitCode, Err: ErrStepFailed, Reason: fmt.Sprintf("exit status %d", code)},
@@ -267,7 +281,8 @@ func (s *stepRun) sample(ctx context.Context, task containerd.Task, res *StepRes
 	switch st := v.(type) {
 	case *v1.Metrics:
 		if mem := st.GetMemory(); mem != nil {
-			res.PeakMemory = max(res.PeakMemory, mem.GetUsage().GetMax(), mem.GetSwap().GetMax())
+			// gVisor's shim reports the usage of the moment only: its samples' maximum.
+			res.PeakMemory = max(res.PeakMemory, mem.GetUsage().GetMax(), mem.GetSwap().GetMax(), mem.GetUsage().GetUsage())
 		}
 		res.CPUTime = max(res.CPUTime, st.GetCPU().GetUsage().GetTotal())
 		if st.GetMemoryOomControl().GetOomKill() > 0 {

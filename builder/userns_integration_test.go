@@ -27,8 +27,15 @@ import (
 func TestSandboxUserNamespace(t *testing.T) {
 	h := newHarness(t)
 	work := t.TempDir()
-	b, err := New(context.Background(), testenv.Containerd(t), WithStepOutput(&lockedWriter{w: h.log}),
-		WithNamespace(testNamespace), WithWorkDir(work), WithUserNamespace(UsernsRequire))
+	// gVisor's gofer runs as the build's ids: it must pass through (the test's
+	// directories are 0700).
+	for _, d := range []string{work, filepath.Dir(work)} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := New(context.Background(), testenv.Containerd(t), append(runtimeOpts(), WithStepOutput(&lockedWriter{w: h.log}),
+		WithNamespace(testNamespace), WithWorkDir(work), WithUserNamespace(UsernsRequire))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,6 +49,7 @@ func TestSandboxUserNamespace(t *testing.T) {
 	var (
 		mu       sync.Mutex
 		procIDs  = map[string]bool{} // "uid gid" lines of /proc/PID/status
+		gvProcs  = map[string]bool{} // under gVisor: mappedProcs
 		fileIDs  = map[string]bool{} // "uid:gid" of out/f and src/f
 		watching = make(chan struct{})
 		done     = make(chan struct{})
@@ -53,6 +61,13 @@ func TestSandboxUserNamespace(t *testing.T) {
 				mu.Lock()
 				procIDs[ids] = true
 				mu.Unlock()
+			}
+			if testenv.GVisor() {
+				for _, p := range mappedProcs() {
+					mu.Lock()
+					gvProcs[p] = true
+					mu.Unlock()
+				}
 			}
 			for _, f := range []string{"out/f", "src/f"} {
 				matches, _ := filepath.Glob(filepath.Join(work, "slsabox-*", f))
@@ -80,8 +95,43 @@ func TestSandboxUserNamespace(t *testing.T) {
 	}
 	log := h.log.String()
 
+	if res.HostIDs == "" || !strings.HasPrefix(res.Sandbox.UserNamespace, "private:") {
+		t.Fatalf("user namespace not recorded: hostIds %q, sandbox.userNamespace %q", res.HostIDs, res.Sandbox.UserNamespace)
+	}
+	var first, last uint64
+	if _, err := fmt.Sscanf(res.HostIDs, "%d-%d", &first, &last); err != nil || last-first+1 != idRangeSize || first < idRangeStart {
+		t.Fatalf("hostIds = %q", res.HostIDs)
+	}
+	if testenv.GVisor() {
+		// The step reads gVisor's own map (0 0 4294967295): its ids are the
+		// Sentry's, and the Sentry's are a user namespace of the host. What the
+		// host sees, the Sentry and the gofer, must run on the build's range.
+		mu.Lock()
+		seen := 0
+		for p := range gvProcs {
+			var base, uid, gid uint64
+			if _, err := fmt.Sscanf(p, "%d: %d %d", &base, &uid, &gid); err != nil || base != first {
+				continue
+			}
+			seen++
+			if uid < first || uid > last || gid < first || gid > last {
+				t.Errorf("on the host, a process of the build's gVisor sandbox runs outside the build's ids %s: %s", res.HostIDs, p)
+			}
+			if !strings.Contains(p, fmt.Sprintf("uid_map 0 %d %d", first, idRangeSize)) {
+				t.Errorf("on the host, a process of the build's gVisor sandbox has another uid map than 0 %d %d: %s", first, idRangeSize, p)
+			}
+		}
+		mu.Unlock()
+		if seen == 0 {
+			t.Errorf("never saw the build's gVisor sandbox on the host in a user namespace on %s; saw %v", res.HostIDs, gvProcs)
+		}
+		t.Logf("the host's view of the build's gVisor sandbox: %d processes, e.g. %v", seen, firstKey(gvProcs))
+	}
 	uidMap, gidMap := idMapLines(t, log, "uid_map", "gid_map"), idMapLines(t, log, "gid_map", "end")
 	for name, m := range map[string][][3]uint64{"uid_map": uidMap, "gid_map": gidMap} {
+		if testenv.GVisor() {
+			break // gVisor's own map, checked on the host above
+		}
 		if len(m) == 0 {
 			t.Fatalf("%s: no mapping in the log:\n%s", name, log)
 		}
@@ -94,14 +144,7 @@ func TestSandboxUserNamespace(t *testing.T) {
 			}
 		}
 	}
-	if res.HostIDs == "" || !strings.HasPrefix(res.Sandbox.UserNamespace, "private:") {
-		t.Fatalf("user namespace not recorded: hostIds %q, sandbox.userNamespace %q", res.HostIDs, res.Sandbox.UserNamespace)
-	}
-	var first, last uint64
-	if _, err := fmt.Sscanf(res.HostIDs, "%d-%d", &first, &last); err != nil || last-first+1 != idRangeSize || first < idRangeStart {
-		t.Fatalf("hostIds = %q", res.HostIDs)
-	}
-	if want := [3]uint64{0, first, idRangeSize}; len(uidMap) != 1 || uidMap[0] != want || len(gidMap) != 1 || gidMap[0] != want {
+	if want := [3]uint64{0, first, idRangeSize}; !testenv.GVisor() && (len(uidMap) != 1 || uidMap[0] != want || len(gidMap) != 1 || gidMap[0] != want) {
 		t.Errorf("uid_map %v, gid_map %v; want the one line %v", uidMap, gidMap, want)
 	}
 
@@ -118,7 +161,11 @@ func TestSandboxUserNamespace(t *testing.T) {
 	host := fmt.Sprintf("%d %d", first+defaultSandboxUID, first+defaultSandboxUID)
 	mu.Lock()
 	defer mu.Unlock()
-	if len(procIDs) == 0 {
+	if testenv.GVisor() {
+		if len(procIDs) != 0 {
+			t.Errorf("under gVisor the step's process showed on the host: %v", procIDs)
+		}
+	} else if len(procIDs) == 0 {
 		t.Errorf("never saw the step's process on the host")
 	}
 	for ids := range procIDs {
@@ -198,29 +245,68 @@ func sleeperIDs(arg string) []string {
 		if len(args) != 2 || filepath.Base(args[0]) != "sleep" || args[1] != arg {
 			continue
 		}
-		status, err := os.ReadFile(filepath.Join("/proc", e.Name(), "status"))
+		if v := procUIDGID(e.Name()); v != "" {
+			ids = append(ids, v)
+		}
+	}
+	return ids
+}
+
+// procUIDGID is "UID GID" of process pid as ps -o uid,gid shows them (all four ids
+// when they differ), or "" when it is gone.
+func procUIDGID(pid string) string {
+	status, err := os.ReadFile(filepath.Join("/proc", pid, "status"))
+	if err != nil {
+		return ""
+	}
+	var uid, gid string
+	sc := bufio.NewScanner(bytes.NewReader(status))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 5 && (f[0] == "Uid:" || f[0] == "Gid:") {
+			v := strings.Join(f[1:], " ")
+			if f[1] == f[2] && f[2] == f[3] && f[3] == f[4] {
+				v = f[1]
+			}
+			if f[0] == "Uid:" {
+				uid = v
+			} else {
+				gid = v
+			}
+		}
+	}
+	return uid + " " + gid
+}
+
+// mappedProcs returns, for each host process in a user namespace whose uid map
+// starts at a host id at or above idRangeStart (a build's range), "BASE: UID GID
+// (NAME)": under gVisor, the step's processes live in the Sentry, and these, the
+// Sentry's and the gofer's, are what the host sees of a build.
+func mappedProcs() []string {
+	var out []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		m, err := os.ReadFile(filepath.Join("/proc", e.Name(), "uid_map"))
 		if err != nil {
 			continue
 		}
-		var uid, gid string
-		sc := bufio.NewScanner(bytes.NewReader(status))
-		for sc.Scan() {
-			f := strings.Fields(sc.Text())
-			if len(f) == 5 && (f[0] == "Uid:" || f[0] == "Gid:") {
-				v := strings.Join(f[1:], " ")
-				if f[1] == f[2] && f[2] == f[3] && f[3] == f[4] {
-					v = f[1]
-				}
-				if f[0] == "Uid:" {
-					uid = v
-				} else {
-					gid = v
-				}
-			}
+		f := strings.Fields(string(m))
+		if len(f) < 3 {
+			continue
 		}
-		ids = append(ids, uid+" "+gid)
+		base, err := strconv.ParseUint(f[1], 10, 64)
+		if err != nil || base < idRangeStart {
+			continue
+		}
+		comm, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
+		if ids := procUIDGID(e.Name()); ids != "" {
+			out = append(out, fmt.Sprintf("%d: %s (%s; uid_map %s)", base, ids, strings.TrimSpace(string(comm)), strings.Join(f, " ")))
+		}
 	}
-	return ids
+	return out
 }
 
 // regexpLine reports whether a line of log matches the regular expression re.
@@ -258,4 +344,12 @@ func idMapLines(t *testing.T, log, from, to string) [][3]uint64 {
 		}
 	}
 	return m
+}
+
+// firstKey returns one key of m, for a log line.
+func firstKey(m map[string]bool) string {
+	for k := range m {
+		return k
+	}
+	return ""
 }

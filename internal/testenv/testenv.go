@@ -216,3 +216,35 @@ func RekorScript(t testing.TB) string {
 	}
 	return filepath.Join(RepoRoot(t), "scripts", "rekor.sh")
 }
+
+// Runtime is the runtime the sandbox tests run steps with: SLSABOX_RUNTIME (which
+// slsabox build reads too), "runc" (the default) or "gvisor". scripts/test.sh runs
+// the sandbox and hostile suites a second time under gVisor, against the containerd
+// of scripts/gvisor.sh.
+func Runtime() string {
+	if r := os.Getenv("SLSABOX_RUNTIME"); r != "" {
+		return r
+	}
+	return "runc"
+}
+
+// GVisor says whether the tests run steps under gVisor (Runtime).
+func GVisor() bool { return Runtime() == "gvisor" }
+
+// GVisorContainerd returns the socket of a containerd that runs gVisor steps
+// (SLSABOX_GVISOR_CONTAINERD; scripts/gvisor.sh start runs one and scripts/test.sh
+// sets it), after checking that slsabox finds a runsc (SLSABOX_RUNSC, else PATH).
+func GVisorContainerd(t testing.TB) string {
+	t.Helper()
+	addr := os.Getenv("SLSABOX_GVISOR_CONTAINERD")
+	if addr == "" {
+		missing(t, "SLSABOX_GVISOR_CONTAINERD is not set: eval \"$(scripts/gvisor.sh env)\" after scripts/gvisor.sh start")
+	}
+	if _, err := os.Stat(addr); err != nil {
+		missing(t, "gVisor containerd socket %s: %v", addr, err)
+	}
+	if _, err := exec.LookPath("runsc"); err != nil && os.Getenv("SLSABOX_RUNSC") == "" {
+		missing(t, "SLSABOX_RUNSC is not set and runsc is not on PATH: eval \"$(scripts/gvisor.sh env)\" sets it")
+	}
+	return addr
+}
