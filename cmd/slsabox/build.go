@@ -31,6 +31,7 @@ type buildOptions struct {
 	workDir      string
 	needUserns   bool
 	noUserns     bool
+	runtime      runtimeFlag
 	key          string
 	unsigned     bool
 	noTlog       bool
@@ -66,6 +67,11 @@ Where the kernel cannot make one, the build warns and the provenance records
 sandbox.userNamespace "none: REASON"; --require-userns refuses such a build (exit 3).
 --no-userns turns it off (recorded as "none: turned off by the caller"): for
 measuring what it costs, and for images whose files a step must read as their owner.
+With --runtime gvisor (or sandbox: {runtime: gvisor} in slsabox.yaml) the steps run
+under gVisor's user-space kernel, one gVisor sandbox per build: a step's system calls
+reach gVisor's Sentry, not the host kernel. It needs a containerd 1.7 or later with
+containerd-shim-runsc-v1 and runsc (scripts/gvisor.sh start runs one; pass its
+address with --containerd-address). The provenance records sandbox.runtime.
 
 Declared inputs (inputs: in slsabox.yaml) are fetched by slsabox before the first step,
 outside the sandbox: url files checked against their sha256, Go modules against go.sum
@@ -111,6 +117,7 @@ interrupted.`,
 	f.StringVar(&o.workDir, "work-dir", "", "where the source copy and step outputs live during the build (default $TMPDIR)")
 	f.BoolVar(&o.needUserns, "require-userns", false, "refuse to build (exit 3) where steps cannot run in a user namespace, instead of warning and recording it")
 	f.BoolVar(&o.noUserns, "no-userns", false, "run steps without a user namespace (unsafe: uid 48213 in a step is uid 48213 on the host; recorded in the provenance)")
+	o.runtime.register(f)
 	f.StringVar(&o.key, "key", os.Getenv("SLSABOX_KEY"), "signing key: PEM file or KMS URI (env SLSABOX_KEY; passphrase in $"+attest.PassphraseEnv+")")
 	f.BoolVar(&o.unsigned, "unsigned", false, "write no provenance at all (unsafe: consumers can verify nothing)")
 	f.BoolVar(&o.noTlog, "no-tlog", false, "do not log the signed provenance to a transparency log (recorded in the provenance as externalParameters.noTlog)")
@@ -231,6 +238,7 @@ func runBuild(cmd *cobra.Command, g *globalOptions, o *buildOptions, dir string)
 	case o.noUserns:
 		opts = append(opts, builder.WithUserNamespace(builder.UsernsOffUnsafe))
 	}
+	opts = append(opts, o.runtime.options()...)
 	b, err := g.newBuilder(ctx, stderr, append(opts, o.inputs.options()...)...)
 	if err != nil {
 		return err

@@ -37,6 +37,7 @@ type rebuildOptions struct {
 	inputs    inputFlags
 	workDir   string
 	userns    bool // --require-userns
+	runtime   runtimeFlag
 	vsa       vsaFlags
 }
 
@@ -60,6 +61,29 @@ func (f *inputFlags) options() []builder.Option {
 	}
 	if f.goProxy != "" {
 		opts = append(opts, builder.WithGoProxy(f.goProxy))
+	}
+	return opts
+}
+
+// runtimeFlag is --runtime, the runtime a build's or a rebuild's steps run with.
+// runtimeFlag is --runtime, the runtime a build's or a rebuild's steps run with, and
+// --runsc, the runsc of gVisor steps.
+type runtimeFlag struct{ name, runsc string }
+
+func (f *runtimeFlag) register(fs interface {
+	StringVar(*string, string, string, string)
+}) {
+	fs.StringVar(&f.name, "runtime", os.Getenv("SLSABOX_RUNTIME"), "runtime the steps run with: runc, or gvisor (gVisor's user-space kernel; needs containerd 1.7+ with its runsc shim, see scripts/gvisor.sh) (env SLSABOX_RUNTIME; default the definition's sandbox.runtime, else runc)")
+	fs.StringVar(&f.runsc, "runsc", os.Getenv("SLSABOX_RUNSC"), "absolute path of the runsc that gVisor steps run with, which the provenance records (env SLSABOX_RUNSC; default runsc on PATH)")
+}
+
+func (f *runtimeFlag) options() []builder.Option {
+	var opts []builder.Option
+	if f.name != "" {
+		opts = append(opts, builder.WithRuntime(f.name))
+	}
+	if f.runsc != "" {
+		opts = append(opts, builder.WithRunsc(f.runsc))
 	}
 	return opts
 }
@@ -110,6 +134,7 @@ bundle did not verify; 2 bad input (flags, bundle, a dirty recorded build); 3 en
 	o.identity.register(f)
 	f.StringVarP(&o.out, "out", "o", "", "keep the rebuilt artifacts here (default: a temporary directory, removed)")
 	f.StringVar(&o.workDir, "work-dir", "", "where the checkout, source copy and step outputs live (default $TMPDIR)")
+	o.runtime.register(f)
 	f.BoolVar(&o.userns, "require-userns", false, "refuse to rebuild (exit 3) where steps cannot run in a user namespace, instead of warning")
 	o.inputs.register(f)
 	o.vsa.register(f)
@@ -295,6 +320,12 @@ func rebuild(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *rebui
 	if o.userns {
 		bopts = append(bopts, builder.WithUserNamespace(builder.UsernsRequire))
 	}
+	// The recorded runtime, unless --runtime names one: a build run under gVisor by
+	// the caller's choice (not its definition's) runs under gVisor again.
+	if o.runtime.name == "" && rec.Runtime == builder.RuntimeGVisor {
+		bopts = append(bopts, builder.WithRuntime(builder.RuntimeGVisor))
+	}
+	bopts = append(bopts, o.runtime.options()...)
 	bld, err := g.newBuilder(ctx, stderr, append(bopts, o.inputs.options()...)...)
 	if err != nil {
 		return nil, err
