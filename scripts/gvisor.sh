@@ -34,8 +34,9 @@
 # must name the same file: a subcontainer's runsc finds the sandbox under its root.
 # (Each gVisor shim's own socket is still made in /run/containerd/s, a path the shim
 # fixes.) env prints, for eval, the exports
-# SLSABOX_GVISOR_CONTAINERD (the socket), SLSABOX_GVISOR_BIN (the tools' directory)
-# and SLSABOX_GVISOR_RUNSC_CONFIG (runsc.toml).
+# SLSABOX_GVISOR_CONTAINERD (the socket), SLSABOX_GVISOR_BIN (the tools' directory),
+# SLSABOX_GVISOR_RUNSC_CONFIG (runsc.toml, for ctr) and SLSABOX_RUNSC (the runsc that
+# slsabox build --runtime gvisor names to the shim and records).
 #
 # Environment:
 #   SLSABOX_GVISOR_RUN   socket, state, log, runsc.toml and runsc's root
@@ -253,6 +254,8 @@ env_exports() {
   printf 'export SLSABOX_GVISOR_CONTAINERD=%q\n' "$sock"
   printf 'export SLSABOX_GVISOR_BIN=%q\n' "$tool_dir"
   printf 'export SLSABOX_GVISOR_RUNSC_CONFIG=%q\n' "$runsc_config"
+  # The runsc slsabox names in each build's runsc options, and whose version it records.
+  printf 'export SLSABOX_RUNSC=%q\n' "$tool_dir/runsc"
 }
 
 case ${1:-} in

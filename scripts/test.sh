@@ -4,7 +4,9 @@
 #   2. a private containerd (own root, state and socket; CRI off), installed from
 #      Debian when missing, and the test images built locally;
 #   3. the integration tests (-tags integration) against that containerd, among them
-#      the GitHub Action run for real by nektos/act (internal/actiontest).
+#      the GitHub Action run for real by nektos/act (internal/actiontest);
+#   4. the sandbox and hostile suites again with every step under gVisor, against a
+#      private containerd 2.4.2 with runsc (scripts/gvisor.sh; pinned, built static).
 # In CI (CI=true) a missing service fails the tests instead of skipping them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -95,6 +97,12 @@ scripts/images/testbox.sh "$SLSABOX_TEST_IMAGES"
 scripts/images/go-toolchain.sh "$SLSABOX_TEST_IMAGES"
 scripts/images/debian-c.sh "$SLSABOX_TEST_IMAGES"   # minutes the first time, cached after
 
+step "gVisor: runsc, its shim and containerd 2.4.2 (pinned, built static; minutes the first time), and a private containerd that runs them"
+scripts/gvisor.sh start
+trap 'summary; scripts/gvisor.sh stop; scripts/keyless.sh stop; scripts/rekor.sh stop; scripts/registry.sh oci stop; scripts/registry.sh stop; scripts/containerd.sh stop' EXIT
+# SLSABOX_GVISOR_CONTAINERD and SLSABOX_RUNSC: TestGVisorBuild below, and the gVisor pass.
+eval "$(scripts/gvisor.sh env)"
+
 step "integration tests (containerd $(containerd --version | awk '{print $3}'))"
 # -p 1: one package at a time, since one test restarts the daemon under the others.
 # The keyless tests run in the next pass, inside the keyless stack's namespace.
@@ -106,3 +114,11 @@ step "keyless integration tests, inside the keyless stack's network namespace"
   # ./internal/actiontest: the GitHub Action signing keyless under act (TestKeylessActionWithAct).
   scripts/keyless.sh exec go test -race -count=1 -p 1 -timeout 30m -tags integration -run Keyless ./attest ./cmd/slsabox ./internal/actiontest
 )
+
+step "sandbox and hostile suites again, with every step under gVisor (containerd 2.4.2, runsc)"
+# The builder's sandbox tests (hostile steps, limits, user namespace, 32-bit and x32
+# system calls, sweep, restart) and the CLI's hostile repositories, against the gVisor
+# daemon; SLSABOX_RUNTIME makes both the tests' builders and slsabox build use gVisor.
+SLSABOX_RUNTIME=gvisor SLSABOX_CONTAINERD=$SLSABOX_GVISOR_CONTAINERD \
+  go test -race -count=1 -p 1 -timeout 20m -tags integration \
+  -run 'TestSandbox|TestLoopMountAutoclear|TestHostileRepository|TestHiddenDefinitionEdit|TestGitHubCheckoutMismatch' ./builder ./cmd/slsabox
