@@ -7,7 +7,9 @@
 #            go to it, e.g. scripts/bench.sh sandbox -which a -n 20 -json bench.json
 #            (go run ./bench/sandbox -h lists the flags). A private containerd of its
 #            own (stopped again at the end if this script started it), the testbox and
-#            go-toolchain images in .cache/images, and bin/slsabox.
+#            go-toolchain images in .cache/images, and bin/slsabox. (g) and (h), gVisor
+#            against runc, need the gVisor containerd first: scripts/gvisor.sh start &&
+#            eval "$(scripts/gvisor.sh env)"; scripts/bench.sh sandbox -which g,h.
 #   load     go run ./bench/load: 8 builds in series against the same 8 at once on one
 #            containerd, (a) a trivial step and (b) a short step that waits and
 #            writes; the throughput ratio against 1.6x. ARGS go to it, e.g.

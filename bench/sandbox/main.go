@@ -49,6 +49,11 @@ Measures, alternating the sides and taking the median of -n runs each:
   (c) the trivial step of (a) with the sandbox's defences on (user namespace,
       limits.disk, limits.cpus) vs off (--no-userns, no disk or CPU limit) vs
       ctr run --rm; target: on at most 1.10x off
+  (g) the trivial step of (a) under gVisor (--runtime gvisor, on -gvisor-containerd)
+      vs runc vs ctr run --rm; no target: what gVisor costs a build
+  (h) the cold go build of (b) under gVisor vs runc vs the host; no target
+(g) and (h) need the containerd of scripts/gvisor.sh and SLSABOX_RUNSC (eval
+"$(scripts/gvisor.sh env)"); they are not in the default -which.
 Needs root, a running containerd (scripts/containerd.sh start), bin/slsabox and
 the image archives; scripts/bench.sh (make bench) prepares all of them.
 
@@ -68,6 +73,7 @@ type options struct {
 	jsonOut    string
 	key        string
 	keep       bool
+	gvisor     string // the socket of a containerd that runs gVisor steps, for (g) and (h)
 }
 
 func main() {
@@ -79,7 +85,8 @@ func main() {
 	}
 	flag.IntVar(&o.n, "n", 10, "measured runs per side (at least 10 for a report)")
 	flag.IntVar(&o.warmup, "warmup", 1, "unmeasured runs per side before measuring")
-	flag.StringVar(&which, "which", "a,b,c", "benchmarks to run, comma-separated: a, b, c")
+	flag.StringVar(&which, "which", "a,b,c", "benchmarks to run, comma-separated: a, b, c, g, h")
+	flag.StringVar(&o.gvisor, "gvisor-containerd", os.Getenv("SLSABOX_GVISOR_CONTAINERD"), "containerd socket that runs gVisor steps, for (g) and (h) (env SLSABOX_GVISOR_CONTAINERD; scripts/gvisor.sh start)")
 	flag.StringVar(&o.containerd, "containerd", benchenv.EnvOr("SLSABOX_CONTAINERD", "/run/slsabox/containerd/containerd.sock"), "containerd socket (env SLSABOX_CONTAINERD)")
 	flag.StringVar(&o.namespace, "namespace", "slsabox-bench", "containerd namespace for both slsabox and ctr")
 	flag.StringVar(&o.slsabox, "slsabox", "bin/slsabox", "slsabox binary")
@@ -95,8 +102,11 @@ func main() {
 		benchenv.Fail(fmt.Errorf("unexpected arguments %q", flag.Args()), "flags only; see -h")
 	}
 	for _, w := range strings.Split(which, ",") {
-		if w = strings.TrimSpace(w); w != "a" && w != "b" && w != "c" {
-			benchenv.Fail(fmt.Errorf("-which %q: want a comma-separated list of a, b and c", which), "")
+		if w = strings.TrimSpace(w); !slices.Contains([]string{"a", "b", "c", "g", "h"}, w) {
+			benchenv.Fail(fmt.Errorf("-which %q: want a comma-separated list of a, b, c, g and h", which), "")
+		}
+		if (w == "g" || w == "h") && o.gvisor == "" {
+			benchenv.Fail(fmt.Errorf("-which %s needs -gvisor-containerd", w), `scripts/gvisor.sh start && eval "$(scripts/gvisor.sh env)"`)
 		}
 		o.which = append(o.which, strings.TrimSpace(w))
 	}
@@ -212,6 +222,10 @@ func run(ctx context.Context, o options) (*Report, error) {
 			bm, err = b.goBuild(ctx)
 		case "c":
 			bm, err = b.defences(ctx)
+		case "g":
+			bm, err = b.gvisorTrivial(ctx)
+		case "h":
+			bm, err = b.gvisorGoBuild(ctx)
 		}
 		if bm != nil {
 			rep.Benchmarks = append(rep.Benchmarks, *bm)
@@ -316,7 +330,39 @@ func (b *bench) goBuild(ctx context.Context) (*Benchmark, error) {
 	if err != nil {
 		return nil, fmt.Errorf("host go %s: %w", b.o.hostGo, err)
 	}
-	proj, err := b.project("gofmt", img, `steps:
+	proj, host, err := b.gofmtProject(ctx, img, "gofmt")
+	if err != nil {
+		return nil, err
+	}
+	bm := &Benchmark{ID: "b", Title: "cold go build cmd/gofmt, " + strings.TrimSpace(string(ver)), Target: 1.05,
+		Sides: []*Side{b.slsaboxSide(proj), host}}
+	bm.Notes = append(bm.Notes, b.signingNote(),
+		"the sandbox runs with its defences on: a user namespace, limits.disk 4GiB (/tmp, and with it GOCACHE, on that filesystem) and limits.cpus "+fmt.Sprint(runtime.NumCPU()),
+		"the host's GOCACHE is a fresh directory under $TMPDIR",
+		"both builds read GOROOT at /usr/local/go, which is in the page cache after the warm-up")
+	err = b.measure(ctx, bm)
+	if err == nil {
+		bm.SameBinary = sameBinary(bm)
+	}
+	return bm, err
+}
+
+// sameBinary says whether every side of bm built the same bytes.
+func sameBinary(bm *Benchmark) *bool {
+	same := true
+	want := bm.Sides[0].Samples[0].SHA256
+	for _, s := range bm.Sides {
+		for _, x := range s.Samples {
+			same = same && x.SHA256 == want
+		}
+	}
+	return &same
+}
+
+// gofmtProject is the project of (b) and (h), a cold go build of cmd/gofmt in img,
+// and the same build on the host.
+func (b *bench) gofmtProject(ctx context.Context, img image, name string) (string, *Side, error) {
+	proj, err := b.project(name, img, `steps:
   - name: gofmt
     run: [go, build, -o, /out/gofmt, cmd/gofmt]
     env: {GOCACHE: /tmp/gocache, CGO_ENABLED: "0", GOFLAGS: -trimpath}
@@ -324,11 +370,11 @@ outputs: ["/out/gofmt"]
 limits: {memory: 4GiB, timeout: 10m, disk: 4GiB, cpus: `+fmt.Sprint(runtime.NumCPU())+`}
 `)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	empty := filepath.Join(b.tmp, "host-cwd")
+	empty := filepath.Join(b.tmp, "host-cwd-"+name)
 	if err := os.Mkdir(empty, 0o755); err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	host := &Side{Name: "host go build",
 		Command: "GOCACHE=$(mktemp -d) CGO_ENABLED=0 GOFLAGS=-trimpath GOTOOLCHAIN=local GOENV=off " + b.o.hostGo + " build -o OUT cmd/gofmt"}
@@ -351,22 +397,61 @@ limits: {memory: 4GiB, timeout: 10m, disk: 4GiB, cpus: `+fmt.Sprint(runtime.NumC
 		cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 		return Sample{Wall: wall, CPU: cpu.Seconds(), SHA256: sum}, err
 	}
-	bm := &Benchmark{ID: "b", Title: "cold go build cmd/gofmt, " + strings.TrimSpace(string(ver)), Target: 1.05,
-		Sides: []*Side{b.slsaboxSide(proj), host}}
+	return proj, host, nil
+}
+
+// gvisorArgs run a slsabox side's build under gVisor, on the gVisor containerd.
+func (b *bench) gvisorArgs() []string {
+	return []string{"--runtime", "gvisor", "--containerd-address", b.o.gvisor}
+}
+
+// gvisorTrivial is (g): the trivial step of (a) under gVisor, against runc and ctr.
+func (b *bench) gvisorTrivial(ctx context.Context) (*Benchmark, error) {
+	img, err := b.image(ctx, b.o.testbox)
+	if err != nil {
+		return nil, err
+	}
+	proj, err := b.project("gvisor-trivial", img, `steps:
+  - name: noop
+    run: [sh, -c, ": > /out/x"]
+outputs: ["/out/x"]
+`)
+	if err != nil {
+		return nil, err
+	}
+	plain := []string{"-a", b.o.containerd, "-n", b.o.namespace, "run", "--rm", "--snapshotter", "overlayfs", img.name, "ID", "sh", "-c", ": > /out/x"}
+	bm := &Benchmark{ID: "g", Title: "gVisor against runc, trivial step, " + img.name, Sides: []*Side{
+		b.slsaboxSideNamed("slsabox build, gVisor", proj, b.gvisorArgs()...),
+		b.slsaboxSideNamed("slsabox build, runc", proj),
+		b.ctrSide("ctr run --rm", plain),
+	}}
 	bm.Notes = append(bm.Notes, b.signingNote(),
-		"the sandbox runs with its defences on: a user namespace, limits.disk 4GiB (/tmp, and with it GOCACHE, on that filesystem) and limits.cpus "+fmt.Sprint(runtime.NumCPU()),
-		"the host's GOCACHE is a fresh directory under $TMPDIR",
-		"both builds read GOROOT at /usr/local/go, which is in the page cache after the warm-up")
+		"gVisor: containerd 2.4.2 and runsc (scripts/gvisor.sh), one gVisor sandbox per build (a pod: a root container that waits, the step a container that joins it); runc: the default containerd",
+		"no target: the ratio is what running the steps under gVisor costs a build")
+	return bm, b.measure(ctx, bm)
+}
+
+// gvisorGoBuild is (h): the cold go build of (b) under gVisor, against runc and the host.
+func (b *bench) gvisorGoBuild(ctx context.Context) (*Benchmark, error) {
+	img, err := b.image(ctx, b.o.goImage)
+	if err != nil {
+		return nil, err
+	}
+	proj, host, err := b.gofmtProject(ctx, img, "gvisor-gofmt")
+	if err != nil {
+		return nil, err
+	}
+	bm := &Benchmark{ID: "h", Title: "gVisor against runc, cold go build cmd/gofmt", Sides: []*Side{
+		b.slsaboxSideNamed("slsabox build, gVisor", proj, b.gvisorArgs()...),
+		b.slsaboxSideNamed("slsabox build, runc", proj),
+		host,
+	}}
+	bm.Notes = append(bm.Notes, b.signingNote(),
+		"both sandboxes with the defences of (b): a user namespace, limits.disk 4GiB, limits.cpus "+fmt.Sprint(runtime.NumCPU()),
+		"no target: the ratio is what running the steps under gVisor costs a build that makes many system calls")
 	err = b.measure(ctx, bm)
 	if err == nil {
-		same := true
-		want := bm.Sides[0].Samples[0].SHA256
-		for _, s := range bm.Sides {
-			for _, x := range s.Samples {
-				same = same && x.SHA256 == want
-			}
-		}
-		bm.SameBinary = &same
+		bm.SameBinary = sameBinary(bm)
 	}
 	return bm, err
 }
@@ -402,7 +487,7 @@ func (b *bench) measure(ctx context.Context, bm *Benchmark) error {
 		}
 	}
 	bm.Ratio = bm.Sides[0].Median / bm.Sides[1].Median
-	bm.Pass = bm.Ratio <= bm.Target
+	bm.Pass = bm.Target == 0 || bm.Ratio <= bm.Target // 0: no target, a figure to report
 	return nil
 }
 
@@ -641,7 +726,7 @@ func (r *Report) Print(w io.Writer) {
 				fmt.Fprintf(w, "  %-30s %8.3fs   (step: container create to removal)\n", "  of which step", s.StepMedian)
 				fmt.Fprintf(w, "  %-30s %8.3fs   (builder.Build: startedOn to finishedOn)\n", "  of which Build", s.BuildMedian)
 			}
-			if bm.ID == "b" && s.CPUMedian > 0 {
+			if (bm.ID == "b" || bm.ID == "h") && s.CPUMedian > 0 {
 				fmt.Fprintf(w, "  %-30s %8.3fs   (user+system of the build's processes)\n", "  CPU time", s.CPUMedian)
 			}
 		}
@@ -650,7 +735,11 @@ func (r *Report) Print(w io.Writer) {
 			if !bm.Pass {
 				verdict = "FAIL"
 			}
-			fmt.Fprintf(w, "  slsabox / %s: %.3fx (target <= %.2fx): %s\n", bm.Sides[1].Name, bm.Ratio, bm.Target, verdict)
+			if bm.Target == 0 {
+				fmt.Fprintf(w, "  %s / %s: %.3fx (no target)\n", bm.Sides[0].Name, bm.Sides[1].Name, bm.Ratio)
+			} else {
+				fmt.Fprintf(w, "  slsabox / %s: %.3fx (target <= %.2fx): %s\n", bm.Sides[1].Name, bm.Ratio, bm.Target, verdict)
+			}
 		}
 		if bm.SameBinary != nil {
 			if *bm.SameBinary {
