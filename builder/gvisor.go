@@ -15,7 +15,6 @@ import (
 
 	runtimeoptions "github.com/containerd/containerd/api/types/runtimeoptions/v1"
 	containerd "github.com/containerd/containerd/v2/client"
-	"github.com/containerd/containerd/v2/contrib/seccomp"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/containerd/v2/pkg/oci"
 
@@ -168,28 +167,13 @@ func startPod(ctx context.Context, c *containerd.Client, id, work, runsc string,
 	p.ctr, err = c.NewContainer(ctx, id,
 		containerd.WithContainerLabels(labels),
 		containerd.WithRuntime(runscShim, p.opts),
-		containerd.WithNewSpec(
-			oci.WithProcessArgs("/pause"),
+		// A step's spec, with its limits and isolation, that runs the pause program
+		// from root, and no binds.
+		containerd.WithNewSpec(append(stepSpec(sb, ids, []string{"/pause"}, nil, limits, nil),
 			oci.WithProcessCwd("/"),
-			oci.WithHostname(sb.Hostname),
 			oci.WithRootFSPath(root),
-			oci.WithRootFSReadonly(),
-			oci.WithUIDGID(sb.UID, sb.GID),
-			withExactEnv(nil),
-			withNoCapabilities,
-			oci.WithNoNewPrivileges,
-			oci.WithMemoryLimit(uint64(limits.Memory)),
-			oci.WithMemorySwap(limits.Memory),
-			oci.WithPidsLimit(limits.Pids),
-			withCPUQuota(limits.CPUs),
-			withNoCoreDumps,
-			withNewNetworkNamespace,
-			withNewCgroupNamespace,
-			withUserNamespace(ids),
-			seccomp.WithDefaultProfile(),
-			withNativeSyscallsOnly,
 			oci.WithAnnotations(map[string]string{annotationContainerType: "sandbox"}),
-		),
+		)...),
 	)
 	if err != nil {
 		return nil, hint.Wrapf(fmt.Errorf("%w: creating the gVisor pod: %w", ErrEnvironment, err), "check containerd's log")

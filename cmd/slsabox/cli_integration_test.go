@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -365,4 +366,55 @@ func TestCLISignalCleansUp(t *testing.T) {
 			}
 		})
 	}
+}
+
+// bundlePayload returns the in-toto statement signed in the DSSE envelope of the
+// Sigstore bundle at path.
+func bundlePayload(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b struct {
+		DSSE struct {
+			Payload string `json:"payload"`
+		} `json:"dsseEnvelope"`
+	}
+	if err := json.Unmarshal(data, &b); err != nil {
+		t.Fatal(err)
+	}
+	payload, err := base64.StdEncoding.DecodeString(b.DSSE.Payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return payload
+}
+
+// provenanceStatement reads the in-toto statement of the signed provenance in out.
+func provenanceStatement(t *testing.T, out string) (st struct {
+	Predicate struct {
+		BuildDefinition struct {
+			InternalParameters struct {
+				Sandbox struct {
+					Runtime       string `json:"runtime"`
+					UserNamespace string `json:"userNamespace"`
+				} `json:"sandbox"`
+			} `json:"internalParameters"`
+		} `json:"buildDefinition"`
+		RunDetails struct {
+			Builder struct {
+				BuilderDependencies []struct {
+					Name string `json:"name"`
+					URI  string `json:"uri"`
+				} `json:"builderDependencies"`
+			} `json:"builder"`
+		} `json:"runDetails"`
+	} `json:"predicate"`
+}) {
+	t.Helper()
+	if err := json.Unmarshal(bundlePayload(t, filepath.Join(out, "provenance.sigstore.json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -3,8 +3,6 @@
 package main
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,48 +92,4 @@ func TestGVisorBuild(t *testing.T) {
 	if code != 3 || !strings.Contains(stderr, "scripts/gvisor.sh") {
 		t.Errorf("a gVisor build on containerd %s: exit %d, want 3 and the fix:\n%s", testenv.Containerd(t), code, stderr)
 	}
-}
-
-// provenanceStatement reads the in-toto statement of the signed provenance in out.
-func provenanceStatement(t *testing.T, out string) (st struct {
-	Predicate struct {
-		BuildDefinition struct {
-			InternalParameters struct {
-				Sandbox struct {
-					Runtime       string `json:"runtime"`
-					UserNamespace string `json:"userNamespace"`
-				} `json:"sandbox"`
-			} `json:"internalParameters"`
-		} `json:"buildDefinition"`
-		RunDetails struct {
-			Builder struct {
-				BuilderDependencies []struct {
-					Name string `json:"name"`
-					URI  string `json:"uri"`
-				} `json:"builderDependencies"`
-			} `json:"builder"`
-		} `json:"runDetails"`
-	} `json:"predicate"`
-}) {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(out, "provenance.sigstore.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b struct {
-		DSSE struct {
-			Payload string `json:"payload"`
-		} `json:"dsseEnvelope"`
-	}
-	if err := json.Unmarshal(data, &b); err != nil {
-		t.Fatal(err)
-	}
-	payload, err := base64.StdEncoding.DecodeString(b.DSSE.Payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(payload, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st
 }

@@ -6,7 +6,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -78,22 +77,7 @@ func TestHelloImage(t *testing.T) {
 // statementSubjects reads the subjects of the in-toto statement in a bundle.
 func statementSubjects(t *testing.T, bundle string) map[string]string {
 	t.Helper()
-	data, err := os.ReadFile(bundle)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b struct {
-		DSSE struct {
-			Payload string `json:"payload"`
-		} `json:"dsseEnvelope"`
-	}
-	if err := json.Unmarshal(data, &b); err != nil {
-		t.Fatal(err)
-	}
-	payload, err := base64.StdEncoding.DecodeString(b.DSSE.Payload)
-	if err != nil {
-		t.Fatal(err)
-	}
+	payload := bundlePayload(t, bundle)
 	var st struct {
 		Subject []struct {
 			Name   string            `json:"name"`

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -75,37 +74,7 @@ func TestBuildNoUserns(t *testing.T) {
 // returns it with the statement.
 func provenanceUserns(t *testing.T, out string) (statement []byte, userns string) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(out, "provenance.sigstore.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b struct {
-		DSSE struct {
-			Payload string `json:"payload"`
-		} `json:"dsseEnvelope"`
-	}
-	if err := json.Unmarshal(data, &b); err != nil {
-		t.Fatal(err)
-	}
-	payload, err := base64.StdEncoding.DecodeString(b.DSSE.Payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st struct {
-		Predicate struct {
-			BuildDefinition struct {
-				InternalParameters struct {
-					Sandbox struct {
-						UserNamespace string `json:"userNamespace"`
-					} `json:"sandbox"`
-				} `json:"internalParameters"`
-			} `json:"buildDefinition"`
-		} `json:"predicate"`
-	}
-	if err := json.Unmarshal(payload, &st); err != nil {
-		t.Fatal(err)
-	}
-	return payload, st.Predicate.BuildDefinition.InternalParameters.Sandbox.UserNamespace
+	return bundlePayload(t, filepath.Join(out, "provenance.sigstore.json")), provenanceStatement(t, out).Predicate.BuildDefinition.InternalParameters.Sandbox.UserNamespace
 }
 
 // uidMapProject is a committed project whose step writes its uid map to /out/uid_map,
