@@ -580,6 +580,14 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	}
 	// No fsync of this copy: it is read back into the stage and thrown away with work.
 	res.LogSHA256 = hex.EncodeToString(logHash.Sum(nil))
+	// Under gVisor, the build's sandbox ends with its last step: nothing of the build
+	// may still run while /out is read as root (a Sentry taken over by a step could
+	// otherwise swap a directory of /out for a link while it is walked).
+	if pod != nil {
+		if err := pod.stop(cleanCtx); err != nil {
+			return res, err
+		}
+	}
 
 	stage := outAbs + ".tmp-" + res.BuildID
 	if err := os.MkdirAll(filepath.Dir(stage), 0o755); err != nil {

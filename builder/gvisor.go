@@ -20,6 +20,7 @@ import (
 
 	"github.com/slsabox/slsabox/internal/hint"
 	"github.com/slsabox/slsabox/internal/idcache"
+	"github.com/slsabox/slsabox/internal/trustedpath"
 )
 
 // The runtimes steps run with (sandbox.runtime in slsabox.yaml, WithRuntime).
@@ -60,24 +61,34 @@ func WithRunsc(path string) Option {
 }
 
 // findRunsc returns the runsc gVisor steps run with: the one named (WithRunsc), else
-// runsc on $PATH.
+// runsc on $PATH, resolved to a path without symbolic links, which the shim is then
+// told to run as root: it must be a program that no other user could have replaced
+// (trustedpath.Check).
 func findRunsc(named string) (string, error) {
+	class, fix := ErrInvalidInput, "name a runsc that only root may replace (--runsc, SLSABOX_RUNSC)"
 	p := named
 	if p == "" {
+		class, fix = ErrEnvironment, "install runsc where only root may replace it (scripts/gvisor.sh install), and name it with SLSABOX_RUNSC or put it on PATH"
 		var err error
 		if p, err = exec.LookPath("runsc"); err != nil {
 			return "", hint.Wrap(fmt.Errorf("%w: runsc is not on PATH: slsabox names the runsc that gVisor steps run with, and records its version", ErrEnvironment),
 				"put runsc on PATH or set SLSABOX_RUNSC (eval \"$(scripts/gvisor.sh env)\" does)")
 		}
-		if p, err = filepath.Abs(p); err != nil {
-			return "", fmt.Errorf("%w: runsc: %w", ErrEnvironment, err)
-		}
 	}
-	if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
-		return "", hint.Wrapf(fmt.Errorf("%w: runsc %s is not an executable file", ErrEnvironment, p),
-			"install runsc (scripts/gvisor.sh install) and name it with SLSABOX_RUNSC")
+	real, err := filepath.EvalSymlinks(p)
+	if err == nil {
+		real, err = filepath.Abs(real)
 	}
-	return p, nil
+	if err != nil {
+		return "", hint.Wrap(fmt.Errorf("%w: runsc %s: %w", class, p, err), fix)
+	}
+	if err := trustedpath.Check(real); err != nil {
+		return "", hint.Wrap(fmt.Errorf("%w: runsc %s is not a program slsabox may have run as root: %w", class, real, err), fix)
+	}
+	if fi, err := os.Stat(real); err != nil || fi.Mode().Perm()&0o111 == 0 {
+		return "", hint.Wrap(fmt.Errorf("%w: runsc %s is not executable", class, real), fix)
+	}
+	return real, nil
 }
 
 // chooseRuntime returns the runtime a build runs with: asked (WithRuntime), else the
@@ -86,7 +97,7 @@ func chooseRuntime(asked string, def *Definition) (string, error) {
 	switch {
 	case asked == RuntimeRunc && def.Runtime == RuntimeGVisor:
 		return "", hint.Wrapf(fmt.Errorf("%w: %s asks for sandbox.runtime %s, and the runtime asked for is %s", ErrInvalidInput, def.File, RuntimeGVisor, RuntimeRunc),
-			"run it under gVisor (--runtime %s, or leave --runtime out): a build definition's sandbox is never weakened", RuntimeGVisor)
+			"run it under gVisor (--runtime %s, or leave --runtime and SLSABOX_RUNTIME unset): a build definition's sandbox is never weakened", RuntimeGVisor)
 	case asked != "":
 		return asked, nil
 	case def.Runtime != "":
@@ -176,6 +187,9 @@ func startPod(ctx context.Context, c *containerd.Client, id, work, runsc string,
 		)...),
 	)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: creating the gVisor pod", ErrInterrupted)
+		}
 		return nil, hint.Wrapf(fmt.Errorf("%w: creating the gVisor pod: %w", ErrEnvironment, err), "check containerd's log")
 	}
 	defer func() {
@@ -186,10 +200,10 @@ func startPod(ctx context.Context, c *containerd.Client, id, work, runsc string,
 		}
 	}()
 	if p.task, err = p.ctr.NewTask(ctx, cio.NullIO); err != nil {
-		return nil, gvisorStartErr(err)
+		return nil, gvisorStartErr(ctx, err)
 	}
 	if err := p.task.Start(ctx); err != nil {
-		return nil, gvisorStartErr(err)
+		return nil, gvisorStartErr(ctx, err)
 	}
 	return p, nil
 }
@@ -200,18 +214,24 @@ func (p *gvisorPod) stepOpts() ([]containerd.NewContainerOpts, []oci.SpecOpts) {
 		[]oci.SpecOpts{oci.WithAnnotations(map[string]string{annotationContainerType: "container", annotationSandboxID: p.id})}
 }
 
-// stop kills the pod and removes it; the steps' containers must be gone first.
+// stop kills the pod and removes it; the steps' containers must be gone first. Once
+// it succeeded it does nothing: Build stops the pod as soon as the last step is
+// over, before it reads /out, and again on its way out after an earlier failure.
 func (p *gvisorPod) stop(ctx context.Context) error {
+	if p.ctr == nil {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
 	if err := removeContainer(ctx, p.ctr); err != nil {
 		return fmt.Errorf("%w: removing the gVisor pod: %w", ErrEnvironment, err)
 	}
+	p.ctr, p.task = nil, nil
 	return nil
 }
 
 // gvisorHint says what a daemon needs to run gVisor steps.
-const gvisorHint = "gVisor steps need containerd 1.7 or later with containerd-shim-runsc-v1 and runsc on its PATH: scripts/gvisor.sh start runs one (pass --containerd-address $(scripts/gvisor.sh address)); docs/config.md, sandbox.runtime"
+const gvisorHint = "gVisor steps need containerd 1.7 or later with containerd-shim-runsc-v1 on its PATH: scripts/gvisor.sh start runs one (pass --containerd-address $(scripts/gvisor.sh address)); docs/config.md, sandbox.runtime"
 
 // checkGVisorDaemon refuses a containerd older than 1.7: its shim protocol is not
 // the one gVisor's shim speaks (it would hang, or take the shim's answer for an
@@ -242,13 +262,16 @@ func atLeast17(v string) bool {
 	return major > 1 || major == 1 && minor >= 7
 }
 
-func gvisorStartErr(err error) error {
+func gvisorStartErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w: starting the gVisor pod", ErrInterrupted)
+	}
 	msg := err.Error()
 	if strings.Contains(msg, "containerd-shim-runsc-v1") || strings.Contains(msg, "runsc") && strings.Contains(msg, "not found") {
 		return hint.Wrap(fmt.Errorf("%w: starting the gVisor pod: %w", ErrEnvironment, err), gvisorHint)
 	}
 	return hint.Wrapf(fmt.Errorf("%w: starting the gVisor pod: %w", ErrEnvironment, err),
-		"check containerd's log and runsc's (scripts/gvisor.sh status); "+gvisorHint)
+		"check containerd's log (scripts/gvisor.sh's: /run/slsabox-gvisor/containerd.log); "+gvisorHint)
 }
 
 // runscVersion names the runsc at path, the one the shim runs: its Go module version
@@ -279,27 +302,36 @@ func runscVersion(ctx context.Context, path string) string {
 	return v
 }
 
-// sandboxGone says, after a step under gVisor ended with the shim's status 128 (its
-// wait failed), whether the whole sandbox stopped, and why. gVisor enforces
+// sandboxGone returns, after a step under gVisor ended with the shim's status 128 (its
+// wait failed), the step's error when the whole sandbox stopped, saying why; nil
+// while the sandbox runs. gVisor enforces
 // limits.memory and limits.pids only on the host cgroup of the pod, which holds the
-// Sentry with every step's processes: a step that reaches either stops the Sentry,
-// and the pod's cgroup counters tell which. ok is false while the pod still runs.
-func (p *gvisorPod) sandboxGone(ctx context.Context, limits Limits) (reason string, ok bool) {
-	if st, err := p.task.Status(ctx); err == nil && st.Status == containerd.Running {
-		return "", false
-	}
+// Sentry with every step's processes: a step that reaches either may stop the
+// Sentry, and the pod's cgroup counters tell which. They are read first: the shim
+// may not have noticed yet that the Sentry is gone. A stop that no counter explains
+// (runsc failed, the Sentry was killed from outside) is the environment's.
+func (p *gvisorPod) sandboxGone(ctx context.Context, step string, code int, limits Limits) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second) // a hung shim must not hang the build
+	defer cancel()
 	path := ""
 	if spec, err := p.ctr.Spec(ctx); err == nil && spec.Linux != nil {
 		path = spec.Linux.CgroupsPath
 	}
+	limitHint := "raise limits.memory or limits.pids in slsabox.yaml if the build needs more: under gVisor they hold the whole sandbox, its kernel included"
 	switch {
-	case path != "" && cgroupEvent(path, "memory", "memory.oom_control", "oom_kill") > 0,
-		path != "" && cgroupEvent(path, "memory", "memory.events", "oom_kill") > 0:
-		return fmt.Sprintf("killed: out of memory (limits.memory is %s, for the whole gVisor sandbox: its kernel, the Sentry, counts too)", formatSize(limits.Memory)), true
+	case path != "" && (cgroupEvent(path, "memory", "memory.oom_control", "oom_kill") > 0 || cgroupEvent(path, "memory", "memory.events", "oom_kill") > 0):
+		return hint.Wrap(&StepError{Step: step, ExitCode: code, Err: ErrStepFailed,
+			Reason: fmt.Sprintf("killed: out of memory (limits.memory is %s, for the whole gVisor sandbox: its kernel, the Sentry, counts too)", formatSize(limits.Memory))}, limitHint)
 	case path != "" && cgroupEvent(path, "pids", "pids.events", "max") > 0:
-		return fmt.Sprintf("the gVisor sandbox stopped: limits.pids (%d, for the whole sandbox: the Sentry's threads count too) refused a process or thread", limits.Pids), true
+		return hint.Wrap(&StepError{Step: step, ExitCode: code, Err: ErrStepFailed,
+			Reason: fmt.Sprintf("the gVisor sandbox stopped: limits.pids (%d, for the whole sandbox: the Sentry's threads count too) refused a process or thread", limits.Pids)}, limitHint)
 	}
-	return "the gVisor sandbox stopped (exit status 128)", true
+	if st, err := p.task.Status(ctx); err == nil && st.Status == containerd.Running {
+		return nil
+	}
+	return hint.Wrap(&StepError{Step: step, ExitCode: code, Err: ErrEnvironment,
+		Reason: "the gVisor sandbox stopped (exit status 128), and no limit was reached"},
+		"see the log of the containerd that ran it (scripts/gvisor.sh's: /run/slsabox-gvisor/containerd.log); run the build again")
 }
 
 // cgroupEvent reads the counter name of file in the cgroup at path (a cgroupsPath of

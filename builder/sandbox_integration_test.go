@@ -361,8 +361,12 @@ func sweepAfterCrash(t *testing.T, bin, limits string) {
 	// Mid-step: the step's task runs. (Killed while containerd still creates the task,
 	// slsabox would leave a task that appears after any sweep that runs at once.)
 	for running := false; !running; {
-		if ctrs, _ := h.b.c.Containers(ctx); len(ctrs) > 0 {
-			if task, err := ctrs[0].Task(ctx, nil); err == nil {
+		ctrs, _ := h.b.c.Containers(ctx)
+		for _, c := range ctrs {
+			if strings.HasSuffix(c.ID(), "-pod") {
+				continue // under gVisor: the build's pod, which runs before the step
+			}
+			if task, err := c.Task(ctx, nil); err == nil {
 				st, err := task.Status(ctx)
 				running = err == nil && st.Status == containerd.Running
 			}

@@ -181,9 +181,8 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 				return killedFor
 			}
 			if s.pod != nil && code == 128 {
-				if reason, gone := s.pod.sandboxGone(cleanCtx, s.limits); gone {
-					return hint.Wrapf(&StepError{Step: res.Name, ExitCode: res.ExitCode, Err: ErrStepFailed, Reason: reason},
-						"raise limits.memory or limits.pids in slsabox.yaml if the build needs more; under gVisor they bound the whole sandbox")
+				if err := s.pod.sandboxGone(cleanCtx, res.Name, res.ExitCode, s.limits); err != nil {
+					return err
 				}
 			}
 			if code != 0 {

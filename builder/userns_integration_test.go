@@ -49,7 +49,7 @@ func TestSandboxUserNamespace(t *testing.T) {
 	var (
 		mu       sync.Mutex
 		procIDs  = map[string]bool{} // "uid gid" lines of /proc/PID/status
-		gvProcs  = map[string]bool{} // under gVisor: mappedProcs
+		gvProcs  = map[string]bool{} // under gVisor: runscProcs
 		fileIDs  = map[string]bool{} // "uid:gid" of out/f and src/f
 		watching = make(chan struct{})
 		done     = make(chan struct{})
@@ -63,7 +63,7 @@ func TestSandboxUserNamespace(t *testing.T) {
 				mu.Unlock()
 			}
 			if testenv.GVisor() {
-				for _, p := range mappedProcs() {
+				for _, p := range runscProcs() {
 					mu.Lock()
 					gvProcs[p] = true
 					mu.Unlock()
@@ -105,27 +105,32 @@ func TestSandboxUserNamespace(t *testing.T) {
 	if testenv.GVisor() {
 		// The step reads gVisor's own map (0 0 4294967295): its ids are the
 		// Sentry's, and the Sentry's are a user namespace of the host. What the
-		// host sees, the Sentry and the gofer, must run on the build's range.
+		// host sees of this build, runsc's boot (the Sentry) and gofer processes,
+		// must run on the build's range, whatever ids they run as.
 		mu.Lock()
-		seen := 0
+		seen := map[string]bool{}
 		for p := range gvProcs {
-			var base, uid, gid uint64
-			if _, err := fmt.Sscanf(p, "%d: %d %d", &base, &uid, &gid); err != nil || base != first {
+			if !strings.Contains(p, "slsabox-"+res.BuildID+"-") {
 				continue
 			}
-			seen++
-			if uid < first || uid > last || gid < first || gid > last {
+			for _, kind := range []string{" boot ", " gofer "} {
+				if strings.Contains(p, kind) {
+					seen[kind] = true
+				}
+			}
+			var uid, gid uint64
+			if _, err := fmt.Sscanf(p, "%d %d", &uid, &gid); err != nil || uid < first || uid > last || gid < first || gid > last {
 				t.Errorf("on the host, a process of the build's gVisor sandbox runs outside the build's ids %s: %s", res.HostIDs, p)
 			}
-			if !strings.Contains(p, fmt.Sprintf("uid_map 0 %d %d", first, idRangeSize)) {
+			if !strings.Contains(p, fmt.Sprintf("(uid_map 0 %d %d)", first, idRangeSize)) {
 				t.Errorf("on the host, a process of the build's gVisor sandbox has another uid map than 0 %d %d: %s", first, idRangeSize, p)
 			}
 		}
 		mu.Unlock()
-		if seen == 0 {
-			t.Errorf("never saw the build's gVisor sandbox on the host in a user namespace on %s; saw %v", res.HostIDs, gvProcs)
+		if !seen[" boot "] || !seen[" gofer "] {
+			t.Errorf("never saw both the Sentry (boot) and the gofer of the build's gVisor sandbox on the host: saw %v", gvProcs)
 		}
-		t.Logf("the host's view of the build's gVisor sandbox: %d processes, e.g. %v", seen, firstKey(gvProcs))
+		t.Logf("the host's view of the build's gVisor sandboxes: %d processes, e.g. %v", len(gvProcs), firstKey(gvProcs))
 	}
 	uidMap, gidMap := idMapLines(t, log, "uid_map", "gid_map"), idMapLines(t, log, "gid_map", "end")
 	for name, m := range map[string][][3]uint64{"uid_map": uidMap, "gid_map": gidMap} {
@@ -278,32 +283,29 @@ func procUIDGID(pid string) string {
 	return uid + " " + gid
 }
 
-// mappedProcs returns, for each host process in a user namespace whose uid map
-// starts at a host id at or above idRangeStart (a build's range), "BASE: UID GID
-// (NAME)": under gVisor, the step's processes live in the Sentry, and these, the
-// Sentry's and the gofer's, are what the host sees of a build.
-func mappedProcs() []string {
+// runscProcs returns, for each host process of runsc (its command line names
+// runsc's boot or gofer command and a container id of slsabox), "UID GID (uid_map
+// MAP) CMDLINE": under gVisor, the step's processes live in the Sentry, and these,
+// the Sentry's and the gofer's, are what the host sees of a build, whatever ids they
+// run as.
+func runscProcs() []string {
 	var out []string
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		if _, err := strconv.Atoi(e.Name()); err != nil {
 			continue
 		}
-		m, err := os.ReadFile(filepath.Join("/proc", e.Name(), "uid_map"))
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
 		if err != nil {
 			continue
 		}
-		f := strings.Fields(string(m))
-		if len(f) < 3 {
+		args := strings.ReplaceAll(strings.TrimSuffix(string(cmdline), "\x00"), "\x00", " ")
+		if !strings.Contains(args, "slsabox-") || !strings.Contains(args, " boot ") && !strings.Contains(args, " gofer ") {
 			continue
 		}
-		base, err := strconv.ParseUint(f[1], 10, 64)
-		if err != nil || base < idRangeStart {
-			continue
-		}
-		comm, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
+		m, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "uid_map"))
 		if ids := procUIDGID(e.Name()); ids != "" {
-			out = append(out, fmt.Sprintf("%d: %s (%s; uid_map %s)", base, ids, strings.TrimSpace(string(comm)), strings.Join(f, " ")))
+			out = append(out, fmt.Sprintf("%s (uid_map %s) %s", ids, strings.Join(strings.Fields(string(m)), " "), args))
 		}
 	}
 	return out

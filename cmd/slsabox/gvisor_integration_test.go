@@ -81,6 +81,10 @@ func TestGVisorBuild(t *testing.T) {
 		"--key", key+".pub", "--no-tlog-unsafe", plain); code != 0 {
 		t.Errorf("rebuild of a gVisor build: exit %d:\n%s", code, stderr)
 	}
+	if _, stderr, code := slsabox(t, "--containerd-address", gvisor, "rebuild", "--bundle", filepath.Join(out2, "provenance.sigstore.json"),
+		"--key", key+".pub", "--no-tlog-unsafe", "--runtime", "runc", plain); code != 2 || !strings.Contains(stderr, "ran under gVisor") {
+		t.Errorf("rebuild --runtime runc of a gVisor build: exit %d, want 2 and why:\n%s", code, stderr)
+	}
 
 	// Never weakened: the definition asks for gVisor.
 	_, stderr, code = slsabox(t, "--containerd-address", gvisor, "build", repo, "-o", filepath.Join(t.TempDir(), "o2"), "--key", key+".key", "--no-tlog", "--runtime", "runc")

@@ -65,7 +65,6 @@ func (f *inputFlags) options() []builder.Option {
 	return opts
 }
 
-// runtimeFlag is --runtime, the runtime a build's or a rebuild's steps run with.
 // runtimeFlag is --runtime, the runtime a build's or a rebuild's steps run with, and
 // --runsc, the runsc of gVisor steps.
 type runtimeFlag struct{ name, runsc string }
@@ -320,9 +319,13 @@ func rebuild(ctx context.Context, cmd *cobra.Command, g *globalOptions, o *rebui
 	if o.userns {
 		bopts = append(bopts, builder.WithUserNamespace(builder.UsernsRequire))
 	}
-	// The recorded runtime, unless --runtime names one: a build run under gVisor by
-	// the caller's choice (not its definition's) runs under gVisor again.
-	if o.runtime.name == "" && rec.Runtime == builder.RuntimeGVisor {
+	// The recorded runtime: a build run under gVisor, by its definition or by the
+	// caller's choice, runs under gVisor again, never under runc.
+	if rec.Runtime == builder.RuntimeGVisor {
+		if o.runtime.name == builder.RuntimeRunc {
+			return nil, hint.Wrap(usageError{fmt.Errorf("the recorded build ran under gVisor (sandbox.runtime gvisor), and the runtime asked for is runc")},
+				"rebuild it under gVisor: leave --runtime and SLSABOX_RUNTIME unset, or name gvisor")
+		}
 		bopts = append(bopts, builder.WithRuntime(builder.RuntimeGVisor))
 	}
 	bopts = append(bopts, o.runtime.options()...)
