@@ -49,18 +49,29 @@ func dial(ctx context.Context, address, namespace string) (*containerd.Client, e
 		return nil, hint.Wrapf(fmt.Errorf("%w: containerd socket %s: %w", ErrEnvironment, address, errors.Unwrap(err)),
 			"start a private containerd with scripts/containerd.sh start, or point --containerd-address at a running one")
 	}
-	c, err := containerd.New(address, containerd.WithDefaultNamespace(namespace), containerd.WithTimeout(10*time.Second))
+	c, err := containerd.New(address, containerd.WithDefaultNamespace(namespace), containerd.WithTimeout(dialTimeout))
 	if err != nil {
 		return nil, hint.Wrapf(fmt.Errorf("%w: connecting to containerd at %s: %w", ErrEnvironment, address, err),
 			"check that containerd is running (scripts/containerd.sh status) and that you may open its socket (root)")
 	}
-	if ok, err := c.IsServing(namespaces.WithNamespace(ctx, namespace)); err != nil || !ok {
+	// Bounded: the client waits for the connection to be ready, and a socket that
+	// no daemon listens on any more (containerd died) would keep it waiting for ever.
+	sctx, cancel := context.WithTimeout(namespaces.WithNamespace(ctx, namespace), dialTimeout)
+	defer cancel()
+	if ok, err := c.IsServing(sctx); err != nil || !ok {
 		c.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: connecting to containerd", ErrInterrupted)
+		}
 		return nil, hint.Wrapf(fmt.Errorf("%w: containerd at %s is not serving: %w", ErrEnvironment, address, err),
-			"restart it with scripts/containerd.sh restart")
+			"start or restart it (scripts/containerd.sh restart, for slsabox's private one), or point --containerd-address at a running one")
 	}
 	return c, nil
 }
+
+// dialTimeout bounds connecting to containerd and its first answer (a variable for
+// tests).
+var dialTimeout = 10 * time.Second
 
 // ownerID identifies this process across PID reuse: host name, PID and the process's start time.
 func ownerID() string {

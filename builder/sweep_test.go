@@ -1,9 +1,14 @@
 package builder
 
 import (
+	"context"
+	"errors"
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 )
 
 // TestSweepWorkDirs: a killed build's work directory goes (read-only module views
@@ -56,5 +61,27 @@ func TestSweepWorkDirs(t *testing.T) {
 		if _, err := os.Lstat(p); err != nil {
 			t.Errorf("%s was removed", filepath.Base(p))
 		}
+	}
+}
+
+// TestDialDeadSocket: a socket that no daemon listens on any more (containerd died
+// and left it) is an environment error after dialTimeout, not a wait for ever.
+func TestDialDeadSocket(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "containerd.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close()
+	defer func(d time.Duration) { dialTimeout = d }(dialTimeout)
+	dialTimeout = 500 * time.Millisecond
+	start := time.Now()
+	_, err = New(context.Background(), sock)
+	if !errors.Is(err, ErrEnvironment) || !strings.Contains(err.Error(), "not serving") {
+		t.Errorf("err = %v, want ErrEnvironment: not serving", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("took %s", took)
 	}
 }
