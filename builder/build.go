@@ -552,10 +552,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 			args: st.Run, env: inputs.env(stepEnv(img.Env, st.Env, src.CommitTime)), limits: def.Limits,
 			srcDir: srcDir, outDir: outDir, inputsDir: inputs.dir, fifoDir: fifoDir, stdout: stdout, stderr: stderr,
 		}
-		if pod != nil {
-			run.ctrOpts, run.specOpts = pod.stepOpts()
-			run.pod = pod
-		}
+		run.pod = pod
 		if disk != "" {
 			if run.tmpDir, err = stepTmp(disk, i, owner(0)); err != nil {
 				return res, err

@@ -208,10 +208,10 @@ func startPod(ctx context.Context, c *containerd.Client, id, work, runsc string,
 	return p, nil
 }
 
-// stepOpts are what a step's container needs to join the pod.
-func (p *gvisorPod) stepOpts() ([]containerd.NewContainerOpts, []oci.SpecOpts) {
-	return []containerd.NewContainerOpts{containerd.WithRuntime(runscShim, p.opts)},
-		[]oci.SpecOpts{oci.WithAnnotations(map[string]string{annotationContainerType: "container", annotationSandboxID: p.id})}
+// joinAnnotations make a step's container join the pod (with runscShim and p.opts as
+// its runtime).
+func (p *gvisorPod) joinAnnotations() oci.SpecOpts {
+	return oci.WithAnnotations(map[string]string{annotationContainerType: "container", annotationSandboxID: p.id})
 }
 
 // stop kills the pod and removes it; the steps' containers must be gone first. Once

@@ -12,7 +12,6 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/snapshots"
 	"github.com/containerd/containerd/v2/pkg/cio"
-	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/typeurl/v2"
 	"github.com/slsabox/slsabox/internal/hint"
@@ -52,11 +51,7 @@ type stepRun struct {
 	fifoDir     string
 	stdout      io.Writer
 	stderr      io.Writer
-	// ctrOpts and specOpts add to the container a runtime needs (gVisor: its shim,
-	// and the annotations that make the step join the build's pod).
-	ctrOpts  []containerd.NewContainerOpts
-	specOpts []oci.SpecOpts
-	// pod is the build's gVisor sandbox, nil under runc.
+	// pod is the build's gVisor sandbox, which the step joins; nil under runc.
 	pod *gvisorPod
 }
 
@@ -78,14 +73,19 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 	if _, err := sn.View(ctx, s.id, s.parent, snapshots.WithLabels(s.labels)); err != nil {
 		return s.envErr(ctx, "creating the root file system view", err)
 	}
-	spec := append(stepSpec(s.sandbox, s.ids, s.args, s.env, s.limits,
-		stepMounts(s.srcDir, s.outDir, s.inputsDir, s.tmpDir, s.sandbox.TmpSize)), s.specOpts...)
+	spec := stepSpec(s.sandbox, s.ids, s.args, s.env, s.limits,
+		stepMounts(s.srcDir, s.outDir, s.inputsDir, s.tmpDir, s.sandbox.TmpSize))
+	var join []containerd.NewContainerOpts // under gVisor: the shim, and the pod to join
+	if s.pod != nil {
+		join = []containerd.NewContainerOpts{containerd.WithRuntime(runscShim, s.pod.opts)}
+		spec = append(spec, s.pod.joinAnnotations())
+	}
 	ctr, err := s.c.NewContainer(ctx, s.id, append([]containerd.NewContainerOpts{
 		containerd.WithSnapshotter(s.snapshotter),
 		containerd.WithSnapshot(s.id),
 		containerd.WithContainerLabels(s.labels),
 		containerd.WithNewSpec(spec...),
-	}, s.ctrOpts...)...)
+	}, join...)...)
 	if err != nil {
 		_ = sn.Remove(cleanCtx, s.id)
 		return s.envErr(ctx, "creating the container", err)
