@@ -6,11 +6,19 @@
 //	(b) a short step that waits 1 s and writes 32 MiB to /out: a build that is not
 //	    CPU-bound, like a test waiting on a timer or a tool waiting on its disk.
 //
-// Every round runs both sides, alternately (series, parallel, series, ...), after
+// The peer is containerd's own client: the same step in the same image, run by
+// `ctr run --rm` 8 times in series and 8 at once on the same daemon, in the same
+// rounds. Its ratio is what the daemon, the shim, runc and the kernel allow on this
+// machine before slsabox adds anything.
+//
+// Every round runs all four sides, in an order that turns by one each round, after
 // one unmeasured warm-up round; the report gives the median of each side, the ratio
-// series / parallel (the throughput gain) and PASS or FAIL against -target. Each
-// build has a repository and an output directory of its own; they share the image,
-// the key and the daemon, as CI jobs on one runner do.
+// series / parallel (the throughput gain) for slsabox and for ctr, and PASS or FAIL of
+// slsabox's ratio against -target. It also gives the CPU time the machine spent on
+// each side (/proc/stat) and how many cores that kept busy: a series that already
+// keeps c of n cores busy cannot gain more than n/c by running at once. Each build
+// has a repository and an output directory of its own; they share the image, the
+// key and the daemon, as CI jobs on one runner do.
 //
 // Run it through scripts/bench.sh (make bench), which starts the private containerd,
 // builds the image and bin/slsabox, and passes its arguments on:
@@ -33,6 +41,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/slsabox/slsabox/bench/internal/benchenv"
@@ -41,12 +50,13 @@ import (
 
 const usage = `usage: go run ./bench/load [flags]
 
-Runs -builds builds in series and all at once on one containerd, alternating, and
-reports the throughput ratio (series time / parallel time) against -target:
+Runs -builds builds in series and all at once on one containerd, alternating with
+the same step through ctr run --rm (the peer), and reports the throughput ratio
+(series time / parallel time) of both; slsabox's is judged against -target:
   (a) trivial step: sh -c ': > /out/x' (bench/sandbox (a))
   (b) short step:   sleep 1, then 32 MiB written to /out
-Needs root, a running containerd (scripts/containerd.sh start), bin/slsabox and the
-testbox image archive; scripts/bench.sh load prepares all of them.
+Needs root, a running containerd (scripts/containerd.sh start), ctr, bin/slsabox and
+the testbox image archive; scripts/bench.sh load prepares all of them.
 
 Flags:
 `
@@ -58,6 +68,7 @@ type options struct {
 	containerd        string
 	namespace         string
 	slsabox           string
+	ctr               string
 	testbox           string
 	jsonOut           string
 	unsigned          bool
@@ -79,6 +90,7 @@ func main() {
 	flag.StringVar(&o.containerd, "containerd", benchenv.EnvOr("SLSABOX_CONTAINERD", "/run/slsabox/containerd/containerd.sock"), "containerd socket (env SLSABOX_CONTAINERD)")
 	flag.StringVar(&o.namespace, "namespace", "slsabox-bench-load", "containerd namespace of the builds")
 	flag.StringVar(&o.slsabox, "slsabox", "bin/slsabox", "slsabox binary")
+	flag.StringVar(&o.ctr, "ctr", "ctr", "ctr binary, for the peer")
 	flag.StringVar(&o.testbox, "testbox", ".cache/images/testbox.tar", "image: oci-archive:PATH@sha256:DIGEST, as scripts/images/testbox.sh prints it")
 	flag.StringVar(&o.jsonOut, "json", "", "also write every sample and the summary as JSON to this file")
 	flag.BoolVar(&o.unsigned, "unsigned", false, "build with --unsigned (default: sign with a fresh key, --no-tlog)")
@@ -124,7 +136,7 @@ type Machine struct {
 	LoadAvgEnd   string `json:"loadAvgEnd"`
 }
 
-// Benchmark is one workload, run both ways.
+// Benchmark is one workload, run both ways by slsabox and by the peer.
 type Benchmark struct {
 	ID       string  `json:"id"`
 	Title    string  `json:"title"`
@@ -134,6 +146,10 @@ type Benchmark struct {
 	Ratio    float64 `json:"ratio"`  // Series.Median / Parallel.Median: the throughput gain
 	Target   float64 `json:"target"` // Ratio must reach it
 	Pass     bool    `json:"pass"`
+	// The peer, ctr run --rm of the same step and image on the same daemon.
+	CtrSeries   Side    `json:"ctrSeries"`
+	CtrParallel Side    `json:"ctrParallel"`
+	CtrRatio    float64 `json:"ctrRatio"` // CtrSeries.Median / CtrParallel.Median
 }
 
 // Side is one way of running the builds: its samples are whole rounds (all builds).
@@ -149,7 +165,10 @@ type Sample struct {
 	Wall float64 `json:"wallSeconds"` // first build started to last build finished
 	// BuildMedian is the median wall time of one build in the round.
 	BuildMedian float64 `json:"buildMedianSeconds"`
-	LoadAvg     string  `json:"loadAvg"` // when the round ended
+	// CPU is the CPU time the whole machine spent busy during the round
+	// (/proc/stat), the builds' and anything else's; -1 when unknown.
+	CPU     float64 `json:"cpuSeconds"`
+	LoadAvg string  `json:"loadAvg"` // when the round ended
 }
 
 type bench struct {
@@ -157,6 +176,8 @@ type bench struct {
 	tmp     string
 	slsabox string
 	key     string
+	image   benchenv.Image // the testbox, imported for ctr
+	seq     atomic.Int64   // makes ctr's container IDs unique
 	rt      struct{ containerd, runc string }
 }
 
@@ -172,6 +193,9 @@ func run(ctx context.Context, o options) (*Report, error) {
 	if !strings.HasPrefix(o.testbox, "oci-archive:") || !strings.Contains(o.testbox, "@sha256:") {
 		return nil, fmt.Errorf("-testbox %q: want oci-archive:PATH@sha256:DIGEST (scripts/images/testbox.sh DIR prints it)", o.testbox)
 	}
+	if _, err := exec.LookPath(o.ctr); err != nil {
+		return nil, fmt.Errorf("ctr, for the peer: %w (apt-get install containerd)", err)
+	}
 	if b.tmp, err = os.MkdirTemp("", "slsabox-bench-load-"); err != nil {
 		return nil, err
 	}
@@ -185,6 +209,9 @@ func run(ctx context.Context, o options) (*Report, error) {
 		if out, err := exec.CommandContext(ctx, b.slsabox, "keygen", "--out", b.key).CombinedOutput(); err != nil {
 			return nil, fmt.Errorf("slsabox keygen: %w: %s", err, out)
 		}
+	}
+	if b.image, err = benchenv.ImportImage(ctx, o.ctr, o.containerd, o.namespace, o.testbox); err != nil {
+		return nil, err
 	}
 	rep := &Report{N: o.n, Warmup: o.warmup, Builds: o.builds, Signed: !o.unsigned,
 		Machine: Machine{Host: benchenv.ReadHost(), LoadAvgStart: benchenv.LoadAvg()}}
@@ -226,19 +253,30 @@ func (b *bench) measure(ctx context.Context, bm *Benchmark) error {
 			return err
 		}
 	}
+	slsabox := func(ctx context.Context, i int, out string) (float64, error) { return b.build(ctx, projects[i], out) }
+	ctr := func(ctx context.Context, _ int, out string) (float64, error) { return b.ctrRun(ctx, bm.Step, out) }
 	sides := []struct {
-		name string
-		side *Side
-		run  func(context.Context, []string, string) (Sample, error)
-	}{{"series", &bm.Series, b.series}, {"parallel", &bm.Parallel, b.parallel}}
+		name     string
+		side     *Side
+		parallel bool
+		one      func(ctx context.Context, i int, out string) (float64, error)
+	}{
+		{"series", &bm.Series, false, slsabox},
+		{"parallel", &bm.Parallel, true, slsabox},
+		{"ctr-series", &bm.CtrSeries, false, ctr},
+		{"ctr-parallel", &bm.CtrParallel, true, ctr},
+	}
 	for i := -b.o.warmup; i < b.o.n; i++ {
-		order := []int{0, 1}
-		if i%2 != 0 {
-			order = []int{1, 0}
-		}
-		for _, k := range order {
-			s := sides[k]
-			x, err := s.run(ctx, projects, filepath.Join(b.tmp, fmt.Sprintf("%s-%s-%d", bm.ID, s.name, i)))
+		for j := range sides {
+			// The order turns by one each round, so that a change in the machine's
+			// other load falls on every side.
+			s := sides[(j+i+b.o.warmup)%len(sides)]
+			out := filepath.Join(b.tmp, fmt.Sprintf("%s-%s-%d", bm.ID, s.name, i))
+			run := b.series
+			if s.parallel {
+				run = b.parallel
+			}
+			x, err := run(ctx, len(projects), s.one, out)
 			if err != nil {
 				return fmt.Errorf("%s: %w", s.name, err)
 			}
@@ -247,7 +285,7 @@ func (b *bench) measure(ctx context.Context, bm *Benchmark) error {
 				tag = fmt.Sprintf("%d/%d", i+1, b.o.n)
 				s.side.Samples = append(s.side.Samples, x)
 			}
-			benchenv.Logf("(%s) %-7s %-8s %d builds %7.3fs (one build: median %.3fs; load %s)", bm.ID, tag, s.name, len(projects), x.Wall, x.BuildMedian, x.LoadAvg)
+			benchenv.Logf("(%s) %-7s %-12s %d builds %7.3fs, CPU %6.2fs (one build: median %.3fs; load %s)", bm.ID, tag, s.name, len(projects), x.Wall, x.CPU, x.BuildMedian, x.LoadAvg)
 		}
 	}
 	for _, s := range sides {
@@ -259,49 +297,75 @@ func (b *bench) measure(ctx context.Context, bm *Benchmark) error {
 	}
 	bm.Ratio = bm.Series.Median / bm.Parallel.Median
 	bm.Pass = bm.Ratio >= bm.Target
+	bm.CtrRatio = bm.CtrSeries.Median / bm.CtrParallel.Median
 	return nil
 }
 
-// series builds the projects one after another.
-func (b *bench) series(ctx context.Context, projects []string, outs string) (Sample, error) {
-	start := time.Now()
-	walls := make([]float64, len(projects))
-	for i, p := range projects {
-		w, err := b.build(ctx, p, filepath.Join(outs, fmt.Sprint(i)))
+// series runs n builds (or ctr runs) one after another, build i into outs/i.
+func (b *bench) series(ctx context.Context, n int, one func(context.Context, int, string) (float64, error), outs string) (Sample, error) {
+	start, cpu := time.Now(), benchenv.BusyCPU()
+	walls := make([]float64, n)
+	for i := range n {
+		w, err := one(ctx, i, filepath.Join(outs, fmt.Sprint(i)))
 		if err != nil {
 			return Sample{}, err
 		}
 		walls[i] = w
 	}
-	return b.sample(start, walls, outs), nil
+	return b.sample(start, cpu, walls, outs), nil
 }
 
-// parallel starts every build at once and waits for all of them.
-func (b *bench) parallel(ctx context.Context, projects []string, outs string) (Sample, error) {
-	start := time.Now()
-	walls := make([]float64, len(projects))
-	errs := make([]error, len(projects))
+// parallel starts n builds (or ctr runs) at once and waits for all of them.
+func (b *bench) parallel(ctx context.Context, n int, one func(context.Context, int, string) (float64, error), outs string) (Sample, error) {
+	start, cpu := time.Now(), benchenv.BusyCPU()
+	walls := make([]float64, n)
+	errs := make([]error, n)
 	var wg sync.WaitGroup
-	for i, p := range projects {
+	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			walls[i], errs[i] = b.build(ctx, p, filepath.Join(outs, fmt.Sprint(i)))
+			walls[i], errs[i] = one(ctx, i, filepath.Join(outs, fmt.Sprint(i)))
 		}()
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return Sample{}, err
 	}
-	return b.sample(start, walls, outs), nil
+	return b.sample(start, cpu, walls, outs), nil
 }
 
-func (b *bench) sample(start time.Time, walls []float64, outs string) Sample {
-	x := Sample{Wall: time.Since(start).Seconds(), BuildMedian: stats.Median(walls), LoadAvg: benchenv.LoadAvg()}
+func (b *bench) sample(start time.Time, cpu0 float64, walls []float64, outs string) Sample {
+	x := Sample{Wall: time.Since(start).Seconds(), BuildMedian: stats.Median(walls), CPU: -1, LoadAvg: benchenv.LoadAvg()}
+	if cpu1 := benchenv.BusyCPU(); cpu0 >= 0 && cpu1 >= 0 {
+		x.CPU = cpu1 - cpu0
+	}
 	if !b.o.keep {
 		os.RemoveAll(outs)
 	}
 	return x
+}
+
+// ctrRun runs step once with ctr run --rm in the testbox image, /out bound to the new
+// directory out, and returns its wall time.
+func (b *bench) ctrRun(ctx context.Context, step, out string) (float64, error) {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return 0, err
+	}
+	id := fmt.Sprintf("slsabox-bench-load-%d-%d", os.Getpid(), b.seq.Add(1))
+	args := []string{"-a", b.o.containerd, "-n", b.o.namespace, "run", "--rm", "--snapshotter", "overlayfs",
+		"--mount", "type=bind,src=" + out + ",dst=/out,options=rbind:rw:nosuid:nodev",
+		b.image.Name, id, "sh", "-c", step}
+	cmd := exec.CommandContext(ctx, b.o.ctr, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start).Seconds()
+	if err != nil {
+		return 0, fmt.Errorf("ctr %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return wall, nil
 }
 
 // build runs one slsabox build of project into out and returns its wall time.
@@ -349,19 +413,20 @@ func (r *Report) Print(w io.Writer) {
 	}
 	for _, bm := range r.Benchmarks {
 		fmt.Fprintf(w, "\n(%s) %s: sh -c '%s'\n", bm.ID, bm.Title, bm.Step)
-		fmt.Fprintf(w, "  %-10s %9s %9s %9s %14s\n", "side", "median", "min", "max", "one build")
+		fmt.Fprintf(w, "  %-12s %9s %9s %9s %14s %12s %10s\n", "side", "median", "min", "max", "one build", "CPU median", "CPU/wall")
 		for _, s := range []struct {
 			name string
 			side Side
-		}{{"series", bm.Series}, {"parallel", bm.Parallel}} {
+		}{{"series", bm.Series}, {"parallel", bm.Parallel}, {"ctr-series", bm.CtrSeries}, {"ctr-parallel", bm.CtrParallel}} {
 			if len(s.side.Samples) == 0 {
 				continue
 			}
 			one := make([]float64, len(s.side.Samples))
+			cpu := make([]float64, len(s.side.Samples))
 			for i, x := range s.side.Samples {
-				one[i] = x.BuildMedian
+				one[i], cpu[i] = x.BuildMedian, x.CPU
 			}
-			fmt.Fprintf(w, "  %-10s %8.3fs %8.3fs %8.3fs %13.3fs\n", s.name, s.side.Median, s.side.Min, s.side.Max, stats.Median(one))
+			fmt.Fprintf(w, "  %-12s %8.3fs %8.3fs %8.3fs %13.3fs %11.2fs %10.2f\n", s.name, s.side.Median, s.side.Min, s.side.Max, stats.Median(one), stats.Median(cpu), busyMedian(s.side))
 		}
 		if bm.Parallel.Median > 0 {
 			verdict := "PASS"
@@ -370,5 +435,29 @@ func (r *Report) Print(w io.Writer) {
 			}
 			fmt.Fprintf(w, "  throughput: series / parallel = %.2fx (target >= %.2fx): %s\n", bm.Ratio, bm.Target, verdict)
 		}
+		if bm.CtrParallel.Median > 0 {
+			fmt.Fprintf(w, "  peer: ctr run --rm, series / parallel = %.2fx; slsabox / ctr = %.2f\n", bm.CtrRatio, bm.Ratio/bm.CtrRatio)
+		}
+		if c, cc := busyMedian(bm.Series), busyMedian(bm.CtrSeries); c > 0 && cc > 0 {
+			fmt.Fprintf(w, "  ceiling: the series keep %.2f (slsabox) and %.2f (ctr) of %d cores busy, so at once can gain at most %.2fx and %.2fx\n",
+				c, cc, r.Machine.CPUs, float64(r.Machine.CPUs)/c, float64(r.Machine.CPUs)/cc)
+		}
 	}
+}
+
+// busyMedian is the median over s's rounds of CPU/wall: how many cores the side kept
+// busy on average, or -1 when the CPU time is unknown. A series whose builds already
+// keep c of the n cores busy cannot gain more than n/c by running them at once.
+func busyMedian(s Side) float64 {
+	var busy []float64
+	for _, x := range s.Samples {
+		if x.CPU < 0 || x.Wall <= 0 {
+			return -1
+		}
+		busy = append(busy, x.CPU/x.Wall)
+	}
+	if len(busy) == 0 {
+		return -1
+	}
+	return stats.Median(busy)
 }

@@ -18,7 +18,6 @@
 package main
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -241,7 +240,7 @@ func run(ctx context.Context, o options) (*Report, error) {
 // the same command, sh -c ': > /out/x', in the same image: slsabox needs one output
 // file to succeed, and the ctr sides do the same small write.
 func (b *bench) trivial(ctx context.Context) (*Benchmark, error) {
-	img, err := b.image(ctx, b.o.testbox)
+	img, err := benchenv.ImportImage(ctx, b.o.ctr, b.o.containerd, b.o.namespace, b.o.testbox)
 	if err != nil {
 		return nil, err
 	}
@@ -255,7 +254,7 @@ outputs: ["/out/x"]
 		return nil, err
 	}
 	ctrBase := []string{"-a", b.o.containerd, "-n", b.o.namespace, "run", "--rm", "--snapshotter", "overlayfs"}
-	plain := slices.Concat(ctrBase, []string{img.name, "ID", "sh", "-c", script})
+	plain := slices.Concat(ctrBase, []string{img.Name, "ID", "sh", "-c", script})
 	bind := filepath.Join(b.tmp, "ctr-out")
 	if err := os.Mkdir(bind, 0o755); err != nil {
 		return nil, err
@@ -266,12 +265,12 @@ outputs: ["/out/x"]
 	matched := slices.Concat(ctrBase, []string{"--read-only", "--seccomp", "--memory-limit", "2147483648",
 		"--mount", "type=bind,src=" + bind + ",dst=/out,options=rbind:rw:nosuid:nodev",
 		"--mount", "type=tmpfs,src=tmpfs,dst=/tmp,options=nosuid:nodev:mode=1777",
-		img.name, "ID", "sh", "-c", script})
+		img.Name, "ID", "sh", "-c", script})
 	target := 1.3
 	if b.o.key != "" {
 		target = 1.2 // issue 14: a signed --no-tlog build at most 1.2x ctr run --rm
 	}
-	bm := &Benchmark{ID: "a", Title: "trivial step, " + img.name, Target: target, Sides: []*Side{
+	bm := &Benchmark{ID: "a", Title: "trivial step, " + img.Name, Target: target, Sides: []*Side{
 		b.slsaboxSide(proj),
 		b.ctrSide("ctr run --rm", plain),
 		b.ctrSide("ctr run --rm, sandbox flags", matched),
@@ -289,7 +288,7 @@ outputs: ["/out/x"]
 // against the same build with the user namespace turned off (--no-userns) and no
 // disk or CPU limit, and against ctr run --rm. The target is on/off.
 func (b *bench) defences(ctx context.Context) (*Benchmark, error) {
-	img, err := b.image(ctx, b.o.testbox)
+	img, err := benchenv.ImportImage(ctx, b.o.ctr, b.o.containerd, b.o.namespace, b.o.testbox)
 	if err != nil {
 		return nil, err
 	}
@@ -306,8 +305,8 @@ outputs: ["/out/x"]
 	if err != nil {
 		return nil, err
 	}
-	plain := []string{"-a", b.o.containerd, "-n", b.o.namespace, "run", "--rm", "--snapshotter", "overlayfs", img.name, "ID", "sh", "-c", ": > /out/x"}
-	bm := &Benchmark{ID: "c", Title: "defences on against off, trivial step, " + img.name, Target: 1.10, Sides: []*Side{
+	plain := []string{"-a", b.o.containerd, "-n", b.o.namespace, "run", "--rm", "--snapshotter", "overlayfs", img.Name, "ID", "sh", "-c", ": > /out/x"}
+	bm := &Benchmark{ID: "c", Title: "defences on against off, trivial step, " + img.Name, Target: 1.10, Sides: []*Side{
 		b.slsaboxSideNamed("slsabox build, defences on", on, "--require-userns"), // never on without the namespace
 		b.slsaboxSideNamed("slsabox build, defences off", off, "--no-userns"),
 		b.ctrSide("ctr run --rm", plain),
@@ -322,7 +321,7 @@ outputs: ["/out/x"]
 // goBuild is (b): a cold build of a real multi-package program, cmd/gofmt from the
 // Go distribution, with the same Go release and settings inside and outside.
 func (b *bench) goBuild(ctx context.Context) (*Benchmark, error) {
-	img, err := b.image(ctx, b.o.goImage)
+	img, err := benchenv.ImportImage(ctx, b.o.ctr, b.o.containerd, b.o.namespace, b.o.goImage)
 	if err != nil {
 		return nil, err
 	}
@@ -361,7 +360,7 @@ func sameBinary(bm *Benchmark) *bool {
 
 // gofmtProject is the project of (b) and (h), a cold go build of cmd/gofmt in img,
 // and the same build on the host.
-func (b *bench) gofmtProject(ctx context.Context, img image, name string) (string, *Side, error) {
+func (b *bench) gofmtProject(ctx context.Context, img benchenv.Image, name string) (string, *Side, error) {
 	proj, err := b.project(name, img, `steps:
   - name: gofmt
     run: [go, build, -o, /out/gofmt, cmd/gofmt]
@@ -407,7 +406,7 @@ func (b *bench) gvisorArgs() []string {
 
 // gvisorTrivial is (g): the trivial step of (a) under gVisor, against runc and ctr.
 func (b *bench) gvisorTrivial(ctx context.Context) (*Benchmark, error) {
-	img, err := b.image(ctx, b.o.testbox)
+	img, err := benchenv.ImportImage(ctx, b.o.ctr, b.o.containerd, b.o.namespace, b.o.testbox)
 	if err != nil {
 		return nil, err
 	}
@@ -419,8 +418,8 @@ outputs: ["/out/x"]
 	if err != nil {
 		return nil, err
 	}
-	plain := []string{"-a", b.o.containerd, "-n", b.o.namespace, "run", "--rm", "--snapshotter", "overlayfs", img.name, "ID", "sh", "-c", ": > /out/x"}
-	bm := &Benchmark{ID: "g", Title: "gVisor against runc, trivial step, " + img.name, Sides: []*Side{
+	plain := []string{"-a", b.o.containerd, "-n", b.o.namespace, "run", "--rm", "--snapshotter", "overlayfs", img.Name, "ID", "sh", "-c", ": > /out/x"}
+	bm := &Benchmark{ID: "g", Title: "gVisor against runc, trivial step, " + img.Name, Sides: []*Side{
 		b.slsaboxSideNamed("slsabox build, gVisor", proj, b.gvisorArgs()...),
 		b.slsaboxSideNamed("slsabox build, runc", proj),
 		b.ctrSide("ctr run --rm", plain),
@@ -433,7 +432,7 @@ outputs: ["/out/x"]
 
 // gvisorGoBuild is (h): the cold go build of (b) under gVisor, against runc and the host.
 func (b *bench) gvisorGoBuild(ctx context.Context) (*Benchmark, error) {
-	img, err := b.image(ctx, b.o.goImage)
+	img, err := benchenv.ImportImage(ctx, b.o.ctr, b.o.containerd, b.o.namespace, b.o.goImage)
 	if err != nil {
 		return nil, err
 	}
@@ -586,89 +585,11 @@ func hostGoEnv(cache string) []string {
 	return append(env, "GOCACHE="+cache, "CGO_ENABLED=0", "GOFLAGS=-trimpath", "GOTOOLCHAIN=local", "GOENV=off")
 }
 
-type image struct {
-	archive string // absolute path of the OCI archive
-	digest  string // its manifest digest, what slsabox.yaml pins
-	name    string // its ref name, what ctr runs after importing it
-}
-
-// image reads the archive named by spec and imports it for ctr. slsabox imports it
-// on its own during the warm-up run.
-func (b *bench) image(ctx context.Context, spec string) (image, error) {
-	path, want := spec, ""
-	if rest, ok := strings.CutPrefix(spec, "oci-archive:"); ok {
-		at := strings.LastIndex(rest, "@")
-		if at < 0 {
-			return image{}, fmt.Errorf("image %q: want oci-archive:PATH@sha256:DIGEST or a path", spec)
-		}
-		path, want = rest[:at], rest[at+1:]
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return image{}, err
-	}
-	img, err := readIndex(abs)
-	if err != nil {
-		return image{}, fmt.Errorf("%s: %w (build it with scripts/images/, or run scripts/bench.sh)", path, err)
-	}
-	if want != "" && want != img.digest {
-		return image{}, fmt.Errorf("%s holds %s, not %s", path, img.digest, want)
-	}
-	out, err := exec.CommandContext(ctx, b.o.ctr, "-a", b.o.containerd, "-n", b.o.namespace, "images", "import", abs).CombinedOutput()
-	if err != nil {
-		return image{}, fmt.Errorf("ctr images import %s: %w: %s", abs, err, strings.TrimSpace(string(out)))
-	}
-	if !bytes.Contains(out, []byte(img.digest)) {
-		return image{}, fmt.Errorf("ctr images import %s did not import %s: %s", abs, img.digest, strings.TrimSpace(string(out)))
-	}
-	return img, nil
-}
-
-// readIndex returns the only image in the OCI archive at path.
-func readIndex(path string) (image, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return image{}, err
-	}
-	defer f.Close()
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if err != nil {
-			return image{}, fmt.Errorf("no index.json: %w", err)
-		}
-		if strings.TrimPrefix(h.Name, "./") != "index.json" {
-			continue
-		}
-		var idx struct {
-			Manifests []struct {
-				Digest      string            `json:"digest"`
-				Annotations map[string]string `json:"annotations"`
-			} `json:"manifests"`
-		}
-		if err := json.NewDecoder(tr).Decode(&idx); err != nil {
-			return image{}, fmt.Errorf("index.json: %w", err)
-		}
-		if len(idx.Manifests) != 1 {
-			return image{}, fmt.Errorf("index.json lists %d images, want 1", len(idx.Manifests))
-		}
-		m := idx.Manifests[0]
-		name := m.Annotations["io.containerd.image.name"]
-		if name == "" {
-			name = m.Annotations["org.opencontainers.image.ref.name"]
-		}
-		if name == "" || !strings.Contains(name, "/") {
-			return image{}, errors.New("the image has no full ref name annotation for ctr")
-		}
-		return image{archive: path, digest: m.Digest, name: name}, nil
-	}
-}
-
 // project writes a one-commit git repository whose slsabox.yaml pins img and adds
 // body (steps, outputs, limits). The commit date is fixed, and so is SOURCE_DATE_EPOCH.
-func (b *bench) project(name string, img image, body string) (string, error) {
+func (b *bench) project(name string, img benchenv.Image, body string) (string, error) {
 	dir := filepath.Join(b.tmp, name)
-	def := fmt.Sprintf("version: 1\nimage: oci-archive:%s@%s\n%s", img.archive, img.digest, body)
+	def := fmt.Sprintf("version: 1\nimage: oci-archive:%s@%s\n%s", img.Archive, img.Digest, body)
 	return dir, benchenv.GitProject(dir, map[string]string{"slsabox.yaml": def})
 }
 

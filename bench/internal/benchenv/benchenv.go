@@ -59,6 +59,31 @@ func LoadAvg() string {
 	return strings.Join(strings.Fields(string(b))[:3], " ")
 }
 
+// BusyCPU returns the CPU time the whole machine has spent busy (user, nice, system,
+// irq, softirq and steal from the first line of /proc/stat), in seconds since boot,
+// or -1 when it cannot be read. The difference of two calls is the CPU a stretch of
+// work used, with whatever else ran meanwhile.
+func BusyCPU() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return -1
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return -1
+	}
+	var busy float64
+	for _, i := range []int{1, 2, 3, 6, 7, 8} { // user nice system (idle iowait) irq softirq steal
+		var v float64
+		if _, err := fmt.Sscan(f[i], &v); err != nil {
+			return -1
+		}
+		busy += v
+	}
+	return busy / 100 // USER_HZ is 100 on Linux
+}
+
 // Busy reports whether a LoadAvg triple shows more than a benchmark's own load
 // (1-minute average above limit): other work disturbs the ratios.
 func Busy(loadavg string, limit float64) bool {
