@@ -51,14 +51,12 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
   address = ""
 TOML
   say "starting private containerd ($(containerd --version | awk '{print $3}'), runc $(runc --version | awk 'NR==1{print $3}')) at $sock"
-  # setsid: the daemon outlives the shell that started it and is not hit by its Ctrl-C.
-  setsid containerd --config "$run_dir/config.toml" >>"$log" 2>&1 </dev/null &
-  echo $! >"$pidfile"
+  daemon_launch "$pidfile" "$log" containerd --config "$run_dir/config.toml"
   if daemon_await "$pidfile" 100 answers; then
     say "ready (log: $log)"
     return 0
   fi
-  say "containerd did not come up; its log says:"; tail -20 "$log" >&2
+  daemon_failed containerd "$log"
   exit 3
 }
 

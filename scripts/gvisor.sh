@@ -213,15 +213,13 @@ start() {
   chmod 0711 "$run_dir"
   write_config
   say "starting private containerd $containerd_version with gVisor ($gvisor_version) at $sock"
-  echo "--- ${0##*/} start $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$log"
-  # setsid: the daemon outlives the shell that started it and is not hit by its Ctrl-C.
-  PATH=$tool_dir:$PATH setsid "$tool_dir/containerd" --config "$run_dir/config.toml" >>"$log" 2>&1 </dev/null &
-  echo $! >"$pidfile"
+  # PATH: the daemon finds containerd-shim-runsc-v1 and runsc in tool_dir first.
+  daemon_launch "$pidfile" "$log" env PATH="$tool_dir:$PATH" "$tool_dir/containerd" --config "$run_dir/config.toml"
   if daemon_await "$pidfile" 100 answers; then
     say "ready (log: $log; eval \"\$($0 env)\" sets SLSABOX_GVISOR_CONTAINERD)"
     return 0
   fi
-  say "containerd did not come up; its log says:"; tail -20 "$log" >&2
+  daemon_failed containerd "$log"
   stop
   exit 3
 }

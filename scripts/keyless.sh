@@ -122,16 +122,14 @@ pid_alive() { daemon_alive "$run/$1.pid"; }
 spawn() {
   local name=$1; shift
   if pid_alive "$name"; then return 0; fi
-  echo "--- keyless.sh start $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$run/$name.log"
-  ip netns exec "$ns" setsid "$@" >>"$run/$name.log" 2>&1 </dev/null 9>&- &
-  echo $! >"$run/$name.pid"
+  daemon_launch "$run/$name.pid" "$run/$name.log" ip netns exec "$ns" "$@"
 }
 
 http_up() { in_ns curl -fsS --max-time 2 -o /dev/null "$1" 2>/dev/null; }
 
 wait_http() { # name url
   if daemon_await "$run/$1.pid" 300 http_up "$2"; then return 0; fi
-  say "$1 did not come up at $2; its log says:"; tail -20 "$run/$1.log" >&2
+  daemon_failed "$1 at $2" "$run/$1.log"
   return 1
 }
 

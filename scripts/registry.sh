@@ -89,13 +89,12 @@ start_oci() {
   mkdir -p "$run_dir" "$root_dir"
   chmod 0700 "$run_dir" "$root_dir"
   say "starting ociregistry (referrers API) at http://$addr, blobs in $root_dir"
-  setsid "$bin" -addr "$addr" -blobs "$root_dir" -quiet >>"$log" 2>&1 </dev/null &
-  echo $! >"$pidfile"
+  daemon_launch "$pidfile" "$log" "$bin" -addr "$addr" -blobs "$root_dir" -quiet
   if daemon_await "$pidfile" 100 answers; then
     say "ready (log: $log)"
     return 0
   fi
-  say "ociregistry did not come up; its log says:"; tail -20 "$log" >&2
+  daemon_failed ociregistry "$log"
   stop
   exit 3
 }
@@ -147,14 +146,12 @@ http:
 YAML
   chmod 0600 "$config"
   say "starting docker-registry ($(docker-registry --version 2>/dev/null | awk '{print $NF}')) at http://$addr, storage $root_dir"
-  # setsid: the daemon outlives the shell that started it and is not hit by its Ctrl-C.
-  setsid docker-registry serve "$config" >>"$log" 2>&1 </dev/null &
-  echo $! >"$pidfile"
+  daemon_launch "$pidfile" "$log" docker-registry serve "$config"
   if daemon_await "$pidfile" 100 answers; then
     say "ready (log: $log)"
     return 0
   fi
-  say "docker-registry did not come up; its log says:"; tail -20 "$log" >&2
+  daemon_failed docker-registry "$log"
   stop
   exit 3
 }

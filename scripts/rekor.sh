@@ -124,25 +124,20 @@ start() {
     say "something else already answers on 127.0.0.1:$http_port; stop it or set SLSABOX_REKOR_PORT"; exit 3
   fi
   say "starting Rekor v2 (rekor-tiles ${pin##*@}) at $(url), origin $(origin)"
-  echo "--- rekor.sh start $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$log"
   # --http-address also binds the metrics listener, so everything stays on 127.0.0.1.
-  # setsid: the server outlives the shell that started it and is not hit by its Ctrl-C;
-  # 9>&-: it must not inherit (and so hold) this script's lock.
-  setsid "$bin" serve \
+  daemon_launch "$pidfile" "$log" "$bin" serve \
     --hostname="$(origin)" \
     --http-address=127.0.0.1 --http-port="$http_port" \
     --grpc-address=127.0.0.1 --grpc-port="$grpc_port" \
     --http-metrics-port="$metrics_port" \
     --storage-dir="$storage" --signer-filepath="$key" \
-    --checkpoint-interval=1s \
-    >>"$log" 2>&1 </dev/null 9>&- &
-  echo $! >"$pidfile"
+    --checkpoint-interval=1s
   if daemon_await "$pidfile" 300 ready; then
     write_trusted_root
     say "ready at $(url) (log: $log, trusted root: $root_json)"
     return 0
   fi
-  say "Rekor did not come up on 127.0.0.1:$http_port; its log says:"; tail -20 "$log" >&2
+  daemon_failed "Rekor on 127.0.0.1:$http_port" "$log"
   stop_server
   exit 3
 }

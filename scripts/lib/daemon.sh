@@ -1,8 +1,28 @@
 # shellcheck shell=bash
-# What the service scripts (containerd, registry, Rekor, the CT log, the keyless stack)
-# share: waiting for a daemon to come up, telling whether it still runs, stopping it
-# by its pid file, and running one command at a time per service. Source it; it
-# defines functions only.
+# What the service scripts (containerd, gVisor, registry, Rekor, the CT log, the
+# keyless stack) share: starting a daemon, waiting for it to come up, telling whether
+# it still runs, stopping it by its pid file, and running one command at a time per
+# service. Source it after say.sh; it defines functions only.
+
+# daemon_launch PIDFILE LOG CMD...: start CMD as a daemon and write its pid to PIDFILE.
+# It runs in a session of its own (setsid: it outlives the shell that started it and
+# is not hit by its Ctrl-C), reads /dev/null, appends its output to LOG after a line
+# that marks this start, and does not inherit file descriptor 9 (with_lock's: a
+# daemon must not hold its script's lock). CMD may be a wrapper that execs the daemon
+# (env, ip netns exec): the pid stays the daemon's.
+daemon_launch() {
+  local pidfile=$1 log=$2
+  shift 2
+  echo "--- ${say_as:-${0##*/}} start $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$log"
+  setsid "$@" >>"$log" 2>&1 </dev/null 9>&- &
+  echo $! >"$pidfile"
+}
+
+# daemon_failed WHAT LOG: say that WHAT did not come up, and show the end of LOG.
+daemon_failed() {
+  say "$1 did not come up; the end of its log, $2:"
+  tail -20 "$2" >&2
+}
 
 # daemon_await PIDFILE TENTHS CHECK...: wait until CHECK succeeds (return 0), for at
 # most TENTHS tenths of a second; return 1 when the time is up or the process in

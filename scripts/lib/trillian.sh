@@ -72,13 +72,10 @@ running() {
   daemon_alive "$stack_run/$1.pid" "$arg"
 }
 
-# launch NAME CMD... starts CMD in the background as NAME. setsid: it outlives the
-# shell that started it and is not hit by its Ctrl-C; 9>&-: it must not hold the lock.
+# launch NAME CMD... starts CMD as the daemon NAME (daemon_launch).
 launch() {
   local name=$1; shift
-  echo "--- ${0##*/} start $(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$stack_run/$name.log"
-  setsid "$@" >>"$stack_run/$name.log" 2>&1 </dev/null 9>&- &
-  echo $! >"$stack_run/$name.pid"
+  daemon_launch "$stack_run/$name.pid" "$stack_run/$name.log" "$@"
 }
 
 # await NAME CHECK... waits up to 60 s for CHECK to succeed while NAME runs; when it
@@ -86,8 +83,7 @@ launch() {
 await() {
   local name=$1; shift
   if daemon_await "$stack_run/$name.pid" 600 "$@"; then return 0; fi
-  say "$name did not come up; the end of $stack_run/$name.log:"
-  tail -20 "$stack_run/$name.log" >&2
+  daemon_failed "$name" "$stack_run/$name.log"
   stack_stop
   exit 3
 }
