@@ -2,7 +2,10 @@
 # What the service scripts (containerd, gVisor, registry, Rekor, the CT log, the
 # keyless stack) share: starting a daemon, waiting for it to come up, telling whether
 # it still runs, stopping it by its pid file, and running one command at a time per
-# service. Source it after say.sh; it defines functions only.
+# service. Source it; it defines functions only.
+
+# shellcheck source=SCRIPTDIR/say.sh
+source "$(dirname "${BASH_SOURCE[0]}")/say.sh"
 
 # daemon_launch PIDFILE LOG CMD...: start CMD as a daemon and write its pid to PIDFILE.
 # It runs in a session of its own (setsid: it outlives the shell that started it and
