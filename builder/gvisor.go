@@ -231,7 +231,7 @@ func (p *gvisorPod) stop(ctx context.Context) error {
 }
 
 // gvisorHint says what a daemon needs to run gVisor steps.
-const gvisorHint = "gVisor steps need containerd 1.7 or later with containerd-shim-runsc-v1 on its PATH: scripts/gvisor.sh start runs one (pass --containerd-address $(scripts/gvisor.sh address)); docs/config.md, sandbox.runtime"
+const gvisorHint = "gVisor steps need containerd 1.7 or later with containerd-shim-runsc-v1 on its PATH: scripts/gvisor.sh start runs one (pass --containerd-address $(scripts/gvisor.sh address)); in the GitHub Action, set runtime: gvisor; docs/config.md, sandbox.runtime"
 
 // checkGVisorDaemon refuses a containerd older than 1.7: its shim protocol is not
 // the one gVisor's shim speaks (it would hang, or take the shim's answer for an

@@ -136,6 +136,10 @@ build_containerd() {
 }
 
 install() {
+  if ! command -v go >/dev/null; then
+    die "go is not installed: install builds runsc, its shim and containerd from the Go module proxy" \
+      "install Go 1.26.6 or later (or Go 1.21 or later with GOTOOLCHAIN=auto, the default, which fetches it; on GitHub, actions/setup-go), or point slsabox at a containerd that already runs gVisor (--containerd-address)" 3
+  fi
   mkdir -p "$tool_dir"
   # One install at a time: a second waits and then finds the tools built.
   exec 8>"$tool_dir/.lock"

@@ -438,9 +438,20 @@ func actLog(t *testing.T, log []byte) []actEntry {
 
 type provenance struct {
 	Predicate struct {
+		BuildDefinition struct {
+			InternalParameters struct {
+				Sandbox struct {
+					Runtime string `json:"runtime"`
+				} `json:"sandbox"`
+			} `json:"internalParameters"`
+		} `json:"buildDefinition"`
 		RunDetails struct {
 			Builder struct {
-				ID string `json:"id"`
+				ID                  string `json:"id"`
+				BuilderDependencies []struct {
+					Name string `json:"name"`
+					URI  string `json:"uri"`
+				} `json:"builderDependencies"`
 			} `json:"builder"`
 			Metadata struct {
 				InvocationID string    `json:"invocationId"`

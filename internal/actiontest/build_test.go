@@ -51,6 +51,8 @@ func TestBuildScriptRejects(t *testing.T) {
 			[]string{`input no-tlog must be true or false, not "maybe"`}, false},
 		{"bad upload", map[string]string{"SIGNING_KEY": pem, "UPLOAD": "sometimes"},
 			[]string{`input upload must be true or false, not "sometimes"`}, false},
+		{"bad runtime", map[string]string{"SIGNING_KEY": pem, "RUNTIME": "kata"},
+			[]string{`input runtime must be runc or gvisor, not "kata"`, "runtime: gvisor"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -124,16 +126,17 @@ func TestBuildScriptHandsBack(t *testing.T) {
 		logIndex string
 		rows     []string
 		push     bool
+		runtime  string // the runtime input
 	}{
-		{"pushed images", false, true, 0, "42", []string{"| image | `127.0.0.1:5006/acme/hello@sha256:" + strings.Repeat("d", 64) + "`, provenance attached as referrer `sha256:" + strings.Repeat("e", 64) + "` |"}, true},
-		{"logged", false, true, 0, "42", []string{"| log entry | index **42** in `http://rekor.test` |", "| signed | with a **key** (signing-key or kms-key) |"}, false},
+		{"pushed images", false, true, 0, "42", []string{"| image | `127.0.0.1:5006/acme/hello@sha256:" + strings.Repeat("d", 64) + "`, provenance attached as referrer `sha256:" + strings.Repeat("e", 64) + "` |"}, true, ""},
+		{"logged", false, true, 0, "42", []string{"| log entry | index **42** in `http://rekor.test` |", "| signed | with a **key** (signing-key or kms-key) |"}, false, "gvisor"},
 		{"log outage", false, false, 3, "", []string{"| log entry | **none: not logged**; when the log is back: `slsabox upload --bundle ",
-			"/provenance.sigstore.json --key KEY --rekor-url http://rekor.test` |"}, false},
+			"/provenance.sigstore.json --key KEY --rekor-url http://rekor.test` |"}, false, "runc"},
 		{"keyless", true, true, 0, "42", []string{"| log entry | index **42** in `http://rekor.test` |",
 			"| signed | **keyless**, a certificate from `http://fulcio.test` |",
-			"| certificate identity | `" + san + "` |", "| certificate issuer | `" + issuer + "` |"}, false},
+			"| certificate identity | `" + san + "` |", "| certificate issuer | `" + issuer + "` |"}, false, ""},
 		{"keyless log outage", true, false, 3, "", []string{"/provenance.sigstore.json --rekor-url http://rekor.test` |",
-			"| certificate identity | `" + san + "` |"}, false},
+			"| certificate identity | `" + san + "` |"}, false, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -167,6 +170,7 @@ func TestBuildScriptHandsBack(t *testing.T) {
 				"key=/dev/null; prev=; for a; do [ \"$prev\" = --key ] && key=$a; prev=$a; done\n" +
 				"printf '%s|%s|%s|%s' \"$SLSABOX_KEY_PASSWORD\" \"${INPUT_SIGNING_KEY:-}\" \"$(cat \"$key\")\" \"${ACTIONS_ID_TOKEN_REQUEST_TOKEN:-}\" >" + filepath.Join(dir, "env") + "\n" +
 				"printf '%s|%s' \"${GITHUB_TOKEN:-}\" \"${INPUT_REGISTRY_TOKEN:-}\" >" + filepath.Join(dir, "token") + "\n" +
+				"printf '%s' \"${SLSABOX_RUNTIME:-}\" >" + filepath.Join(dir, "runtime-env") + "\n" +
 				"mkdir -p " + out + "\n" +
 				"p=$(printf '{\"predicate\":{\"runDetails\":{\"builder\":{\"id\":\"https://github.com/o/r/.github/workflows/w.yml@refs/tags/v1\"}}}}' | base64 -w0)\n" +
 				"printf '{\"dsseEnvelope\":{\"payload\":\"%s\"}}' \"$p\" >" + out + "/provenance.sigstore.json\n" +
@@ -186,7 +190,8 @@ func TestBuildScriptHandsBack(t *testing.T) {
 			if !tc.keyless {
 				cmd.Env = append(cmd.Env, "INPUT_SIGNING_KEY="+pem)
 			}
-			cmd.Env = append(cmd.Env, "INPUT_REGISTRY_TOKEN=ghs_token")
+			cmd.Env = append(cmd.Env, "INPUT_REGISTRY_TOKEN=ghs_token", "INPUT_RUNTIME="+tc.runtime,
+				"SLSABOX_RUNTIME=runc") // the runner's environment must not choose for the input
 			if tc.push {
 				cmd.Env = append(cmd.Env, "INPUT_PUSH=true", "INPUT_REGISTRY=127.0.0.1:5006", "INPUT_TAGS=v1.2.3\nlatest")
 			}
@@ -196,14 +201,25 @@ func TestBuildScriptHandsBack(t *testing.T) {
 				t.Fatalf("exit %d, want slsabox's %d:\n%s", code, tc.exit, stderr.String())
 			}
 			args, _ := os.ReadFile(filepath.Join(dir, "args"))
-			wantArgs := []string{"build src --out " + out + " --output json --key " + dir + "/slsabox-action.", "--rekor-url http://rekor.test --rekor-version 1"}
+			head := "build src --out " + out + " --output json"
+			if tc.runtime != "" {
+				head += " --runtime " + tc.runtime
+			}
+			wantArgs := []string{head + " --key " + dir + "/slsabox-action.", "--rekor-url http://rekor.test --rekor-version 1"}
 			if tc.keyless {
-				wantArgs[0] = "build src --out " + out + " --output json --keyless --fulcio-url http://fulcio.test --tsa-url http://tsa.test/api/v1/timestamp --rekor-url"
+				wantArgs[0] = head + " --keyless --fulcio-url http://fulcio.test --tsa-url http://tsa.test/api/v1/timestamp --rekor-url"
 			}
 			for _, want := range wantArgs {
 				if !strings.Contains(string(args), want) {
 					t.Errorf("slsabox ran with %q, want %q in it", args, want)
 				}
+			}
+			// The runtime input reaches slsabox as --runtime (wantArgs), and only when given.
+			if tc.runtime == "" && strings.Contains(string(args), "--runtime") {
+				t.Errorf("no runtime input, but slsabox ran with %q", args)
+			}
+			if env, _ := os.ReadFile(filepath.Join(dir, "runtime-env")); len(env) != 0 {
+				t.Errorf("slsabox saw SLSABOX_RUNTIME=%q from the runner's environment", env)
 			}
 			if tc.push != strings.Contains(string(args), "--push --registry 127.0.0.1:5006 --tag v1.2.3 --tag latest") {
 				t.Errorf("push %v, but slsabox ran with %q", tc.push, args)

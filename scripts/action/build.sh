@@ -7,11 +7,13 @@
 # INPUT_OUTPUT_DIR, INPUT_SIGNING_KEY (PEM), INPUT_SIGNING_KEY_PASSPHRASE,
 # INPUT_KMS_KEY (KMS URI), INPUT_KEYLESS (auto, true, false), INPUT_FULCIO_URL,
 # INPUT_TSA_URL, INPUT_REKOR_URL, INPUT_REKOR_VERSION,
-# INPUT_NO_TLOG, INPUT_BUILDER_ID, INPUT_CONTAINERD_ADDRESS, INPUT_UPLOAD,
-# INPUT_SBOM_FORMAT.
+# INPUT_NO_TLOG, INPUT_BUILDER_ID, INPUT_CONTAINERD_ADDRESS, INPUT_RUNTIME,
+# INPUT_UPLOAD, INPUT_SBOM_FORMAT.
 # Without INPUT_CONTAINERD_ADDRESS it starts a private containerd with
 # scripts/containerd.sh (own root, state and socket under SLSABOX_ROOT and
-# SLSABOX_RUN) and stops it again at the end, unless it was already running.
+# SLSABOX_RUN), or with INPUT_RUNTIME gvisor one that runs gVisor with
+# scripts/gvisor.sh (under SLSABOX_RUN-gvisor and SLSABOX_ROOT-gvisor), and stops it
+# again at the end, unless it was already running.
 # shellcheck source=lib.sh source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"
 
@@ -24,7 +26,7 @@ started_containerd=false
 # shellcheck disable=SC2317 # called by the trap
 on_exit() {
 	rm -rf "$tmp"
-	if [ "$started_containerd" = true ]; then as_root "$containerd_sh" stop || true; fi
+	if [ "$started_containerd" = true ]; then as_root "$daemon_sh" stop || true; fi
 }
 trap on_exit EXIT
 
@@ -37,6 +39,15 @@ out=${INPUT_OUTPUT_DIR:-slsabox-out}
 args=(build "$src" --out "$out" --output json)
 [ -z "${INPUT_DEFINITION:-}" ] || args+=(--file "$INPUT_DEFINITION")
 [ -z "${INPUT_SBOM_FORMAT:-}" ] || args+=(--sbom-format "$INPUT_SBOM_FORMAT")
+# The runtime: the input, else the definition's (slsabox never weakens a definition's
+# gvisor to runc, and refuses the input runc for one).
+runtime=${INPUT_RUNTIME:-}
+case $runtime in
+"" | runc | gvisor) ;;
+*) fail "input runtime must be runc or gvisor, not \"$runtime\"" "write runtime: gvisor to run the steps under gVisor, runtime: runc, or leave it out to run what slsabox.yaml says (sandbox.runtime)" ;;
+esac
+[ -z "$runtime" ] || args+=(--runtime "$runtime")
+unset SLSABOX_RUNTIME
 
 # Signing: keyless (a Fulcio certificate for the job's OIDC identity) when the job may
 # request an ID token (permissions: id-token: write makes the runner set both
@@ -124,18 +135,29 @@ elif [ -z "${GITHUB_WORKFLOW_REF:-}" ]; then
 fi
 unset SLSABOX_BUILDER_ID
 
-# containerd: the one given, else a private daemon of our own.
+# containerd: the one given, else a private daemon of our own: Debian's containerd with
+# runc, or for gVisor a containerd 2.x with the runsc shim (Debian 12's 1.6 cannot run
+# the shim), whose runsc slsabox then names to the shim and records.
+daemon_sh=$containerd_sh
+if [ "$runtime" = gvisor ]; then daemon_sh=$action_root/scripts/gvisor.sh; fi
 if [ -n "${INPUT_CONTAINERD_ADDRESS:-}" ]; then
 	export SLSABOX_CONTAINERD=$INPUT_CONTAINERD_ADDRESS
 else
-	if as_root "$containerd_sh" status >/dev/null 2>&1; then
-		say "using the private containerd already running ($(as_root "$containerd_sh" address))"
+	if as_root "$daemon_sh" status >/dev/null 2>&1; then
+		say "using the private containerd already running ($(as_root "$daemon_sh" address))"
 	else
 		started_containerd=true
-		as_root "$containerd_sh" start
+		as_root "$daemon_sh" start
 	fi
-	SLSABOX_CONTAINERD=$(as_root "$containerd_sh" address)
+	SLSABOX_CONTAINERD=$(as_root "$daemon_sh" address)
 	export SLSABOX_CONTAINERD
+	if [ "$runtime" = gvisor ]; then
+		SLSABOX_RUNSC=$(as_root "$daemon_sh" env | sed -n 's/^export SLSABOX_RUNSC=//p')
+		# printf %q quoted it: the tools' directory never needs quoting, so a quote means
+		# something else is there.
+		case $SLSABOX_RUNSC in /*[!A-Za-z0-9/._+-]* | "" | [!/]*) fail "gvisor.sh env gave no usable runsc path: \"$SLSABOX_RUNSC\"" "report this; SLSABOX_CACHE must be a plain absolute path" 3 ;; esac
+		export SLSABOX_RUNSC
+	fi
 fi
 
 # git refuses a repository that another user owns (the runner's checkout, read as root).
