@@ -65,8 +65,11 @@ func workflows(t *testing.T) []string {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no workflows in examples/workflows (%v)", err)
 	}
-	return append(files, filepath.Join(root, "internal", "actiontest", "testdata", "action-test.yml"),
-		filepath.Join(root, "internal", "actiontest", "testdata", "action-keyless-test.yml"))
+	acts, err := filepath.Glob(filepath.Join(root, "internal", "actiontest", "testdata", "action-*.yml"))
+	if err != nil || len(acts) < 3 {
+		t.Fatalf("want the act tests' workflows in internal/actiontest/testdata, found %v (%v)", acts, err)
+	}
+	return append(files, acts...)
 }
 
 var (
