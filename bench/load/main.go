@@ -356,16 +356,7 @@ func (b *bench) ctrRun(ctx context.Context, step, out string) (float64, error) {
 	args := []string{"-a", b.o.containerd, "-n", b.o.namespace, "run", "--rm", "--snapshotter", "overlayfs",
 		"--mount", "type=bind,src=" + out + ",dst=/out,options=rbind:rw:nosuid:nodev",
 		b.image.Name, id, "sh", "-c", step}
-	cmd := exec.CommandContext(ctx, b.o.ctr, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start).Seconds()
-	if err != nil {
-		return 0, fmt.Errorf("ctr %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	return wall, nil
+	return benchenv.Timed(exec.CommandContext(ctx, b.o.ctr, args...))
 }
 
 // build runs one slsabox build of project into out and returns its wall time.

@@ -388,7 +388,7 @@ limits: {memory: 4GiB, timeout: 10m, disk: 4GiB, cpus: `+fmt.Sprint(runtime.NumC
 		cmd := exec.CommandContext(ctx, b.o.hostGo, "build", "-o", out, "cmd/gofmt")
 		cmd.Dir = empty
 		cmd.Env = hostGoEnv(cache)
-		wall, err := timed(cmd)
+		wall, err := benchenv.Timed(cmd)
 		if err != nil {
 			return Sample{}, err
 		}
@@ -513,7 +513,7 @@ func (b *bench) slsaboxSideNamed(name, proj string, extra ...string) *Side {
 		cmd := exec.CommandContext(ctx, b.slsabox, a...)
 		var stdout bytes.Buffer
 		cmd.Stdout = &stdout
-		wall, err := timed(cmd)
+		wall, err := benchenv.Timed(cmd)
 		if err != nil {
 			return Sample{}, err
 		}
@@ -555,23 +555,10 @@ func (b *bench) ctrSide(name string, args []string) *Side {
 		b.seq++
 		a := slices.Clone(args)
 		a[slices.Index(a, "ID")] = fmt.Sprintf("slsabox-bench-%d-%d", os.Getpid(), b.seq)
-		wall, err := timed(exec.CommandContext(ctx, b.o.ctr, a...))
+		wall, err := benchenv.Timed(exec.CommandContext(ctx, b.o.ctr, a...))
 		return Sample{Wall: wall}, err
 	}
 	return s
-}
-
-// timed runs cmd and returns its wall time; on failure the error carries its stderr.
-func timed(cmd *exec.Cmd) (float64, error) {
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start).Seconds()
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w: %s", strings.Join(cmd.Args, " "), err, strings.TrimSpace(stderr.String()))
-	}
-	return wall, nil
 }
 
 // hostGoEnv is the caller's environment without any GO* setting, plus the build's own.

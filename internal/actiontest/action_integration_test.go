@@ -52,17 +52,8 @@ func TestActionWithAct(t *testing.T) {
 	testenv.Tool(t, "act")
 	rekorURL, trustedRoot := testenv.Rekor(t)
 	testenv.Image(t, "go-toolchain.tar") // the image examples/hello-go pins
-	if os.Geteuid() != 0 {
-		t.Skip("the action runs containerd and the sandbox as root (or through sudo); run as root")
-	}
 	root := testenv.RepoRoot(t)
-	tmp := t.TempDir()
-	results := filepath.Join(tmp, "results")
-	if err := os.MkdirAll(results, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	repo := filepath.Join(tmp, "repo")
-	commit := snapshotRepo(t, root, repo)
+	tmp, results, repo, commit := actWorkspace(t)
 
 	slsabox, key, pem := slsaboxAndKey(t, tmp)
 
@@ -308,6 +299,24 @@ func runAct(t *testing.T, workflow, dir, tmp string, env []string, secrets map[s
 	cmd.Stdout, cmd.Stderr = &log, &log
 	err := cmd.Run()
 	return log.String(), err
+}
+
+// actWorkspace skips the test unless it runs as root (the action runs containerd and
+// the sandbox as root, or through sudo), and makes an act test's directories: tmp,
+// results in it (the workflows' TEST_RESULTS) and repo, a snapshot of this repository
+// (snapshotRepo) whose commit it returns.
+func actWorkspace(t *testing.T) (tmp, results, repo, commit string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("the action runs containerd and the sandbox as root (or through sudo); run as root")
+	}
+	tmp = t.TempDir()
+	results = filepath.Join(tmp, "results")
+	if err := os.MkdirAll(results, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	repo = filepath.Join(tmp, "repo")
+	return tmp, results, repo, snapshotRepo(t, testenv.RepoRoot(t), repo)
 }
 
 // deadURL returns a loopback URL on which nothing listens.

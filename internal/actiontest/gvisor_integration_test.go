@@ -26,17 +26,8 @@ func TestGVisorActionWithAct(t *testing.T) {
 	testenv.Tool(t, "act")
 	testenv.GVisorContainerd(t) // the tools are built, and the suite's daemon runs them
 	rekorURL, _ := testenv.Rekor(t)
-	if os.Geteuid() != 0 {
-		t.Skip("the action runs containerd and the sandbox as root (or through sudo); run as root")
-	}
 	root := testenv.RepoRoot(t)
-	tmp := t.TempDir()
-	results := filepath.Join(tmp, "results")
-	if err := os.MkdirAll(results, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	repo := filepath.Join(tmp, "repo")
-	snapshotRepo(t, root, repo)
+	tmp, results, repo, _ := actWorkspace(t)
 	_, _, pem := slsaboxAndKey(t, tmp)
 
 	// The action's gVisor daemon lives beside the suite's, never in it; it finds the

@@ -38,20 +38,10 @@ func TestKeylessActionWithAct(t *testing.T) {
 	containerd := testenv.Containerd(t)
 	testenv.Tool(t, "act")
 	testbox := testenv.Image(t, "testbox.tar")
-	if os.Geteuid() != 0 {
-		t.Skip("the action runs containerd and the sandbox as root (or through sudo); run as root")
-	}
 	const workflowPath = ".github/workflows/action-keyless-test.yml"
-	root := testenv.RepoRoot(t)
-	tmp := t.TempDir()
-	results := filepath.Join(tmp, "results")
-	if err := os.MkdirAll(results, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	// A copy of this repository with a one-file project in it, so that the commit
 	// built is the commit the job (and so its token and certificate) runs on.
-	repo := filepath.Join(tmp, "repo")
-	snapshotRepo(t, root, repo)
+	tmp, results, repo, _ := actWorkspace(t)
 	project := filepath.Join(repo, "keyless-hi")
 	if err := os.MkdirAll(project, 0o755); err != nil {
 		t.Fatal(err)

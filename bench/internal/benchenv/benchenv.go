@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Host describes the machine, for the report beside the figures.
@@ -132,6 +133,19 @@ func EnvOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// Timed runs cmd and returns its wall time; on failure the error carries its stderr.
+func Timed(cmd *exec.Cmd) (float64, error) {
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start).Seconds()
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w: %s", strings.Join(cmd.Args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return wall, nil
 }
 
 // Logf writes a progress line to stderr.
