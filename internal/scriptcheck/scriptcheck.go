@@ -39,11 +39,12 @@ func (p Problem) String() string { return fmt.Sprintf("%s:%d: %s", p.File, p.Lin
 const installer = "apt_ensure"
 
 // wrappers run the command that follows their own options and skip leading
-// operands (with_lock DIR CMD..., daemon_await PIDFILE TENTHS CMD...).
+// operands (with_lock DIR CMD..., daemon_await PIDFILE TENTHS CMD...,
+// daemon_launch PIDFILE LOG CMD...).
 var wrappers = map[string]int{
 	"exec": 0, "command": 0, "env": 0, "nohup": 0, "setsid": 0, "time": 0, "xargs": 0, "nice": 0,
 	"sudo": 0, "as_root": 0, "unshare": 0, "nsenter": 0, "stdbuf": 0, "ionice": 0,
-	"timeout": 1, "chroot": 1, "flock": 1, "with_lock": 1, "daemon_await": 2, "in_ns": 0,
+	"timeout": 1, "chroot": 1, "flock": 1, "with_lock": 1, "daemon_await": 2, "daemon_launch": 2, "in_ns": 0,
 }
 
 // valueOptions are the wrappers' options that take the next word as their value.

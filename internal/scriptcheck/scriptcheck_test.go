@@ -46,6 +46,7 @@ func TestCheck(t *testing.T) {
 		"ls": true, "sudo": true, "chroot": true, "xargs": true, "sh": true}
 	lib := `apt_ensure() { :; }
 helper() { git status; }
+daemon_launch() { :; }
 `
 	tests := []struct {
 		name   string
@@ -68,6 +69,7 @@ helper() { git status; }
 		{"sudo and chroot", "sudo -u nobody mmdebstrap x\nchroot /x cosign version\n", []string{"a.sh:1: mmdebstrap", "a.sh:2: cosign"}},
 		{"xargs and timeout options with values", "xargs -n 1 git log </dev/null\ntimeout -s KILL 5 git log\n", nil},
 		{"ip netns exec", "ip netns exec ns1 fulcio serve\n", []string{"a.sh:1: fulcio"}},
+		{"daemon_launch", "source \"$(dirname \"$0\")/lib/x.sh\"\ndaemon_launch p.pid p.log fulcio serve\ndaemon_launch p.pid p.log env A=1 ip netns exec ns1 ctfe\n", []string{"a.sh:2: fulcio", "a.sh:3: ctfe"}},
 		{"sh -c and eval", "sh -c 'git log | yq .a'\neval \"jq .x f\"\n", []string{"a.sh:1: yq", "a.sh:2: jq"}},
 		{"unresolvable source", "source \"$lib\"\n", []string{"a.sh:1: cannot resolve the sourced file"}},
 	}

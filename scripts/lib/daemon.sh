@@ -2,7 +2,8 @@
 # What the service scripts (containerd, gVisor, registry, Rekor, the CT log, the
 # keyless stack) share: starting a daemon, waiting for it to come up, telling whether
 # it still runs, stopping it by its pid file, and running one command at a time per
-# service. Source it; it defines functions only.
+# service. Source it; it defines functions only (and sources say.sh, which daemon_failed
+# speaks with).
 
 # shellcheck source=SCRIPTDIR/say.sh
 source "$(dirname "${BASH_SOURCE[0]}")/say.sh"
