@@ -12,8 +12,9 @@
 #            eval "$(scripts/gvisor.sh env)"; scripts/bench.sh sandbox -which g,h.
 #   load     go run ./bench/load: 8 builds in series against the same 8 at once on one
 #            containerd, (a) a trivial step and (b) a short step that waits and
-#            writes; the throughput ratio against 1.6x. ARGS go to it, e.g.
-#            scripts/bench.sh load -which b -n 5 -json load.json. Same daemon and
+#            writes; the throughput ratio against 1.6x, beside the peer's (the same
+#            step through ctr run --rm, in the same rounds). ARGS go to it, e.g.
+#            scripts/bench.sh load -which b -n 4 -json load.json. Same daemon and
 #            testbox image as sandbox.
 #   inputs   go run ./bench/inputs: declared Go module inputs from a warm host cache
 #            against go mod download and go mod verify, for examples/go-deps (also from

@@ -11,8 +11,10 @@
 // rounds. Its ratio is what the daemon, the shim, runc and the kernel allow on this
 // machine before slsabox adds anything.
 //
-// Every round runs all four sides, in an order that turns by one each round, after
-// one unmeasured warm-up round; the report gives the median of each side, the ratio
+// Every round runs all four sides after one unmeasured warm-up round, in orders that
+// give each side every other side as its predecessor once in four rounds (a Williams
+// square), and after a pause in which the daemon finishes what the last side left
+// (containerd cleans up after each shim that exits); the report gives the median of each side, the ratio
 // series / parallel (the throughput gain) for slsabox and for ctr, and PASS or FAIL of
 // slsabox's ratio against -target. It also gives the CPU time the machine spent on
 // each side (/proc/stat) and how many cores that kept busy: a series that already
@@ -50,8 +52,8 @@ import (
 
 const usage = `usage: go run ./bench/load [flags]
 
-Runs -builds builds in series and all at once on one containerd, alternating with
-the same step through ctr run --rm (the peer), and reports the throughput ratio
+Runs -builds builds in series and all at once on one containerd, in the same rounds
+as the same step through ctr run --rm (the peer), and reports the throughput ratio
 (series time / parallel time) of both; slsabox's is judged against -target:
   (a) trivial step: sh -c ': > /out/x' (bench/sandbox (a))
   (b) short step:   sleep 1, then 32 MiB written to /out
@@ -82,7 +84,7 @@ func main() {
 		fmt.Fprint(flag.CommandLine.Output(), usage)
 		flag.PrintDefaults()
 	}
-	flag.IntVar(&o.n, "n", 5, "measured rounds (each runs both sides)")
+	flag.IntVar(&o.n, "n", 4, "measured rounds (each runs all four sides; a multiple of 4 balances their order)")
 	flag.IntVar(&o.warmup, "warmup", 1, "unmeasured rounds first")
 	flag.IntVar(&o.builds, "builds", 8, "builds per side")
 	flag.StringVar(&which, "which", "a,b", "workloads: a, b or a,b")
@@ -178,6 +180,7 @@ type bench struct {
 	key     string
 	image   benchenv.Image // the testbox, imported for ctr
 	seq     atomic.Int64   // makes ctr's container IDs unique
+	rtOnce  sync.Once
 	rt      struct{ containerd, runc string }
 }
 
@@ -238,9 +241,19 @@ func run(ctx context.Context, o options) (*Report, error) {
 	return rep, nil
 }
 
-// measure makes the projects of bm and runs the rounds: the sides alternate
-// (series first in even rounds, parallel first in odd ones), so that a change in the
-// machine's other load falls on both.
+// williams are the orders of the four sides in successive rounds (indexes into
+// measure's sides): a Williams square, in which every side follows every other side
+// exactly once in four rounds, so that what one side leaves behind (containerd's
+// clean-up after 8 shims, the page cache) falls on every other side alike.
+var williams = [4][4]int{{0, 1, 3, 2}, {1, 2, 0, 3}, {2, 3, 1, 0}, {3, 0, 2, 1}}
+
+// settle is the pause before each side: containerd 1.6 cleans up after every shim that
+// exits (containerd-shim-runc-v2 delete, runc delete --force), after the client has
+// its answer, and that work would otherwise fall into the next side's time.
+const settle = time.Second
+
+// measure makes the projects of bm and runs the rounds, the sides in the orders of
+// williams, so that a change in the machine's other load falls on every side.
 func (b *bench) measure(ctx context.Context, bm *Benchmark) error {
 	projects := make([]string, b.o.builds)
 	for i := range projects {
@@ -267,10 +280,13 @@ func (b *bench) measure(ctx context.Context, bm *Benchmark) error {
 		{"ctr-parallel", &bm.CtrParallel, true, ctr},
 	}
 	for i := -b.o.warmup; i < b.o.n; i++ {
-		for j := range sides {
-			// The order turns by one each round, so that a change in the machine's
-			// other load falls on every side.
-			s := sides[(j+i+b.o.warmup)%len(sides)]
+		for _, k := range williams[(i+b.o.warmup)%len(williams)] {
+			s := sides[k]
+			select {
+			case <-time.After(settle):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 			out := filepath.Join(b.tmp, fmt.Sprintf("%s-%s-%d", bm.ID, s.name, i))
 			run := b.series
 			if s.parallel {
@@ -285,7 +301,7 @@ func (b *bench) measure(ctx context.Context, bm *Benchmark) error {
 				tag = fmt.Sprintf("%d/%d", i+1, b.o.n)
 				s.side.Samples = append(s.side.Samples, x)
 			}
-			benchenv.Logf("(%s) %-7s %-12s %d builds %7.3fs, CPU %6.2fs (one build: median %.3fs; load %s)", bm.ID, tag, s.name, len(projects), x.Wall, x.CPU, x.BuildMedian, x.LoadAvg)
+			benchenv.Logf("(%s) %-7s %-12s %d builds %7.3fs, CPU %6s (one build: median %.3fs; load %s)", bm.ID, tag, s.name, len(projects), x.Wall, orNA(x.CPU, "%.2fs"), x.BuildMedian, x.LoadAvg)
 		}
 	}
 	for _, s := range sides {
@@ -386,7 +402,7 @@ func (b *bench) build(ctx context.Context, project, out string) (float64, error)
 	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil || len(res.Subjects) != 1 {
 		return 0, fmt.Errorf("reading slsabox --output json of %s: %w", project, err)
 	}
-	b.rt.containerd, b.rt.runc = res.Runtime.Containerd, res.Runtime.Runc // the same for every build
+	b.rtOnce.Do(func() { b.rt.containerd, b.rt.runc = res.Runtime.Containerd, res.Runtime.Runc }) // the same for every build
 	return wall, nil
 }
 
@@ -397,7 +413,7 @@ func (r *Report) Print(w io.Writer) {
 	if !r.Signed {
 		signing = "--unsigned"
 	}
-	fmt.Fprintf(w, "load average at start %s, at end %s; %d builds per side (%s); %d measured rounds, alternating, after %d warm-up\n",
+	fmt.Fprintf(w, "load average at start %s, at end %s; %d builds per side (%s); %d measured rounds, each side after each other side in turn, after %d warm-up\n",
 		m.LoadAvgStart, m.LoadAvgEnd, r.Builds, signing, r.N, r.Warmup)
 	if benchenv.Busy(m.LoadAvgStart, 1.5) {
 		fmt.Fprintf(w, "warning: other work was running (1-minute load average above 1.5 at the start); the ratios are disturbed, run again on an idle machine\n")
@@ -417,7 +433,12 @@ func (r *Report) Print(w io.Writer) {
 			for i, x := range s.side.Samples {
 				one[i], cpu[i] = x.BuildMedian, x.CPU
 			}
-			fmt.Fprintf(w, "  %-12s %8.3fs %8.3fs %8.3fs %13.3fs %11.2fs %10.2f\n", s.name, s.side.Median, s.side.Min, s.side.Max, stats.Median(one), stats.Median(cpu), busyMedian(s.side))
+			cpuMedian := stats.Median(cpu)
+			if slices.Min(cpu) < 0 {
+				cpuMedian = -1 // some round's CPU is unknown
+			}
+			fmt.Fprintf(w, "  %-12s %8.3fs %8.3fs %8.3fs %13.3fs %12s %10s\n", s.name, s.side.Median, s.side.Min, s.side.Max, stats.Median(one),
+				orNA(cpuMedian, "%.2fs"), orNA(busyMedian(s.side), "%.2f"))
 		}
 		if bm.Parallel.Median > 0 {
 			verdict := "PASS"
@@ -430,6 +451,9 @@ func (r *Report) Print(w io.Writer) {
 			fmt.Fprintf(w, "  peer: ctr run --rm, series / parallel = %.2fx; slsabox / ctr = %.2f\n", bm.CtrRatio, bm.Ratio/bm.CtrRatio)
 		}
 		if c, cc := busyMedian(bm.Series), busyMedian(bm.CtrSeries); c > 0 && cc > 0 {
+			// CPUs is the benchmark's own CPU affinity; /proc/stat counts every online
+			// CPU. The two differ only under taskset or a cpuset, which this bench
+			// does not use.
 			fmt.Fprintf(w, "  ceiling: the series keep %.2f (slsabox) and %.2f (ctr) of %d cores busy, so at once can gain at most %.2fx and %.2fx\n",
 				c, cc, r.Machine.CPUs, float64(r.Machine.CPUs)/c, float64(r.Machine.CPUs)/cc)
 		}
@@ -451,4 +475,12 @@ func busyMedian(s Side) float64 {
 		return -1
 	}
 	return stats.Median(busy)
+}
+
+// orNA formats v, or says n/a when it is negative (unknown).
+func orNA(v float64, format string) string {
+	if v < 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf(format, v)
 }
