@@ -16,9 +16,11 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/containerd/v2/core/snapshots"
+	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/errdefs"
 	"github.com/slsabox/slsabox/internal/hint"
+	"google.golang.org/grpc"
 )
 
 // Labels put on everything a build creates in containerd, so that a crashed build's
@@ -49,7 +51,8 @@ func dial(ctx context.Context, address, namespace string) (*containerd.Client, e
 		return nil, hint.Wrapf(fmt.Errorf("%w: containerd socket %s: %w", ErrEnvironment, address, errors.Unwrap(err)),
 			"start a private containerd with scripts/containerd.sh start, or point --containerd-address at a running one")
 	}
-	c, err := containerd.New(address, containerd.WithDefaultNamespace(namespace), containerd.WithTimeout(dialTimeout))
+	c, err := containerd.New(address, containerd.WithDefaultNamespace(namespace), containerd.WithTimeout(dialTimeout),
+		containerd.WithExtraDialOpts(extraDialOpts))
 	if err != nil {
 		return nil, hint.Wrapf(fmt.Errorf("%w: connecting to containerd at %s: %w", ErrEnvironment, address, err),
 			"check that containerd is running (scripts/containerd.sh status) and that you may open its socket (root)")
@@ -72,6 +75,27 @@ func dial(ctx context.Context, address, namespace string) (*containerd.Client, e
 // dialTimeout bounds connecting to containerd and its first answer (a variable for
 // tests).
 var dialTimeout = 10 * time.Second
+
+// extraDialOpts are added to the client's gRPC options: none, but tests watch the
+// calls with an interceptor.
+var extraDialOpts []grpc.DialOption
+
+// createTimeout bounds the creation of a task, which newTask does not let the
+// caller's cancellation cut short.
+const createTimeout = 2 * time.Minute
+
+// newTask creates ctr's task, to its end even when ctx is cancelled meanwhile (Ctrl-C,
+// SIGTERM), within createTimeout. A creation cancelled mid-call can leave what
+// containerd had made so far with no task recorded for it (seen with containerd
+// 1.6: the root file system mounted in its state directory, or the shim running):
+// no clean-up and no sweep can find it then, since containerd itself no longer knows
+// it. The caller's clean-up removes the task as usual, and its next call with ctx
+// sees the cancellation.
+func newTask(ctx context.Context, ctr containerd.Container, ioCreate cio.Creator, opts ...containerd.NewTaskOpts) (containerd.Task, error) {
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
+	defer cancel()
+	return ctr.NewTask(tctx, ioCreate, opts...)
+}
 
 // ownerID identifies this process across PID reuse: host name, PID and the process's start time.
 func ownerID() string {
@@ -285,7 +309,10 @@ func removeContainer(ctx context.Context, ctr containerd.Container) error {
 		// A task that has exited needs no kill (each costs a runc kill --all).
 		if st, err := t.Status(ctx); err != nil || st.Status != containerd.Stopped {
 			_ = t.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll)
-			if ch, err := t.Wait(ctx); err == nil {
+			// One that was never started (a build interrupted between creating and
+			// starting it) has no exit to wait for under runsc, and Delete removes it.
+			created := err == nil && st.Status == containerd.Created
+			if ch, err := t.Wait(ctx); err == nil && !created {
 				select {
 				case <-ch:
 				case <-time.After(10 * time.Second):

@@ -199,7 +199,7 @@ func startPod(ctx context.Context, c *containerd.Client, id, work, runsc string,
 			_ = removeContainer(cctx, p.ctr)
 		}
 	}()
-	if p.task, err = p.ctr.NewTask(ctx, cio.NullIO); err != nil {
+	if p.task, err = newTask(ctx, p.ctr, cio.NullIO); err != nil {
 		return nil, gvisorStartErr(ctx, err)
 	}
 	if err := p.task.Start(ctx); err != nil {

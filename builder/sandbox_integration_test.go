@@ -18,6 +18,7 @@ import (
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
+	"google.golang.org/grpc"
 
 	"github.com/slsabox/slsabox/internal/testenv"
 )
@@ -327,6 +328,101 @@ func TestSandboxInterrupted(t *testing.T) {
 	if d := time.Since(start); d > 15*time.Second {
 		t.Errorf("cancellation took %s", d)
 	}
+}
+
+// TestSandboxInterruptedCreatingTask cancels a build while containerd creates a task
+// (the step's, or under gVisor the pod's): a gRPC interceptor cancels the build 50 ms
+// into the first task creation. slsabox must let that creation finish (cut short, it
+// left the step's root file system mounted in containerd's state with containerd
+// 1.6, and a shim running that nothing finds again), then stop promptly with
+// ErrInterrupted and leave no container, mount or shim behind.
+func TestSandboxInterruptedCreatingTask(t *testing.T) {
+	var (
+		cancelBuild    context.CancelFunc
+		creates, cut   atomic.Int32
+		createInFlight = "/containerd.services.tasks.v1.Tasks/Create"
+	)
+	extraDialOpts = []grpc.DialOption{grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any,
+		cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		if method != createInFlight || creates.Add(1) > 1 {
+			return invoker(ctx, method, req, reply, cc, opts...)
+		}
+		done := make(chan error, 1)
+		go func() { done <- invoker(ctx, method, req, reply, cc, opts...) }()
+		select {
+		case err := <-done:
+			cancelBuild() // too quick to catch mid-call; the test then checks less
+			return err
+		case <-time.After(50 * time.Millisecond):
+		}
+		cancelBuild()
+		err := <-done
+		if ctx.Err() != nil {
+			cut.Add(1)
+		}
+		return err
+	})}
+	t.Cleanup(func() { extraDialOpts = nil })
+	h := newHarness(t)
+	shimsBefore := shims(t)
+	dir := h.project(`  - name: long
+    run: [sleep, "600"]`, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cancelBuild = cancel
+	start := time.Now()
+	if _, _, err := h.build(ctx, dir); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("err = %v, want ErrInterrupted", err)
+	}
+	// A task that was created but never started has no exit to wait for (under
+	// runsc): the build must not sit out removeContainer's 10 s for one.
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the build took %s to stop", d)
+	} else {
+		t.Logf("the build stopped %s after it started", d.Round(time.Millisecond))
+	}
+	if creates.Load() == 0 {
+		t.Fatal("no task was created: the interceptor saw no " + createInFlight)
+	}
+	if cut.Load() != 0 {
+		t.Errorf("the task's creation was cancelled mid-call")
+	}
+	if ctrs, err := h.b.c.Containers(h.b.ctx(context.Background())); err != nil || len(ctrs) != 0 {
+		t.Errorf("left %d containers (%v)", len(ctrs), err)
+	}
+	// The shims exit once their tasks are deleted, a moment after.
+	var left []string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		left = slices.DeleteFunc(shims(t), func(s string) bool { return slices.Contains(shimsBefore, s) })
+		if len(left) == 0 {
+			break
+		}
+	}
+	if len(left) != 0 {
+		t.Errorf("shims left running: %q", left)
+	}
+}
+
+// shims lists the shim processes (runc's or runsc's) of testNamespace, as pid and
+// command line.
+func shims(t *testing.T) []string {
+	t.Helper()
+	procs, err := filepath.Glob("/proc/[0-9]*/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue // gone
+		}
+		cmd := strings.ReplaceAll(string(b), "\x00", " ")
+		if strings.Contains(cmd, "containerd-shim") && strings.Contains(cmd, "-namespace "+testNamespace+" ") {
+			out = append(out, filepath.Base(filepath.Dir(p))+" "+cmd)
+		}
+	}
+	return out
 }
 
 // TestSandboxSweepAfterCrash kills a real slsabox process mid-step with SIGKILL (nothing

@@ -99,7 +99,7 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 	}()
 
 	exited := false // the task's exit was seen: no kill needed
-	task, err := ctr.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, s.stdout, s.stderr), cio.WithFIFODir(s.fifoDir)))
+	task, err := newTask(ctx, ctr, cio.NewCreator(cio.WithStreams(nil, s.stdout, s.stderr), cio.WithFIFODir(s.fifoDir)))
 	if err == nil {
 		// Deleting through this task object waits for its output to be copied out,
 		// so that nothing reaches the log after the step is over. (Runs before the
