@@ -13,8 +13,9 @@
 //
 // Every round runs all four sides after one unmeasured warm-up round, in orders that
 // give each side every other side as its predecessor once in four rounds (a Williams
-// square), and after a pause in which the daemon finishes what the last side left
-// (containerd cleans up after each shim that exits); the report gives the median of each side, the ratio
+// square). A side ends when its last build has ended and containerd has finished
+// cleaning up after its shims (no shim or runc process of the namespace is left), and
+// the next starts half a second later; the report gives the median of each side, the ratio
 // series / parallel (the throughput gain) for slsabox and for ctr, and PASS or FAIL of
 // slsabox's ratio against -target. It also gives the CPU time the machine spent on
 // each side (/proc/stat) and how many cores that kept busy: a series that already
@@ -247,10 +248,9 @@ func run(ctx context.Context, o options) (*Report, error) {
 // clean-up after 8 shims, the page cache) falls on every other side alike.
 var williams = [4][4]int{{0, 1, 3, 2}, {1, 2, 0, 3}, {2, 3, 1, 0}, {3, 0, 2, 1}}
 
-// settle is the pause before each side: containerd 1.6 cleans up after every shim that
-// exits (containerd-shim-runc-v2 delete, runc delete --force), after the client has
-// its answer, and that work would otherwise fall into the next side's time.
-const settle = time.Second
+// settle is the pause before each side, on top of quiesce: the kernel's own deferred
+// work (freeing namespaces, cgroups and mounts) is not any side's.
+const settle = 500 * time.Millisecond
 
 // measure makes the projects of bm and runs the rounds, the sides in the orders of
 // williams, so that a change in the machine's other load falls on every side.
@@ -319,7 +319,7 @@ func (b *bench) measure(ctx context.Context, bm *Benchmark) error {
 
 // series runs n builds (or ctr runs) one after another, build i into outs/i.
 func (b *bench) series(ctx context.Context, n int, one func(context.Context, int, string) (float64, error), outs string) (Sample, error) {
-	start, cpu := time.Now(), benchenv.BusyCPU()
+	start, cpu, before := time.Now(), benchenv.BusyCPU(), benchenv.Processes(b.ours)
 	walls := make([]float64, n)
 	for i := range n {
 		w, err := one(ctx, i, filepath.Join(outs, fmt.Sprint(i)))
@@ -328,12 +328,13 @@ func (b *bench) series(ctx context.Context, n int, one func(context.Context, int
 		}
 		walls[i] = w
 	}
+	b.quiesce(ctx, before)
 	return b.sample(start, cpu, walls, outs), nil
 }
 
 // parallel starts n builds (or ctr runs) at once and waits for all of them.
 func (b *bench) parallel(ctx context.Context, n int, one func(context.Context, int, string) (float64, error), outs string) (Sample, error) {
-	start, cpu := time.Now(), benchenv.BusyCPU()
+	start, cpu, before := time.Now(), benchenv.BusyCPU(), benchenv.Processes(b.ours)
 	walls := make([]float64, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -348,7 +349,34 @@ func (b *bench) parallel(ctx context.Context, n int, one func(context.Context, i
 	if err := errors.Join(errs...); err != nil {
 		return Sample{}, err
 	}
+	b.quiesce(ctx, before)
 	return b.sample(start, cpu, walls, outs), nil
+}
+
+// quiesce waits, within 10 s, until no process of the namespace is left but those
+// in before (a shim that an earlier, killed run left, say): no shim and no runc.
+// containerd 1.6 cleans up after each shim that exits (shim delete, runc delete
+// --force) after its client has had its answer. That work is the side's own, so the
+// side's time and CPU include it, rather than the next side's.
+func (b *bench) quiesce(ctx context.Context, before []string) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && ctx.Err() == nil; time.Sleep(20 * time.Millisecond) {
+		left := benchenv.Processes(b.ours)
+		if !slices.ContainsFunc(left, func(pid string) bool { return !slices.Contains(before, pid) }) {
+			return
+		}
+	}
+}
+
+// ours reports whether a command line is a shim or runc of the builds' namespace.
+func (b *bench) ours(cmd string) bool {
+	name, args, _ := strings.Cut(cmd, " ")
+	switch filepath.Base(name) {
+	case "containerd-shim-runc-v2", "containerd-shim":
+		return strings.Contains(" "+args, " -namespace "+b.o.namespace+" ")
+	case "runc":
+		return strings.Contains(" "+args, " --root /run/containerd/runc/"+b.o.namespace+" ")
+	}
+	return false
 }
 
 func (b *bench) sample(start time.Time, cpu0 float64, walls []float64, outs string) Sample {

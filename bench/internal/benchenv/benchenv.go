@@ -135,6 +135,28 @@ func EnvOr(name, def string) string {
 	return def
 }
 
+// Processes returns the pids of the processes other than this one whose command line
+// (their arguments joined by spaces, with a space at the end) match is true for.
+func Processes(match func(cmdline string) bool) []string {
+	self := fmt.Sprint(os.Getpid())
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	var pids []string
+	for _, p := range procs {
+		pid := filepath.Base(filepath.Dir(p))
+		if pid == self {
+			continue
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		if match(strings.ReplaceAll(string(b), "\x00", " ")) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
 // Timed runs cmd and returns its wall time; on failure the error carries its stderr.
 func Timed(cmd *exec.Cmd) (float64, error) {
 	var stderr bytes.Buffer
