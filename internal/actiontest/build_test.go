@@ -53,6 +53,9 @@ func TestBuildScriptRejects(t *testing.T) {
 			[]string{`input upload must be true or false, not "sometimes"`}, false},
 		{"bad runtime", map[string]string{"SIGNING_KEY": pem, "RUNTIME": "kata"},
 			[]string{`input runtime must be runc or gvisor, not "kata"`, "runtime: gvisor"}, false},
+		// A newline in an input must not start a workflow command of its own.
+		{"input with a newline", map[string]string{"SIGNING_KEY": pem, "RUNTIME": "kata\n::warning::injected\r%"},
+			[]string{`not "kata%0A::warning::injected%0D%25"`}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -75,6 +78,9 @@ func TestBuildScriptRejects(t *testing.T) {
 				if !strings.Contains(stderr.String(), want) {
 					t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
 				}
+			}
+			if strings.Contains(stderr.String(), "\n::warning::injected") {
+				t.Errorf("an input's newline started a workflow command:\n%s", stderr.String())
 			}
 			if strings.Contains(stderr.String(), "MC4CAQAwBQYDK2VwBCIEIA") || strings.Contains(stderr.String(), "s3cr3t-request-token") {
 				t.Errorf("the key or the token request secret leaked into the log:\n%s", stderr.String())

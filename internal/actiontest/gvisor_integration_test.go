@@ -53,6 +53,10 @@ func TestGVisorActionWithAct(t *testing.T) {
 		"SLSABOX_ROOT=" + stateDir,
 		"SLSABOX_CACHE=" + cache,
 		"SLSABOX_GVISOR_RUN=", "SLSABOX_GVISOR_ROOT=",
+		// Decoys: act passes its own environment on to the steps, and the suite's
+		// SLSABOX_RUNSC names the same runsc. The action must set its own, and the
+		// input, not SLSABOX_RUNTIME, must choose the runtime.
+		"SLSABOX_RUNSC=/nonexistent/runsc", "SLSABOX_RUNTIME=runc",
 		"GITHUB_WORKFLOW_REF=" + testRepo + "/.github/workflows/action-gvisor-test.yml@refs/heads/main",
 	}
 	start := time.Now()

@@ -26,7 +26,7 @@ started_containerd=false
 # shellcheck disable=SC2317 # called by the trap
 on_exit() {
 	rm -rf "$tmp"
-	if [ "$started_containerd" = true ]; then as_root "$daemon_sh" stop || true; fi
+	if [ "$started_containerd" = true ]; then daemon stop || true; fi
 }
 trap on_exit EXIT
 
@@ -138,21 +138,32 @@ unset SLSABOX_BUILDER_ID
 # containerd: the one given, else a private daemon of our own: Debian's containerd with
 # runc, or for gVisor a containerd 2.x with the runsc shim (Debian 12's 1.6 cannot run
 # the shim), whose runsc slsabox then names to the shim and records.
+# gvisor.sh builds its tools as the runner's user, with the runner's Go, HOME and
+# caches, into SLSABOX_CACHE; then root runs the daemon with that PATH (its start checks
+# the tools with go version -m) and that cache (sudo may give root another HOME).
 daemon_sh=$containerd_sh
-if [ "$runtime" = gvisor ]; then daemon_sh=$action_root/scripts/gvisor.sh; fi
+daemon_env=()
+if [ "$runtime" = gvisor ]; then
+	daemon_sh=$action_root/scripts/gvisor.sh
+	export SLSABOX_CACHE=${SLSABOX_CACHE:-$HOME/.cache/slsabox}
+	daemon_env=("PATH=$PATH" "SLSABOX_CACHE=$SLSABOX_CACHE")
+fi
+# daemon ARG runs the private daemon's script as root.
+daemon() { as_root env "${daemon_env[@]}" "$daemon_sh" "$@"; }
 if [ -n "${INPUT_CONTAINERD_ADDRESS:-}" ]; then
 	export SLSABOX_CONTAINERD=$INPUT_CONTAINERD_ADDRESS
 else
-	if as_root "$daemon_sh" status >/dev/null 2>&1; then
-		say "using the private containerd already running ($(as_root "$daemon_sh" address))"
+	if daemon status >/dev/null 2>&1; then
+		say "using the private containerd already running ($(daemon address))"
 	else
+		if [ "$runtime" = gvisor ]; then "$daemon_sh" install; fi
 		started_containerd=true
-		as_root "$daemon_sh" start
+		daemon start
 	fi
-	SLSABOX_CONTAINERD=$(as_root "$daemon_sh" address)
+	SLSABOX_CONTAINERD=$(daemon address)
 	export SLSABOX_CONTAINERD
 	if [ "$runtime" = gvisor ]; then
-		SLSABOX_RUNSC=$(as_root "$daemon_sh" env | sed -n 's/^export SLSABOX_RUNSC=//p')
+		SLSABOX_RUNSC=$(daemon env | sed -n 's/^export SLSABOX_RUNSC=//p')
 		# printf %q quoted it: the tools' directory never needs quoting, so a quote means
 		# something else is there.
 		case $SLSABOX_RUNSC in /*[!A-Za-z0-9/._+-]* | "" | [!/]*) fail "gvisor.sh env gave no usable runsc path: \"$SLSABOX_RUNSC\"" "report this; SLSABOX_CACHE must be a plain absolute path" 3 ;; esac

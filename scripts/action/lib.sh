@@ -20,7 +20,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/say.sh"
 # annotation (shown on the run's page), then the hint, and exit CODE (default 2, bad
 # input).
 fail() {
-	printf '::error title=slsabox action::%s\n' "$1" >&2
+	# A workflow command ends at a newline: one in MESSAGE (an input's value) must not
+	# start another command. %, CR and LF are escaped as the runner expects.
+	local msg=${1//%/%25}
+	msg=${msg//$'\r'/%0D}
+	msg=${msg//$'\n'/%0A}
+	printf '::error title=slsabox action::%s\n' "$msg" >&2
 	[ $# -lt 2 ] || say "hint: $2"
 	exit "${3:-2}"
 }
