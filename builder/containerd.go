@@ -82,7 +82,7 @@ var extraDialOpts []grpc.DialOption
 
 // createTimeout bounds the creation of a task, which newTask does not let the
 // caller's cancellation cut short.
-const createTimeout = 2 * time.Minute
+const createTimeout = time.Minute
 
 // newTask creates ctr's task, to its end even when ctx is cancelled meanwhile (Ctrl-C,
 // SIGTERM), within createTimeout. A creation cancelled mid-call can leave what
@@ -309,10 +309,16 @@ func removeContainer(ctx context.Context, ctr containerd.Container) error {
 		// A task that has exited needs no kill (each costs a runc kill --all).
 		if st, err := t.Status(ctx); err != nil || st.Status != containerd.Stopped {
 			_ = t.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll)
-			// One that was never started (a build interrupted between creating and
-			// starting it) has no exit to wait for under runsc, and Delete removes it.
-			created := err == nil && st.Status == containerd.Created
-			if ch, err := t.Wait(ctx); err == nil && !created {
+			if err == nil && st.Status == containerd.Created {
+				// Never started (a build interrupted between creating and starting
+				// it): runsc sends no exit for it, so wait for the status to leave
+				// Created instead (Delete refuses it until then).
+				for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+					if st, err := t.Status(ctx); err != nil || st.Status != containerd.Created {
+						break
+					}
+				}
+			} else if ch, err := t.Wait(ctx); err == nil {
 				select {
 				case <-ch:
 				case <-time.After(10 * time.Second):

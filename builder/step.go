@@ -2,6 +2,7 @@ package builder
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"syscall"
@@ -116,8 +117,8 @@ func (s *stepRun) run(ctx context.Context, res *StepResult) (err error) {
 		}()
 	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return s.envErr(ctx, "starting", err)
+		if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
+			return s.envErr(ctx, "creating the task", err) // interrupted, or containerd hung (createTimeout)
 		}
 		// runc refuses to start what cannot be executed: the build definition is wrong.
 		res.ExitCode = -1
