@@ -165,7 +165,7 @@ type Side struct {
 
 // Sample is one measured round of one side.
 type Sample struct {
-	Wall float64 `json:"wallSeconds"` // first build started to last build finished
+	Wall float64 `json:"wallSeconds"` // first build started to the namespace quiet again (quiesce)
 	// BuildMedian is the median wall time of one build in the round.
 	BuildMedian float64 `json:"buildMedianSeconds"`
 	// CPU is the CPU time the whole machine spent busy during the round
@@ -328,8 +328,8 @@ func (b *bench) series(ctx context.Context, n int, one func(context.Context, int
 		}
 		walls[i] = w
 	}
-	b.quiesce(ctx, before)
-	return b.sample(start, cpu, walls, outs), nil
+	end := b.quiesce(ctx, before)
+	return b.sample(start, end, cpu, walls, outs), nil
 }
 
 // parallel starts n builds (or ctr runs) at once and waits for all of them.
@@ -349,8 +349,8 @@ func (b *bench) parallel(ctx context.Context, n int, one func(context.Context, i
 	if err := errors.Join(errs...); err != nil {
 		return Sample{}, err
 	}
-	b.quiesce(ctx, before)
-	return b.sample(start, cpu, walls, outs), nil
+	end := b.quiesce(ctx, before)
+	return b.sample(start, end, cpu, walls, outs), nil
 }
 
 // quiesce waits, within 10 s, until no process of the namespace is left but those
@@ -358,13 +358,27 @@ func (b *bench) parallel(ctx context.Context, n int, one func(context.Context, i
 // containerd 1.6 cleans up after each shim that exits (shim delete, runc delete
 // --force) after its client has had its answer. That work is the side's own, so the
 // side's time and CPU include it, rather than the next side's.
-func (b *bench) quiesce(ctx context.Context, before []string) {
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && ctx.Err() == nil; time.Sleep(20 * time.Millisecond) {
+// It wants the namespace quiet for 100 ms, since containerd starts the clean-up a
+// moment after the shim has exited, and returns when it first saw it quiet: the end
+// of the side.
+func (b *bench) quiesce(ctx context.Context, before []string) (end time.Time) {
+	var quietSince time.Time
+	for deadline := time.Now().Add(10 * time.Second); ctx.Err() == nil; time.Sleep(20 * time.Millisecond) {
 		left := benchenv.Processes(b.ours)
-		if !slices.ContainsFunc(left, func(pid string) bool { return !slices.Contains(before, pid) }) {
-			return
+		switch {
+		case slices.ContainsFunc(left, func(pid string) bool { return !slices.Contains(before, pid) }):
+			quietSince = time.Time{}
+		case quietSince.IsZero():
+			quietSince = time.Now()
+		case time.Since(quietSince) >= 100*time.Millisecond:
+			return quietSince
+		}
+		if time.Now().After(deadline) {
+			benchenv.Logf("warning: shims or runc of namespace %s still run 10 s after the side's last build; going on", b.o.namespace)
+			return time.Now()
 		}
 	}
+	return time.Now()
 }
 
 // ours reports whether a command line is a shim or runc of the builds' namespace.
@@ -379,8 +393,8 @@ func (b *bench) ours(cmd string) bool {
 	return false
 }
 
-func (b *bench) sample(start time.Time, cpu0 float64, walls []float64, outs string) Sample {
-	x := Sample{Wall: time.Since(start).Seconds(), BuildMedian: stats.Median(walls), CPU: -1, LoadAvg: benchenv.LoadAvg()}
+func (b *bench) sample(start, end time.Time, cpu0 float64, walls []float64, outs string) Sample {
+	x := Sample{Wall: end.Sub(start).Seconds(), BuildMedian: stats.Median(walls), CPU: -1, LoadAvg: benchenv.LoadAvg()}
 	if cpu1 := benchenv.BusyCPU(); cpu0 >= 0 && cpu1 >= 0 {
 		x.CPU = cpu1 - cpu0
 	}
